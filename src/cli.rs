@@ -1,0 +1,281 @@
+//! The command line: clap derive `Cli` (doc comments are the help), and its check into
+//! the values the rest of the program uses. `Cli::command()` also feeds `completions`
+//! and the man page. Only validates what the user gave; connects to nothing.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::error::Error;
+
+pub const AFTER_HELP: &str = "\
+Examples:
+  wsdbg listen --port 9001                      a local echo server to try things on
+  wsdbg ws://127.0.0.1:9001/                    interactive: type lines, see every frame
+  wsdbg -H 'Authorization: Bearer T' wss://example.com/socket
+  printf 'hello\\n/ping\\n' | wsdbg ws://127.0.0.1:9001/      script from a pipe
+  wsdbg -x '/text hi' -x '/wait' --json ws://h/ | jq .       JSON lines for jq
+  wsdbg -o payload ws://h/feed < /dev/null --keep-open       payloads only, for pipelines
+  wsdbg -x '/close 4000 bye' ws://h/                         test a server's close behaviour
+
+Input lines (REPL, script, -x): a line is sent as a text message; /help lists the
+commands (/text /binary /file /ping /pong /close /frame /sleep /wait /info /quit ...).
+Exit status: 0 clean close, 1 could not connect, 2 usage error, 3 connection lost or
+protocol broken.";
+
+/// A WebSocket client and debugger: shows every frame as it crossed the wire.
+#[derive(Debug, Parser)]
+#[command(
+    name = "wsdbg",
+    version,
+    about,
+    after_long_help = AFTER_HELP,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub cmd: Option<Sub>,
+
+    /// ws://, wss://, http(s):// (mapped to ws(s)://) or host:port/path
+    #[arg(value_name = "URL", required = true)]
+    pub url: Option<String>,
+
+    #[command(flatten)]
+    pub conn: ConnArgs,
+
+    #[command(flatten)]
+    pub out: OutArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Sub {
+    /// A local WebSocket echo server for trying things out (default 127.0.0.1:9001)
+    Listen(ListenArgs),
+    /// Print a shell completion script
+    Completions {
+        /// bash, zsh, fish, elvish or powershell
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ListenArgs {
+    /// Address to bind, HOST or HOST:PORT
+    #[arg(value_name = "ADDR")]
+    pub addr: Option<String>,
+    /// Port to listen on (0 picks a free one and prints it)
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Largest message accepted; beyond it close with 1009
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
+    pub max_size: u64,
+    #[command(flatten)]
+    pub out: OutArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ConnArgs {
+    /// Extra handshake header 'Name: value' (repeatable)
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// Offer a subprotocol (Sec-WebSocket-Protocol), repeatable
+    #[arg(short = 'p', long = "protocol", value_name = "NAME")]
+    pub protocols: Vec<String>,
+    /// Origin header
+    #[arg(long, value_name = "URL")]
+    pub origin: Option<String>,
+    /// Trust the CA certificates in this PEM file (besides the built-in web roots)
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// Do not verify the server certificate (prints a warning)
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+    /// Client certificate chain (PEM) for mutual TLS; needs --key
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// Private key (PEM: PKCS#8, PKCS#1 or SEC1) for --cert
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// TCP + TLS + handshake deadline in seconds
+    #[arg(long, value_name = "SECS", default_value = "10")]
+    pub connect_timeout: f64,
+    /// How long to wait for the peer's close reply, in seconds
+    #[arg(long, value_name = "SECS", default_value = "5")]
+    pub close_timeout: f64,
+    /// Largest message accepted; beyond it close with 1009
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
+    pub max_size: u64,
+    /// Run this command after connecting (repeatable); stdin is not read, and the
+    /// session closes after the last one
+    #[arg(short = 'x', long = "execute", value_name = "CMD")]
+    pub execute: Vec<String>,
+    /// Script mode: do not close at end of input; stay until the peer closes or Ctrl-C
+    #[arg(long)]
+    pub keep_open: bool,
+    /// Send every input line verbatim as a text message; no commands
+    #[arg(short = 'r', long, conflicts_with = "binary")]
+    pub raw: bool,
+    /// Script mode: stdin is raw bytes, sent as binary messages
+    #[arg(short = 'b', long)]
+    pub binary: bool,
+    /// With --binary: largest binary message made from stdin
+    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024)]
+    pub chunk_size: usize,
+    /// Exit (closing with 1000) after N data messages have been received
+    #[arg(long, value_name = "N")]
+    pub max_messages: Option<u64>,
+    /// Do not answer pings (the pings are still shown)
+    #[arg(long)]
+    pub no_auto_pong: bool,
+    /// Reconnect with exponential backoff and jitter after any disconnect not asked for
+    #[arg(long)]
+    pub reconnect: bool,
+    /// With --reconnect: give up after N failed attempts in a row
+    #[arg(long, value_name = "N", requires = "reconnect")]
+    pub max_retries: Option<u32>,
+    /// With --reconnect: first delay in milliseconds
+    #[arg(long, value_name = "MS", default_value_t = 250)]
+    pub backoff_min: u64,
+    /// With --reconnect: longest delay in milliseconds
+    #[arg(long, value_name = "MS", default_value_t = 30_000)]
+    pub backoff_max: u64,
+    /// Send a ping this often and report the pong round-trip time; no pong by the
+    /// next one means the connection is dead
+    #[arg(long, value_name = "SECS")]
+    pub ping_interval: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Pretty,
+    Json,
+    Payload,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Args)]
+pub struct OutArgs {
+    /// Output format
+    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Pretty)]
+    pub output: OutputFormat,
+    /// Same as --output json
+    #[arg(long)]
+    pub json: bool,
+    /// Colour (NO_COLOR in the environment means never)
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Pretty output: also print the handshake request and response headers
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+}
+
+impl OutArgs {
+    pub fn format(&self) -> crate::render::Format {
+        match (self.json, self.output) {
+            (true, _) | (_, OutputFormat::Json) => crate::render::Format::Json,
+            (_, OutputFormat::Pretty) => crate::render::Format::Pretty,
+            (_, OutputFormat::Payload) => crate::render::Format::Payload,
+        }
+    }
+
+    /// Colour is decided once, here.
+    pub fn color(&self, stdout_is_tty: bool) -> bool {
+        match self.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                stdout_is_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        }
+    }
+}
+
+/// `Name: value` from `-H`.
+pub fn parse_header(h: &str) -> Result<(String, String), Error> {
+    let Some((name, value)) = h.split_once(':') else {
+        return Err(Error::usage(format!(
+            "-H: expected 'Name: value', got {h:?} (no colon)"
+        )));
+    };
+    let name = name.trim();
+    let valid = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    if !valid {
+        return Err(Error::usage(format!(
+            "-H: expected 'Name: value' with a token as the name, got {h:?}"
+        )));
+    }
+    if value.contains(['\r', '\n']) {
+        return Err(Error::usage(format!(
+            "-H: expected a one-line header value, got {h:?}"
+        )));
+    }
+    Ok((name.to_string(), value.trim().to_string()))
+}
+
+/// Seconds given on the command line, as a duration.
+pub fn secs(opt: &str, v: f64) -> Result<Duration, Error> {
+    if !v.is_finite() || !(0.0..=1e9).contains(&v) {
+        return Err(Error::usage(format!(
+            "{opt}: expected a number of seconds from 0 to 1e9, got {v}"
+        )));
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn header_parsing() {
+        assert_eq!(
+            parse_header("X-A: b c").unwrap(),
+            ("X-A".to_string(), "b c".to_string())
+        );
+        assert!(parse_header("nocolon").is_err());
+        assert!(parse_header("bad name: x").is_err());
+        assert!(parse_header(": x").is_err());
+    }
+
+    #[test]
+    fn json_flag_wins() {
+        let cli = Cli::try_parse_from(["wsdbg", "--json", "ws://h/"]).unwrap();
+        assert_eq!(cli.out.format(), crate::render::Format::Json);
+        let cli = Cli::try_parse_from(["wsdbg", "-o", "payload", "ws://h/"]).unwrap();
+        assert_eq!(cli.out.format(), crate::render::Format::Payload);
+    }
+
+    #[test]
+    fn listen_subcommand() {
+        let cli = Cli::try_parse_from(["wsdbg", "listen", "--port", "0"]).unwrap();
+        assert!(matches!(
+            cli.cmd,
+            Some(Sub::Listen(ListenArgs { port: Some(0), .. }))
+        ));
+        assert!(Cli::try_parse_from(["wsdbg"]).is_err());
+    }
+
+    #[test]
+    fn secs_bounds() {
+        assert!(secs("--close-timeout", -1.0).is_err());
+        assert!(secs("--close-timeout", f64::NAN).is_err());
+        assert_eq!(secs("--x", 1.5).unwrap(), Duration::from_millis(1500));
+    }
+}

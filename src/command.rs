@@ -1,0 +1,1149 @@
+//! The input grammar shared by the REPL, script mode and `-x`: one line, one `Command`.
+//! Pure: no I/O (a `/file` path is not read here), no printing. The `/help` text and the
+//! REPL's completion come from the same table, `COMMANDS`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A raw frame exactly as asked with `/frame`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawFrame {
+    /// 0-15.
+    pub opcode: u8,
+    pub fin: bool,
+    pub rsv: [bool; 3],
+    pub mask: bool,
+    /// A fixed masking key (`key=`); `None` means a fresh random one when `mask` is set.
+    pub key: Option<[u8; 4]>,
+    pub payload: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// A plain line, a `//` line, or `/text TEXT`.
+    Text(String),
+    Binary(Vec<u8>),
+    File(PathBuf),
+    Ping(Vec<u8>),
+    Pong(Vec<u8>),
+    /// `/close` alone sends 1000 with no reason.
+    Close {
+        code: u16,
+        reason: String,
+    },
+    Frame(RawFrame),
+    Sleep(Duration),
+    /// `timeout: None` means `--close-timeout`.
+    Wait {
+        n: u64,
+        timeout: Option<Duration>,
+    },
+    Reconnect,
+    Info,
+    Quit,
+    Help,
+}
+
+/// A malformed command: which one, the expected form, and what was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandError {
+    /// `/close`
+    pub command: String,
+    /// `/close [CODE [REASON]] with CODE 0-65535`
+    pub expected: String,
+    /// what the user typed that did not fit
+    pub found: String,
+}
+
+impl std::fmt::Display for CommandError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: expected {}, got {:?}",
+            self.command, self.expected, self.found
+        )
+    }
+}
+
+impl std::error::Error for CommandError {}
+
+/// (name, usage, one-line summary) for every command, in `/help` order.
+pub const COMMANDS: &[(&str, &str, &str)] = &[
+    (
+        "/text",
+        "/text TEXT",
+        "send TEXT (may be empty) as a text message",
+    ),
+    (
+        "/binary",
+        "/binary HEX",
+        "send a binary message given in hex (00 ff 10 or 00ff10)",
+    ),
+    (
+        "/file",
+        "/file PATH",
+        "send the file's bytes as one binary message",
+    ),
+    (
+        "/ping",
+        "/ping [TEXT]",
+        "send a ping; its pong shows the round-trip time",
+    ),
+    ("/pong", "/pong [TEXT]", "send an unsolicited pong"),
+    (
+        "/close",
+        "/close [CODE [REASON]]",
+        "start the closing handshake (default 1000)",
+    ),
+    (
+        "/frame",
+        "/frame OPCODE [fin=0|1] [rsv=BBB] [mask=0|1] [key=HEX8] [hex=HEX] [PAYLOAD]",
+        "send one raw frame exactly as asked (fragments, broken frames)",
+    ),
+    (
+        "/sleep",
+        "/sleep MS",
+        "wait MS milliseconds, still printing what arrives",
+    ),
+    (
+        "/wait",
+        "/wait [N] [TIMEOUT_MS]",
+        "wait for N more data messages (default 1) or the timeout",
+    ),
+    (
+        "/reconnect",
+        "/reconnect",
+        "drop the connection and connect again",
+    ),
+    (
+        "/info",
+        "/info",
+        "show handshake, subprotocol, counters and uptime",
+    ),
+    ("/quit", "/quit", "close with 1000 and exit"),
+    ("/help", "/help", "list the commands"),
+];
+
+/// Lines printed after the command table by `/help`.
+const HELP_NOTES: &[&str] = &[
+    "A line not starting with / is sent as a text message; // sends one starting with /.",
+    "/close sends any CODE 0-65535, even one RFC 6455 forbids on the wire (with a warning).",
+    "/frame OPCODE: text, binary, cont, ping, pong, close or 0-15.",
+    "/frame defaults: fin=1 rsv=000 mask=1 and a random key; options come first, in any order.",
+    "/frame PAYLOAD runs from the first other word to the end of the line; or use hex=.",
+    "/wait TIMEOUT_MS defaults to --close-timeout; N is at least 1.",
+];
+
+/// Usages longer than this get their summary on the next line in `/help`.
+const HELP_COLUMN: usize = 24;
+
+const CLOSE_EXPECTED: &str = "/close [CODE [REASON]] with CODE 0-65535";
+const BINARY_EXPECTED: &str =
+    "/binary HEX with two hex digits per byte, spaces allowed between bytes";
+const SLEEP_EXPECTED: &str = "/sleep MS with MS a whole number of milliseconds";
+const WAIT_EXPECTED: &str =
+    "/wait [N] [TIMEOUT_MS] with N a whole number at least 1 and TIMEOUT_MS in milliseconds";
+
+/// Parse one input line (without its line ending; a trailing `\r` is dropped).
+///
+/// Grammar decisions beyond the contract:
+/// - The command name runs from `/` to the first space and is case-sensitive; `/text`,
+///   `/file`, `/ping` and `/pong` take the rest after that one space verbatim (so
+///   `/text  a` sends `" a"`, and `/text` alone sends `""`).
+/// - `/close` skips spaces before CODE; REASON is the rest after the one space that ends CODE.
+/// - `/binary` takes space-separated groups, each an even number of hex digits
+///   (`00 ff 10`, `00ff10`, `00FF 10`); `0 1` is an error rather than a guess.
+/// - `/frame` words are separated by runs of spaces; PAYLOAD starts at the first word that
+///   is not `fin=`/`rsv=`/`mask=`/`key=`/`hex=` and runs verbatim to the end of the line.
+/// - `/wait 0` is an error: N is at least 1.
+/// - `/reconnect`, `/info`, `/quit`, `/help` accept trailing whitespace, nothing else.
+pub fn parse(line: &str) -> Result<Command, CommandError> {
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    let Some(rest) = line.strip_prefix('/') else {
+        return Ok(Command::Text(line.to_owned()));
+    };
+    if rest.starts_with('/') {
+        return Ok(Command::Text(rest.to_owned()));
+    }
+    let (name, args) = rest.split_once(' ').unwrap_or((rest, ""));
+    match name {
+        "text" => Ok(Command::Text(args.to_owned())),
+        "binary" => parse_binary(args).map(Command::Binary),
+        "file" if args.is_empty() => Err(error("/file", "/file PATH", args)),
+        "file" => Ok(Command::File(PathBuf::from(args))),
+        "ping" => Ok(Command::Ping(args.as_bytes().to_vec())),
+        "pong" => Ok(Command::Pong(args.as_bytes().to_vec())),
+        "close" => parse_close(args),
+        "frame" => parse_frame(args).map(Command::Frame),
+        "sleep" => parse_sleep(args),
+        "wait" => parse_wait(args),
+        "reconnect" => no_args("/reconnect", args, Command::Reconnect),
+        "info" => no_args("/info", args, Command::Info),
+        "quit" => no_args("/quit", args, Command::Quit),
+        "help" => no_args("/help", args, Command::Help),
+        _ => {
+            let command = format!("/{name}");
+            let names: Vec<&str> = COMMANDS.iter().map(|(name, _, _)| *name).collect();
+            let expected = format!("one of {} (see /help)", names.join(" "));
+            Err(error(&command, &expected, &command))
+        }
+    }
+}
+
+/// The `/help` text: one line per command, then notes on plain lines and `/frame`.
+/// Every line, the last included, ends with `\n`.
+pub fn help_text() -> String {
+    let width = COMMANDS
+        .iter()
+        .map(|(_, usage, _)| usage.len())
+        .filter(|len| *len <= HELP_COLUMN)
+        .max()
+        .unwrap_or(0);
+    let mut out = String::new();
+    for (_, usage, summary) in COMMANDS {
+        if usage.len() <= width {
+            out.push_str(&format!("  {usage:<width$}  {summary}\n"));
+        } else {
+            out.push_str(&format!("  {usage}\n  {:<width$}  {summary}\n", ""));
+        }
+    }
+    out.push('\n');
+    for note in HELP_NOTES {
+        out.push_str(note);
+        out.push('\n');
+    }
+    out
+}
+
+fn error(command: &str, expected: &str, found: &str) -> CommandError {
+    CommandError {
+        command: command.to_owned(),
+        expected: expected.to_owned(),
+        found: found.to_owned(),
+    }
+}
+
+fn no_args(command: &str, args: &str, ok: Command) -> Result<Command, CommandError> {
+    if args.trim().is_empty() {
+        Ok(ok)
+    } else {
+        Err(error(
+            command,
+            &format!("{command} with no arguments"),
+            args,
+        ))
+    }
+}
+
+/// The first word of `s` (up to one space) and what follows that space.
+fn split_word(s: &str) -> (&str, &str) {
+    s.split_once(' ').unwrap_or((s, ""))
+}
+
+/// A decimal number made of ASCII digits only (no sign, no spaces); `None` on overflow.
+fn decimal<T: std::str::FromStr>(s: &str) -> Option<T> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// Hex digits, two per byte, nothing else; `None` on an odd count or a non-hex character.
+fn hex_bytes(s: &str) -> Option<Vec<u8>> {
+    let pairs = s.as_bytes().chunks_exact(2);
+    if !pairs.remainder().is_empty() {
+        return None;
+    }
+    pairs
+        .map(|pair| {
+            let hi = char::from(pair[0]).to_digit(16)?;
+            let lo = char::from(pair[1]).to_digit(16)?;
+            u8::try_from(hi << 4 | lo).ok()
+        })
+        .collect()
+}
+
+fn parse_binary(args: &str) -> Result<Vec<u8>, CommandError> {
+    let mut bytes = Vec::new();
+    for group in args.split_ascii_whitespace() {
+        let Some(group_bytes) = hex_bytes(group) else {
+            return Err(error("/binary", BINARY_EXPECTED, group));
+        };
+        bytes.extend(group_bytes);
+    }
+    Ok(bytes)
+}
+
+fn parse_close(args: &str) -> Result<Command, CommandError> {
+    let args = args.trim_start_matches(' ');
+    if args.is_empty() {
+        return Ok(Command::Close {
+            code: 1000,
+            reason: String::new(),
+        });
+    }
+    let (code, reason) = split_word(args);
+    let Some(code) = decimal::<u16>(code) else {
+        return Err(error("/close", CLOSE_EXPECTED, code));
+    };
+    Ok(Command::Close {
+        code,
+        reason: reason.to_owned(),
+    })
+}
+
+fn parse_sleep(args: &str) -> Result<Command, CommandError> {
+    let mut words = args.split_ascii_whitespace();
+    let ms = words.next().unwrap_or("");
+    let Some(ms) = decimal::<u64>(ms) else {
+        return Err(error("/sleep", SLEEP_EXPECTED, ms));
+    };
+    if let Some(extra) = words.next() {
+        return Err(error("/sleep", SLEEP_EXPECTED, extra));
+    }
+    Ok(Command::Sleep(Duration::from_millis(ms)))
+}
+
+fn parse_wait(args: &str) -> Result<Command, CommandError> {
+    let mut words = args.split_ascii_whitespace();
+    let n = match words.next() {
+        None => 1,
+        Some(word) => match decimal::<u64>(word) {
+            Some(n) if n >= 1 => n,
+            _ => return Err(error("/wait", WAIT_EXPECTED, word)),
+        },
+    };
+    let timeout = match words.next() {
+        None => None,
+        Some(word) => match decimal::<u64>(word) {
+            Some(ms) => Some(Duration::from_millis(ms)),
+            None => return Err(error("/wait", WAIT_EXPECTED, word)),
+        },
+    };
+    if let Some(extra) = words.next() {
+        return Err(error("/wait", WAIT_EXPECTED, extra));
+    }
+    Ok(Command::Wait { n, timeout })
+}
+
+fn frame_error(expected: &str, found: &str) -> CommandError {
+    error("/frame", expected, found)
+}
+
+fn parse_opcode(word: &str) -> Result<u8, CommandError> {
+    let opcode = match word {
+        "cont" | "continuation" => Some(0),
+        "text" => Some(1),
+        "binary" => Some(2),
+        "close" => Some(8),
+        "ping" => Some(9),
+        "pong" => Some(10),
+        _ => decimal::<u8>(word).filter(|n| *n <= 15),
+    };
+    opcode.ok_or_else(|| {
+        frame_error(
+            "/frame OPCODE with OPCODE text, binary, cont, ping, pong, close or 0-15",
+            word,
+        )
+    })
+}
+
+/// `0` or `1` as a bool.
+fn bit(value: &str) -> Option<bool> {
+    match value {
+        "0" => Some(false),
+        "1" => Some(true),
+        _ => None,
+    }
+}
+
+fn parse_frame(args: &str) -> Result<RawFrame, CommandError> {
+    let (word, mut rest) = split_word(args.trim_start_matches(' '));
+    let opcode = parse_opcode(word)?;
+    let mut fin = None;
+    let mut rsv = None;
+    let mut mask = None;
+    let mut key: Option<(&str, [u8; 4])> = None;
+    let mut hex = None;
+    let mut payload = "";
+    loop {
+        rest = rest.trim_start_matches(' ');
+        if rest.is_empty() {
+            break;
+        }
+        let (word, after) = split_word(rest);
+        let Some((name, value)) = word
+            .split_once('=')
+            .filter(|(name, _)| ["fin", "rsv", "mask", "key", "hex"].contains(name))
+        else {
+            payload = rest;
+            break;
+        };
+        let duplicate = match name {
+            "fin" => fin.is_some(),
+            "rsv" => rsv.is_some(),
+            "mask" => mask.is_some(),
+            "key" => key.is_some(),
+            _ => hex.is_some(),
+        };
+        if duplicate {
+            return Err(frame_error(&format!("{name}= at most once"), word));
+        }
+        match name {
+            "fin" => fin = Some(bit(value).ok_or_else(|| frame_error("fin=0 or fin=1", word))?),
+            "mask" => mask = Some(bit(value).ok_or_else(|| frame_error("mask=0 or mask=1", word))?),
+            "rsv" => {
+                let bits: Option<Vec<bool>> = value
+                    .chars()
+                    .map(|c| match c {
+                        '0' => Some(false),
+                        '1' => Some(true),
+                        _ => None,
+                    })
+                    .collect();
+                let bits = bits.and_then(|bits| <[bool; 3]>::try_from(bits).ok());
+                rsv = Some(bits.ok_or_else(|| {
+                    frame_error("rsv=BBB with three 0/1 digits for RSV1, RSV2, RSV3", word)
+                })?);
+            }
+            "key" => {
+                let bytes = hex_bytes(value).and_then(|bytes| <[u8; 4]>::try_from(bytes).ok());
+                let bytes =
+                    bytes.ok_or_else(|| frame_error("key=HEX8 with exactly 8 hex digits", word))?;
+                key = Some((word, bytes));
+            }
+            _ => {
+                hex = Some(hex_bytes(value).ok_or_else(|| {
+                    frame_error("hex=HEX with two hex digits per byte and no spaces", word)
+                })?);
+            }
+        }
+        rest = after;
+    }
+    let mask = mask.unwrap_or(true);
+    if let Some((word, _)) = key.filter(|_| !mask) {
+        return Err(frame_error("key=HEX8 only with mask=1", word));
+    }
+    let payload = match hex {
+        Some(_) if !payload.is_empty() => {
+            return Err(frame_error("hex=HEX or PAYLOAD, not both", payload));
+        }
+        Some(bytes) => bytes,
+        None => payload.as_bytes().to_vec(),
+    };
+    Ok(RawFrame {
+        opcode,
+        fin: fin.unwrap_or(true),
+        rsv: rsv.unwrap_or([false; 3]),
+        mask,
+        key: key.map(|(_, bytes)| bytes),
+        payload,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn ok(line: &str) -> Command {
+        match parse(line) {
+            Ok(command) => command,
+            Err(e) => panic!("{line:?} should parse, got error: {e}"),
+        }
+    }
+
+    fn err(line: &str) -> CommandError {
+        match parse(line) {
+            Ok(command) => panic!("{line:?} should fail, parsed as {command:?}"),
+            Err(e) => e,
+        }
+    }
+
+    fn frame(line: &str) -> RawFrame {
+        match ok(line) {
+            Command::Frame(frame) => frame,
+            other => panic!("{line:?} should be a frame, got {other:?}"),
+        }
+    }
+
+    fn text(s: &str) -> Command {
+        Command::Text(s.to_owned())
+    }
+
+    // Plain lines, `//`, line endings.
+
+    #[test]
+    fn plain_line_is_text() {
+        assert_eq!(ok("hello world"), text("hello world"));
+    }
+
+    #[test]
+    fn empty_line_is_empty_text() {
+        assert_eq!(ok(""), text(""));
+    }
+
+    #[test]
+    fn plain_line_keeps_spaces() {
+        assert_eq!(ok("  a  b "), text("  a  b "));
+    }
+
+    #[test]
+    fn double_slash_drops_one_slash() {
+        assert_eq!(ok("//help"), text("/help"));
+        assert_eq!(ok("//"), text("/"));
+        assert_eq!(ok("///x"), text("//x"));
+    }
+
+    #[test]
+    fn trailing_cr_is_dropped_once() {
+        assert_eq!(ok("hi\r"), text("hi"));
+        assert_eq!(ok("hi\r\r"), text("hi\r"));
+        assert_eq!(ok("\r"), text(""));
+        assert_eq!(ok("/quit\r"), Command::Quit);
+        assert_eq!(ok("/text a\r"), text("a"));
+    }
+
+    #[test]
+    fn unicode_plain_line() {
+        assert_eq!(ok("héllo ✓ 🎉"), text("héllo ✓ 🎉"));
+    }
+
+    // Unknown commands.
+
+    #[test]
+    fn unknown_command() {
+        let e = err("/nope x");
+        assert_eq!(e.command, "/nope");
+        assert_eq!(e.found, "/nope");
+        assert!(e.expected.starts_with("one of /text /binary /file"));
+        assert!(e.expected.ends_with("/help (see /help)"));
+    }
+
+    #[test]
+    fn bare_slash_is_unknown_command() {
+        let e = err("/");
+        assert_eq!(e.command, "/");
+        assert_eq!(e.found, "/");
+    }
+
+    #[test]
+    fn command_names_are_case_sensitive() {
+        assert_eq!(err("/TEXT a").command, "/TEXT");
+    }
+
+    #[test]
+    fn name_ends_at_space_not_tab() {
+        assert_eq!(err("/text\ta").command, "/text\ta");
+    }
+
+    // /text
+
+    #[test]
+    fn text_command() {
+        assert_eq!(ok("/text hello world"), text("hello world"));
+    }
+
+    #[test]
+    fn text_command_empty() {
+        assert_eq!(ok("/text"), text(""));
+        assert_eq!(ok("/text "), text(""));
+    }
+
+    #[test]
+    fn text_command_keeps_rest_verbatim() {
+        assert_eq!(ok("/text  a b "), text(" a b "));
+        assert_eq!(ok("/text /quit"), text("/quit"));
+    }
+
+    // /binary
+
+    #[test]
+    fn binary_spaced() {
+        assert_eq!(ok("/binary 00 ff 10"), Command::Binary(vec![0, 0xff, 0x10]));
+    }
+
+    #[test]
+    fn binary_unspaced_mixed_case() {
+        assert_eq!(ok("/binary 00Ff10"), Command::Binary(vec![0, 0xff, 0x10]));
+    }
+
+    #[test]
+    fn binary_groups_and_extra_spaces() {
+        assert_eq!(
+            ok("/binary   dead  BEEF\t01 "),
+            Command::Binary(vec![0xde, 0xad, 0xbe, 0xef, 0x01])
+        );
+    }
+
+    #[test]
+    fn binary_empty() {
+        assert_eq!(ok("/binary"), Command::Binary(vec![]));
+        assert_eq!(ok("/binary   "), Command::Binary(vec![]));
+    }
+
+    #[test]
+    fn binary_odd_digits_error() {
+        let e = err("/binary 00 fff");
+        assert_eq!(e.command, "/binary");
+        assert_eq!(e.found, "fff");
+        assert_eq!(e.expected, BINARY_EXPECTED);
+    }
+
+    #[test]
+    fn binary_split_byte_error() {
+        assert_eq!(err("/binary 0 1").found, "0");
+    }
+
+    #[test]
+    fn binary_non_hex_error() {
+        assert_eq!(err("/binary 00 zz 10").found, "zz");
+        assert_eq!(err("/binary 0x10").found, "0x10");
+    }
+
+    #[test]
+    fn binary_non_ascii_error() {
+        assert_eq!(err("/binary 0é").found, "0é");
+        assert_eq!(err("/binary ９９").found, "９９");
+    }
+
+    // /file
+
+    #[test]
+    fn file_command() {
+        assert_eq!(
+            ok("/file data.bin"),
+            Command::File(PathBuf::from("data.bin"))
+        );
+    }
+
+    #[test]
+    fn file_path_with_spaces() {
+        assert_eq!(
+            ok("/file my file.bin"),
+            Command::File(PathBuf::from("my file.bin"))
+        );
+    }
+
+    #[test]
+    fn file_missing_path_error() {
+        let e = err("/file");
+        assert_eq!(e.command, "/file");
+        assert_eq!(e.expected, "/file PATH");
+        assert_eq!(e.found, "");
+        assert_eq!(err("/file ").found, "");
+    }
+
+    // /ping, /pong
+
+    #[test]
+    fn ping_empty_and_with_text() {
+        assert_eq!(ok("/ping"), Command::Ping(vec![]));
+        assert_eq!(ok("/ping hi there"), Command::Ping(b"hi there".to_vec()));
+    }
+
+    #[test]
+    fn pong_empty_and_with_text() {
+        assert_eq!(ok("/pong"), Command::Pong(vec![]));
+        assert_eq!(ok("/pong é"), Command::Pong("é".as_bytes().to_vec()));
+    }
+
+    // /close
+
+    #[test]
+    fn close_default() {
+        let expected = Command::Close {
+            code: 1000,
+            reason: String::new(),
+        };
+        assert_eq!(ok("/close"), expected);
+        assert_eq!(ok("/close  "), expected);
+    }
+
+    #[test]
+    fn close_code() {
+        assert_eq!(
+            ok("/close 1001"),
+            Command::Close {
+                code: 1001,
+                reason: String::new()
+            }
+        );
+    }
+
+    #[test]
+    fn close_code_and_reason_verbatim() {
+        assert_eq!(
+            ok("/close 4000 going  away "),
+            Command::Close {
+                code: 4000,
+                reason: "going  away ".to_owned()
+            }
+        );
+    }
+
+    #[test]
+    fn close_any_code_in_range() {
+        for (line, code) in [
+            ("/close 0", 0),
+            ("/close 1005", 1005),
+            ("/close 65535", 65535),
+        ] {
+            assert_eq!(
+                ok(line),
+                Command::Close {
+                    code,
+                    reason: String::new()
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn close_bad_code_error_message() {
+        assert_eq!(
+            err("/close abc").to_string(),
+            r#"/close: expected /close [CODE [REASON]] with CODE 0-65535, got "abc""#
+        );
+    }
+
+    #[test]
+    fn close_code_out_of_range_error() {
+        assert_eq!(err("/close 65536").found, "65536");
+        assert_eq!(
+            err("/close 99999999999999999999999").found,
+            "99999999999999999999999"
+        );
+        assert_eq!(err("/close -1").found, "-1");
+        assert_eq!(err("/close +1000").found, "+1000");
+    }
+
+    // /frame
+
+    #[test]
+    fn frame_defaults() {
+        assert_eq!(
+            frame("/frame text"),
+            RawFrame {
+                opcode: 1,
+                fin: true,
+                rsv: [false; 3],
+                mask: true,
+                key: None,
+                payload: vec![],
+            }
+        );
+    }
+
+    #[test]
+    fn frame_opcode_names() {
+        for (name, opcode) in [
+            ("cont", 0),
+            ("continuation", 0),
+            ("text", 1),
+            ("binary", 2),
+            ("close", 8),
+            ("ping", 9),
+            ("pong", 10),
+        ] {
+            assert_eq!(frame(&format!("/frame {name}")).opcode, opcode, "{name}");
+        }
+    }
+
+    #[test]
+    fn frame_opcode_numbers() {
+        assert_eq!(frame("/frame 0").opcode, 0);
+        assert_eq!(frame("/frame 3").opcode, 3);
+        assert_eq!(frame("/frame 15").opcode, 15);
+    }
+
+    #[test]
+    fn frame_missing_opcode_error() {
+        let e = err("/frame");
+        assert_eq!(e.command, "/frame");
+        assert_eq!(e.found, "");
+        assert!(e
+            .expected
+            .contains("OPCODE text, binary, cont, ping, pong, close or 0-15"));
+    }
+
+    #[test]
+    fn frame_bad_opcode_error() {
+        assert_eq!(err("/frame 16").found, "16");
+        assert_eq!(err("/frame 300").found, "300");
+        assert_eq!(err("/frame txt hi").found, "txt");
+        assert_eq!(err("/frame fin=0").found, "fin=0");
+    }
+
+    #[test]
+    fn frame_payload_rest_verbatim() {
+        assert_eq!(frame("/frame text hello  world ").payload, b"hello  world ");
+    }
+
+    #[test]
+    fn frame_options_then_payload() {
+        let f = frame("/frame cont fin=0 rsv=101 mask=1 key=0A0b0c0D hi fin=1");
+        assert_eq!(
+            f,
+            RawFrame {
+                opcode: 0,
+                fin: false,
+                rsv: [true, false, true],
+                mask: true,
+                key: Some([0x0a, 0x0b, 0x0c, 0x0d]),
+                payload: b"hi fin=1".to_vec(),
+            }
+        );
+    }
+
+    #[test]
+    fn frame_options_any_order_and_spaces() {
+        let f = frame("/frame  binary   mask=0  fin=0   rsv=010");
+        assert_eq!(
+            f,
+            RawFrame {
+                opcode: 2,
+                fin: false,
+                rsv: [false, true, false],
+                mask: false,
+                key: None,
+                payload: vec![],
+            }
+        );
+    }
+
+    #[test]
+    fn frame_rsv_order() {
+        assert_eq!(frame("/frame text rsv=100").rsv, [true, false, false]);
+        assert_eq!(frame("/frame text rsv=001").rsv, [false, false, true]);
+    }
+
+    #[test]
+    fn frame_hex_payload() {
+        assert_eq!(
+            frame("/frame binary hex=00FF10").payload,
+            vec![0, 0xff, 0x10]
+        );
+        assert_eq!(frame("/frame binary hex=").payload, Vec::<u8>::new());
+    }
+
+    #[test]
+    fn frame_non_option_word_starts_payload() {
+        assert_eq!(frame("/frame text fin hi").payload, b"fin hi");
+        assert_eq!(frame("/frame text a=b").payload, b"a=b");
+        assert_eq!(frame("/frame text FIN=0").payload, b"FIN=0");
+    }
+
+    #[test]
+    fn frame_bad_fin_error() {
+        let e = err("/frame text fin=2");
+        assert_eq!(e.found, "fin=2");
+        assert_eq!(e.expected, "fin=0 or fin=1");
+        assert_eq!(err("/frame text fin=").found, "fin=");
+    }
+
+    #[test]
+    fn frame_bad_mask_error() {
+        let e = err("/frame text mask=yes");
+        assert_eq!(e.found, "mask=yes");
+        assert_eq!(e.expected, "mask=0 or mask=1");
+    }
+
+    #[test]
+    fn frame_bad_rsv_error() {
+        for word in ["rsv=1", "rsv=0000", "rsv=102", "rsv=", "rsv=1é0"] {
+            let e = err(&format!("/frame text {word}"));
+            assert_eq!(e.found, word);
+            assert!(e.expected.starts_with("rsv=BBB"), "{}", e.expected);
+        }
+    }
+
+    #[test]
+    fn frame_bad_key_error() {
+        for word in [
+            "key=0102030",
+            "key=010203040",
+            "key=0102030g",
+            "key=",
+            "key=0102 0304",
+        ] {
+            let e = err(&format!("/frame text {word}"));
+            assert!(word.starts_with(&e.found), "{word} vs {}", e.found);
+            assert!(e.expected.starts_with("key=HEX8"), "{}", e.expected);
+        }
+    }
+
+    #[test]
+    fn frame_key_with_mask_0_error() {
+        let e = err("/frame text key=01020304 mask=0");
+        assert_eq!(e.found, "key=01020304");
+        assert_eq!(e.expected, "key=HEX8 only with mask=1");
+        assert_eq!(err("/frame text mask=0 key=01020304").found, "key=01020304");
+    }
+
+    #[test]
+    fn frame_bad_hex_error() {
+        let e = err("/frame binary hex=abc");
+        assert_eq!(e.found, "hex=abc");
+        assert!(e.expected.starts_with("hex=HEX"));
+        assert_eq!(err("/frame binary hex=zz").found, "hex=zz");
+    }
+
+    #[test]
+    fn frame_hex_and_payload_error() {
+        let e = err("/frame binary hex=00 more text");
+        assert_eq!(e.found, "more text");
+        assert_eq!(e.expected, "hex=HEX or PAYLOAD, not both");
+    }
+
+    #[test]
+    fn frame_duplicate_option_error() {
+        let e = err("/frame text fin=0 fin=0");
+        assert_eq!(e.found, "fin=0");
+        assert_eq!(e.expected, "fin= at most once");
+        assert_eq!(err("/frame text hex=00 hex=").expected, "hex= at most once");
+        assert_eq!(
+            err("/frame text key=00000000 key=00000000").found,
+            "key=00000000"
+        );
+    }
+
+    #[test]
+    fn frame_error_display() {
+        assert_eq!(
+            err("/frame text fin=x").to_string(),
+            r#"/frame: expected fin=0 or fin=1, got "fin=x""#
+        );
+    }
+
+    // /sleep
+
+    #[test]
+    fn sleep_command() {
+        assert_eq!(ok("/sleep 250"), Command::Sleep(Duration::from_millis(250)));
+        assert_eq!(ok("/sleep 0"), Command::Sleep(Duration::ZERO));
+        assert_eq!(
+            ok("/sleep 18446744073709551615"),
+            Command::Sleep(Duration::from_millis(u64::MAX))
+        );
+    }
+
+    #[test]
+    fn sleep_missing_error() {
+        let e = err("/sleep");
+        assert_eq!(e.found, "");
+        assert_eq!(e.expected, SLEEP_EXPECTED);
+    }
+
+    #[test]
+    fn sleep_bad_number_error() {
+        assert_eq!(err("/sleep 1.5").found, "1.5");
+        assert_eq!(
+            err("/sleep 18446744073709551616").found,
+            "18446744073709551616"
+        );
+        assert_eq!(err("/sleep -1").found, "-1");
+    }
+
+    #[test]
+    fn sleep_extra_error() {
+        assert_eq!(err("/sleep 10 20").found, "20");
+    }
+
+    // /wait
+
+    #[test]
+    fn wait_default() {
+        assert_eq!(
+            ok("/wait"),
+            Command::Wait {
+                n: 1,
+                timeout: None
+            }
+        );
+    }
+
+    #[test]
+    fn wait_n() {
+        assert_eq!(
+            ok("/wait 3"),
+            Command::Wait {
+                n: 3,
+                timeout: None
+            }
+        );
+    }
+
+    #[test]
+    fn wait_n_and_timeout() {
+        assert_eq!(
+            ok("/wait 2 1500"),
+            Command::Wait {
+                n: 2,
+                timeout: Some(Duration::from_millis(1500))
+            }
+        );
+    }
+
+    #[test]
+    fn wait_zero_error() {
+        let e = err("/wait 0");
+        assert_eq!(e.found, "0");
+        assert_eq!(e.expected, WAIT_EXPECTED);
+    }
+
+    #[test]
+    fn wait_bad_number_error() {
+        assert_eq!(err("/wait x").found, "x");
+        assert_eq!(err("/wait 1 soon").found, "soon");
+    }
+
+    #[test]
+    fn wait_extra_error() {
+        assert_eq!(err("/wait 1 2 3").found, "3");
+    }
+
+    // No-argument commands.
+
+    #[test]
+    fn no_argument_commands() {
+        assert_eq!(ok("/reconnect"), Command::Reconnect);
+        assert_eq!(ok("/info"), Command::Info);
+        assert_eq!(ok("/quit"), Command::Quit);
+        assert_eq!(ok("/help"), Command::Help);
+        assert_eq!(ok("/quit  "), Command::Quit);
+    }
+
+    #[test]
+    fn no_argument_commands_extra_error() {
+        for name in ["reconnect", "info", "quit", "help"] {
+            let e = err(&format!("/{name} now"));
+            assert_eq!(e.command, format!("/{name}"));
+            assert_eq!(e.expected, format!("/{name} with no arguments"));
+            assert_eq!(e.found, "now");
+        }
+    }
+
+    // COMMANDS and /help.
+
+    #[test]
+    fn commands_table_matches_usage() {
+        let names: Vec<&str> = COMMANDS.iter().map(|(name, _, _)| *name).collect();
+        assert_eq!(
+            names,
+            [
+                "/text",
+                "/binary",
+                "/file",
+                "/ping",
+                "/pong",
+                "/close",
+                "/frame",
+                "/sleep",
+                "/wait",
+                "/reconnect",
+                "/info",
+                "/quit",
+                "/help"
+            ]
+        );
+        for (name, usage, summary) in COMMANDS {
+            assert!(
+                *usage == *name || usage.starts_with(&format!("{name} ")),
+                "{usage}"
+            );
+            assert!(!summary.is_empty());
+        }
+        assert_eq!(
+            COMMANDS[6].1,
+            "/frame OPCODE [fin=0|1] [rsv=BBB] [mask=0|1] [key=HEX8] [hex=HEX] [PAYLOAD]"
+        );
+    }
+
+    #[test]
+    fn every_command_name_is_recognised() {
+        for (name, _, _) in COMMANDS {
+            if let Err(e) = parse(name) {
+                assert_ne!(e.found, *name, "{name} is not parsed");
+            }
+        }
+    }
+
+    #[test]
+    fn help_lists_every_usage_aligned() {
+        let help = help_text();
+        assert!(help.ends_with('\n'));
+        for (_, usage, summary) in COMMANDS {
+            assert!(help.contains(usage), "{usage}");
+            assert!(help.contains(summary), "{summary}");
+        }
+        assert!(help.contains("//"));
+        let column = help
+            .lines()
+            .find(|line| line.starts_with("  /text"))
+            .and_then(|line| line.find("send"));
+        let quit = help
+            .lines()
+            .find(|line| line.starts_with("  /quit"))
+            .and_then(|line| line.find("close"));
+        assert!(column.is_some());
+        assert_eq!(column, quit);
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics(line in any::<String>()) {
+            let _ = parse(&line);
+        }
+
+        #[test]
+        fn parse_never_panics_on_commands(
+            name in prop::sample::select(COMMANDS.iter().map(|(name, _, _)| *name).collect::<Vec<_>>()),
+            args in "[ -~é\t]{0,40}",
+        ) {
+            let _ = parse(&format!("{name} {args}"));
+        }
+
+        #[test]
+        fn plain_lines_round_trip(line in any::<String>()) {
+            prop_assume!(!line.starts_with('/') && !line.ends_with('\r'));
+            prop_assert_eq!(parse(&line), Ok(Command::Text(line.clone())));
+        }
+
+        #[test]
+        fn double_slash_round_trips(rest in any::<String>()) {
+            prop_assume!(!rest.ends_with('\r'));
+            prop_assert_eq!(parse(&format!("//{rest}")), Ok(Command::Text(format!("/{rest}"))));
+        }
+
+        #[test]
+        fn binary_round_trips(bytes in prop::collection::vec(any::<u8>(), 0..64), spaced in any::<bool>()) {
+            let sep = if spaced { " " } else { "" };
+            let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            prop_assert_eq!(parse(&format!("/binary {}", hex.join(sep))), Ok(Command::Binary(bytes)));
+        }
+
+        #[test]
+        fn frame_hex_round_trips(bytes in prop::collection::vec(any::<u8>(), 0..64), key in any::<[u8; 4]>()) {
+            let hex: String = bytes.iter().map(|b| format!("{b:02X}")).collect();
+            let key_hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+            let parsed = parse(&format!("/frame 2 key={key_hex} hex={hex}"));
+            prop_assert_eq!(parsed, Ok(Command::Frame(RawFrame {
+                opcode: 2,
+                fin: true,
+                rsv: [false; 3],
+                mask: true,
+                key: Some(key),
+                payload: bytes,
+            })));
+        }
+
+        #[test]
+        fn close_round_trips(code in any::<u16>(), reason in "[^\r]*") {
+            prop_assert_eq!(
+                parse(&format!("/close {code} {reason}")),
+                Ok(Command::Close { code, reason })
+            );
+        }
+    }
+}

@@ -1,0 +1,318 @@
+//! TCP with a deadline and rustls (web roots, `--cacert`, `-k`, mutual TLS, SSLKEYLOGFILE).
+//! Returns a blocking `Stream` for the opening handshake; the session turns it
+//! non-blocking afterwards. Knows nothing of WebSocket framing or output.
+
+use std::io::{self, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{
+    ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
+
+use crate::error::{Error, Kind};
+use crate::target::Target;
+
+/// TLS settings from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct TlsOpts {
+    pub cacert: Option<PathBuf>,
+    pub insecure: bool,
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+}
+
+/// A connected stream, plain or TLS.
+pub enum Stream {
+    Plain(TcpStream),
+    Tls(Box<ClientConnection>, TcpStream),
+}
+
+impl Stream {
+    pub fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(s) => s,
+            Stream::Tls(_, s) => s,
+        }
+    }
+
+    /// Set both socket timeouts to what is left until `deadline`.
+    pub fn set_deadline(&self, deadline: Instant) -> Result<(), Error> {
+        let left = deadline
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| Error::timeout("connect timeout passed"))?;
+        let s = self.tcp();
+        s.set_read_timeout(Some(left))
+            .and_then(|_| s.set_write_timeout(Some(left)))
+            .map_err(|e| Error::io(format!("socket: {e}")))
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf),
+            Stream::Tls(c, s) => rustls::Stream::new(c.as_mut(), s).read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write(buf),
+            Stream::Tls(c, s) => rustls::Stream::new(c.as_mut(), s).write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.flush(),
+            Stream::Tls(c, s) => rustls::Stream::new(c.as_mut(), s).flush(),
+        }
+    }
+}
+
+/// Build the rustls client configuration once; it is reused across reconnects.
+pub fn tls_config(opts: &TlsOpts) -> Result<Arc<ClientConfig>, Error> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::tls(format!("TLS setup: {e}")))?;
+    let builder = if opts.insecure {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
+    } else {
+        let mut roots = RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        if let Some(path) = &opts.cacert {
+            let mut added = 0;
+            let iter = CertificateDer::pem_file_iter(path).map_err(|e| {
+                Error::usage(format!(
+                    "--cacert: expected a PEM file of certificates, could not read {}: {e}",
+                    path.display()
+                ))
+            })?;
+            for cert in iter {
+                let cert = cert.map_err(|e| {
+                    Error::usage(format!(
+                        "--cacert: expected PEM certificates in {}: {e}",
+                        path.display()
+                    ))
+                })?;
+                roots.add(cert).map_err(|e| {
+                    Error::usage(format!(
+                        "--cacert: a certificate in {} is not usable as a CA: {e}",
+                        path.display()
+                    ))
+                })?;
+                added += 1;
+            }
+            if added == 0 {
+                return Err(Error::usage(format!(
+                    "--cacert: expected PEM certificates in {}, found none",
+                    path.display()
+                )));
+            }
+        }
+        builder.with_root_certificates(roots)
+    };
+    let mut config = match (&opts.cert, &opts.key) {
+        (Some(cert), Some(key)) => {
+            let certs = CertificateDer::pem_file_iter(cert)
+                .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| {
+                    Error::usage(format!(
+                        "--cert: expected a PEM certificate chain in {}: {e}",
+                        cert.display()
+                    ))
+                })?;
+            if certs.is_empty() {
+                return Err(Error::usage(format!(
+                    "--cert: expected a PEM certificate chain in {}, found none",
+                    cert.display()
+                )));
+            }
+            let key_der = PrivateKeyDer::from_pem_file(key).map_err(|e| {
+                Error::usage(format!(
+                    "--key: expected a PEM private key (PKCS#8, PKCS#1 or SEC1) in {}: {e}",
+                    key.display()
+                ))
+            })?;
+            builder
+                .with_client_auth_cert(certs, key_der)
+                .map_err(|e| Error::usage(format!("--cert/--key: {e}")))?
+        }
+        (None, None) => builder.with_no_client_auth(),
+        _ => {
+            return Err(Error::usage(
+                "--cert and --key: expected both (a client certificate needs its key)",
+            ))
+        }
+    };
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // Reads SSLKEYLOGFILE itself; does nothing when it is unset.
+    config.key_log = Arc::new(rustls::KeyLogFile::new());
+    Ok(Arc::new(config))
+}
+
+/// Resolve, connect (trying each address) and, for `wss`, complete the TLS handshake,
+/// all before `deadline`.
+pub fn connect(
+    target: &Target,
+    tls: Option<&Arc<ClientConfig>>,
+    deadline: Instant,
+) -> Result<Stream, Error> {
+    let addrs: Vec<_> = (target.host.as_str(), target.port)
+        .to_socket_addrs()
+        .map_err(|e| Error::connect(format!("cannot resolve {}: {e}", target.host)))?
+        .collect();
+    if addrs.is_empty() {
+        return Err(Error::connect(format!(
+            "cannot resolve {}: no addresses",
+            target.host
+        )));
+    }
+    let mut last: Option<Error> = None;
+    let mut tcp = None;
+    for addr in &addrs {
+        let left = match deadline.checked_duration_since(Instant::now()) {
+            Some(d) if !d.is_zero() => d,
+            _ => {
+                last = Some(Error::timeout(format!(
+                    "connect to {addr}: --connect-timeout passed"
+                )));
+                break;
+            }
+        };
+        match TcpStream::connect_timeout(addr, left) {
+            Ok(s) => {
+                tcp = Some(s);
+                break;
+            }
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                last = Some(Error::timeout(format!(
+                    "connect to {addr}: no answer before --connect-timeout"
+                )))
+            }
+            Err(e) => last = Some(Error::connect(format!("connect to {addr}: {e}"))),
+        }
+    }
+    let tcp = match tcp {
+        Some(t) => t,
+        None => return Err(last.unwrap_or_else(|| Error::connect("no address to connect to"))),
+    };
+    let _ = tcp.set_nodelay(true);
+    let Some(config) = tls.filter(|_| target.tls) else {
+        return Ok(Stream::Plain(tcp));
+    };
+    let name = if target.host_is_ip {
+        let ip: std::net::IpAddr = target
+            .host
+            .parse()
+            .map_err(|_| Error::usage(format!("bad IP address {}", target.host)))?;
+        ServerName::IpAddress(ip.into())
+    } else {
+        ServerName::try_from(target.host.clone())
+            .map_err(|e| Error::usage(format!("bad TLS server name {:?}: {e}", target.host)))?
+    };
+    let conn = ClientConnection::new(config.clone(), name)
+        .map_err(|e| Error::tls(format!("TLS setup: {e}")))?;
+    let mut stream = Stream::Tls(Box::new(conn), tcp);
+    stream.set_deadline(deadline)?;
+    if let Stream::Tls(conn, sock) = &mut stream {
+        while conn.is_handshaking() {
+            conn.complete_io(sock)
+                .map_err(|e| tls_error(e, &target.host))?;
+        }
+    }
+    Ok(stream)
+}
+
+/// An I/O error during the TLS handshake, said as a TLS, timeout or connect error.
+fn tls_error(e: io::Error, host: &str) -> Error {
+    if matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    ) {
+        return Error::timeout(format!(
+            "TLS handshake with {host}: no answer before --connect-timeout"
+        ));
+    }
+    if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+        let hint = match inner {
+            rustls::Error::InvalidCertificate(_) => {
+                " (use --cacert FILE to trust its CA, or -k to skip verification)"
+            }
+            _ => "",
+        };
+        return Error::tls(format!("TLS handshake with {host}: {inner}{hint}"));
+    }
+    if e.kind() == io::ErrorKind::UnexpectedEof {
+        return Error::new(
+            Kind::Tls,
+            format!("TLS handshake with {host}: the server closed the connection"),
+        );
+    }
+    Error::tls(format!("TLS handshake with {host}: {e}"))
+}
+
+/// `-k`: accepts any certificate, but still checks the handshake signatures.
+#[derive(Debug)]
+struct NoVerify(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for NoVerify {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// How long is left until `deadline` (zero when passed).
+pub fn left(deadline: Instant) -> Duration {
+    deadline.saturating_duration_since(Instant::now())
+}

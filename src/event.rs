@@ -1,0 +1,248 @@
+//! What happened, as data. The session and the listen server produce these;
+//! the renderers turn them into bytes. Nothing here does I/O.
+//!
+//! Events borrow their payloads so that a frame is never copied just to be shown.
+
+use std::time::Duration;
+
+use crate::error::Error;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dir {
+    In,
+    Out,
+}
+
+impl Dir {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dir::In => "in",
+            Dir::Out => "out",
+        }
+    }
+}
+
+/// Who started the closing handshake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Initiator {
+    Local,
+    Remote,
+}
+
+impl Initiator {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Initiator::Local => "local",
+            Initiator::Remote => "remote",
+        }
+    }
+}
+
+/// An HTTP request or response head, headers in wire order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HttpHead {
+    /// `GET` for a request, empty for a response.
+    pub method: String,
+    /// Request target for a request, empty for a response.
+    pub path: String,
+    /// Status code for a response, 0 for a request.
+    pub status: u16,
+    /// Reason phrase for a response.
+    pub reason: String,
+    pub headers: Vec<(String, String)>,
+}
+
+/// A completed opening handshake.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Handshake {
+    pub url: String,
+    pub request: HttpHead,
+    pub response: HttpHead,
+    /// Negotiated subprotocol.
+    pub protocol: Option<String>,
+    /// From the start of the TCP connect to the 101 response.
+    pub elapsed: Duration,
+}
+
+/// One frame as it crossed the wire. `payload` is unmasked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameEv<'a> {
+    pub dir: Dir,
+    pub fin: bool,
+    pub rsv: [bool; 3],
+    /// Raw opcode 0-15.
+    pub opcode: u8,
+    pub mask: Option<[u8; 4]>,
+    pub payload: &'a [u8],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MsgType {
+    Text,
+    Binary,
+}
+
+impl MsgType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MsgType::Text => "text",
+            MsgType::Binary => "binary",
+        }
+    }
+}
+
+/// Counters and state for `/info`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Info {
+    pub handshake: Option<Handshake>,
+    pub frames_in: u64,
+    pub frames_out: u64,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub messages_in: u64,
+    pub messages_out: u64,
+    pub uptime: Duration,
+    pub last_rtt: Option<Duration>,
+    pub state: &'static str,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Event<'a> {
+    /// Before the TCP connect: where we are going.
+    Connecting {
+        url: &'a str,
+    },
+    Handshake(&'a Handshake),
+    Frame(FrameEv<'a>),
+    /// A complete data message, after its last fragment.
+    Message {
+        dir: Dir,
+        kind: MsgType,
+        payload: &'a [u8],
+        frames: u64,
+    },
+    /// A pong that answers a ping we sent.
+    Pong {
+        rtt: Duration,
+        payload: &'a [u8],
+    },
+    /// The closing handshake ended (or gave up waiting). `code` is the code the peer sent
+    /// (remote) or we sent (local).
+    Close {
+        code: Option<u16>,
+        reason: &'a str,
+        initiator: Initiator,
+        clean: bool,
+        /// How long the reply took, when there was one.
+        reply_after: Option<Duration>,
+    },
+    /// The TCP connection is gone. 1006 when no close frame was received.
+    Disconnected {
+        code: u16,
+        reason: &'a str,
+    },
+    Reconnect {
+        attempt: u32,
+        delay_ms: u64,
+    },
+    Error(&'a Error),
+    /// Something a user should know that is not an error (`-k`, a forbidden close code sent on purpose).
+    Warning(&'a str),
+    /// Text the user asked for (`/help`).
+    Notice(&'a str),
+    Info(&'a Info),
+    /// `listen` is bound and accepting.
+    Listening {
+        addr: &'a str,
+    },
+    /// `listen`: a client connected (after its handshake) or left.
+    Client {
+        peer: &'a str,
+        connected: bool,
+    },
+}
+
+/// When and for whom an event happened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ctx {
+    /// Since the program started.
+    pub t: Duration,
+    /// `listen`: which client (1, 2, ...).
+    pub client: Option<u64>,
+}
+
+/// The code and reason of a close frame payload. `None` code for an empty payload
+/// (a 1-byte payload is a protocol error; its code is `None` as well).
+pub fn close_parts(payload: &[u8]) -> (Option<u16>, &[u8]) {
+    if payload.len() >= 2 {
+        (
+            Some(u16::from_be_bytes([payload[0], payload[1]])),
+            &payload[2..],
+        )
+    } else {
+        (None, &[])
+    }
+}
+
+/// The RFC 6455 / IANA name of a close code.
+pub fn close_code_name(code: u16) -> &'static str {
+    match code {
+        1000 => "Normal Closure",
+        1001 => "Going Away",
+        1002 => "Protocol Error",
+        1003 => "Unsupported Data",
+        1004 => "Reserved",
+        1005 => "No Status Received",
+        1006 => "Abnormal Closure",
+        1007 => "Invalid Frame Payload Data",
+        1008 => "Policy Violation",
+        1009 => "Message Too Big",
+        1010 => "Mandatory Extension",
+        1011 => "Internal Error",
+        1012 => "Service Restart",
+        1013 => "Try Again Later",
+        1014 => "Bad Gateway",
+        1015 => "TLS Handshake",
+        0..=999 => "Invalid",
+        1016..=2999 => "Reserved",
+        3000..=3999 => "Registered",
+        4000..=4999 => "Private Use",
+        _ => "Invalid",
+    }
+}
+
+/// The name of an opcode as the contract spells it in JSON; `None` for reserved ones.
+pub fn opcode_name(op: u8) -> Option<&'static str> {
+    match op {
+        0 => Some("continuation"),
+        1 => Some("text"),
+        2 => Some("binary"),
+        8 => Some("close"),
+        9 => Some("ping"),
+        10 => Some("pong"),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_parts_splits_code_and_reason() {
+        assert_eq!(
+            close_parts(&[0x03, 0xe8, b'o', b'k']),
+            (Some(1000), &b"ok"[..])
+        );
+        assert_eq!(close_parts(&[]), (None, &b""[..]));
+        assert_eq!(close_parts(&[0x03]), (None, &b""[..]));
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(close_code_name(1006), "Abnormal Closure");
+        assert_eq!(close_code_name(4001), "Private Use");
+        assert_eq!(opcode_name(0), Some("continuation"));
+        assert_eq!(opcode_name(3), None);
+    }
+}

@@ -1,0 +1,392 @@
+//! The opening handshake: build the request, read the response, check
+//! `Sec-WebSocket-Accept` and the subprotocol, and describe a refusal (status,
+//! headers, up to 4 KiB of body). Returns a `Handshake` value and any bytes that
+//! arrived after the response head (frames the server sent at once).
+
+use std::io::{self, Read, Write};
+use std::time::Instant;
+
+use tungstenite::handshake::client::generate_key;
+use tungstenite::handshake::derive_accept_key;
+
+use crate::error::{Error, Refusal};
+use crate::event::{Handshake, HttpHead};
+use crate::target::Target;
+
+/// What to ask for besides the WebSocket headers.
+#[derive(Debug, Clone, Default)]
+pub struct Ask {
+    /// `-H`, in the order given.
+    pub headers: Vec<(String, String)>,
+    /// `-p`, in the order given.
+    pub protocols: Vec<String>,
+    pub origin: Option<String>,
+}
+
+const MAX_HEAD: usize = 64 * 1024;
+const MAX_BODY: usize = 4096;
+
+/// The request head we send, headers in wire order, and its key.
+pub fn request(target: &Target, ask: &Ask) -> (HttpHead, String) {
+    let key = generate_key();
+    let mut headers: Vec<(String, String)> = vec![
+        ("Host".into(), target.host_header.clone()),
+        ("Upgrade".into(), "websocket".into()),
+        ("Connection".into(), "Upgrade".into()),
+        ("Sec-WebSocket-Key".into(), key.clone()),
+        ("Sec-WebSocket-Version".into(), "13".into()),
+    ];
+    if !ask.protocols.is_empty() {
+        headers.push(("Sec-WebSocket-Protocol".into(), ask.protocols.join(", ")));
+    }
+    if let Some(origin) = &ask.origin {
+        headers.push(("Origin".into(), origin.clone()));
+    }
+    if let Some(auth) = &target.authorization {
+        if !ask
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("authorization"))
+        {
+            headers.push(("Authorization".into(), auth.clone()));
+        }
+    }
+    headers.push((
+        "User-Agent".into(),
+        concat!("wsdbg/", env!("CARGO_PKG_VERSION")).into(),
+    ));
+    for (name, value) in &ask.headers {
+        // A user's header replaces one of ours with the same name (except the
+        // WebSocket key, which we must know), else it is added.
+        if let Some(slot) = headers.iter_mut().find(|(n, _)| {
+            n.eq_ignore_ascii_case(name) && !n.eq_ignore_ascii_case("sec-websocket-key")
+        }) {
+            *slot = (name.clone(), value.clone());
+        } else {
+            headers.push((name.clone(), value.clone()));
+        }
+    }
+    let head = HttpHead {
+        method: "GET".into(),
+        path: target.path.clone(),
+        headers,
+        ..HttpHead::default()
+    };
+    (head, key)
+}
+
+fn encode_request(head: &HttpHead) -> Vec<u8> {
+    let mut out = Vec::with_capacity(512);
+    out.extend_from_slice(format!("{} {} HTTP/1.1\r\n", head.method, head.path).as_bytes());
+    for (n, v) in &head.headers {
+        out.extend_from_slice(n.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(v.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+fn header<'a>(head: &'a HttpHead, name: &str) -> Option<&'a str> {
+    head.headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+fn io_err(e: io::Error, what: &str) -> Error {
+    match e.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+            Error::timeout(format!("{what}: no answer before --connect-timeout"))
+        }
+        _ => Error::handshake(format!("{what}: {e}")),
+    }
+}
+
+/// Send the request and read the answer. On success returns the handshake and the
+/// bytes read past the response head.
+pub fn perform<S: Read + Write>(
+    stream: &mut S,
+    target: &Target,
+    ask: &Ask,
+    started: Instant,
+) -> Result<(Handshake, Vec<u8>), Error> {
+    let (req, key) = request(target, ask);
+    stream
+        .write_all(&encode_request(&req))
+        .and_then(|_| stream.flush())
+        .map_err(|e| io_err(e, "sending the handshake request"))?;
+
+    let mut buf = Vec::with_capacity(4096);
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(pos) = find_head_end(&buf) {
+            break pos;
+        }
+        if buf.len() > MAX_HEAD {
+            return Err(Error::handshake(format!(
+                "expected an HTTP response head of at most {MAX_HEAD} bytes, got more"
+            )));
+        }
+        let n = stream
+            .read(&mut chunk)
+            .map_err(|e| io_err(e, "reading the handshake response"))?;
+        if n == 0 {
+            return Err(Error::handshake(if buf.is_empty() {
+                "the server closed the connection without answering the handshake".to_string()
+            } else {
+                format!(
+                    "the server closed the connection in the middle of the response head ({} bytes)",
+                    buf.len()
+                )
+            }));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let response = parse_response(&buf[..head_end])?;
+    let rest = buf[head_end..].to_vec();
+
+    if response.status != 101 {
+        return Err(refused(stream, response, rest));
+    }
+    let fail = |msg: String, response: &HttpHead| {
+        let mut e = Error::handshake(msg);
+        e.refusal = Some(Box::new(Refusal {
+            status: response.status,
+            reason: response.reason.clone(),
+            headers: response.headers.clone(),
+            body: Vec::new(),
+        }));
+        e
+    };
+    match header(&response, "upgrade") {
+        Some(v) if v.trim().eq_ignore_ascii_case("websocket") => {}
+        other => {
+            return Err(fail(
+                format!("expected \"Upgrade: websocket\" in the 101 response, got {other:?}"),
+                &response,
+            ))
+        }
+    }
+    let conn_ok = header(&response, "connection").is_some_and(|v| {
+        v.split(',')
+            .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+    });
+    if !conn_ok {
+        return Err(fail(
+            format!(
+                "expected \"Connection: Upgrade\" in the 101 response, got {:?}",
+                header(&response, "connection")
+            ),
+            &response,
+        ));
+    }
+    let want = derive_accept_key(key.as_bytes());
+    match header(&response, "sec-websocket-accept") {
+        Some(v) if v.trim() == want => {}
+        other => {
+            return Err(fail(
+                format!(
+                    "wrong Sec-WebSocket-Accept: expected {want:?}, got {other:?} (RFC 6455 4.1)"
+                ),
+                &response,
+            ))
+        }
+    }
+    let protocol = header(&response, "sec-websocket-protocol").map(|p| p.trim().to_string());
+    if let Some(p) = &protocol {
+        if !ask.protocols.iter().any(|o| o == p) {
+            return Err(fail(
+                format!(
+                    "the server chose subprotocol {p:?}, which was not offered (offered: {:?}) (RFC 6455 4.1)",
+                    ask.protocols
+                ),
+                &response,
+            ));
+        }
+    }
+    if let Some(ext) = header(&response, "sec-websocket-extensions") {
+        if !ext.trim().is_empty() {
+            return Err(fail(
+                format!(
+                    "the server chose extensions {ext:?}, but none were offered (RFC 6455 4.1)"
+                ),
+                &response,
+            ));
+        }
+    }
+    Ok((
+        Handshake {
+            url: target.url.clone(),
+            request: req,
+            response,
+            protocol,
+            elapsed: started.elapsed(),
+        },
+        rest,
+    ))
+}
+
+fn find_head_end(buf: &[u8]) -> Option<usize> {
+    buf.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4)
+}
+
+/// Parse a response head (status line and headers, ending with the blank line).
+pub fn parse_response(head: &[u8]) -> Result<HttpHead, Error> {
+    let mut headers = [httparse::EMPTY_HEADER; 128];
+    let mut resp = httparse::Response::new(&mut headers);
+    match resp.parse(head) {
+        Ok(httparse::Status::Complete(_)) => {}
+        Ok(httparse::Status::Partial) => {
+            return Err(Error::handshake(
+                "expected an HTTP response head, got a partial one",
+            ))
+        }
+        Err(e) => {
+            let first = head.split(|&b| b == b'\n').next().unwrap_or_default();
+            return Err(Error::handshake(format!(
+                "expected an HTTP/1.1 response, got {:?} ({e})",
+                String::from_utf8_lossy(first).trim_end()
+            )));
+        }
+    }
+    Ok(HttpHead {
+        status: resp.code.unwrap_or(0),
+        reason: resp.reason.unwrap_or("").to_string(),
+        headers: resp
+            .headers
+            .iter()
+            .map(|h| {
+                (
+                    h.name.to_string(),
+                    String::from_utf8_lossy(h.value).into_owned(),
+                )
+            })
+            .collect(),
+        ..HttpHead::default()
+    })
+}
+
+/// A non-101 answer: read up to 4 KiB of its body (within the deadline already set on
+/// the socket) and describe it.
+fn refused<S: Read>(stream: &mut S, response: HttpHead, mut body: Vec<u8>) -> Error {
+    let content_length =
+        header(&response, "content-length").and_then(|v| v.trim().parse::<usize>().ok());
+    let chunked = header(&response, "transfer-encoding")
+        .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
+    let want = content_length.unwrap_or(MAX_BODY).min(MAX_BODY);
+    let mut chunk = [0u8; 4096];
+    while body.len() < want && !(chunked && body.windows(5).any(|w| w == b"0\r\n\r\n")) {
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => body.extend_from_slice(&chunk[..n]),
+        }
+    }
+    if chunked {
+        body = dechunk(&body);
+    }
+    body.truncate(MAX_BODY);
+    let status = response.status;
+    let mut msg = format!(
+        "the server refused the WebSocket handshake: {} {}",
+        status, response.reason
+    );
+    if (300..400).contains(&status) {
+        match header(&response, "location") {
+            Some(loc) => msg.push_str(&format!(" -> {loc} (a redirect; -L follows it)")),
+            None => msg.push_str(" (a redirect with no Location header)"),
+        }
+    }
+    let mut e = Error::handshake(msg);
+    e.refusal = Some(Box::new(Refusal {
+        status,
+        reason: response.reason,
+        headers: response.headers,
+        body,
+    }));
+    e
+}
+
+/// Decode a chunked body as far as it goes; on anything odd, return it as it came.
+fn dechunk(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut rest = raw;
+    loop {
+        let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") else {
+            return if out.is_empty() { raw.to_vec() } else { out };
+        };
+        let size_str = String::from_utf8_lossy(&rest[..eol]);
+        let size_str = size_str.split(';').next().unwrap_or("").trim();
+        let Ok(size) = usize::from_str_radix(size_str, 16) else {
+            return raw.to_vec();
+        };
+        if size == 0 {
+            return out;
+        }
+        let start = eol + 2;
+        let end = (start + size).min(rest.len());
+        out.extend_from_slice(&rest[start..end]);
+        if end + 2 > rest.len() {
+            return out;
+        }
+        rest = &rest[end + 2..];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_has_ws_headers_in_order_and_user_headers() {
+        let t = crate::target::parse("ws://u:p@h:9/x").unwrap();
+        let ask = Ask {
+            headers: vec![
+                ("X-A".into(), "b".into()),
+                ("user-agent".into(), "me".into()),
+            ],
+            protocols: vec!["chat".into(), "superchat".into()],
+            origin: Some("http://o".into()),
+        };
+        let (head, key) = request(&t, &ask);
+        let names: Vec<&str> = head.headers.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "Host",
+                "Upgrade",
+                "Connection",
+                "Sec-WebSocket-Key",
+                "Sec-WebSocket-Version",
+                "Sec-WebSocket-Protocol",
+                "Origin",
+                "Authorization",
+                "user-agent",
+                "X-A"
+            ]
+        );
+        assert_eq!(header(&head, "host"), Some("h:9"));
+        assert_eq!(header(&head, "sec-websocket-key"), Some(key.as_str()));
+        assert_eq!(
+            header(&head, "sec-websocket-protocol"),
+            Some("chat, superchat")
+        );
+        assert_eq!(header(&head, "user-agent"), Some("me"));
+    }
+
+    #[test]
+    fn dechunk_decodes() {
+        assert_eq!(dechunk(b"5\r\nhello\r\n1\r\n!\r\n0\r\n\r\n"), b"hello!");
+        assert_eq!(dechunk(b"zz"), b"zz");
+    }
+
+    #[test]
+    fn parse_response_keeps_order() {
+        let h = parse_response(b"HTTP/1.1 403 Forbidden\r\nB: 1\r\nA: 2\r\n\r\n").unwrap();
+        assert_eq!(h.status, 403);
+        assert_eq!(h.reason, "Forbidden");
+        assert_eq!(h.headers[0].0, "B");
+        assert!(parse_response(b"SSH-2.0\r\n\r\n").is_err());
+    }
+}

@@ -1,0 +1,38 @@
+//! Parse the command line, run, print the error if any, exit with the contract's code.
+
+use std::io;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Parser;
+use wsdbg::cli::Cli;
+use wsdbg::event::{Ctx, Event};
+use wsdbg::render::{Opts, Printer};
+
+fn main() -> ExitCode {
+    let start = Instant::now();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let format = cli.out.format();
+    match wsdbg::app::run(cli, start) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            let opts = Opts {
+                verbose: false,
+                color: false,
+            };
+            let mut p = Printer::new(format, opts, io::stdout(), io::stderr());
+            let ctx = Ctx {
+                t: start.elapsed(),
+                client: None,
+            };
+            let _ = p.emit(&ctx, &Event::Error(&e)).and_then(|_| p.flush());
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

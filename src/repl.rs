@@ -1,0 +1,339 @@
+//! The interactive REPL: rustyline line editing with history, completion of command
+//! names, `/frame` opcodes and `/close` codes, a hint with the expected form, and a
+//! prompt that shows the connection state. Incoming frames are printed above the
+//! prompt through rustyline's external printer. Yields `Input`s, like script mode.
+
+use std::borrow::Cow;
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use rustyline::completion::{Completer, Pair};
+use rustyline::error::ReadlineError;
+use rustyline::highlight::{CmdKind, Highlighter};
+use rustyline::hint::Hinter;
+use rustyline::history::DefaultHistory;
+use rustyline::validate::Validator;
+use rustyline::{Context, Editor, ExternalPrinter, Helper};
+
+use crate::command::COMMANDS;
+use crate::event::close_code_name;
+use crate::input::{line_input, LineMode};
+use crate::session::{Input, InputTx};
+
+/// The prompt's state word, padded so the prompt never changes width (rustyline
+/// measures the prompt once per line).
+pub type PromptState = Arc<Mutex<String>>;
+
+const STATE_WIDTH: usize = 18;
+
+/// The prompt for a state word: `[open              ] > `.
+pub fn prompt_for(state: &str) -> String {
+    let mut s: String = state.chars().take(STATE_WIDTH).collect();
+    while s.chars().count() < STATE_WIDTH {
+        s.push(' ');
+    }
+    format!("[{s}] > ")
+}
+
+const OPCODES: &[&str] = &["text", "binary", "cont", "ping", "pong", "close"];
+const CLOSE_CODES: &[u16] = &[
+    1000, 1001, 1002, 1003, 1005, 1006, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 1015,
+    3000, 4000,
+];
+
+pub struct ReplHelper {
+    state: PromptState,
+    color: bool,
+}
+
+impl ReplHelper {
+    pub fn new(state: PromptState, color: bool) -> ReplHelper {
+        ReplHelper { state, color }
+    }
+}
+
+/// Completion candidates for `line` up to the cursor: (start, candidates).
+pub fn complete(line: &str) -> (usize, Vec<Pair>) {
+    if !line.starts_with('/') {
+        return (0, Vec::new());
+    }
+    match line.split_once(' ') {
+        None => {
+            let c = COMMANDS
+                .iter()
+                .filter(|(name, _, _)| name.starts_with(line))
+                .map(|(name, usage, _)| Pair {
+                    display: usage.to_string(),
+                    replacement: format!("{name} "),
+                })
+                .collect();
+            (0, c)
+        }
+        Some(("/frame", rest)) if !rest.contains(' ') => {
+            let c = OPCODES
+                .iter()
+                .filter(|o| o.starts_with(rest))
+                .map(|o| Pair {
+                    display: o.to_string(),
+                    replacement: format!("{o} "),
+                })
+                .collect();
+            (7, c)
+        }
+        Some(("/close", rest)) if !rest.contains(' ') => {
+            let c = CLOSE_CODES
+                .iter()
+                .filter(|code| code.to_string().starts_with(rest))
+                .map(|code| Pair {
+                    display: format!("{code} {}", close_code_name(*code)),
+                    replacement: format!("{code} "),
+                })
+                .collect();
+            (7, c)
+        }
+        _ => (0, Vec::new()),
+    }
+}
+
+/// The rest of the expected form of the command being typed.
+pub fn hint(line: &str) -> Option<String> {
+    if !line.starts_with('/') || line.starts_with("//") {
+        return None;
+    }
+    let name = line.split(' ').next().unwrap_or(line);
+    if line.len() == name.len() {
+        // Still typing the name: complete it when only one command fits.
+        let mut fits = COMMANDS.iter().filter(|(n, _, _)| n.starts_with(name));
+        let (_, usage, _) = fits.next()?;
+        if fits.next().is_some() {
+            return None;
+        }
+        return Some(usage[line.len()..].to_string());
+    }
+    let (_, usage, _) = COMMANDS.iter().find(|(n, _, _)| *n == name)?;
+    if line.len() == name.len() + 1 {
+        return Some(usage.get(name.len() + 1..)?.to_string());
+    }
+    None
+}
+
+impl Completer for ReplHelper {
+    type Candidate = Pair;
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _ctx: &Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<Pair>)> {
+        Ok(complete(&line[..pos]))
+    }
+}
+
+impl Hinter for ReplHelper {
+    type Hint = String;
+    fn hint(&self, line: &str, pos: usize, _ctx: &Context<'_>) -> Option<String> {
+        if pos < line.len() {
+            return None;
+        }
+        hint(line)
+    }
+}
+
+impl Highlighter for ReplHelper {
+    fn highlight_prompt<'b, 's: 'b, 'p: 'b>(
+        &'s self,
+        _prompt: &'p str,
+        _default: bool,
+    ) -> Cow<'b, str> {
+        let state = self.state.lock().map(|s| s.clone()).unwrap_or_default();
+        let p = prompt_for(&state);
+        if !self.color {
+            return Cow::Owned(p);
+        }
+        use colored::Colorize;
+        let colored = match state.split(' ').next().unwrap_or("") {
+            "open" => p.green().to_string(),
+            "closed" => p.red().to_string(),
+            _ => p.yellow().to_string(),
+        };
+        Cow::Owned(colored)
+    }
+
+    fn highlight_hint<'h>(&self, hint: &'h str) -> Cow<'h, str> {
+        if self.color {
+            Cow::Owned(format!("\x1b[2m{hint}\x1b[0m"))
+        } else {
+            Cow::Borrowed(hint)
+        }
+    }
+
+    fn highlight_char(&self, _line: &str, _pos: usize, _kind: CmdKind) -> bool {
+        false
+    }
+}
+
+impl Validator for ReplHelper {}
+impl Helper for ReplHelper {}
+
+/// Output for the REPL: collects bytes and hands them to rustyline's external printer
+/// on flush, so they appear above the line being typed.
+pub struct ReplWriter {
+    buf: Vec<u8>,
+    printer: Arc<Mutex<Box<dyn ExternalPrinter + Send>>>,
+}
+
+impl ReplWriter {
+    pub fn new(printer: Arc<Mutex<Box<dyn ExternalPrinter + Send>>>) -> ReplWriter {
+        ReplWriter {
+            buf: Vec::new(),
+            printer,
+        }
+    }
+}
+
+impl Write for ReplWriter {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let mut text = String::from_utf8_lossy(&self.buf).into_owned();
+        self.buf.clear();
+        if text.ends_with('\n') {
+            text.pop();
+        }
+        let mut p = self.printer.lock().map_err(|_| io::Error::other("printer"))?;
+        p.print(text).map_err(io::Error::other)
+    }
+}
+
+/// Where history lives: `$XDG_STATE_HOME/wsdbg/history`, else
+/// `~/.local/state/wsdbg/history`.
+pub fn history_path() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .map(|h| PathBuf::from(h).join(".local/state"))
+        })?;
+    Some(base.join("wsdbg").join("history"))
+}
+
+pub type ReplEditor = Editor<ReplHelper, DefaultHistory>;
+
+/// Make the editor and its external printer. A history directory that cannot be made is
+/// said once, and history is then not written.
+pub fn editor(
+    state: PromptState,
+    color: bool,
+) -> Result<(ReplEditor, Box<dyn ExternalPrinter + Send>, Option<PathBuf>, Option<String>), String> {
+    let config = rustyline::Config::builder()
+        .auto_add_history(true)
+        .max_history_size(10_000)
+        .map_err(|e| e.to_string())?
+        .completion_type(rustyline::CompletionType::List)
+        .build();
+    let mut ed: ReplEditor = Editor::with_config(config).map_err(|e| e.to_string())?;
+    ed.set_helper(Some(ReplHelper::new(state, color)));
+    let printer = ed.create_external_printer().map_err(|e| e.to_string())?;
+    let mut warning = None;
+    let history = match history_path() {
+        Some(path) => match path.parent().map(std::fs::create_dir_all) {
+            Some(Ok(())) | None => {
+                let _ = ed.load_history(&path);
+                Some(path)
+            }
+            Some(Err(e)) => {
+                warning = Some(format!(
+                    "history is not saved: cannot make {}: {e}",
+                    path.parent().map(|p| p.display().to_string()).unwrap_or_default()
+                ));
+                None
+            }
+        },
+        None => {
+            warning = Some("history is not saved: neither XDG_STATE_HOME nor HOME is set".into());
+            None
+        }
+    };
+    Ok((ed, Box::new(printer), history, warning))
+}
+
+/// Read lines until Ctrl-D, two Ctrl-C in a row, or the session ends.
+pub fn run(mut ed: ReplEditor, history: Option<PathBuf>, tx: InputTx) {
+    let mut interrupts = 0;
+    loop {
+        match ed.readline(&prompt_for("")) {
+            Ok(line) => {
+                interrupts = 0;
+                if let Some(path) = &history {
+                    let _ = ed.append_history(path);
+                }
+                if !tx.send(vec![line_input(&line, LineMode::Commands)]) {
+                    return;
+                }
+            }
+            Err(ReadlineError::Interrupted) => {
+                interrupts += 1;
+                if interrupts >= 2 {
+                    tx.interrupt();
+                    return;
+                }
+            }
+            Err(_) => {
+                // Ctrl-D or a terminal error: end of input, which closes with 1000.
+                tx.send(vec![Input::Eof]);
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn completes_command_names() {
+        let (start, c) = complete("/cl");
+        assert_eq!(start, 0);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].replacement, "/close ");
+        let (_, c) = complete("/");
+        assert_eq!(c.len(), COMMANDS.len());
+    }
+
+    #[test]
+    fn completes_opcodes_and_close_codes() {
+        let (start, c) = complete("/frame pi");
+        assert_eq!(start, 7);
+        assert_eq!(c[0].replacement, "ping ");
+        let (_, c) = complete("/close 100");
+        assert!(c.iter().any(|p| p.display == "1000 Normal Closure"));
+        assert!(c.iter().all(|p| p.replacement.starts_with("100")));
+        assert!(complete("hello").1.is_empty());
+    }
+
+    #[test]
+    fn hints_the_expected_form() {
+        assert_eq!(hint("/clo").as_deref(), Some("se [CODE [REASON]]"));
+        assert_eq!(hint("/close ").as_deref(), Some("[CODE [REASON]]"));
+        assert_eq!(hint("/close 1000"), None);
+        assert_eq!(hint("/p"), None); // /ping and /pong both fit
+        assert_eq!(hint("plain"), None);
+    }
+
+    #[test]
+    fn prompt_width_is_fixed() {
+        let a = prompt_for("open");
+        let b = prompt_for("reconnecting in 30s");
+        assert_eq!(a.chars().count(), b.chars().count());
+        assert!(a.contains("open"));
+    }
+}

@@ -1,0 +1,1154 @@
+//! The client's event loop and protocol state: open, closing, closed; reassembly;
+//! auto-pong; pings and their round trips; close timeout; max size; `/wait` and
+//! `/sleep`. One thread owns the socket (non-blocking, `mio`), takes commands from an
+//! input channel and emits `Event`s to a `Sink`. It knows nothing of output formats.
+
+use std::collections::VecDeque;
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::{Events, Interest, Poll, Token, Waker};
+use rustls::ClientConfig;
+
+use crate::backoff::Backoff;
+use crate::command::{Command, CommandError, RawFrame};
+use crate::connect;
+use crate::error::Error;
+use crate::event::{close_parts, Dir, Event, FrameEv, Info, Initiator, MsgType};
+use crate::handshake::{self, Ask};
+use crate::target::Target;
+use crate::transport::{ReadOutcome, Transport};
+use crate::wire::{self, Checker, Header, Role, Violation};
+
+const SOCK: Token = Token(0);
+const WAKE: Token = Token(1);
+/// Stop taking commands while this much is waiting to be sent.
+const HIGH_WATER: usize = 1 << 20;
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Where events go. The session calls `idle` before it waits, so a sink can flush then.
+pub trait Sink {
+    fn emit(&mut self, ev: &Event<'_>);
+    fn idle(&mut self);
+    /// The output is gone (a closed pipe): the session closes and ends.
+    fn broken(&self) -> bool {
+        false
+    }
+    /// The connection state changed (for the REPL prompt).
+    fn state(&mut self, _state: &str) {}
+}
+
+/// One unit of input, in order.
+#[derive(Debug)]
+pub enum Input {
+    Cmd(Command),
+    Bad(CommandError),
+    /// End of input.
+    Eof,
+}
+
+/// The input side: a bounded channel of batches and a waker for the event loop.
+#[derive(Clone)]
+pub struct InputTx {
+    tx: SyncSender<Vec<Input>>,
+    waker: Arc<Waker>,
+    interrupted: Arc<AtomicBool>,
+}
+
+impl InputTx {
+    /// Send a batch; false when the session is gone.
+    pub fn send(&self, batch: Vec<Input>) -> bool {
+        if self.tx.send(batch).is_err() {
+            return false;
+        }
+        let _ = self.waker.wake();
+        true
+    }
+
+    /// Ctrl-C: close now (or stop waiting to reconnect) and exit.
+    pub fn interrupt(&self) {
+        self.interrupted.store(true, Ordering::SeqCst);
+        let _ = self.waker.wake();
+    }
+}
+
+/// Everything the session needs to know, checked.
+#[derive(Clone)]
+pub struct Options {
+    pub target: Target,
+    pub ask: Ask,
+    pub tls: Option<Arc<ClientConfig>>,
+    pub insecure: bool,
+    pub connect_timeout: Duration,
+    pub close_timeout: Duration,
+    pub max_size: u64,
+    pub max_messages: Option<u64>,
+    pub keep_open: bool,
+    pub auto_pong: bool,
+    /// `--reconnect`: after a disconnect the user did not ask for, try again.
+    pub reconnect: bool,
+    /// Give up after this many failed attempts in a row.
+    pub max_retries: Option<u32>,
+    pub backoff_min: Duration,
+    pub backoff_max: Duration,
+    pub ping_interval: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Block {
+    None,
+    Sleep(Instant),
+    Wait { until_count: u64, deadline: Instant },
+}
+
+/// How a connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// Both close frames were exchanged.
+    Clean,
+    /// Lost, timed out, or failed.
+    Unclean,
+}
+
+struct Closing {
+    initiator: Initiator,
+    sent_at: Option<Instant>,
+    sent_code: Option<u16>,
+    sent_reason: String,
+    received: Option<(Option<u16>, String)>,
+}
+
+/// A fragmented message being put together.
+struct Partial {
+    kind: MsgType,
+    data: Vec<u8>,
+    frames: u64,
+}
+
+pub struct Session<S: Sink> {
+    opts: Options,
+    sink: S,
+    poll: Poll,
+    rx: Receiver<Vec<Input>>,
+    queue: VecDeque<Input>,
+    input_done: bool,
+    block: Block,
+    // Counters across the session, for /info.
+    info: Info,
+    connected_at: Option<Instant>,
+    protocol_broken: bool,
+    /// The user asked the session to end (/quit, /close, end of input, ...).
+    stop: bool,
+    /// `/reconnect` was asked.
+    reconnect_now: bool,
+    interrupted: Arc<AtomicBool>,
+    /// Keepalive pings sent so far, for distinct payloads.
+    keepalives: u64,
+}
+
+/// Per-connection state.
+struct Conn {
+    t: Transport,
+    rbuf: Vec<u8>,
+    rstart: usize,
+    rend: usize,
+    /// The header at `rstart` already passed `check_header`.
+    checked: bool,
+    out: Vec<u8>,
+    wpos: usize,
+    checker: Checker,
+    partial: Option<Partial>,
+    out_partial: Option<Partial>,
+    closing: Option<Closing>,
+    pings: VecDeque<(Vec<u8>, Instant)>,
+    eof: bool,
+    /// Stop decoding: a protocol violation was found.
+    failed: bool,
+    /// The header at `rstart` broke a rule; reported once its payload is in.
+    violation: Option<Violation>,
+    /// Once set, the connection is over when `out` is sent.
+    done: Option<End>,
+    /// `--ping-interval`: when the next keepalive ping is due.
+    next_ping: Option<Instant>,
+    /// The keepalive ping still waiting for its pong.
+    keepalive: Option<Vec<u8>>,
+}
+
+impl<S: Sink> Session<S> {
+    /// Create a session; the caller starts its input source with the returned `InputTx`.
+    pub fn new(opts: Options, sink: S) -> Result<(Session<S>, InputTx), Error> {
+        let poll = Poll::new().map_err(|e| Error::io(format!("poll: {e}")))?;
+        let waker = Arc::new(
+            Waker::new(poll.registry(), WAKE).map_err(|e| Error::io(format!("waker: {e}")))?,
+        );
+        let (tx, rx) = std::sync::mpsc::sync_channel(64);
+        let interrupted = Arc::new(AtomicBool::new(false));
+        Ok((
+            Session {
+                opts,
+                sink,
+                poll,
+                rx,
+                queue: VecDeque::new(),
+                input_done: false,
+                block: Block::None,
+                info: Info::default(),
+                connected_at: None,
+                protocol_broken: false,
+                stop: false,
+                reconnect_now: false,
+                interrupted: interrupted.clone(),
+                keepalives: 0,
+            },
+            InputTx {
+                tx,
+                waker,
+                interrupted,
+            },
+        ))
+    }
+
+    /// Connect and run until the session ends; returns the exit code.
+    pub fn run(mut self) -> u8 {
+        if self.opts.insecure && self.opts.target.tls {
+            self.sink.emit(&Event::Warning(
+                "-k/--insecure: the server certificate is not verified",
+            ));
+        }
+        let mut backoff = Backoff::new(self.opts.backoff_min, self.opts.backoff_max);
+        let mut ever_connected = false;
+        let mut last_end: Option<End> = None;
+        let mut attempt = 0u32;
+        loop {
+            let code = match self.connect() {
+                Ok(conn) => {
+                    ever_connected = true;
+                    backoff.reset();
+                    attempt = 0;
+                    let end = self.run_conn(conn);
+                    last_end = Some(end);
+                    match end {
+                        End::Clean if !self.protocol_broken => 0,
+                        _ => 3,
+                    }
+                }
+                Err(e) => {
+                    self.sink.emit(&Event::Error(&e));
+                    if !self.opts.reconnect {
+                        self.report_unsent("could not connect");
+                        self.sink.idle();
+                        return e.exit_code().max(1);
+                    }
+                    if ever_connected {
+                        3
+                    } else {
+                        e.exit_code().max(1)
+                    }
+                }
+            };
+            let asked = std::mem::take(&mut self.reconnect_now);
+            if self.interrupted.load(Ordering::SeqCst) || (self.stop && !asked) {
+                break self.finish(code);
+            }
+            if !asked {
+                if !self.opts.reconnect {
+                    break self.finish(code);
+                }
+                if last_end.is_some() && ever_connected && attempt == 0 {
+                    // A fresh loss: the protocol state starts over.
+                    self.protocol_broken = false;
+                }
+                if let Some(max) = self.opts.max_retries {
+                    if attempt >= max {
+                        let e = Error::new(
+                            if ever_connected { crate::error::Kind::Io } else { crate::error::Kind::Connect },
+                            format!("giving up after {max} failed reconnect attempt(s) in a row (--max-retries)"),
+                        );
+                        self.sink.emit(&Event::Error(&e));
+                        break self.finish(if ever_connected { 3 } else { 1 });
+                    }
+                }
+                attempt += 1;
+                let delay = backoff.next_delay(rand::random::<f64>());
+                self.sink.emit(&Event::Reconnect {
+                    attempt,
+                    delay_ms: delay.as_millis() as u64,
+                });
+                self.sink.state(&format!("reconnecting in {}s", delay.as_secs_f64().ceil()));
+                if !self.pause(delay) {
+                    break self.finish(code);
+                }
+            } else {
+                self.protocol_broken = false;
+                attempt = 0;
+                self.sink.emit(&Event::Reconnect {
+                    attempt: 1,
+                    delay_ms: 0,
+                });
+            }
+        }
+    }
+
+    fn finish(&mut self, code: u8) -> u8 {
+        self.sink.state("closed");
+        self.report_unsent("the connection is closed");
+        self.sink.idle();
+        code
+    }
+
+    /// Wait before reconnecting; input stays queued. False when interrupted.
+    fn pause(&mut self, delay: Duration) -> bool {
+        self.sink.idle();
+        let until = Instant::now() + delay;
+        let mut events = Events::with_capacity(4);
+        loop {
+            if self.interrupted.load(Ordering::SeqCst) {
+                return false;
+            }
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return true;
+            }
+            let _ = self.poll.poll(&mut events, Some(left));
+        }
+    }
+
+    fn connect(&mut self) -> Result<Conn, Error> {
+        let url = self.opts.target.url.clone();
+        self.sink.state("connecting");
+        self.sink.emit(&Event::Connecting { url: &url });
+        let started = Instant::now();
+        let deadline = started + self.opts.connect_timeout;
+        let mut stream = connect::connect(&self.opts.target, self.opts.tls.as_ref(), deadline)?;
+        stream.set_deadline(deadline)?;
+        let (hs, rest) =
+            handshake::perform(&mut stream, &self.opts.target, &self.opts.ask, started)?;
+        self.sink.emit(&Event::Handshake(&hs));
+        self.info.handshake = Some(hs);
+        self.connected_at = Some(Instant::now());
+        self.sink.state("open");
+        let mut t = Transport::new(stream)?;
+        self.poll
+            .registry()
+            .register(&mut t.sock, SOCK, Interest::READABLE | Interest::WRITABLE)
+            .map_err(|e| Error::io(format!("poll: {e}")))?;
+        let mut rbuf = vec![0u8; READ_CHUNK.max(rest.len() * 2)];
+        rbuf[..rest.len()].copy_from_slice(&rest);
+        Ok(Conn {
+            t,
+            rend: rest.len(),
+            rbuf,
+            rstart: 0,
+            checked: false,
+            out: Vec::with_capacity(READ_CHUNK),
+            wpos: 0,
+            checker: Checker::new(Role::Client, self.opts.max_size),
+            partial: None,
+            out_partial: None,
+            closing: None,
+            pings: VecDeque::new(),
+            eof: false,
+            failed: false,
+            violation: None,
+            done: None,
+            next_ping: self.opts.ping_interval.map(|i| Instant::now() + i),
+            keepalive: None,
+        })
+    }
+
+    /// The event loop of one open connection.
+    fn run_conn(&mut self, mut c: Conn) -> End {
+        let mut events = Events::with_capacity(16);
+        // Bytes may already wait (after the handshake, or inside rustls).
+        let mut readable = true;
+        loop {
+            if readable {
+                readable = self.read_all(&mut c);
+            }
+            self.pump_input(&mut c);
+            if let Err(e) = self.flush_out(&mut c) {
+                self.lost(&mut c, &e);
+            }
+            if let Some(end) = c.done {
+                if c.wpos >= c.out.len() && !c.t.has_pending() {
+                    c.t.shutdown();
+                    let _ = self.poll.registry().deregister(&mut c.t.sock);
+                    return end;
+                }
+            }
+            let timeout = if readable {
+                Some(Duration::ZERO)
+            } else {
+                self.next_timeout(&c)
+            };
+            if timeout != Some(Duration::ZERO) {
+                self.sink.idle();
+            }
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() != std::io::ErrorKind::Interrupted {
+                    self.lost(&mut c, &Error::io(format!("poll: {e}")));
+                }
+                continue;
+            }
+            for ev in events.iter() {
+                if ev.token() == SOCK && (ev.is_readable() || ev.is_read_closed() || ev.is_error())
+                {
+                    readable = true;
+                }
+            }
+            self.timers(&mut c);
+        }
+    }
+
+    fn next_timeout(&self, c: &Conn) -> Option<Duration> {
+        let now = Instant::now();
+        let mut at: Option<Instant> = None;
+        let mut consider = |t: Instant| at = Some(at.map_or(t, |a| a.min(t)));
+        match self.block {
+            Block::Sleep(t) => consider(t),
+            Block::Wait { deadline, .. } => consider(deadline),
+            Block::None => {}
+        }
+        if let Some(cl) = &c.closing {
+            if let Some(sent) = cl.sent_at {
+                consider(sent + self.opts.close_timeout);
+            }
+        }
+        if let (Some(t), None, None) = (c.next_ping, &c.closing, c.done) {
+            consider(t);
+        }
+        if c.done.is_some() {
+            // Waiting only to send what is queued.
+            consider(now + self.opts.close_timeout);
+        }
+        if !self.queue.is_empty() && self.block == Block::None && c.out.len() - c.wpos < HIGH_WATER
+        {
+            return Some(Duration::ZERO);
+        }
+        at.map(|t| t.saturating_duration_since(now))
+    }
+
+    fn timers(&mut self, c: &mut Conn) {
+        let now = Instant::now();
+        match self.block {
+            Block::Sleep(t) if now >= t => self.block = Block::None,
+            Block::Wait {
+                deadline,
+                until_count,
+            } if now >= deadline => {
+                self.block = Block::None;
+                let missing = until_count.saturating_sub(self.info.messages_in);
+                let e = Error::timeout(format!(
+                    "/wait: {missing} more message(s) expected, none came before the timeout"
+                ));
+                self.sink.emit(&Event::Error(&e));
+            }
+            _ => {}
+        }
+        if let Some(cl) = &c.closing {
+            if let Some(sent) = cl.sent_at {
+                if cl.received.is_none()
+                    && c.done.is_none()
+                    && now >= sent + self.opts.close_timeout
+                {
+                    let (code, reason) = (cl.sent_code, cl.sent_reason.clone());
+                    let e = Error::timeout(format!(
+                        "no close frame from the peer within --close-timeout ({} ms)",
+                        self.opts.close_timeout.as_millis()
+                    ));
+                    self.sink.emit(&Event::Error(&e));
+                    self.sink.emit(&Event::Close {
+                        code,
+                        reason: &reason,
+                        initiator: Initiator::Local,
+                        clean: false,
+                        reply_after: None,
+                    });
+                    c.done = Some(End::Unclean);
+                }
+            }
+        }
+        if let (Some(due), Some(interval)) = (c.next_ping, self.opts.ping_interval) {
+            if now >= due && c.closing.is_none() && c.done.is_none() {
+                if c.keepalive.is_some() {
+                    let e = Error::timeout(format!(
+                        "no pong within --ping-interval ({} ms): the connection is dead",
+                        interval.as_millis()
+                    ));
+                    self.sink.emit(&Event::Error(&e));
+                    self.disconnected(c, "no pong to the keepalive ping");
+                } else {
+                    self.keepalives += 1;
+                    let payload = format!("wsdbg-keepalive-{}", self.keepalives).into_bytes();
+                    c.pings.push_back((payload.clone(), now));
+                    self.send_frame(c, 9, true, [false; 3], Some(rand::random()), &payload);
+                    c.keepalive = Some(payload);
+                    c.next_ping = Some(now + interval);
+                }
+            }
+        }
+        if c.done.is_some() && now >= self.last_chance(c) {
+            // Could not send what was queued in time: give up on it.
+            c.wpos = c.out.len();
+        }
+    }
+
+    fn last_chance(&self, c: &Conn) -> Instant {
+        c.closing
+            .as_ref()
+            .and_then(|cl| cl.sent_at)
+            .unwrap_or_else(Instant::now)
+            + self.opts.close_timeout * 2
+    }
+
+    /// Take and run commands while nothing blocks them and the send buffer has room.
+    fn pump_input(&mut self, c: &mut Conn) {
+        loop {
+            if (self.sink.broken() || self.interrupted.load(Ordering::SeqCst)) && c.closing.is_none() {
+                self.user_close(c, Some(1000), "");
+            }
+            if c.closing.is_some() || c.done.is_some() {
+                // Nothing more may be sent; what is left stays queued and is reported.
+                self.fill_queue();
+                return;
+            }
+            if self.block != Block::None || c.out.len() - c.wpos >= HIGH_WATER {
+                return;
+            }
+            if let Block::Wait { until_count, .. } = self.block {
+                if self.info.messages_in >= until_count {
+                    self.block = Block::None;
+                }
+            }
+            let Some(input) = self.next_input() else {
+                return;
+            };
+            match input {
+                Input::Cmd(cmd) => self.execute(c, cmd),
+                Input::Bad(e) => {
+                    let err = Error::usage(e.to_string());
+                    self.sink.emit(&Event::Error(&err));
+                }
+                Input::Eof => {
+                    self.input_done = true;
+                    if !self.opts.keep_open {
+                        self.user_close(c, Some(1000), "");
+                    }
+                }
+            }
+        }
+    }
+
+    fn fill_queue(&mut self) {
+        while let Ok(batch) = self.rx.try_recv() {
+            self.queue.extend(batch);
+        }
+    }
+
+    fn next_input(&mut self) -> Option<Input> {
+        if self.queue.is_empty() && !self.input_done {
+            match self.rx.try_recv() {
+                Ok(batch) => self.queue.extend(batch),
+                Err(TryRecvError::Empty) => {}
+                Err(TryRecvError::Disconnected) => self.input_done = true,
+            }
+        }
+        self.queue.pop_front()
+    }
+
+    /// Say which commands were never sent.
+    fn report_unsent(&mut self, why: &str) {
+        self.fill_queue();
+        let unsent = self
+            .queue
+            .iter()
+            .filter(|i| matches!(i, Input::Cmd(c) if sends(c)))
+            .count();
+        if unsent > 0 {
+            let msg = format!("{unsent} queued command(s) were not sent: {why}");
+            self.sink.emit(&Event::Warning(&msg));
+        }
+    }
+
+    fn execute(&mut self, c: &mut Conn, cmd: Command) {
+        match cmd {
+            Command::Text(t) => self.send_data(c, MsgType::Text, t.as_bytes()),
+            Command::Binary(b) => self.send_data(c, MsgType::Binary, &b),
+            Command::File(path) => match std::fs::read(&path) {
+                Ok(b) => self.send_data(c, MsgType::Binary, &b),
+                Err(e) => {
+                    let err = Error::usage(format!(
+                        "/file: expected a readable file, could not read {}: {e}",
+                        path.display()
+                    ));
+                    self.sink.emit(&Event::Error(&err));
+                }
+            },
+            Command::Ping(p) => {
+                if p.len() > 125 {
+                    self.sink.emit(&Event::Warning(
+                        "/ping: payload over 125 bytes breaks RFC 6455 5.5; sent as asked",
+                    ));
+                }
+                c.pings.push_back((p.clone(), Instant::now()));
+                if c.pings.len() > 64 {
+                    c.pings.pop_front();
+                }
+                self.send_frame(c, 9, true, [false; 3], Some(rand::random()), &p);
+            }
+            Command::Pong(p) => self.send_frame(c, 10, true, [false; 3], Some(rand::random()), &p),
+            Command::Close { code, reason } => {
+                if !wire::close_code_allowed(code) {
+                    let msg = format!(
+                        "/close: code {code} is not allowed on the wire (RFC 6455 7.4.1); sent as asked"
+                    );
+                    self.sink.emit(&Event::Warning(&msg));
+                }
+                self.user_close(c, Some(code), &reason);
+            }
+            Command::Frame(f) => self.send_raw(c, f),
+            Command::Sleep(d) => self.block = Block::Sleep(Instant::now() + d),
+            Command::Wait { n, timeout } => {
+                let deadline = Instant::now() + timeout.unwrap_or(self.opts.close_timeout);
+                let until_count = self.info.messages_in + n;
+                if n > 0 {
+                    self.block = Block::Wait {
+                        until_count,
+                        deadline,
+                    };
+                }
+            }
+            Command::Reconnect => {
+                self.reconnect_now = true;
+                self.start_close(c, Some(1000), "reconnecting");
+            }
+            Command::Info => {
+                self.info.uptime = self.connected_at.map(|t| t.elapsed()).unwrap_or_default();
+                self.info.state = "open";
+                let info = self.info.clone();
+                self.sink.emit(&Event::Info(&info));
+            }
+            Command::Quit => self.user_close(c, Some(1000), ""),
+            Command::Help => {
+                let help = crate::command::help_text();
+                self.sink.emit(&Event::Notice(&help));
+            }
+        }
+    }
+
+    fn send_data(&mut self, c: &mut Conn, kind: MsgType, payload: &[u8]) {
+        let op = match kind {
+            MsgType::Text => 1,
+            MsgType::Binary => 2,
+        };
+        self.send_frame(c, op, true, [false; 3], Some(rand::random()), payload);
+    }
+
+    fn send_raw(&mut self, c: &mut Conn, f: RawFrame) {
+        let key = if f.mask {
+            Some(f.key.unwrap_or_else(rand::random))
+        } else {
+            None
+        };
+        if f.opcode == 8 {
+            // A close frame sent by hand still starts the closing handshake.
+            let (code, reason) = close_parts(&f.payload);
+            let reason = String::from_utf8_lossy(reason).into_owned();
+            self.stop = true;
+            self.send_frame(c, 8, f.fin, f.rsv, key, &f.payload);
+            self.mark_close_sent(c, code, reason);
+            return;
+        }
+        self.send_frame(c, f.opcode, f.fin, f.rsv, key, &f.payload);
+    }
+
+    /// Encode one frame into the send buffer and show it.
+    fn send_frame(
+        &mut self,
+        c: &mut Conn,
+        opcode: u8,
+        fin: bool,
+        rsv: [bool; 3],
+        mask: Option<[u8; 4]>,
+        payload: &[u8],
+    ) {
+        let h = Header {
+            fin,
+            rsv,
+            opcode,
+            mask,
+            len: payload.len() as u64,
+        };
+        if c.wpos > 0 && c.wpos == c.out.len() {
+            c.out.clear();
+            c.wpos = 0;
+        }
+        let before = c.out.len();
+        wire::encode_header(&h, &mut c.out);
+        let start = c.out.len();
+        c.out.extend_from_slice(payload);
+        if let Some(key) = mask {
+            wire::apply_mask(&mut c.out[start..], key, 0);
+        }
+        self.info.frames_out += 1;
+        self.info.bytes_out += (c.out.len() - before) as u64;
+        self.sink.emit(&Event::Frame(FrameEv {
+            dir: Dir::Out,
+            fin,
+            rsv,
+            opcode,
+            mask,
+            payload,
+        }));
+        self.track_out_message(c, opcode, fin, payload);
+    }
+
+    /// Emit the `message` event for what we sent, fragments put together.
+    fn track_out_message(&mut self, c: &mut Conn, opcode: u8, fin: bool, payload: &[u8]) {
+        let kind = match opcode {
+            1 => MsgType::Text,
+            2 => MsgType::Binary,
+            0 => match &mut c.out_partial {
+                Some(p) => {
+                    p.data.extend_from_slice(payload);
+                    p.frames += 1;
+                    if fin {
+                        if let Some(p) = c.out_partial.take() {
+                            self.info.messages_out += 1;
+                            self.sink.emit(&Event::Message {
+                                dir: Dir::Out,
+                                kind: p.kind,
+                                payload: &p.data,
+                                frames: p.frames,
+                            });
+                        }
+                    }
+                    return;
+                }
+                None => return,
+            },
+            _ => return,
+        };
+        if fin {
+            c.out_partial = None;
+            self.info.messages_out += 1;
+            self.sink.emit(&Event::Message {
+                dir: Dir::Out,
+                kind,
+                payload,
+                frames: 1,
+            });
+        } else {
+            c.out_partial = Some(Partial {
+                kind,
+                data: payload.to_vec(),
+                frames: 1,
+            });
+        }
+    }
+
+    /// A close the user asked for: the session ends after it (no reconnect).
+    fn user_close(&mut self, c: &mut Conn, code: Option<u16>, reason: &str) {
+        self.stop = true;
+        self.start_close(c, code, reason);
+    }
+
+    fn start_close(&mut self, c: &mut Conn, code: Option<u16>, reason: &str) {
+        if c.closing.as_ref().is_some_and(|cl| cl.sent_at.is_some()) || c.done.is_some() {
+            return;
+        }
+        let mut payload = Vec::with_capacity(2 + reason.len());
+        if let Some(code) = code {
+            payload.extend_from_slice(&code.to_be_bytes());
+            payload.extend_from_slice(reason.as_bytes());
+        }
+        self.send_frame(c, 8, true, [false; 3], Some(rand::random()), &payload);
+        self.mark_close_sent(c, code, reason.to_string());
+    }
+
+    fn mark_close_sent(&mut self, c: &mut Conn, code: Option<u16>, reason: String) {
+        self.sink.state("closing");
+        match &mut c.closing {
+            Some(cl) => {
+                // We are answering the peer's close: the handshake is complete.
+                cl.sent_at = Some(Instant::now());
+                cl.sent_code = code;
+                cl.sent_reason = reason;
+            }
+            None => {
+                c.closing = Some(Closing {
+                    initiator: Initiator::Local,
+                    sent_at: Some(Instant::now()),
+                    sent_code: code,
+                    sent_reason: reason,
+                    received: None,
+                });
+            }
+        }
+    }
+
+    fn flush_out(&mut self, c: &mut Conn) -> Result<(), Error> {
+        if c.wpos < c.out.len() || c.t.has_pending() {
+            let n = c.t.write(&c.out[c.wpos..])?;
+            c.wpos += n;
+            if c.wpos == c.out.len() {
+                c.out.clear();
+                c.wpos = 0;
+                if c.out.capacity() > 4 * HIGH_WATER {
+                    c.out.shrink_to(READ_CHUNK);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The connection broke under us.
+    fn lost(&mut self, c: &mut Conn, e: &Error) {
+        if c.done.is_some() {
+            c.wpos = c.out.len();
+            return;
+        }
+        self.sink.emit(&Event::Error(e));
+        self.disconnected(c, &e.msg);
+    }
+
+    fn disconnected(&mut self, c: &mut Conn, reason: &str) {
+        if let Some(cl) = &c.closing {
+            if cl.initiator == Initiator::Local && cl.received.is_none() {
+                self.sink.emit(&Event::Close {
+                    code: cl.sent_code,
+                    reason: &cl.sent_reason.clone(),
+                    initiator: Initiator::Local,
+                    clean: false,
+                    reply_after: None,
+                });
+            }
+        }
+        self.sink.emit(&Event::Disconnected { code: 1006, reason });
+        c.wpos = c.out.len();
+        c.done = Some(End::Unclean);
+    }
+
+    /// Read what is available (up to a budget, so sending is not starved) and handle
+    /// every complete frame. Returns true when more may be waiting.
+    fn read_all(&mut self, c: &mut Conn) -> bool {
+        let mut budget = 4 * READ_CHUNK;
+        loop {
+            self.process(c);
+            if c.done.is_some() || c.eof {
+                return false;
+            }
+            if budget == 0 {
+                return true;
+            }
+            // Make room.
+            if c.rstart == c.rend {
+                c.rstart = 0;
+                c.rend = 0;
+            } else if c.rend == c.rbuf.len() && c.rstart > 0 {
+                c.rbuf.copy_within(c.rstart..c.rend, 0);
+                c.rend -= c.rstart;
+                c.rstart = 0;
+            }
+            if c.rend == c.rbuf.len() {
+                let grow = c.rbuf.len().max(READ_CHUNK);
+                c.rbuf.resize(c.rbuf.len() + grow, 0);
+            }
+            match c.t.read(&mut c.rbuf[c.rend..]) {
+                Ok(ReadOutcome::Data(n)) => {
+                    self.info.bytes_in += n as u64;
+                    c.rend += n;
+                    budget = budget.saturating_sub(n);
+                }
+                Ok(ReadOutcome::WouldBlock) => return false,
+                Ok(ReadOutcome::Eof) => {
+                    c.eof = true;
+                    self.process(c);
+                    self.on_eof(c);
+                    return false;
+                }
+                Err(e) => {
+                    self.process(c);
+                    self.lost(c, &e);
+                    return false;
+                }
+            }
+        }
+    }
+
+    fn on_eof(&mut self, c: &mut Conn) {
+        if c.done.is_some() {
+            return;
+        }
+        if let Some(cl) = &c.closing {
+            if cl.received.is_some() && cl.sent_at.is_some() {
+                // The server closed TCP after the closing handshake, as it should.
+                c.done = Some(End::Clean);
+                return;
+            }
+        }
+        let reason = if c.rend > c.rstart {
+            format!(
+                "connection closed in the middle of a frame ({} bytes of it received)",
+                c.rend - c.rstart
+            )
+        } else {
+            "connection closed without a close frame".to_string()
+        };
+        self.disconnected(c, &reason);
+    }
+
+    /// Handle every complete frame in the read buffer.
+    fn process(&mut self, c: &mut Conn) {
+        while !c.failed && c.done.is_none() {
+            let avail = c.rend - c.rstart;
+            let Some((h, hlen)) = wire::decode_header(&c.rbuf[c.rstart..c.rend]) else {
+                return;
+            };
+            if !c.checked {
+                match c.checker.check_header(&h) {
+                    Ok(()) => {}
+                    Err(v) if v.close_code == 1009 => {
+                        // Too big to wait for: never buffer it.
+                        self.fail(c, v);
+                        return;
+                    }
+                    // Shown with its payload first; the size check bounds it.
+                    Err(v) => c.violation = Some(v),
+                }
+                c.checked = true;
+            }
+            let total = hlen as u64 + h.len;
+            if (avail as u64) < total {
+                if c.eof {
+                    if let Some(v) = c.violation.take() {
+                        self.fail(c, v);
+                    }
+                    return;
+                }
+                ensure_room(c, total as usize);
+                return;
+            }
+            let total = total as usize;
+            let start = c.rstart + hlen;
+            let end = c.rstart + total;
+            if let Some(key) = h.mask {
+                wire::apply_mask(&mut c.rbuf[start..end], key, 0);
+            }
+            c.rstart += total;
+            c.checked = false;
+            self.info.frames_in += 1;
+            let rbuf = std::mem::take(&mut c.rbuf);
+            if let Some(v) = c.violation.take() {
+                self.emit_frame_in(&h, &rbuf[start..end]);
+                c.rbuf = rbuf;
+                self.fail(c, v);
+                return;
+            }
+            self.on_frame(c, &h, &rbuf[start..end]);
+            c.rbuf = rbuf;
+        }
+    }
+
+    fn emit_frame_in(&mut self, h: &Header, payload: &[u8]) {
+        self.sink.emit(&Event::Frame(FrameEv {
+            dir: Dir::In,
+            fin: h.fin,
+            rsv: h.rsv,
+            opcode: h.opcode,
+            mask: h.mask,
+            payload,
+        }));
+    }
+
+    /// The peer broke the protocol: say which rule, close with the code the rule asks
+    /// for, and end without waiting (RFC 6455 7.1.7, "Fail the WebSocket Connection").
+    fn fail(&mut self, c: &mut Conn, v: Violation) {
+        self.protocol_broken = true;
+        c.failed = true;
+        let e = Error::protocol(v.msg, v.rule);
+        self.sink.emit(&Event::Error(&e));
+        let already_sent = c.closing.as_ref().is_some_and(|cl| cl.sent_at.is_some());
+        if !already_sent {
+            let reason = match v.close_code {
+                1007 => "invalid UTF-8",
+                1009 => "message too big",
+                _ => "protocol error",
+            };
+            let mut payload = v.close_code.to_be_bytes().to_vec();
+            payload.extend_from_slice(reason.as_bytes());
+            self.send_frame(c, 8, true, [false; 3], Some(rand::random()), &payload);
+            self.sink.emit(&Event::Close {
+                code: Some(v.close_code),
+                reason,
+                initiator: Initiator::Local,
+                clean: false,
+                reply_after: None,
+            });
+        }
+        c.done = Some(End::Unclean);
+    }
+
+    fn on_frame(&mut self, c: &mut Conn, h: &Header, payload: &[u8]) {
+        self.emit_frame_in(h, payload);
+        if let Err(v) = c.checker.check_payload(h, payload) {
+            self.fail(c, v);
+            return;
+        }
+        let received_close = c.closing.as_ref().is_some_and(|cl| cl.received.is_some());
+        if received_close {
+            // RFC 6455 5.5.1: nothing is expected after a close frame; shown, not acted on.
+            return;
+        }
+        match h.opcode {
+            1 | 2 => {
+                let kind = if h.opcode == 1 {
+                    MsgType::Text
+                } else {
+                    MsgType::Binary
+                };
+                if h.fin {
+                    self.message_in(c, kind, payload, 1);
+                } else {
+                    c.partial = Some(Partial {
+                        kind,
+                        data: payload.to_vec(),
+                        frames: 1,
+                    });
+                }
+            }
+            0 => {
+                if let Some(p) = &mut c.partial {
+                    p.data.extend_from_slice(payload);
+                    p.frames += 1;
+                }
+                if h.fin {
+                    if let Some(p) = c.partial.take() {
+                        self.message_in(c, p.kind, &p.data, p.frames);
+                    }
+                }
+            }
+            8 => self.on_close(c, payload),
+            9 => {
+                let closing = c.closing.as_ref().is_some_and(|cl| cl.sent_at.is_some());
+                if self.opts.auto_pong && !closing {
+                    self.send_frame(c, 10, true, [false; 3], Some(rand::random()), payload);
+                }
+            }
+            10 => {
+                if c.keepalive.as_deref() == Some(payload) {
+                    c.keepalive = None;
+                }
+                if let Some(i) = c.pings.iter().position(|(p, _)| p == payload) {
+                    if let Some((_, at)) = c.pings.remove(i) {
+                        let rtt = at.elapsed();
+                        self.info.last_rtt = Some(rtt);
+                        self.sink.emit(&Event::Pong { rtt, payload });
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn message_in(&mut self, c: &mut Conn, kind: MsgType, payload: &[u8], frames: u64) {
+        self.info.messages_in += 1;
+        self.sink.emit(&Event::Message {
+            dir: Dir::In,
+            kind,
+            payload,
+            frames,
+        });
+        if let Block::Wait { until_count, .. } = self.block {
+            if self.info.messages_in >= until_count {
+                self.block = Block::None;
+            }
+        }
+        if let Some(max) = self.opts.max_messages {
+            if self.info.messages_in >= max {
+                self.user_close(c, Some(1000), "");
+            }
+        }
+    }
+
+    fn on_close(&mut self, c: &mut Conn, payload: &[u8]) {
+        let (code, reason) = close_parts(payload);
+        let reason = String::from_utf8_lossy(reason).into_owned();
+        match &mut c.closing {
+            Some(cl) if cl.sent_at.is_some() => {
+                // The reply to our close.
+                cl.received = Some((code, reason.clone()));
+                let reply_after = cl.sent_at.map(|t| t.elapsed());
+                let (sent_code, sent_reason) = (cl.sent_code, cl.sent_reason.clone());
+                self.sink.emit(&Event::Close {
+                    code: sent_code,
+                    reason: &sent_reason,
+                    initiator: Initiator::Local,
+                    clean: true,
+                    reply_after,
+                });
+                c.done = Some(End::Clean);
+            }
+            _ => {
+                // The peer starts the closing handshake: echo its code (RFC 6455 5.5.1).
+                let received_at = Instant::now();
+                c.closing = Some(Closing {
+                    initiator: Initiator::Remote,
+                    sent_at: None,
+                    sent_code: None,
+                    sent_reason: String::new(),
+                    received: Some((code, reason.clone())),
+                });
+                self.send_frame(
+                    c,
+                    8,
+                    true,
+                    [false; 3],
+                    Some(rand::random()),
+                    &payload[..payload.len().min(2)],
+                );
+                self.mark_close_sent(c, code, String::new());
+                self.sink.emit(&Event::Close {
+                    code,
+                    reason: &reason,
+                    initiator: Initiator::Remote,
+                    clean: true,
+                    reply_after: Some(received_at.elapsed()),
+                });
+                // The server closes TCP next; we stop once our reply is sent.
+                c.done = Some(End::Clean);
+            }
+        }
+    }
+}
+
+/// Make sure the read buffer can hold `total` bytes from `rstart`.
+fn ensure_room(c: &mut Conn, total: usize) {
+    if c.rbuf.len() - c.rstart >= total {
+        return;
+    }
+    if c.rstart > 0 {
+        c.rbuf.copy_within(c.rstart..c.rend, 0);
+        c.rend -= c.rstart;
+        c.rstart = 0;
+    }
+    if c.rbuf.len() < total {
+        c.rbuf.resize(total.next_power_of_two().max(READ_CHUNK), 0);
+    }
+}
+
+/// Does this command put something on the wire?
+fn sends(c: &Command) -> bool {
+    matches!(
+        c,
+        Command::Text(_)
+            | Command::Binary(_)
+            | Command::File(_)
+            | Command::Ping(_)
+            | Command::Pong(_)
+            | Command::Close { .. }
+            | Command::Frame(_)
+    )
+}

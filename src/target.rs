@@ -1,0 +1,184 @@
+//! URL rules: `ws://` and `wss://`, `http(s)://` mapped to them, a bare `host:port/path`
+//! meaning `ws://`, userinfo turned into a Basic `Authorization` header. Pure: no I/O.
+
+use base64::Engine;
+use url::{Host, Url};
+
+use crate::error::Error;
+
+/// Where to connect and what to ask for, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The URL as shown to the user: `ws://` or `wss://`, userinfo removed.
+    pub url: String,
+    pub tls: bool,
+    /// Host to resolve: a name, or an IP literal without brackets.
+    pub host: String,
+    /// True when `host` is an IP literal (no SNI name is sent then).
+    pub host_is_ip: bool,
+    pub port: u16,
+    /// Request target: path and query, never empty.
+    pub path: String,
+    /// `Host` header value: host, plus `:port` when it is not the scheme's default.
+    pub host_header: String,
+    /// `Basic …` from the URL's userinfo.
+    pub authorization: Option<String>,
+}
+
+/// Parse a URL given on the command line.
+pub fn parse(input: &str) -> Result<Target, Error> {
+    let expected = "expected ws://, wss://, http://, https:// or host:port/path";
+    let trimmed = input.trim();
+    if trimmed.is_empty() {
+        return Err(Error::usage(format!(
+            "URL: {expected}, got an empty string"
+        )));
+    }
+    let with_scheme = match trimmed.find("://") {
+        Some(_) => trimmed.to_string(),
+        None => format!("ws://{trimmed}"),
+    };
+    let mut url = Url::parse(&with_scheme)
+        .map_err(|e| Error::usage(format!("URL: {expected}, got {input:?} ({e})")))?;
+    let tls = match url.scheme() {
+        "ws" | "http" => false,
+        "wss" | "https" => true,
+        other => {
+            return Err(Error::usage(format!(
+                "URL: {expected}, got scheme {other:?} in {input:?}"
+            )))
+        }
+    };
+    let (host, host_is_ip, host_for_header) = match url.host() {
+        Some(Host::Domain(d)) => (d.to_string(), false, d.to_string()),
+        Some(Host::Ipv4(a)) => (a.to_string(), true, a.to_string()),
+        Some(Host::Ipv6(a)) => (a.to_string(), true, format!("[{a}]")),
+        None => {
+            return Err(Error::usage(format!(
+                "URL: {expected}, got {input:?} with no host"
+            )))
+        }
+    };
+    let default_port = if tls { 443 } else { 80 };
+    let port = url.port().unwrap_or(default_port);
+    let host_header = if port == default_port {
+        host_for_header
+    } else {
+        format!("{host_for_header}:{port}")
+    };
+    let authorization = if !url.username().is_empty() || url.password().is_some() {
+        let user = percent_decode(url.username());
+        let pass = percent_decode(url.password().unwrap_or(""));
+        let cred = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+        Some(format!("Basic {cred}"))
+    } else {
+        None
+    };
+    let mut path = url.path().to_string();
+    if path.is_empty() {
+        path.push('/');
+    }
+    if let Some(q) = url.query() {
+        path.push('?');
+        path.push_str(q);
+    }
+    // What the user sees: the ws form, without the credentials.
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    let _ = url.set_scheme(if tls { "wss" } else { "ws" });
+    url.set_fragment(None);
+    Ok(Target {
+        url: url.to_string(),
+        tls,
+        host,
+        host_is_ip,
+        port,
+        path,
+        host_header,
+        authorization,
+    })
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex_val(bytes[i + 1]), hex_val(bytes[i + 2])) {
+                out.push(h * 16 + l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex_val(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).map(|d| d as u8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ws_url() {
+        let t = parse("ws://example.com/chat?x=1").unwrap();
+        assert!(!t.tls);
+        assert_eq!(t.port, 80);
+        assert_eq!(t.path, "/chat?x=1");
+        assert_eq!(t.host_header, "example.com");
+        assert_eq!(t.url, "ws://example.com/chat?x=1");
+    }
+
+    #[test]
+    fn http_maps_to_ws_and_https_to_wss() {
+        let t = parse("http://h:8080").unwrap();
+        assert_eq!((t.tls, t.port, t.path.as_str()), (false, 8080, "/"));
+        assert_eq!(t.url, "ws://h:8080/");
+        let t = parse("https://h/x").unwrap();
+        assert_eq!((t.tls, t.port), (true, 443));
+        assert_eq!(t.url, "wss://h/x");
+    }
+
+    #[test]
+    fn bare_host_port_means_ws() {
+        let t = parse("localhost:9001/echo").unwrap();
+        assert_eq!(t.url, "ws://localhost:9001/echo");
+        assert_eq!(t.host, "localhost");
+        assert_eq!(t.port, 9001);
+        assert_eq!(t.host_header, "localhost:9001");
+        assert_eq!(t.path, "/echo");
+    }
+
+    #[test]
+    fn ipv6_literal() {
+        let t = parse("ws://[::1]:9001/").unwrap();
+        assert_eq!(t.host, "::1");
+        assert!(t.host_is_ip);
+        assert_eq!(t.host_header, "[::1]:9001");
+    }
+
+    #[test]
+    fn userinfo_becomes_basic_auth_and_is_hidden() {
+        let t = parse("ws://user:pass@h/").unwrap();
+        assert_eq!(t.authorization.as_deref(), Some("Basic dXNlcjpwYXNz"));
+        assert_eq!(t.url, "ws://h/");
+        let t = parse("ws://us%40er:p%3Ass@h/").unwrap();
+        let want = base64::engine::general_purpose::STANDARD.encode("us@er:p:ss");
+        assert_eq!(t.authorization, Some(format!("Basic {want}")));
+    }
+
+    #[test]
+    fn bad_scheme_is_usage_error() {
+        let e = parse("ftp://h/").unwrap_err();
+        assert_eq!(e.kind, crate::error::Kind::Usage);
+        assert!(e.msg.contains("ftp"), "{}", e.msg);
+        assert!(parse("").is_err());
+        assert!(parse("ws://").is_err());
+    }
+}
