@@ -24,11 +24,17 @@ commands (/text /binary /file /ping /pong /close /frame /sleep /wait /info /quit
 Exit status: 0 clean close, 1 could not connect, 2 usage error, 3 connection lost or
 protocol broken.";
 
+/// `--version`: the version and the TLS backend.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (TLS: rustls 0.23 with the ring provider, webpki roots)"
+);
+
 /// A WebSocket client and debugger: shows every frame as it crossed the wire.
 #[derive(Debug, Parser)]
 #[command(
     name = "wsdbg",
-    version,
+    version = VERSION,
     about,
     after_long_help = AFTER_HELP,
     args_conflicts_with_subcommands = true,

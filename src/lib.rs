@@ -18,3 +18,4 @@ pub mod wire;
 pub mod backoff;
 pub mod repl;
 pub mod term;
+pub mod generation;

@@ -1,6 +1,15 @@
 //! Frames on the wire: encode any bits asked, decode incrementally, and check a
 //! received frame against RFC 6455 (`check` returns the rule broken). No I/O, no printing.
 //! Built on tungstenite's `FrameHeader` (its `format` writes our headers) and `OpCode`.
+//!
+//! The decoder is our own: tungstenite's `FrameHeader::parse` rejects reserved opcodes,
+//! and a debugger must show them. Nothing here allocates from an announced length.
+
+use tungstenite::protocol::frame::coding::{Control, Data, OpCode};
+use tungstenite::protocol::frame::FrameHeader;
+
+/// The longest header: 2 bytes, a 64-bit length and a masking key.
+pub const MAX_HEADER_LEN: usize = 14;
 
 /// Which end of the connection we are: it decides which frames must be masked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,25 +40,211 @@ pub struct Violation {
     pub msg: String,
 }
 
+impl Violation {
+    fn protocol(rule: &'static str, msg: String) -> Violation {
+        Violation {
+            close_code: 1002,
+            rule,
+            msg,
+        }
+    }
+}
+
 /// Write a header for `h` (its `len` is the payload length) into `out`.
-pub fn encode_header(_h: &Header, _out: &mut Vec<u8>) {
-    unimplemented!()
+///
+/// Any bits are written as asked (reserved opcodes, RSV bits, fragmented control
+/// frames, no mask); the length takes the shortest of the 7/16/64-bit forms.
+/// Only the low 4 bits of `h.opcode` are used.
+pub fn encode_header(h: &Header, out: &mut Vec<u8>) {
+    let fh = FrameHeader {
+        is_final: h.fin,
+        rsv1: h.rsv[0],
+        rsv2: h.rsv[1],
+        rsv3: h.rsv[2],
+        // `From<u8>` maps 3-7 and 11-15 to the `Reserved` arms, which format back as is.
+        opcode: OpCode::from(h.opcode & 0x0f),
+        mask: h.mask,
+    };
+    out.reserve(MAX_HEADER_LEN);
+    fh.format(h.len, out)
+        .expect("writing a frame header to a Vec cannot fail");
 }
 
 /// Decode a header from the start of `buf`. `Ok(None)`: need more bytes.
 /// Returns the header and how many bytes it took.
-pub fn decode_header(_buf: &[u8]) -> Option<(Header, usize)> {
-    unimplemented!()
+///
+/// Any opcode and any bits are accepted (judging them is `Checker`'s job), and so are
+/// lengths not in their shortest form; the length is returned, never allocated.
+pub fn decode_header(buf: &[u8]) -> Option<(Header, usize)> {
+    let (&b0, &b1) = (buf.first()?, buf.get(1)?);
+    let (len, mut pos) = match b1 & 0x7f {
+        126 => {
+            let b: [u8; 2] = buf.get(2..4)?.try_into().ok()?;
+            (u64::from(u16::from_be_bytes(b)), 4)
+        }
+        127 => {
+            let b: [u8; 8] = buf.get(2..10)?.try_into().ok()?;
+            (u64::from_be_bytes(b), 10)
+        }
+        n => (u64::from(n), 2),
+    };
+    let mask = if b1 & 0x80 != 0 {
+        let key: [u8; 4] = buf.get(pos..pos + 4)?.try_into().ok()?;
+        pos += 4;
+        Some(key)
+    } else {
+        None
+    };
+    let h = Header {
+        fin: b0 & 0x80 != 0,
+        rsv: [b0 & 0x40 != 0, b0 & 0x20 != 0, b0 & 0x10 != 0],
+        opcode: b0 & 0x0f,
+        mask,
+        len,
+    };
+    Some((h, pos))
 }
 
 /// XOR `buf` with `key`, as if `buf` started `offset` bytes into the payload.
-pub fn apply_mask(_buf: &mut [u8], _key: [u8; 4], _offset: usize) {
-    unimplemented!()
+///
+/// Applying it twice restores the input; a payload masked in pieces (each with its own
+/// offset) equals the payload masked at once.
+pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
+    // The key as seen from buf[0]: byte i of the payload is XORed with key[i % 4].
+    let r = offset % 4;
+    let k4 = [key[r], key[(r + 1) % 4], key[(r + 2) % 4], key[(r + 3) % 4]];
+    // 8 is a multiple of 4, so every 8-byte chunk starts at the same key phase.
+    let wide = u64::from_ne_bytes([k4[0], k4[1], k4[2], k4[3], k4[0], k4[1], k4[2], k4[3]]);
+    let mut chunks = buf.chunks_exact_mut(8);
+    for chunk in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let x = u64::from_ne_bytes(w) ^ wide;
+        chunk.copy_from_slice(&x.to_ne_bytes());
+    }
+    for (i, b) in chunks.into_remainder().iter_mut().enumerate() {
+        *b ^= k4[i % 4];
+    }
 }
 
 /// Is this close code allowed in a close frame on the wire (RFC 6455 7.4)?
-pub fn close_code_allowed(_code: u16) -> bool {
-    unimplemented!()
+///
+/// 1000-1003 and 1007-1014 (RFC 6455 7.4.1 and the IANA registry), 3000-4999
+/// (7.4.2: registered and private use). Never on the wire: 0-999, 1004 (reserved),
+/// 1005 and 1006 (no code / no close frame), 1015 (TLS failure), 1016-2999 (reserved
+/// for future RFCs), 5000 and above. Unlike tungstenite's `CloseCode::is_allowed`,
+/// 1014 (IANA: bad gateway) is allowed.
+pub fn close_code_allowed(code: u16) -> bool {
+    matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
+}
+
+/// Incremental UTF-8 validation of a text message that arrives in pieces: a character
+/// split across two pieces is valid; a sequence cut off at the end of the message is not.
+/// An invalid byte is reported as soon as the piece holding it is fed.
+#[derive(Debug, Clone, Default)]
+pub struct Utf8Validator {
+    /// The start of a character whose remaining bytes are in the next piece.
+    pending: [u8; 4],
+    npending: usize,
+    /// Bytes fed since the last reset.
+    seen: u64,
+}
+
+impl Utf8Validator {
+    pub fn new() -> Utf8Validator {
+        Utf8Validator::default()
+    }
+
+    /// Forget everything: the next piece starts a new message.
+    pub fn reset(&mut self) {
+        *self = Utf8Validator::default();
+    }
+
+    /// Validate the next piece. `Err(pos)`: the invalid sequence starts `pos` bytes
+    /// into the message (counting every byte fed since the last reset).
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<(), u64> {
+        let start = self.seen;
+        let mut rest = bytes;
+        let mut base = start;
+        if self.npending > 0 {
+            let n = self.npending;
+            let lead_at = start - n as u64;
+            let width = utf8_width(self.pending[0]);
+            if width <= n {
+                return Err(lead_at);
+            }
+            let take = (width - n).min(rest.len());
+            self.pending[n..n + take].copy_from_slice(&rest[..take]);
+            let have = n + take;
+            match std::str::from_utf8(&self.pending[..have]) {
+                Ok(_) => self.npending = 0,
+                Err(e) if e.error_len().is_none() && take == rest.len() => {
+                    // Still cut off, and this piece is used up.
+                    self.npending = have;
+                    self.seen = start + bytes.len() as u64;
+                    return Ok(());
+                }
+                Err(_) => return Err(lead_at),
+            }
+            rest = &rest[take..];
+            base += take as u64;
+        }
+        if let Err(e) = std::str::from_utf8(rest) {
+            let at = e.valid_up_to();
+            if e.error_len().is_some() {
+                return Err(base + at as u64);
+            }
+            // A valid start of a character, cut off by the end of the piece (1-3 bytes).
+            let tail = &rest[at..];
+            self.pending[..tail.len()].copy_from_slice(tail);
+            self.npending = tail.len();
+        }
+        self.seen = start + bytes.len() as u64;
+        Ok(())
+    }
+
+    /// The message ended: a character cut off at the end is invalid. `Err(pos)` as in
+    /// `feed`. Resets for the next message either way.
+    pub fn finish(&mut self) -> Result<(), u64> {
+        let r = if self.npending > 0 {
+            Err(self.seen - self.npending as u64)
+        } else {
+            Ok(())
+        };
+        self.reset();
+        r
+    }
+}
+
+/// How many bytes the UTF-8 sequence started by `lead` takes (1 for an invalid lead).
+fn utf8_width(lead: u8) -> usize {
+    match lead {
+        0xc2..=0xdf => 2,
+        0xe0..=0xef => 3,
+        0xf0..=0xf4 => 4,
+        _ => 1,
+    }
+}
+
+/// The opcode's name as in the JSON output, or `None` for a reserved one.
+pub fn opcode_name(opcode: u8) -> Option<&'static str> {
+    match opcode {
+        0 => Some("continuation"),
+        1 => Some("text"),
+        2 => Some("binary"),
+        8 => Some("close"),
+        9 => Some("ping"),
+        10 => Some("pong"),
+        _ => None,
+    }
+}
+
+/// The fragmented data message in progress.
+#[derive(Debug, Clone, Copy)]
+struct Fragmented {
+    text: bool,
+    /// Payload bytes in its fragments so far.
+    len: u64,
 }
 
 /// Protocol state of one direction of received frames: fragmentation, UTF-8 across
@@ -58,12 +253,18 @@ pub fn close_code_allowed(_code: u16) -> bool {
 pub struct Checker {
     pub role: Role,
     pub max_size: u64,
-    // private state is the implementer's choice
+    frag: Option<Fragmented>,
+    utf8: Utf8Validator,
 }
 
 impl Checker {
     pub fn new(role: Role, max_size: u64) -> Checker {
-        Checker { role, max_size }
+        Checker {
+            role,
+            max_size,
+            frag: None,
+            utf8: Utf8Validator::new(),
+        }
     }
 
     /// Checks that need only the header, called as soon as it is decoded, before the
@@ -72,15 +273,788 @@ impl Checker {
     /// a server masked ones, RFC 6455 5.1), RSV bits (no extension: 5.2), reserved opcode
     /// (5.2), control frame over 125 bytes or fragmented (5.5), continuation with no
     /// message started / new data frame inside a fragmented message (5.4).
-    pub fn check_header(&mut self, _h: &Header) -> Result<(), Violation> {
-        unimplemented!()
+    ///
+    /// Changes no state: calling it twice for one frame is harmless.
+    pub fn check_header(&mut self, h: &Header) -> Result<(), Violation> {
+        let op = OpCode::from(h.opcode & 0x0f);
+        let name = opcode_name(h.opcode).unwrap_or("reserved");
+
+        // The size limit applies to every frame, so that no announced length can make
+        // the reader buffer more than `max_size`.
+        let so_far = match (op, self.frag) {
+            (OpCode::Data(Data::Continue), Some(f)) => f.len,
+            _ => 0,
+        };
+        let total = so_far.saturating_add(h.len);
+        // A control frame is not a message: a small `max_size` does not refuse a legal
+        // one (at most 125 bytes), but a longer one is bounded like any frame.
+        let limit = match op {
+            OpCode::Control(_) => self.max_size.max(125),
+            OpCode::Data(_) => self.max_size,
+        };
+        if total > limit {
+            let what = match op {
+                OpCode::Control(_) => format!("{name} frame of {} bytes", h.len),
+                _ if so_far > 0 => format!(
+                    "fragmented message of {total} bytes so far ({so_far} before this frame)"
+                ),
+                _ => format!("message of {total} bytes"),
+            };
+            return Err(Violation {
+                close_code: 1009,
+                rule: "RFC 6455 10.4",
+                msg: format!("{what} (at most {limit} allowed)"),
+            });
+        }
+
+        // RFC 6455 5.1: "a client MUST mask all frames that it sends to the server";
+        // "A server MUST NOT mask any frames that it sends to the client."
+        match (self.role, h.mask.is_some()) {
+            (Role::Client, true) => {
+                return Err(Violation::protocol(
+                    "RFC 6455 5.1",
+                    "masked frame from the server (a server must not mask, a client must)"
+                        .to_string(),
+                ))
+            }
+            (Role::Server, false) => {
+                return Err(Violation::protocol(
+                    "RFC 6455 5.1",
+                    "unmasked frame from the client (a client must mask, a server must not)"
+                        .to_string(),
+                ))
+            }
+            _ => {}
+        }
+
+        // RFC 6455 5.2: "MUST be 0 unless an extension is negotiated that defines
+        // meanings for non-zero values."
+        if h.rsv.iter().any(|&b| b) {
+            let set: Vec<&str> = ["RSV1", "RSV2", "RSV3"]
+                .iter()
+                .zip(h.rsv)
+                .filter(|&(_, b)| b)
+                .map(|(n, _)| *n)
+                .collect();
+            return Err(Violation::protocol(
+                "RFC 6455 5.2",
+                format!("{} set but no extension negotiated", set.join(" and ")),
+            ));
+        }
+
+        // RFC 6455 5.2: "If an unknown opcode is received, the receiving endpoint MUST
+        // _Fail the WebSocket Connection_."
+        let control = match op {
+            OpCode::Data(Data::Reserved(n)) => {
+                return Err(Violation::protocol(
+                    "RFC 6455 5.2",
+                    format!(
+                        "reserved data opcode {n} (expected 0-2 or 8-10; no extension negotiated)"
+                    ),
+                ))
+            }
+            OpCode::Control(Control::Reserved(n)) => {
+                return Err(Violation::protocol(
+                    "RFC 6455 5.2",
+                    format!(
+                    "reserved control opcode {n} (expected 0-2 or 8-10; no extension negotiated)"
+                ),
+                ))
+            }
+            OpCode::Control(_) => true,
+            OpCode::Data(_) => false,
+        };
+
+        if control {
+            // RFC 6455 5.5: "All control frames MUST have a payload length of 125 bytes
+            // or less and MUST NOT be fragmented."
+            if h.len > 125 {
+                return Err(Violation::protocol(
+                    "RFC 6455 5.5",
+                    format!(
+                        "control frame ({name}) of {} bytes (at most 125 allowed)",
+                        h.len
+                    ),
+                ));
+            }
+            if !h.fin {
+                return Err(Violation::protocol(
+                    "RFC 6455 5.5",
+                    format!(
+                        "fragmented control frame ({name}) with FIN=0 (control frames must have FIN=1)"
+                    ),
+                ));
+            }
+            // Control frames may come between fragments: the message state is untouched.
+            return Ok(());
+        }
+
+        // RFC 6455 5.4: a fragmented message is one frame with FIN=0 and a data opcode,
+        // then zero or more continuation frames with FIN=0, then one with FIN=1.
+        match (op, self.frag) {
+            (OpCode::Data(Data::Continue), None) => Err(Violation::protocol(
+                "RFC 6455 5.4",
+                "continuation frame with no fragmented message in progress \
+                 (expected a text or binary frame first)"
+                    .to_string(),
+            )),
+            (OpCode::Data(Data::Text | Data::Binary), Some(f)) => {
+                let started = if f.text { "text" } else { "binary" };
+                Err(Violation::protocol(
+                    "RFC 6455 5.4",
+                    format!(
+                        "new {name} frame while a fragmented {started} message is in progress \
+                         (expected a continuation frame)"
+                    ),
+                ))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Checks that need the (unmasked) payload, called once per frame after
     /// `check_header` passed: UTF-8 of text messages, incrementally across fragments
     /// (1007, RFC 6455 8.1), close payloads (1 byte: 5.5.1; code not allowed on the
     /// wire: 7.4.1; reason not UTF-8: 1007, 5.5.1). Advances the fragmentation state.
-    pub fn check_payload(&mut self, _h: &Header, _payload: &[u8]) -> Result<(), Violation> {
-        unimplemented!()
+    ///
+    /// Runs the header checks again first (they are cheap), so the state can never be
+    /// advanced by a frame that breaks them.
+    pub fn check_payload(&mut self, h: &Header, payload: &[u8]) -> Result<(), Violation> {
+        self.check_header(h)?;
+        match h.opcode {
+            8 => check_close(payload),
+            // Ping and pong: any payload.
+            9 | 10 => Ok(()),
+            0 => {
+                // check_header made sure a fragmented message is in progress.
+                let Some(mut f) = self.frag else {
+                    return Ok(());
+                };
+                f.len = f.len.saturating_add(payload.len() as u64);
+                self.frag = if h.fin { None } else { Some(f) };
+                if f.text {
+                    self.text_piece(payload, h.fin)?;
+                }
+                Ok(())
+            }
+            1 | 2 => {
+                let text = h.opcode == 1;
+                if !h.fin {
+                    self.frag = Some(Fragmented {
+                        text,
+                        len: payload.len() as u64,
+                    });
+                }
+                if text {
+                    self.utf8.reset();
+                    self.text_piece(payload, h.fin)?;
+                }
+                Ok(())
+            }
+            // Reserved opcodes were refused by check_header.
+            _ => Ok(()),
+        }
+    }
+
+    /// RFC 6455 8.1: "When an endpoint is to interpret a byte stream as UTF-8 but finds
+    /// that the byte stream is not, in fact, a valid UTF-8 stream, that endpoint MUST
+    /// _Fail the WebSocket Connection_."
+    fn text_piece(&mut self, payload: &[u8], fin: bool) -> Result<(), Violation> {
+        let bad = |at: u64, why: &str| Violation {
+            close_code: 1007,
+            rule: "RFC 6455 8.1",
+            msg: format!("invalid UTF-8 in text message at byte {at}{why}"),
+        };
+        self.utf8.feed(payload).map_err(|at| bad(at, ""))?;
+        if fin {
+            self.utf8
+                .finish()
+                .map_err(|at| bad(at, " (a character cut off at the end of the message)"))?;
+        }
+        Ok(())
+    }
+}
+
+/// RFC 6455 5.5.1: "If there is a body, the first two bytes of the body MUST be a 2-byte
+/// unsigned integer [...] representing a status code"; the rest is UTF-8.
+fn check_close(payload: &[u8]) -> Result<(), Violation> {
+    let [c0, c1, reason @ ..] = payload else {
+        if payload.len() == 1 {
+            return Err(Violation::protocol(
+                "RFC 6455 5.5.1",
+                "close frame with a 1-byte payload (expected none, or a 2-byte code and a reason)"
+                    .to_string(),
+            ));
+        }
+        return Ok(());
+    };
+    let code = u16::from_be_bytes([*c0, *c1]);
+    // RFC 6455 7.4.1: 1004, 1005, 1006 and 1015 "MUST NOT be set as a status code in a
+    // Close control frame by an endpoint"; 7.4.2: 0-999 are not used, 1016-2999 are
+    // reserved for future revisions.
+    if !close_code_allowed(code) {
+        return Err(Violation::protocol(
+            "RFC 6455 7.4.1",
+            format!(
+                "close code {code} is not allowed on the wire (expected 1000-1003, 1007-1014 or 3000-4999)"
+            ),
+        ));
+    }
+    if let Err(e) = std::str::from_utf8(reason) {
+        return Err(Violation {
+            close_code: 1007,
+            rule: "RFC 6455 5.5.1",
+            msg: format!(
+                "close reason is not valid UTF-8 at byte {} of the reason (expected UTF-8 text)",
+                e.valid_up_to()
+            ),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const MIB: u64 = 1 << 20;
+
+    fn hdr(opcode: u8, fin: bool, mask: Option<[u8; 4]>, len: u64) -> Header {
+        Header {
+            fin,
+            rsv: [false; 3],
+            opcode,
+            mask,
+            len,
+        }
+    }
+
+    /// A frame as the server sends it (unmasked), for a client-side checker.
+    fn frame(opcode: u8, fin: bool, len: usize) -> Header {
+        hdr(opcode, fin, None, len as u64)
+    }
+
+    fn feed(c: &mut Checker, opcode: u8, fin: bool, payload: &[u8]) -> Result<(), Violation> {
+        let h = frame(opcode, fin, payload.len());
+        c.check_header(&h)?;
+        c.check_payload(&h, payload)
+    }
+
+    fn client() -> Checker {
+        Checker::new(Role::Client, 64 * MIB)
+    }
+
+    fn encoded(h: &Header) -> Vec<u8> {
+        let mut out = Vec::new();
+        encode_header(h, &mut out);
+        out
+    }
+
+    fn naive_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
+        for (i, b) in buf.iter_mut().enumerate() {
+            *b ^= key[(offset + i) % 4];
+        }
+    }
+
+    // --- encode / decode ---
+
+    #[test]
+    fn encode_any_bits() {
+        // Reserved control opcode, fin=0, RSV1+RSV3, unmasked.
+        let h = Header {
+            fin: false,
+            rsv: [true, false, true],
+            opcode: 0xb,
+            mask: None,
+            len: 3,
+        };
+        assert_eq!(encoded(&h), [0x5b, 0x03]);
+        // Fragmented ping, masked.
+        let h = hdr(9, false, Some([1, 2, 3, 4]), 0);
+        assert_eq!(encoded(&h), [0x09, 0x80, 1, 2, 3, 4]);
+        // Reserved data opcode 3 with FIN.
+        assert_eq!(encoded(&hdr(3, true, None, 0)), [0x83, 0x00]);
+    }
+
+    #[test]
+    fn encode_length_forms_are_minimal() {
+        assert_eq!(encoded(&frame(2, true, 125)), [0x82, 125]);
+        assert_eq!(encoded(&frame(2, true, 126)), [0x82, 126, 0, 126]);
+        assert_eq!(encoded(&frame(2, true, 65535)), [0x82, 126, 0xff, 0xff]);
+        assert_eq!(
+            encoded(&frame(2, true, 65536)),
+            [0x82, 127, 0, 0, 0, 0, 0, 1, 0, 0]
+        );
+    }
+
+    #[test]
+    fn decode_reserved_opcode_and_bits() {
+        let (h, n) = decode_header(&[0x7e, 0x85, 9, 8, 7, 6, 0xaa]).unwrap();
+        assert_eq!(n, 6);
+        assert_eq!(
+            h,
+            Header {
+                fin: false,
+                rsv: [true, true, true],
+                opcode: 0xe,
+                mask: Some([9, 8, 7, 6]),
+                len: 5,
+            }
+        );
+    }
+
+    #[test]
+    fn decode_accepts_non_minimal_length() {
+        let (h, n) = decode_header(&[0x82, 126, 0, 5]).unwrap();
+        assert_eq!((h.len, n), (5, 4));
+    }
+
+    #[test]
+    fn truncated_headers_need_more_bytes() {
+        let headers = [
+            frame(1, true, 5),
+            frame(2, true, 300),
+            frame(2, true, 70_000),
+            hdr(1, true, Some([1, 2, 3, 4]), 5),
+            hdr(2, true, Some([1, 2, 3, 4]), 300),
+            hdr(2, false, Some([1, 2, 3, 4]), 0x7fff_ffff_ffff_ffff),
+        ];
+        for h in headers {
+            let bytes = encoded(&h);
+            for cut in 0..bytes.len() {
+                assert_eq!(decode_header(&bytes[..cut]), None, "{h:?} cut at {cut}");
+            }
+            assert_eq!(decode_header(&bytes), Some((h, bytes.len())));
+        }
+    }
+
+    #[test]
+    fn huge_length_decodes_and_trips_size_check() {
+        let bytes = [0x82, 0x7f, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+        let (h, n) = decode_header(&bytes).unwrap();
+        assert_eq!((h.len, n), (0x7fff_ffff_ffff_ffff, 10));
+        let v = client().check_header(&h).unwrap_err();
+        assert_eq!((v.close_code, v.rule), (1009, "RFC 6455 10.4"));
+        assert!(v.msg.contains("9223372036854775807 bytes"), "{}", v.msg);
+        // A huge control frame trips the size check first too, so nobody buffers it.
+        let v = client()
+            .check_header(&frame(9, true, usize::MAX))
+            .unwrap_err();
+        assert_eq!(v.close_code, 1009);
+        let v = Checker::new(Role::Client, 10)
+            .check_header(&frame(9, true, 126))
+            .unwrap_err();
+        assert_eq!(v.msg, "ping frame of 126 bytes (at most 125 allowed)");
+    }
+
+    // --- masking ---
+
+    #[test]
+    fn mask_at_odd_offsets_equals_bytewise() {
+        let key = [0x12, 0x34, 0x56, 0x78];
+        let data: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
+        for offset in [0, 1, 2, 3, 5, 7, 13, 1001] {
+            for len in [0, 1, 3, 7, 8, 9, 15, 16, 17, 31, 999] {
+                let mut fast = data[..len].to_vec();
+                let mut slow = fast.clone();
+                apply_mask(&mut fast, key, offset);
+                naive_mask(&mut slow, key, offset);
+                assert_eq!(fast, slow, "offset {offset} len {len}");
+            }
+        }
+    }
+
+    #[test]
+    fn mask_in_pieces_equals_mask_at_once() {
+        let key = [0xde, 0xad, 0xbe, 0xef];
+        let data: Vec<u8> = (0..100u8).collect();
+        let mut whole = data.clone();
+        apply_mask(&mut whole, key, 0);
+        let mut pieces = data.clone();
+        let mut at = 0;
+        for n in [1, 2, 3, 5, 8, 13, 21, 47] {
+            apply_mask(&mut pieces[at..at + n], key, at);
+            at += n;
+        }
+        assert_eq!(at, 100);
+        assert_eq!(pieces, whole);
+    }
+
+    // --- close codes ---
+
+    #[test]
+    fn close_codes_on_the_wire() {
+        for code in [
+            1000, 1001, 1002, 1003, 1007, 1011, 1012, 1013, 1014, 3000, 4999,
+        ] {
+            assert!(close_code_allowed(code), "{code}");
+        }
+        for code in [0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535] {
+            assert!(!close_code_allowed(code), "{code}");
+        }
+    }
+
+    // --- UTF-8 validator ---
+
+    #[test]
+    fn utf8_split_char_is_valid_and_cut_off_char_is_not() {
+        let s = "aé€😀z".as_bytes();
+        for cut in 0..=s.len() {
+            let mut v = Utf8Validator::new();
+            assert_eq!(v.feed(&s[..cut]), Ok(()));
+            assert_eq!(v.feed(&s[cut..]), Ok(()));
+            assert_eq!(v.finish(), Ok(()));
+        }
+        // Byte by byte.
+        let mut v = Utf8Validator::new();
+        for b in s {
+            assert_eq!(v.feed(std::slice::from_ref(b)), Ok(()));
+        }
+        assert_eq!(v.finish(), Ok(()));
+        // "€" cut off after two of its three bytes.
+        let mut v = Utf8Validator::new();
+        assert_eq!(v.feed(b"ab\xe2\x82"), Ok(()));
+        assert_eq!(v.finish(), Err(2));
+    }
+
+    #[test]
+    fn utf8_invalid_reported_early_with_position() {
+        let mut v = Utf8Validator::new();
+        assert_eq!(v.feed(b"hello"), Ok(()));
+        assert_eq!(v.feed(b"\xff"), Err(5));
+        // An impossible continuation of a split char: the char's first byte is reported.
+        let mut v = Utf8Validator::new();
+        assert_eq!(v.feed(b"abc\xe2"), Ok(()));
+        assert_eq!(v.feed(b"\x41"), Err(3));
+        // A surrogate (ED A0..) is refused before the message ends.
+        let mut v = Utf8Validator::new();
+        assert_eq!(v.feed(b"\xed\xa0"), Err(0));
+        // An invalid prefix split over pieces.
+        let mut v = Utf8Validator::new();
+        assert_eq!(v.feed(b"x\xed"), Ok(()));
+        assert_eq!(v.feed(b"\xa0"), Err(1));
+    }
+
+    // --- Checker: one test per rule ---
+
+    #[test]
+    fn masked_frame_from_server() {
+        let v = client()
+            .check_header(&hdr(1, true, Some([1, 2, 3, 4]), 0))
+            .unwrap_err();
+        assert_eq!((v.close_code, v.rule), (1002, "RFC 6455 5.1"));
+        assert_eq!(
+            v.msg,
+            "masked frame from the server (a server must not mask, a client must)"
+        );
+    }
+
+    #[test]
+    fn unmasked_frame_from_client() {
+        let mut c = Checker::new(Role::Server, MIB);
+        let v = c.check_header(&frame(1, true, 0)).unwrap_err();
+        assert_eq!((v.close_code, v.rule), (1002, "RFC 6455 5.1"));
+        assert!(v.msg.starts_with("unmasked frame from the client"));
+        // A server accepts masked frames.
+        let h = hdr(1, true, Some([1, 2, 3, 4]), 2);
+        assert_eq!(c.check_header(&h), Ok(()));
+        assert_eq!(c.check_payload(&h, b"hi"), Ok(()));
+    }
+
+    #[test]
+    fn rsv_bits_without_extension() {
+        let mut h = frame(1, true, 0);
+        h.rsv = [true, false, false];
+        let v = client().check_header(&h).unwrap_err();
+        assert_eq!((v.close_code, v.rule), (1002, "RFC 6455 5.2"));
+        assert_eq!(v.msg, "RSV1 set but no extension negotiated");
+        h.rsv = [false, true, true];
+        let v = client().check_header(&h).unwrap_err();
+        assert_eq!(v.msg, "RSV2 and RSV3 set but no extension negotiated");
+    }
+
+    #[test]
+    fn reserved_opcodes() {
+        for op in (3..=7).chain(11..=15) {
+            let v = client().check_header(&frame(op, true, 0)).unwrap_err();
+            assert_eq!((v.close_code, v.rule), (1002, "RFC 6455 5.2"), "{op}");
+            assert!(v.msg.contains(&format!("opcode {op}")), "{}", v.msg);
+        }
+    }
+
+    #[test]
+    fn control_frame_too_long() {
+        let v = client().check_header(&frame(9, true, 300)).unwrap_err();
+        assert_eq!((v.close_code, v.rule), (1002, "RFC 6455 5.5"));
+        assert_eq!(
+            v.msg,
+            "control frame (ping) of 300 bytes (at most 125 allowed)"
+        );
+        assert_eq!(client().check_header(&frame(9, true, 125)), Ok(()));
+    }
+
+    #[test]
+    fn control_frame_fragmented() {
+        let v = client().check_header(&frame(10, false, 0)).unwrap_err();
+        assert_eq!((v.close_code, v.rule), (1002, "RFC 6455 5.5"));
+        assert!(v.msg.contains("(pong)"), "{}", v.msg);
+    }
+
+    #[test]
+    fn continuation_without_message() {
+        let v = client().check_header(&frame(0, true, 0)).unwrap_err();
+        assert_eq!((v.close_code, v.rule), (1002, "RFC 6455 5.4"));
+        assert!(v
+            .msg
+            .starts_with("continuation frame with no fragmented message"));
+        // Also after a message has completed.
+        let mut c = client();
+        feed(&mut c, 2, false, b"a").unwrap();
+        feed(&mut c, 0, true, b"b").unwrap();
+        let v = feed(&mut c, 0, true, b"c").unwrap_err();
+        assert_eq!(v.rule, "RFC 6455 5.4");
+    }
+
+    #[test]
+    fn new_message_inside_fragmented_message() {
+        let mut c = client();
+        feed(&mut c, 1, false, b"a").unwrap();
+        let v = feed(&mut c, 2, true, b"b").unwrap_err();
+        assert_eq!((v.close_code, v.rule), (1002, "RFC 6455 5.4"));
+        assert_eq!(
+            v.msg,
+            "new binary frame while a fragmented text message is in progress \
+             (expected a continuation frame)"
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_in_text() {
+        let v = feed(&mut client(), 1, true, b"hello, \xffworld").unwrap_err();
+        assert_eq!((v.close_code, v.rule), (1007, "RFC 6455 8.1"));
+        assert_eq!(v.msg, "invalid UTF-8 in text message at byte 7");
+        // Binary is not checked.
+        assert_eq!(feed(&mut client(), 2, true, b"\xff"), Ok(()));
+    }
+
+    #[test]
+    fn invalid_utf8_fails_on_first_fragment() {
+        let mut c = client();
+        let v = feed(&mut c, 1, false, b"\xc0\xafabc").unwrap_err();
+        assert_eq!(
+            (v.close_code, v.msg.as_str()),
+            (1007, "invalid UTF-8 in text message at byte 0")
+        );
+    }
+
+    #[test]
+    fn truncated_utf8_at_final_fragment() {
+        let mut c = client();
+        feed(&mut c, 1, false, b"ab").unwrap();
+        feed(&mut c, 0, false, b"\xf0\x9f").unwrap();
+        let v = feed(&mut c, 0, true, b"\x98").unwrap_err();
+        assert_eq!((v.close_code, v.rule), (1007, "RFC 6455 8.1"));
+        assert!(
+            v.msg.starts_with("invalid UTF-8 in text message at byte 2"),
+            "{}",
+            v.msg
+        );
+    }
+
+    #[test]
+    fn close_payload_of_one_byte() {
+        let v = feed(&mut client(), 8, true, &[3]).unwrap_err();
+        assert_eq!((v.close_code, v.rule), (1002, "RFC 6455 5.5.1"));
+        assert!(v.msg.contains("1-byte payload"));
+        assert_eq!(feed(&mut client(), 8, true, &[]), Ok(()));
+    }
+
+    #[test]
+    fn close_code_not_allowed() {
+        let v = feed(&mut client(), 8, true, &[0x03, 0xed]).unwrap_err();
+        assert_eq!((v.close_code, v.rule), (1002, "RFC 6455 7.4.1"));
+        assert!(
+            v.msg.starts_with("close code 1005 is not allowed"),
+            "{}",
+            v.msg
+        );
+        assert_eq!(feed(&mut client(), 8, true, b"\x03\xe8bye"), Ok(()));
+        assert_eq!(feed(&mut client(), 8, true, &[0x0f, 0xa0]), Ok(()));
+    }
+
+    #[test]
+    fn close_reason_not_utf8() {
+        let v = feed(&mut client(), 8, true, b"\x03\xe8ok\xff").unwrap_err();
+        assert_eq!((v.close_code, v.rule), (1007, "RFC 6455 5.5.1"));
+        assert!(v.msg.contains("at byte 2 of the reason"), "{}", v.msg);
+    }
+
+    #[test]
+    fn message_too_big() {
+        let mut c = Checker::new(Role::Client, 10);
+        assert_eq!(c.check_header(&frame(2, true, 10)), Ok(()));
+        let v = c.check_header(&frame(2, true, 11)).unwrap_err();
+        assert_eq!((v.close_code, v.rule), (1009, "RFC 6455 10.4"));
+        assert_eq!(v.msg, "message of 11 bytes (at most 10 allowed)");
+    }
+
+    #[test]
+    fn message_too_big_counts_fragments() {
+        let mut c = Checker::new(Role::Client, 10);
+        feed(&mut c, 2, false, b"1234").unwrap();
+        // A control frame between fragments neither counts nor is refused by a small limit.
+        feed(&mut c, 9, true, b"a ping longer than ten bytes").unwrap();
+        feed(&mut c, 0, false, b"5678").unwrap();
+        let v = feed(&mut c, 0, true, b"901").unwrap_err();
+        assert_eq!(v.close_code, 1009);
+        assert!(
+            v.msg.contains("11 bytes so far (8 before this frame)"),
+            "{}",
+            v.msg
+        );
+    }
+
+    #[test]
+    fn violations_are_ordered_size_first() {
+        // Masked, RSV1, reserved opcode, too big: the size is reported.
+        let h = Header {
+            fin: false,
+            rsv: [true; 3],
+            opcode: 0xb,
+            mask: Some([0; 4]),
+            len: 100,
+        };
+        let v = Checker::new(Role::Client, 10).check_header(&h).unwrap_err();
+        assert_eq!(v.rule, "RFC 6455 10.4");
+        let v = Checker::new(Role::Client, 1000)
+            .check_header(&h)
+            .unwrap_err();
+        assert_eq!(v.rule, "RFC 6455 5.1");
+        let h = Header { mask: None, ..h };
+        let v = Checker::new(Role::Client, 1000)
+            .check_header(&h)
+            .unwrap_err();
+        assert_eq!(
+            v.msg,
+            "RSV1 and RSV2 and RSV3 set but no extension negotiated"
+        );
+    }
+
+    #[test]
+    fn fragmented_text_with_split_char_and_interleaved_ping() {
+        let mut c = client();
+        let s = "héllo wörld €".as_bytes();
+        // Split inside "é" (2 bytes) and inside "€" (3 bytes).
+        let (a, rest) = s.split_at(2);
+        let (b, d) = rest.split_at(rest.len() - 1);
+        assert_eq!(feed(&mut c, 1, false, a), Ok(()));
+        assert_eq!(feed(&mut c, 9, true, b"ping"), Ok(()));
+        assert_eq!(feed(&mut c, 10, true, b"\xff not text"), Ok(()));
+        assert_eq!(feed(&mut c, 0, false, b), Ok(()));
+        assert_eq!(feed(&mut c, 9, true, b""), Ok(()));
+        assert_eq!(feed(&mut c, 0, true, d), Ok(()));
+        // The next message starts clean.
+        assert_eq!(feed(&mut c, 1, true, "ok ✓".as_bytes()), Ok(()));
+        assert_eq!(feed(&mut c, 2, false, b"\xff"), Ok(()));
+        assert_eq!(feed(&mut c, 8, true, b"\x03\xe8"), Ok(()));
+        assert_eq!(feed(&mut c, 0, true, b"\xfe"), Ok(()));
+    }
+
+    // --- properties ---
+
+    fn any_len() -> impl Strategy<Value = u64> {
+        prop_oneof![
+            0..126u64,
+            126..65536u64,
+            65536..=u64::MAX >> 1,
+            Just(125u64),
+            Just(126u64),
+            Just(65535u64),
+            Just(65536u64),
+            Just(u64::MAX >> 1),
+        ]
+    }
+
+    fn any_header() -> impl Strategy<Value = Header> {
+        (
+            any::<bool>(),
+            any::<[bool; 3]>(),
+            0..16u8,
+            any::<Option<[u8; 4]>>(),
+            any_len(),
+        )
+            .prop_map(|(fin, rsv, opcode, mask, len)| Header {
+                fin,
+                rsv,
+                opcode,
+                mask,
+                len,
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn encode_decode_round_trips(h in any_header()) {
+            let bytes = encoded(&h);
+            prop_assert_eq!(decode_header(&bytes), Some((h, bytes.len())));
+            for cut in 0..bytes.len() {
+                prop_assert_eq!(decode_header(&bytes[..cut]), None);
+            }
+            // Bytes after the header (the payload) are not part of it.
+            let mut more = bytes.clone();
+            more.extend_from_slice(b"payload");
+            prop_assert_eq!(decode_header(&more), Some((h, bytes.len())));
+        }
+
+        #[test]
+        fn decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..32)) {
+            if let Some((h, n)) = decode_header(&bytes) {
+                prop_assert!(n <= bytes.len() && n <= MAX_HEADER_LEN);
+                prop_assert!(h.opcode < 16);
+                // What decodes can be checked without panicking too.
+                let _ = Checker::new(Role::Client, 64 * MIB).check_header(&h);
+                let _ = Checker::new(Role::Server, 64 * MIB).check_header(&h);
+            }
+        }
+
+        #[test]
+        fn mask_twice_is_identity_and_equals_naive(
+            data in proptest::collection::vec(any::<u8>(), 0..200),
+            key in any::<[u8; 4]>(),
+            offset in prop_oneof![0..64usize, any::<usize>()],
+        ) {
+            let mut fast = data.clone();
+            apply_mask(&mut fast, key, offset);
+            let mut slow = data.clone();
+            // Naive with offset % 4 to avoid overflow in (offset + i).
+            naive_mask(&mut slow, key, offset % 4);
+            prop_assert_eq!(&fast, &slow);
+            apply_mask(&mut fast, key, offset);
+            prop_assert_eq!(fast, data);
+        }
+
+        #[test]
+        fn utf8_validator_agrees_with_std(
+            bytes in proptest::collection::vec(
+                prop_oneof![any::<u8>(), Just(0xe2u8), Just(0x82u8), Just(0xacu8)], 0..40),
+            cuts in proptest::collection::vec(0..40usize, 0..4),
+        ) {
+            let mut v = Utf8Validator::new();
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(bytes.len())).collect();
+            cuts.sort_unstable();
+            let mut at = 0;
+            let mut got = Ok(());
+            for c in cuts.into_iter().chain([bytes.len()]) {
+                got = v.feed(&bytes[at..c]);
+                if got.is_err() {
+                    break;
+                }
+                at = c;
+            }
+            let got = got.and_then(|_| v.finish());
+            let want = std::str::from_utf8(&bytes).map(|_| ()).map_err(|e| e.valid_up_to() as u64);
+            prop_assert_eq!(got, want);
+        }
     }
 }

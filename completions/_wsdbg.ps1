@@ -1,0 +1,104 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'wsdbg' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'wsdbg'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'wsdbg' {
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Extra handshake header ''Name: value'' (repeatable)')
+            [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Extra handshake header ''Name: value'' (repeatable)')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Offer a subprotocol (Sec-WebSocket-Protocol), repeatable')
+            [CompletionResult]::new('--protocol', '--protocol', [CompletionResultType]::ParameterName, 'Offer a subprotocol (Sec-WebSocket-Protocol), repeatable')
+            [CompletionResult]::new('--origin', '--origin', [CompletionResultType]::ParameterName, 'Origin header')
+            [CompletionResult]::new('--cacert', '--cacert', [CompletionResultType]::ParameterName, 'Trust the CA certificates in this PEM file (besides the built-in web roots)')
+            [CompletionResult]::new('--cert', '--cert', [CompletionResultType]::ParameterName, 'Client certificate chain (PEM) for mutual TLS; needs --key')
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Private key (PEM: PKCS#8, PKCS#1 or SEC1) for --cert')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'TCP + TLS + handshake deadline in seconds')
+            [CompletionResult]::new('--close-timeout', '--close-timeout', [CompletionResultType]::ParameterName, 'How long to wait for the peer''s close reply, in seconds')
+            [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'Largest message accepted; beyond it close with 1009')
+            [CompletionResult]::new('-x', '-x', [CompletionResultType]::ParameterName, 'Run this command after connecting (repeatable); stdin is not read, and the session closes after the last one')
+            [CompletionResult]::new('--execute', '--execute', [CompletionResultType]::ParameterName, 'Run this command after connecting (repeatable); stdin is not read, and the session closes after the last one')
+            [CompletionResult]::new('--chunk-size', '--chunk-size', [CompletionResultType]::ParameterName, 'With --binary: largest binary message made from stdin')
+            [CompletionResult]::new('--max-messages', '--max-messages', [CompletionResultType]::ParameterName, 'Exit (closing with 1000) after N data messages have been received')
+            [CompletionResult]::new('--max-retries', '--max-retries', [CompletionResultType]::ParameterName, 'With --reconnect: give up after N failed attempts in a row')
+            [CompletionResult]::new('--backoff-min', '--backoff-min', [CompletionResultType]::ParameterName, 'With --reconnect: first delay in milliseconds')
+            [CompletionResult]::new('--backoff-max', '--backoff-max', [CompletionResultType]::ParameterName, 'With --reconnect: longest delay in milliseconds')
+            [CompletionResult]::new('--ping-interval', '--ping-interval', [CompletionResultType]::ParameterName, 'Send a ping this often and report the pong round-trip time; no pong by the next one means the connection is dead')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour (NO_COLOR in the environment means never)')
+            [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Do not verify the server certificate (prints a warning)')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the server certificate (prints a warning)')
+            [CompletionResult]::new('--keep-open', '--keep-open', [CompletionResultType]::ParameterName, 'Script mode: do not close at end of input; stay until the peer closes or Ctrl-C')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Send every input line verbatim as a text message; no commands')
+            [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Send every input line verbatim as a text message; no commands')
+            [CompletionResult]::new('-b', '-b', [CompletionResultType]::ParameterName, 'Script mode: stdin is raw bytes, sent as binary messages')
+            [CompletionResult]::new('--binary', '--binary', [CompletionResultType]::ParameterName, 'Script mode: stdin is raw bytes, sent as binary messages')
+            [CompletionResult]::new('--no-auto-pong', '--no-auto-pong', [CompletionResultType]::ParameterName, 'Do not answer pings (the pings are still shown)')
+            [CompletionResult]::new('--reconnect', '--reconnect', [CompletionResultType]::ParameterName, 'Reconnect with exponential backoff and jitter after any disconnect not asked for')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Same as --output json')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Pretty output: also print the handshake request and response headers')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Pretty output: also print the handshake request and response headers')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('listen', 'listen', [CompletionResultType]::ParameterValue, 'A local WebSocket echo server for trying things out (default 127.0.0.1:9001)')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'wsdbg;listen' {
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port to listen on (0 picks a free one and prints it)')
+            [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'Largest message accepted; beyond it close with 1009')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour (NO_COLOR in the environment means never)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Same as --output json')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Pretty output: also print the handshake request and response headers')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Pretty output: also print the handshake request and response headers')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'wsdbg;completions' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'wsdbg;help' {
+            [CompletionResult]::new('listen', 'listen', [CompletionResultType]::ParameterValue, 'A local WebSocket echo server for trying things out (default 127.0.0.1:9001)')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'wsdbg;help;listen' {
+            break
+        }
+        'wsdbg;help;completions' {
+            break
+        }
+        'wsdbg;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

@@ -1,0 +1,92 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[wsdbg] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'wsdbg'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'wsdbg'= {
+            cand -H 'Extra handshake header ''Name: value'' (repeatable)'
+            cand --header 'Extra handshake header ''Name: value'' (repeatable)'
+            cand -p 'Offer a subprotocol (Sec-WebSocket-Protocol), repeatable'
+            cand --protocol 'Offer a subprotocol (Sec-WebSocket-Protocol), repeatable'
+            cand --origin 'Origin header'
+            cand --cacert 'Trust the CA certificates in this PEM file (besides the built-in web roots)'
+            cand --cert 'Client certificate chain (PEM) for mutual TLS; needs --key'
+            cand --key 'Private key (PEM: PKCS#8, PKCS#1 or SEC1) for --cert'
+            cand --connect-timeout 'TCP + TLS + handshake deadline in seconds'
+            cand --close-timeout 'How long to wait for the peer''s close reply, in seconds'
+            cand --max-size 'Largest message accepted; beyond it close with 1009'
+            cand -x 'Run this command after connecting (repeatable); stdin is not read, and the session closes after the last one'
+            cand --execute 'Run this command after connecting (repeatable); stdin is not read, and the session closes after the last one'
+            cand --chunk-size 'With --binary: largest binary message made from stdin'
+            cand --max-messages 'Exit (closing with 1000) after N data messages have been received'
+            cand --max-retries 'With --reconnect: give up after N failed attempts in a row'
+            cand --backoff-min 'With --reconnect: first delay in milliseconds'
+            cand --backoff-max 'With --reconnect: longest delay in milliseconds'
+            cand --ping-interval 'Send a ping this often and report the pong round-trip time; no pong by the next one means the connection is dead'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --color 'Colour (NO_COLOR in the environment means never)'
+            cand -k 'Do not verify the server certificate (prints a warning)'
+            cand --insecure 'Do not verify the server certificate (prints a warning)'
+            cand --keep-open 'Script mode: do not close at end of input; stay until the peer closes or Ctrl-C'
+            cand -r 'Send every input line verbatim as a text message; no commands'
+            cand --raw 'Send every input line verbatim as a text message; no commands'
+            cand -b 'Script mode: stdin is raw bytes, sent as binary messages'
+            cand --binary 'Script mode: stdin is raw bytes, sent as binary messages'
+            cand --no-auto-pong 'Do not answer pings (the pings are still shown)'
+            cand --reconnect 'Reconnect with exponential backoff and jitter after any disconnect not asked for'
+            cand --json 'Same as --output json'
+            cand -v 'Pretty output: also print the handshake request and response headers'
+            cand --verbose 'Pretty output: also print the handshake request and response headers'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand listen 'A local WebSocket echo server for trying things out (default 127.0.0.1:9001)'
+            cand completions 'Print a shell completion script'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'wsdbg;listen'= {
+            cand --port 'Port to listen on (0 picks a free one and prints it)'
+            cand --max-size 'Largest message accepted; beyond it close with 1009'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --color 'Colour (NO_COLOR in the environment means never)'
+            cand --json 'Same as --output json'
+            cand -v 'Pretty output: also print the handshake request and response headers'
+            cand --verbose 'Pretty output: also print the handshake request and response headers'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'wsdbg;completions'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'wsdbg;help'= {
+            cand listen 'A local WebSocket echo server for trying things out (default 127.0.0.1:9001)'
+            cand completions 'Print a shell completion script'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'wsdbg;help;listen'= {
+        }
+        &'wsdbg;help;completions'= {
+        }
+        &'wsdbg;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

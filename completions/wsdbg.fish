@@ -1,0 +1,76 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_wsdbg_global_optspecs
+    string join \n H/header= p/protocol= origin= cacert= k/insecure cert= key= connect-timeout= close-timeout= max-size= x/execute= keep-open r/raw b/binary chunk-size= max-messages= no-auto-pong reconnect max-retries= backoff-min= backoff-max= ping-interval= o/output= json color= v/verbose h/help V/version
+end
+
+function __fish_wsdbg_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_wsdbg_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_wsdbg_using_subcommand
+    set -l cmd (__fish_wsdbg_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -s H -l header -d 'Extra handshake header \'Name: value\' (repeatable)' -r
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -s p -l protocol -d 'Offer a subprotocol (Sec-WebSocket-Protocol), repeatable' -r
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l origin -d 'Origin header' -r
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l cacert -d 'Trust the CA certificates in this PEM file (besides the built-in web roots)' -r -F
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l cert -d 'Client certificate chain (PEM) for mutual TLS; needs --key' -r -F
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l key -d 'Private key (PEM: PKCS#8, PKCS#1 or SEC1) for --cert' -r -F
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l connect-timeout -d 'TCP + TLS + handshake deadline in seconds' -r
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l close-timeout -d 'How long to wait for the peer\'s close reply, in seconds' -r
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l max-size -d 'Largest message accepted; beyond it close with 1009' -r
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -s x -l execute -d 'Run this command after connecting (repeatable); stdin is not read, and the session closes after the last one' -r
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l chunk-size -d 'With --binary: largest binary message made from stdin' -r
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l max-messages -d 'Exit (closing with 1000) after N data messages have been received' -r
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l max-retries -d 'With --reconnect: give up after N failed attempts in a row' -r
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l backoff-min -d 'With --reconnect: first delay in milliseconds' -r
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l backoff-max -d 'With --reconnect: longest delay in milliseconds' -r
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l ping-interval -d 'Send a ping this often and report the pong round-trip time; no pong by the next one means the connection is dead' -r
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -s o -l output -d 'Output format' -r -f -a "pretty\t''
+json\t''
+payload\t''"
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l color -d 'Colour (NO_COLOR in the environment means never)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -s k -l insecure -d 'Do not verify the server certificate (prints a warning)'
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l keep-open -d 'Script mode: do not close at end of input; stay until the peer closes or Ctrl-C'
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -s r -l raw -d 'Send every input line verbatim as a text message; no commands'
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -s b -l binary -d 'Script mode: stdin is raw bytes, sent as binary messages'
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l no-auto-pong -d 'Do not answer pings (the pings are still shown)'
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l reconnect -d 'Reconnect with exponential backoff and jitter after any disconnect not asked for'
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l json -d 'Same as --output json'
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -s v -l verbose -d 'Pretty output: also print the handshake request and response headers'
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -s V -l version -d 'Print version'
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -a "listen" -d 'A local WebSocket echo server for trying things out (default 127.0.0.1:9001)'
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -a "completions" -d 'Print a shell completion script'
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l port -d 'Port to listen on (0 picks a free one and prints it)' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l max-size -d 'Largest message accepted; beyond it close with 1009' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -s o -l output -d 'Output format' -r -f -a "pretty\t''
+json\t''
+payload\t''"
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l color -d 'Colour (NO_COLOR in the environment means never)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l json -d 'Same as --output json'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -s v -l verbose -d 'Pretty output: also print the handshake request and response headers'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -s h -l help -d 'Print help'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand help; and not __fish_seen_subcommand_from listen completions help" -f -a "listen" -d 'A local WebSocket echo server for trying things out (default 127.0.0.1:9001)'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand help; and not __fish_seen_subcommand_from listen completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand help; and not __fish_seen_subcommand_from listen completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -1,0 +1,260 @@
+//! Byte-level helpers shared by the printers: lowercase hex, escaped text, durations and
+//! ANSI styles, all appended to a reused `Vec<u8>`. No allocation beyond the buffer's
+//! growth, no `format!`. Nothing here writes to a stream.
+
+use std::io::Write;
+use std::time::Duration;
+
+use colored::Color;
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Appends `bytes` as lowercase hex, no separators (`00ff10`).
+pub fn hex(buf: &mut Vec<u8>, bytes: &[u8]) {
+    let start = buf.len();
+    buf.resize(start + bytes.len() * 2, 0);
+    for (dst, &b) in buf[start..].chunks_exact_mut(2).zip(bytes) {
+        dst[0] = HEX[(b >> 4) as usize];
+        dst[1] = HEX[(b & 0x0f) as usize];
+    }
+}
+
+/// Appends `bytes` as lowercase hex with a space between bytes (`00 ff 10`).
+pub fn hex_spaced(buf: &mut Vec<u8>, bytes: &[u8]) {
+    if bytes.is_empty() {
+        return;
+    }
+    let start = buf.len();
+    buf.resize(start + bytes.len() * 3 - 1, b' ');
+    for (i, &b) in bytes.iter().enumerate() {
+        let at = start + i * 3;
+        buf[at] = HEX[(b >> 4) as usize];
+        buf[at + 1] = HEX[(b & 0x0f) as usize];
+    }
+}
+
+/// The 4 bytes of a masking key as 8 hex digits.
+pub fn key_hex(key: [u8; 4]) -> [u8; 8] {
+    let mut out = [0u8; 8];
+    for (i, b) in key.into_iter().enumerate() {
+        out[2 * i] = HEX[(b >> 4) as usize];
+        out[2 * i + 1] = HEX[(b & 0x0f) as usize];
+    }
+    out
+}
+
+/// How `escape` treats characters other than control characters.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Esc {
+    /// Inside `"..."`: `"` and `\` are escaped as well.
+    Quoted,
+    /// Bare text on one line: only control characters are escaped.
+    Bare,
+    /// Bare text that may span lines: `\n` and `\t` are kept as they are.
+    Lines,
+}
+
+/// Appends `s` with control characters escaped Rust-style: `\n`, `\r`, `\t`, `\0`, and
+/// `\u{1b}` for the other C0 and C1 controls and DEL, so that nothing a peer sends can
+/// move the cursor or change the terminal's colours.
+pub fn escape(buf: &mut Vec<u8>, s: &str, mode: Esc) {
+    let bytes = s.as_bytes();
+    let mut run = 0;
+    for (i, c) in s.char_indices() {
+        let plain = match c {
+            '"' | '\\' => mode != Esc::Quoted,
+            '\n' | '\t' => mode == Esc::Lines,
+            c => !c.is_control(),
+        };
+        if plain {
+            continue;
+        }
+        buf.extend_from_slice(&bytes[run..i]);
+        run = i + c.len_utf8();
+        match c {
+            '"' => buf.extend_from_slice(b"\\\""),
+            '\\' => buf.extend_from_slice(b"\\\\"),
+            '\n' => buf.extend_from_slice(b"\\n"),
+            '\r' => buf.extend_from_slice(b"\\r"),
+            '\t' => buf.extend_from_slice(b"\\t"),
+            '\0' => buf.extend_from_slice(b"\\0"),
+            c => {
+                let _ = write!(buf, "\\u{{{:x}}}", c as u32);
+            }
+        }
+    }
+    buf.extend_from_slice(&bytes[run..]);
+}
+
+/// The largest char boundary of `s` at or below `max`.
+pub fn cut(s: &str, max: usize) -> usize {
+    if s.len() <= max {
+        return s.len();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    end
+}
+
+/// Appends a decimal number.
+pub fn num(buf: &mut Vec<u8>, n: u64) {
+    let mut tmp = [0u8; 20];
+    let mut i = tmp.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        tmp[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf.extend_from_slice(&tmp[i..]);
+}
+
+/// Appends seconds with milliseconds, right-aligned to 8 columns: `  0.004s`.
+pub fn secs(buf: &mut Vec<u8>, d: Duration) {
+    let s = d.as_secs();
+    let ms = d.subsec_millis();
+    let _ = write!(buf, "{s:>3}.{ms:03}s");
+}
+
+/// Appends a duration in milliseconds: three decimals under 10 ms (`1.234ms`), whole
+/// milliseconds from there (`12ms`).
+pub fn ms(buf: &mut Vec<u8>, d: Duration) {
+    let us = d.as_micros();
+    if us < 10_000 {
+        let _ = write!(buf, "{}.{:03}ms", us / 1000, us % 1000);
+    } else {
+        let _ = write!(buf, "{}ms", (us + 500) / 1000);
+    }
+}
+
+/// Milliseconds as a float with microsecond precision, for JSON (`1.234`).
+pub fn ms_f64(d: Duration) -> f64 {
+    d.as_micros() as f64 / 1e3
+}
+
+/// Seconds as a float with microsecond precision, for JSON (`0.004`).
+pub fn secs_f64(d: Duration) -> f64 {
+    d.as_micros() as f64 / 1e6
+}
+
+/// An ANSI style. Codes come from `colored`'s `Color`, but are written here, so that
+/// `Opts::color` alone decides: `colored`'s global switch (tty, `NO_COLOR`,
+/// `CLICOLOR_FORCE`) is never consulted.
+#[derive(Clone, Copy)]
+pub enum Style {
+    Dim,
+    Bold,
+    Fg(Color),
+    BoldFg(Color),
+}
+
+/// Writes styles when colour is on, nothing when it is off.
+#[derive(Clone, Copy)]
+pub struct Paint(pub bool);
+
+impl Paint {
+    pub fn on(self, buf: &mut Vec<u8>, style: Style) {
+        if !self.0 {
+            return;
+        }
+        buf.extend_from_slice(b"\x1b[");
+        match style {
+            Style::Dim => buf.push(b'2'),
+            Style::Bold => buf.push(b'1'),
+            Style::Fg(c) => buf.extend_from_slice(c.to_fg_str().as_bytes()),
+            Style::BoldFg(c) => {
+                buf.extend_from_slice(b"1;");
+                buf.extend_from_slice(c.to_fg_str().as_bytes());
+            }
+        }
+        buf.push(b'm');
+    }
+
+    pub fn off(self, buf: &mut Vec<u8>) {
+        if self.0 {
+            buf.extend_from_slice(b"\x1b[0m");
+        }
+    }
+
+    /// `text` in `style`.
+    pub fn put(self, buf: &mut Vec<u8>, style: Style, text: &[u8]) {
+        self.on(buf, style);
+        buf.extend_from_slice(text);
+        self.off(buf);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(f: impl FnOnce(&mut Vec<u8>)) -> String {
+        let mut b = Vec::new();
+        f(&mut b);
+        String::from_utf8(b).unwrap()
+    }
+
+    #[test]
+    fn hex_forms() {
+        assert_eq!(s(|b| hex(b, &[0x00, 0xff, 0x10, 0xab])), "00ff10ab");
+        assert_eq!(s(|b| hex(b, &[])), "");
+        assert_eq!(s(|b| hex_spaced(b, &[0x00, 0xff, 0x10])), "00 ff 10");
+        assert_eq!(s(|b| hex_spaced(b, &[0x0a])), "0a");
+        assert_eq!(s(|b| hex_spaced(b, &[])), "");
+        assert_eq!(&key_hex([0x1a, 0x2b, 0x3c, 0x4d]), b"1a2b3c4d");
+        let all: Vec<u8> = (0..=255).collect();
+        let expect: String = all.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(s(|b| hex(b, &all)), expect);
+    }
+
+    #[test]
+    fn escapes_controls() {
+        let text = "a\"b\\c\nd\te\r\0\x1b[31m\u{7f}\u{85}é✓";
+        assert_eq!(
+            s(|b| escape(b, text, Esc::Quoted)),
+            r#"a\"b\\c\nd\te\r\0\u{1b}[31m\u{7f}\u{85}é✓"#
+        );
+        assert_eq!(
+            s(|b| escape(b, text, Esc::Bare)),
+            r#"a"b\c\nd\te\r\0\u{1b}[31m\u{7f}\u{85}é✓"#
+        );
+        assert_eq!(
+            s(|b| escape(b, text, Esc::Lines)),
+            "a\"b\\c\nd\te\\r\\0\\u{1b}[31m\\u{7f}\\u{85}é✓"
+        );
+    }
+
+    #[test]
+    fn cut_keeps_char_boundaries() {
+        assert_eq!(cut("abc", 10), 3);
+        assert_eq!(cut("abc", 2), 2);
+        assert_eq!(cut("aé", 2), 1);
+        assert_eq!(cut("", 0), 0);
+    }
+
+    #[test]
+    fn numbers_and_durations() {
+        assert_eq!(s(|b| num(b, 0)), "0");
+        assert_eq!(s(|b| num(b, u64::MAX)), u64::MAX.to_string());
+        assert_eq!(s(|b| secs(b, Duration::from_millis(4))), "  0.004s");
+        assert_eq!(s(|b| secs(b, Duration::from_millis(12_345))), " 12.345s");
+        assert_eq!(s(|b| ms(b, Duration::from_micros(1234))), "1.234ms");
+        assert_eq!(s(|b| ms(b, Duration::from_micros(12_499))), "12ms");
+        assert_eq!(s(|b| ms(b, Duration::from_micros(12_500))), "13ms");
+        assert_eq!(ms_f64(Duration::from_micros(1234)), 1.234);
+        assert_eq!(secs_f64(Duration::from_millis(4)), 0.004);
+    }
+
+    #[test]
+    fn paint_off_writes_no_escapes() {
+        let plain = s(|b| Paint(false).put(b, Style::BoldFg(Color::Red), b"x"));
+        assert_eq!(plain, "x");
+        let red = s(|b| Paint(true).put(b, Style::BoldFg(Color::Red), b"x"));
+        assert_eq!(red, "\x1b[1;31mx\x1b[0m");
+    }
+}

@@ -1,0 +1,751 @@
+//! The JSON format: one object per line on `out`, first key `event`, the contract's
+//! required fields first, then `t` (seconds since start) and `client` (in `listen`).
+//! Serialize-only structs with borrowed fields (field order is key order); payload hex
+//! is built in the printer's second scratch buffer. Errors and warnings are also written
+//! to `err` as the pretty line, since diagnostics always reach stderr.
+
+use std::borrow::Cow;
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::esc::{self, Paint};
+use super::{pretty, Printer};
+use crate::event::{
+    close_parts, opcode_name, Ctx, Dir, Event, FrameEv, Handshake, HttpHead, Info, MsgType,
+};
+
+type Headers<'a> = &'a [(String, String)];
+
+#[derive(Serialize)]
+struct Request<'a> {
+    method: &'a str,
+    path: &'a str,
+    headers: Headers<'a>,
+}
+
+#[derive(Serialize)]
+struct Response<'a> {
+    status: u16,
+    reason: &'a str,
+    headers: Headers<'a>,
+}
+
+fn request(h: &HttpHead) -> Request<'_> {
+    Request {
+        method: &h.method,
+        path: &h.path,
+        headers: &h.headers,
+    }
+}
+
+fn response(h: &HttpHead) -> Response<'_> {
+    Response {
+        status: h.status,
+        reason: &h.reason,
+        headers: &h.headers,
+    }
+}
+
+#[derive(Serialize)]
+struct HandshakeEv<'a> {
+    event: &'static str,
+    url: &'a str,
+    request: Request<'a>,
+    response: Response<'a>,
+    protocol: Option<&'a str>,
+    elapsed_ms: f64,
+    t: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client: Option<u64>,
+}
+
+/// The handshake inside an `info` event.
+#[derive(Serialize)]
+struct HandshakeBody<'a> {
+    url: &'a str,
+    request: Request<'a>,
+    response: Response<'a>,
+    protocol: Option<&'a str>,
+    elapsed_ms: f64,
+}
+
+#[derive(Serialize)]
+struct InfoEv<'a> {
+    event: &'static str,
+    state: &'a str,
+    url: Option<&'a str>,
+    protocol: Option<&'a str>,
+    uptime_ms: f64,
+    frames_in: u64,
+    frames_out: u64,
+    bytes_in: u64,
+    bytes_out: u64,
+    messages_in: u64,
+    messages_out: u64,
+    last_rtt_ms: Option<f64>,
+    handshake: Option<HandshakeBody<'a>>,
+    t: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct Pong<'a> {
+    event: &'static str,
+    rtt_ms: f64,
+    len: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<&'a str>,
+    t: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct Close<'a> {
+    event: &'static str,
+    code: Option<u16>,
+    reason: &'a str,
+    initiator: &'static str,
+    clean: bool,
+    /// How long the peer's reply took, or null.
+    reply_ms: Option<f64>,
+    t: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct Disconnected<'a> {
+    event: &'static str,
+    code: u16,
+    reason: &'a str,
+    t: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct Reconnect {
+    event: &'static str,
+    attempt: u32,
+    delay_ms: u64,
+    t: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct ErrorEv<'a> {
+    event: &'static str,
+    kind: &'static str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    headers: Option<Headers<'a>>,
+    /// The body as text (invalid UTF-8 replaced by U+FFFD).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<Cow<'a, str>>,
+    /// The body as hex, when it is not valid UTF-8.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body_hex: Option<&'a str>,
+    t: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client: Option<u64>,
+}
+
+/// `warning` and `notice`.
+#[derive(Serialize)]
+struct Text<'a> {
+    event: &'static str,
+    message: &'a str,
+    t: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct Listening<'a> {
+    event: &'static str,
+    addr: &'a str,
+    t: f64,
+}
+
+#[derive(Serialize)]
+struct Client<'a> {
+    event: &'static str,
+    peer: &'a str,
+    connected: bool,
+    t: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct Connecting<'a> {
+    event: &'static str,
+    url: &'a str,
+    t: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client: Option<u64>,
+}
+
+/// Appends `v` and a newline.
+fn put<T: Serialize>(buf: &mut Vec<u8>, v: &T) -> io::Result<()> {
+    serde_json::to_writer(&mut *buf, v).map_err(io::Error::other)?;
+    buf.push(b'\n');
+    Ok(())
+}
+
+/// Hex of `bytes` in `aux`, as a `&str`.
+fn hex<'b>(aux: &'b mut Vec<u8>, bytes: &[u8]) -> &'b str {
+    aux.clear();
+    esc::hex(aux, bytes);
+    // Hex digits are ASCII; this cannot fail.
+    std::str::from_utf8(aux).unwrap_or_default()
+}
+
+// The two events of the hot path (`frame`, `message`) are written by hand: keys are
+// literals, hex goes straight into the line, text is escaped 8 bytes at a time. The
+// output is byte for byte what serde_json writes for the reference structs in the
+// tests below (same key order, same escapes, floats through serde_json).
+
+fn frame(buf: &mut Vec<u8>, f: &FrameEv<'_>, t: f64, client: Option<u64>) {
+    buf.extend_from_slice(b"{\"event\":\"frame\",\"dir\":\"");
+    buf.extend_from_slice(f.dir.as_str().as_bytes());
+    buf.extend_from_slice(b"\",\"opcode\":");
+    match opcode_name(f.opcode) {
+        Some(name) => {
+            buf.push(b'"');
+            buf.extend_from_slice(name.as_bytes());
+            buf.push(b'"');
+        }
+        None => esc::num(buf, f.opcode as u64),
+    }
+    buf.extend_from_slice(b",\"fin\":");
+    boolean(buf, f.fin);
+    buf.extend_from_slice(b",\"rsv\":[");
+    boolean(buf, f.rsv[0]);
+    buf.push(b',');
+    boolean(buf, f.rsv[1]);
+    buf.push(b',');
+    boolean(buf, f.rsv[2]);
+    buf.extend_from_slice(b"],\"masked\":");
+    boolean(buf, f.mask.is_some());
+    buf.extend_from_slice(b",\"mask_key\":");
+    match f.mask {
+        Some(key) => {
+            buf.push(b'"');
+            buf.extend_from_slice(&esc::key_hex(key));
+            buf.push(b'"');
+        }
+        None => buf.extend_from_slice(b"null"),
+    }
+    buf.extend_from_slice(b",\"len\":");
+    esc::num(buf, f.payload.len() as u64);
+    buf.extend_from_slice(b",\"hex\":\"");
+    esc::hex(buf, f.payload);
+    buf.push(b'"');
+    if let Ok(text) = std::str::from_utf8(f.payload) {
+        buf.extend_from_slice(b",\"text\":");
+        string(buf, text);
+    }
+    if f.opcode == 8 {
+        let (code, reason) = close_parts(f.payload);
+        buf.extend_from_slice(b",\"code\":");
+        match code {
+            Some(c) => esc::num(buf, c as u64),
+            None => buf.extend_from_slice(b"null"),
+        }
+        buf.extend_from_slice(b",\"reason\":");
+        string(buf, &String::from_utf8_lossy(reason));
+    }
+    tail(buf, t, client);
+}
+
+fn message(
+    buf: &mut Vec<u8>,
+    dir: Dir,
+    kind: MsgType,
+    payload: &[u8],
+    frames: u64,
+    t: f64,
+    client: Option<u64>,
+) {
+    buf.extend_from_slice(b"{\"event\":\"message\",\"dir\":\"");
+    buf.extend_from_slice(dir.as_str().as_bytes());
+    buf.extend_from_slice(b"\",\"type\":\"");
+    buf.extend_from_slice(kind.as_str().as_bytes());
+    buf.extend_from_slice(b"\",\"len\":");
+    esc::num(buf, payload.len() as u64);
+    buf.extend_from_slice(b",\"frames\":");
+    esc::num(buf, frames);
+    // A text message is valid UTF-8 (the session checks); should one not be, it is
+    // shown as hex rather than altered.
+    let text = match kind {
+        MsgType::Text => std::str::from_utf8(payload).ok(),
+        MsgType::Binary => None,
+    };
+    match text {
+        Some(text) => {
+            buf.extend_from_slice(b",\"text\":");
+            string(buf, text);
+        }
+        None => {
+            buf.extend_from_slice(b",\"hex\":\"");
+            esc::hex(buf, payload);
+            buf.push(b'"');
+        }
+    }
+    tail(buf, t, client);
+}
+
+fn boolean(buf: &mut Vec<u8>, b: bool) {
+    buf.extend_from_slice(if b { b"true" } else { b"false" });
+}
+
+/// `,"t":T[,"client":N]}` and the newline.
+fn tail(buf: &mut Vec<u8>, t: f64, client: Option<u64>) {
+    buf.extend_from_slice(b",\"t\":");
+    // serde_json's float format, so hand-written and derived lines agree.
+    let _ = serde_json::to_writer(&mut *buf, &t);
+    if let Some(n) = client {
+        buf.extend_from_slice(b",\"client\":");
+        esc::num(buf, n);
+    }
+    buf.extend_from_slice(b"}\n");
+}
+
+/// A JSON string with serde_json's escapes: `\"`, `\\`, `\b`, `\f`, `\n`, `\r`, `\t`,
+/// `\u00XX` for the other control characters; everything else as it is.
+fn string(buf: &mut Vec<u8>, s: &str) {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    /// Whether any of 8 bytes is below 0x20, `"` or `\`.
+    fn dirty(x: u64) -> bool {
+        let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+        (x.wrapping_sub(ONES * 0x20) & !x & HIGH)
+            | zero(x ^ (ONES * 0x22))
+            | zero(x ^ (ONES * 0x5c))
+            != 0
+    }
+    let b = s.as_bytes();
+    buf.reserve(b.len() + 2);
+    buf.push(b'"');
+    let mut run = 0;
+    let mut i = 0;
+    while i < b.len() {
+        if let Some(chunk) = b.get(i..i + 8) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(chunk);
+            if !dirty(u64::from_le_bytes(w)) {
+                i += 8;
+                continue;
+            }
+        }
+        let c = b[i];
+        i += 1;
+        let esc: &[u8] = match c {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0..=0x1f => b"",
+            _ => continue,
+        };
+        buf.extend_from_slice(&b[run..i - 1]);
+        run = i;
+        if esc.is_empty() {
+            buf.extend_from_slice(b"\\u00");
+            esc::hex(buf, &[c]);
+        } else {
+            buf.extend_from_slice(esc);
+        }
+    }
+    buf.extend_from_slice(&b[run..]);
+    buf.push(b'"');
+}
+
+pub(super) fn emit<W: Write, E: Write>(
+    p: &mut Printer<W, E>,
+    ctx: &Ctx,
+    ev: &Event<'_>,
+) -> io::Result<()> {
+    let buf = &mut p.line;
+    let aux = &mut p.aux;
+    buf.clear();
+    let t = esc::secs_f64(ctx.t);
+    let client = ctx.client;
+    match *ev {
+        Event::Connecting { url } => put(
+            buf,
+            &Connecting {
+                event: "connecting",
+                url,
+                t,
+                client,
+            },
+        )?,
+        Event::Handshake(h) => put(
+            buf,
+            &HandshakeEv {
+                event: "handshake",
+                url: &h.url,
+                request: request(&h.request),
+                response: response(&h.response),
+                protocol: h.protocol.as_deref(),
+                elapsed_ms: esc::ms_f64(h.elapsed),
+                t,
+                client,
+            },
+        )?,
+        Event::Frame(f) => {
+            frame(buf, &f, t, client);
+            return p.out.write_all(buf);
+        }
+        Event::Message {
+            dir,
+            kind,
+            payload,
+            frames,
+        } => {
+            message(buf, dir, kind, payload, frames, t, client);
+            return p.out.write_all(buf);
+        }
+        Event::Pong { rtt, payload } => put(
+            buf,
+            &Pong {
+                event: "pong",
+                rtt_ms: esc::ms_f64(rtt),
+                len: payload.len(),
+                text: std::str::from_utf8(payload).ok().filter(|s| !s.is_empty()),
+                t,
+                client,
+            },
+        )?,
+        Event::Close {
+            code,
+            reason,
+            initiator,
+            clean,
+            reply_after,
+        } => put(
+            buf,
+            &Close {
+                event: "close",
+                code,
+                reason,
+                initiator: initiator.as_str(),
+                clean,
+                reply_ms: reply_after.map(esc::ms_f64),
+                t,
+                client,
+            },
+        )?,
+        Event::Disconnected { code, reason } => put(
+            buf,
+            &Disconnected {
+                event: "disconnected",
+                code,
+                reason,
+                t,
+                client,
+            },
+        )?,
+        Event::Reconnect { attempt, delay_ms } => put(
+            buf,
+            &Reconnect {
+                event: "reconnect",
+                attempt,
+                delay_ms,
+                t,
+                client,
+            },
+        )?,
+        Event::Error(e) => {
+            let r = e.refusal.as_deref();
+            let body_text = r.map(|r| std::str::from_utf8(&r.body));
+            let body_hex = match (r, &body_text) {
+                (Some(r), Some(Err(_))) => Some(hex(aux, &r.body)),
+                _ => None,
+            };
+            put(
+                buf,
+                &ErrorEv {
+                    event: "error",
+                    kind: e.kind.as_str(),
+                    message: &e.msg,
+                    rule: e.rule,
+                    status: r.map(|r| r.status),
+                    headers: r.map(|r| r.headers.as_slice()),
+                    body: r.map(|r| String::from_utf8_lossy(&r.body)),
+                    body_hex,
+                    t,
+                    client,
+                },
+            )?;
+            p.out.write_all(buf)?;
+            buf.clear();
+            pretty::error(buf, Paint(p.opts.color), ctx, e, false);
+            return p.err.write_all(buf);
+        }
+        Event::Warning(message) => {
+            put(
+                buf,
+                &Text {
+                    event: "warning",
+                    message,
+                    t,
+                    client,
+                },
+            )?;
+            p.out.write_all(buf)?;
+            buf.clear();
+            pretty::warning(buf, Paint(p.opts.color), ctx, message);
+            return p.err.write_all(buf);
+        }
+        Event::Notice(message) => put(
+            buf,
+            &Text {
+                event: "notice",
+                message,
+                t,
+                client,
+            },
+        )?,
+        Event::Info(info) => put(buf, &info_ev(info, t, client))?,
+        Event::Listening { addr } => put(
+            buf,
+            &Listening {
+                event: "listening",
+                addr,
+                t,
+            },
+        )?,
+        Event::Client { peer, connected } => put(
+            buf,
+            &Client {
+                event: "client",
+                peer,
+                connected,
+                t,
+                client,
+            },
+        )?,
+    }
+    p.out.write_all(buf)
+}
+
+fn info_ev(info: &Info, t: f64, client: Option<u64>) -> InfoEv<'_> {
+    let hs: Option<&Handshake> = info.handshake.as_ref();
+    InfoEv {
+        event: "info",
+        state: info.state,
+        url: hs.map(|h| h.url.as_str()),
+        protocol: hs.and_then(|h| h.protocol.as_deref()),
+        uptime_ms: esc::ms_f64(info.uptime),
+        frames_in: info.frames_in,
+        frames_out: info.frames_out,
+        bytes_in: info.bytes_in,
+        bytes_out: info.bytes_out,
+        messages_in: info.messages_in,
+        messages_out: info.messages_out,
+        last_rtt_ms: info.last_rtt.map(esc::ms_f64),
+        handshake: hs.map(|h| HandshakeBody {
+            url: &h.url,
+            request: request(&h.request),
+            response: response(&h.response),
+            protocol: h.protocol.as_deref(),
+            elapsed_ms: esc::ms_f64(h.elapsed),
+        }),
+        t,
+        client,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The hand-written lines against serde_json on reference structs.
+
+    use super::*;
+
+    /// A named opcode, or the number of a reserved one.
+    #[derive(Serialize)]
+    #[serde(untagged)]
+    enum Opcode {
+        Name(&'static str),
+        Reserved(u8),
+    }
+
+    #[derive(Serialize)]
+    struct Frame<'a> {
+        event: &'static str,
+        dir: &'static str,
+        opcode: Opcode,
+        fin: bool,
+        rsv: [bool; 3],
+        masked: bool,
+        mask_key: Option<&'a str>,
+        len: usize,
+        hex: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        text: Option<&'a str>,
+        /// Close frames only: `Some(None)` is a close frame without a code.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        code: Option<Option<u16>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<Cow<'a, str>>,
+        t: f64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        client: Option<u64>,
+    }
+
+    #[derive(Serialize)]
+    struct Message<'a> {
+        event: &'static str,
+        dir: &'static str,
+        #[serde(rename = "type")]
+        kind: &'static str,
+        len: usize,
+        frames: u64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        text: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        hex: Option<&'a str>,
+        t: f64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        client: Option<u64>,
+    }
+
+    fn frame_ref(f: &FrameEv<'_>, t: f64, client: Option<u64>) -> String {
+        let key = f.mask.map(esc::key_hex);
+        let mut hexbuf = Vec::new();
+        esc::hex(&mut hexbuf, f.payload);
+        let (code, reason) = if f.opcode == 8 {
+            let (code, reason) = close_parts(f.payload);
+            (Some(code), Some(String::from_utf8_lossy(reason)))
+        } else {
+            (None, None)
+        };
+        let v = Frame {
+            event: "frame",
+            dir: f.dir.as_str(),
+            opcode: match opcode_name(f.opcode) {
+                Some(name) => Opcode::Name(name),
+                None => Opcode::Reserved(f.opcode),
+            },
+            fin: f.fin,
+            rsv: f.rsv,
+            masked: f.mask.is_some(),
+            mask_key: key.as_ref().map(|k| std::str::from_utf8(k).unwrap()),
+            len: f.payload.len(),
+            hex: std::str::from_utf8(&hexbuf).unwrap(),
+            text: std::str::from_utf8(f.payload).ok(),
+            code,
+            reason,
+            t,
+            client,
+        };
+        serde_json::to_string(&v).unwrap() + "\n"
+    }
+
+    fn message_ref(
+        dir: Dir,
+        kind: MsgType,
+        payload: &[u8],
+        frames: u64,
+        t: f64,
+        client: Option<u64>,
+    ) -> String {
+        let text = match kind {
+            MsgType::Text => std::str::from_utf8(payload).ok(),
+            MsgType::Binary => None,
+        };
+        let mut hexbuf = Vec::new();
+        esc::hex(&mut hexbuf, payload);
+        let v = Message {
+            event: "message",
+            dir: dir.as_str(),
+            kind: kind.as_str(),
+            len: payload.len(),
+            frames,
+            text,
+            hex: text
+                .is_none()
+                .then(|| std::str::from_utf8(&hexbuf).unwrap()),
+            t,
+            client,
+        };
+        serde_json::to_string(&v).unwrap() + "\n"
+    }
+
+    fn payloads() -> Vec<Vec<u8>> {
+        let mut all: Vec<Vec<u8>> = vec![
+            vec![],
+            b"hello".to_vec(),
+            b"\x03\xe8bye".to_vec(),
+            b"\x03".to_vec(),
+            "say \"hi\" \\ é ✓ \u{7f}\u{85}".as_bytes().to_vec(),
+            vec![0xff, 0xfe, 0x00],
+        ];
+        // Every byte below 0x80 at every offset of a 17-byte window, so the 8-byte scan
+        // meets escapes at each position of its word and in the tail.
+        for b in 0u8..0x80 {
+            for at in 0..17 {
+                let mut p = b"abcdefghijklmnopq".to_vec();
+                p[at] = b;
+                all.push(p);
+            }
+        }
+        all.push((0u8..=255).collect());
+        all
+    }
+
+    #[test]
+    fn hand_written_frames_match_serde_json() {
+        let mut buf = Vec::new();
+        for p in payloads() {
+            for opcode in [0u8, 1, 2, 3, 8, 9, 10, 15] {
+                for (mask, client, t) in [
+                    (None, None, 0.0),
+                    (Some([0xde, 0xad, 0xbe, 0xef]), Some(7), 12.345678),
+                    (Some([0, 1, 2, 3]), None, 0.000001),
+                ] {
+                    let f = FrameEv {
+                        dir: if mask.is_some() { Dir::Out } else { Dir::In },
+                        fin: opcode != 0,
+                        rsv: [opcode == 3, false, opcode == 15],
+                        opcode,
+                        mask,
+                        payload: &p,
+                    };
+                    buf.clear();
+                    frame(&mut buf, &f, t, client);
+                    assert_eq!(std::str::from_utf8(&buf).unwrap(), frame_ref(&f, t, client));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn hand_written_messages_match_serde_json() {
+        let mut buf = Vec::new();
+        for p in payloads() {
+            for kind in [MsgType::Text, MsgType::Binary] {
+                for (dir, client, t) in [(Dir::In, None, 1.5), (Dir::Out, Some(1), 0.02)] {
+                    buf.clear();
+                    message(&mut buf, dir, kind, &p, 3, t, client);
+                    let want = message_ref(dir, kind, &p, 3, t, client);
+                    assert_eq!(std::str::from_utf8(&buf).unwrap(), want);
+                }
+            }
+        }
+    }
+}

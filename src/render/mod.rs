@@ -1,0 +1,172 @@
+//! `Event` → bytes. The format is chosen once; each printer writes to any `W: Write`.
+//! Nothing here knows of sockets or protocol state, and nothing here decides colour:
+//! `Opts::color` is the only input (the global state of the `colored` crate is ignored).
+//!
+//! - `pretty`: one human line per frame and per session event; data to `out`,
+//!   diagnostics (errors, warnings, `connecting` with `-v`) to `err`.
+//! - `json`: one object per line on `out`, first key `event`; errors and warnings are
+//!   also written to `err` as the human line.
+//! - `payload`: only the payload of each received data message on `out`; diagnostics
+//!   to `err`; everything else is dropped.
+//!
+//! Each event is built in a reused scratch buffer and written with one `write_all`, so
+//! a line is never split between two writes. `emit` never flushes: the caller flushes
+//! (`flush`) when it goes idle, so a burst of frames costs one system call per buffer.
+
+use std::io::{self, Write};
+
+use crate::event::{Ctx, Event};
+
+mod esc;
+mod json;
+mod payload;
+mod pretty;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Pretty,
+    Json,
+    Payload,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Opts {
+    /// Pretty: also print handshake request/response headers.
+    pub verbose: bool,
+    /// Pretty: ANSI colours.
+    pub color: bool,
+}
+
+/// Scratch buffers above this capacity are shrunk after use, so one huge message does
+/// not pin its size in memory for the rest of the session.
+const SCRATCH_KEEP: usize = 1 << 20;
+
+/// Writes events: data to `out` (stdout), diagnostics to `err` (stderr).
+pub struct Printer<W: Write, E: Write> {
+    pub format: Format,
+    pub opts: Opts,
+    pub out: W,
+    pub err: E,
+    /// The line being built.
+    line: Vec<u8>,
+    /// Second scratch buffer (hex for JSON), so `line` can borrow from it.
+    aux: Vec<u8>,
+    /// Pretty: the data messages being fragmented, so a continuation frame is shown as
+    /// text or hex like its first frame.
+    frag: pretty::Fragments,
+}
+
+impl<W: Write, E: Write> Printer<W, E> {
+    pub fn new(format: Format, opts: Opts, out: W, err: E) -> Self {
+        Printer {
+            format,
+            opts,
+            out,
+            err,
+            line: Vec::with_capacity(4096),
+            aux: Vec::with_capacity(4096),
+            frag: pretty::Fragments::default(),
+        }
+    }
+
+    /// Renders one event. Never flushes.
+    pub fn emit(&mut self, ctx: &Ctx, ev: &Event<'_>) -> io::Result<()> {
+        let res = match self.format {
+            Format::Pretty => pretty::emit(self, ctx, ev),
+            Format::Json => json::emit(self, ctx, ev),
+            Format::Payload => payload::emit(self, ctx, ev),
+        };
+        if self.line.capacity() > SCRATCH_KEEP {
+            self.line = Vec::with_capacity(4096);
+        }
+        if self.aux.capacity() > SCRATCH_KEEP {
+            self.aux = Vec::with_capacity(4096);
+        }
+        res
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()?;
+        self.err.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Dir, FrameEv, MsgType};
+
+    struct CountFlush {
+        buf: Vec<u8>,
+        flushes: usize,
+    }
+
+    impl Write for CountFlush {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            self.buf.extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            self.flushes += 1;
+            Ok(())
+        }
+    }
+
+    fn counter() -> CountFlush {
+        CountFlush {
+            buf: Vec::new(),
+            flushes: 0,
+        }
+    }
+
+    #[test]
+    fn emit_never_flushes_and_flush_flushes_both() {
+        for format in [Format::Pretty, Format::Json, Format::Payload] {
+            let opts = Opts {
+                verbose: true,
+                color: false,
+            };
+            let mut p = Printer::new(format, opts, counter(), counter());
+            let ctx = Ctx::default();
+            let frame = Event::Frame(FrameEv {
+                dir: Dir::In,
+                fin: true,
+                rsv: [false; 3],
+                opcode: 1,
+                mask: None,
+                payload: b"hi",
+            });
+            let msg = Event::Message {
+                dir: Dir::In,
+                kind: MsgType::Text,
+                payload: b"hi",
+                frames: 1,
+            };
+            p.emit(&ctx, &frame).unwrap();
+            p.emit(&ctx, &msg).unwrap();
+            p.emit(&ctx, &Event::Warning("w")).unwrap();
+            assert_eq!((p.out.flushes, p.err.flushes), (0, 0), "{format:?}");
+            p.flush().unwrap();
+            assert_eq!((p.out.flushes, p.err.flushes), (1, 1), "{format:?}");
+        }
+    }
+
+    #[test]
+    fn huge_scratch_is_released() {
+        let opts = Opts {
+            verbose: false,
+            color: false,
+        };
+        let mut p = Printer::new(Format::Json, opts, io::sink(), io::sink());
+        let big = vec![7u8; 2 * SCRATCH_KEEP];
+        let ev = Event::Message {
+            dir: Dir::In,
+            kind: MsgType::Binary,
+            payload: &big,
+            frames: 1,
+        };
+        p.emit(&Ctx::default(), &ev).unwrap();
+        assert!(p.line.capacity() <= SCRATCH_KEEP);
+        assert!(p.aux.capacity() <= SCRATCH_KEEP);
+    }
+}

@@ -1,0 +1,621 @@
+//! The human format. One line per frame and per session event, each starting with a
+//! two-character marker and the time since start:
+//!
+//! ```text
+//! >>   0.004s TEXT   fin=1 rsv=000 mask=1 key=1a2b3c4d len=5 "hello"     a frame we sent
+//! <<   0.005s TEXT   fin=1 rsv=000 mask=0 len=5 "hello"                  a frame we received
+//! ==   0.009s message text 3 frames len=11 "hello world"                 a reassembled message
+//! --   0.010s pong rtt=1.234ms                                           a session event
+//! ```
+//!
+//! In `listen`, `[#N]` after the time names the client. A single-frame message is not
+//! repeated (its frame line showed it); a fragmented one gets an `==` line after its
+//! last fragment. Peer-controlled text is always escaped, so a payload cannot drive the
+//! terminal. Errors and warnings go to `err` as `error: ...` / `warning: ...`.
+
+use std::io::{self, Write};
+
+use colored::Color;
+
+use super::esc::{self, Esc, Paint, Style};
+use super::Printer;
+use crate::error::Error;
+use crate::event::{
+    close_code_name, close_parts, Ctx, Dir, Event, FrameEv, Handshake, Info, Initiator, MsgType,
+};
+
+/// Text payloads longer than this many bytes are cut (at a char boundary).
+pub const TEXT_MAX: usize = 256;
+/// Binary payloads longer than this many bytes are cut.
+pub const HEX_MAX: usize = 64;
+
+pub(super) fn emit<W: Write, E: Write>(
+    p: &mut Printer<W, E>,
+    ctx: &Ctx,
+    ev: &Event<'_>,
+) -> io::Result<()> {
+    let paint = Paint(p.opts.color);
+    let buf = &mut p.line;
+    buf.clear();
+    let to_err = match *ev {
+        Event::Connecting { url } => {
+            if !p.opts.verbose {
+                return Ok(());
+            }
+            buf.extend_from_slice(b"connecting to ");
+            buf.extend_from_slice(url.as_bytes());
+            buf.push(b'\n');
+            true
+        }
+        Event::Handshake(h) => {
+            handshake(buf, paint, ctx, h, p.opts.verbose);
+            false
+        }
+        Event::Frame(f) => {
+            let text = p.frag.is_text(ctx, &f);
+            frame(buf, paint, ctx, &f, text);
+            false
+        }
+        Event::Message {
+            dir: _,
+            kind,
+            payload,
+            frames,
+        } => {
+            if frames <= 1 {
+                return Ok(());
+            }
+            stamp(buf, paint, Mark::Message, ctx);
+            let _ = write!(buf, "message {} {} frames len=", kind.as_str(), frames);
+            esc::num(buf, payload.len() as u64);
+            buf.push(b' ');
+            show_payload(buf, paint, payload, kind == MsgType::Text);
+            buf.push(b'\n');
+            false
+        }
+        Event::Pong { rtt, .. } => {
+            stamp(buf, paint, Mark::Event, ctx);
+            buf.extend_from_slice(b"pong rtt=");
+            esc::ms(buf, rtt);
+            buf.push(b'\n');
+            false
+        }
+        Event::Close {
+            code,
+            reason,
+            initiator,
+            clean,
+            reply_after,
+        } => {
+            stamp(buf, paint, Mark::Event, ctx);
+            buf.extend_from_slice(b"closing handshake: initiated by ");
+            buf.extend_from_slice(match initiator {
+                Initiator::Local => b"local, ",
+                Initiator::Remote => b"remote, ",
+            });
+            match code {
+                Some(c) => {
+                    buf.extend_from_slice(b"code ");
+                    code_name(buf, paint, c);
+                }
+                None => buf.extend_from_slice(b"no code"),
+            }
+            if !reason.is_empty() {
+                buf.extend_from_slice(b" \"");
+                esc::escape(buf, reason, Esc::Quoted);
+                buf.push(b'"');
+            }
+            if clean {
+                paint.put(buf, Style::Fg(Color::Green), b", clean");
+            } else {
+                paint.put(buf, Style::Fg(Color::Red), b", not clean");
+            }
+            match reply_after {
+                Some(d) => {
+                    buf.extend_from_slice(b", reply after ");
+                    esc::ms(buf, d);
+                }
+                None if !clean => buf.extend_from_slice(b", no reply"),
+                None => {}
+            }
+            buf.push(b'\n');
+            false
+        }
+        Event::Disconnected { code, reason } => {
+            p.frag.forget(ctx.client);
+            stamp(buf, paint, Mark::Event, ctx);
+            buf.extend_from_slice(b"disconnected: ");
+            code_name(buf, paint, code);
+            if !reason.is_empty() {
+                buf.push(b' ');
+                esc::escape(buf, reason, Esc::Bare);
+            }
+            buf.push(b'\n');
+            false
+        }
+        Event::Reconnect { attempt, delay_ms } => {
+            stamp(buf, paint, Mark::Event, ctx);
+            let _ = writeln!(buf, "reconnecting (attempt {attempt}) in {delay_ms}ms");
+            false
+        }
+        Event::Error(e) => {
+            error(buf, paint, ctx, e, true);
+            true
+        }
+        Event::Warning(msg) => {
+            warning(buf, paint, ctx, msg);
+            true
+        }
+        Event::Notice(text) => {
+            notice(buf, text);
+            false
+        }
+        Event::Info(info) => {
+            self::info(buf, info);
+            false
+        }
+        Event::Listening { addr } => {
+            listening(buf, addr);
+            false
+        }
+        Event::Client { peer, connected } => {
+            if !connected {
+                p.frag.forget(ctx.client);
+            }
+            let no_client = Ctx {
+                client: None,
+                ..*ctx
+            };
+            stamp(buf, paint, Mark::Event, &no_client);
+            buf.extend_from_slice(b"client ");
+            if let Some(n) = ctx.client {
+                buf.push(b'#');
+                esc::num(buf, n);
+                buf.push(b' ');
+            }
+            if connected {
+                buf.extend_from_slice(b"connected from ");
+            } else {
+                buf.extend_from_slice(b"left (");
+            }
+            esc::escape(buf, peer, Esc::Bare);
+            if !connected {
+                buf.push(b')');
+            }
+            buf.push(b'\n');
+            false
+        }
+    };
+    if to_err {
+        p.err.write_all(&p.line)
+    } else {
+        p.out.write_all(&p.line)
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Mark {
+    Out,
+    In,
+    Message,
+    Event,
+}
+
+/// `>>   0.004s [#1] `
+fn stamp(buf: &mut Vec<u8>, paint: Paint, mark: Mark, ctx: &Ctx) {
+    let (text, style): (&[u8], _) = match mark {
+        Mark::Out => (b">>", Style::BoldFg(Color::Cyan)),
+        Mark::In => (b"<<", Style::BoldFg(Color::Green)),
+        Mark::Message => (b"==", Style::BoldFg(Color::Magenta)),
+        Mark::Event => (b"--", Style::Dim),
+    };
+    paint.put(buf, style, text);
+    buf.push(b' ');
+    paint.on(buf, Style::Dim);
+    esc::secs(buf, ctx.t);
+    paint.off(buf);
+    buf.push(b' ');
+    if let Some(n) = ctx.client {
+        client_tag(buf, n);
+        buf.push(b' ');
+    }
+}
+
+fn client_tag(buf: &mut Vec<u8>, n: u64) {
+    buf.extend_from_slice(b"[#");
+    esc::num(buf, n);
+    buf.push(b']');
+}
+
+/// `1000 (Normal Closure)`
+fn code_name(buf: &mut Vec<u8>, paint: Paint, code: u16) {
+    paint.on(buf, Style::Fg(Color::Yellow));
+    esc::num(buf, code as u64);
+    paint.off(buf);
+    buf.extend_from_slice(b" (");
+    buf.extend_from_slice(close_code_name(code).as_bytes());
+    buf.push(b')');
+}
+
+/// Data messages in progress, by client and direction: is it text? A continuation
+/// frame is shown as text (when valid UTF-8) or hex following its message's first frame.
+#[derive(Default)]
+pub(super) struct Fragments(Vec<(Option<u64>, Dir, bool)>);
+
+impl Fragments {
+    /// Whether the payload of `f` is text, as far as we know.
+    fn is_text(&mut self, ctx: &Ctx, f: &FrameEv<'_>) -> bool {
+        let at = self
+            .0
+            .iter()
+            .position(|&(c, d, _)| c == ctx.client && d == f.dir);
+        match f.opcode {
+            1 | 2 => {
+                let text = f.opcode == 1;
+                match (at, f.fin) {
+                    (Some(i), false) => self.0[i].2 = text,
+                    (Some(i), true) => {
+                        self.0.swap_remove(i);
+                    }
+                    (None, false) => self.0.push((ctx.client, f.dir, text)),
+                    (None, true) => {}
+                }
+                text
+            }
+            0 => {
+                // A continuation with no start seen: text when it is valid UTF-8.
+                let text = at.is_none_or(|i| self.0[i].2);
+                if let (Some(i), true) = (at, f.fin) {
+                    self.0.swap_remove(i);
+                }
+                text
+            }
+            9 | 10 => true,
+            _ => false,
+        }
+    }
+
+    fn forget(&mut self, client: Option<u64>) {
+        self.0.retain(|&(c, _, _)| c != client);
+    }
+}
+
+fn frame(buf: &mut Vec<u8>, paint: Paint, ctx: &Ctx, f: &FrameEv<'_>, as_text: bool) {
+    let mark = match f.dir {
+        Dir::Out => Mark::Out,
+        Dir::In => Mark::In,
+    };
+    stamp(buf, paint, mark, ctx);
+
+    // Opcode, padded to the width of BINARY so the flags line up.
+    let style = match f.opcode {
+        0..=2 => Style::Bold,
+        8..=10 => Style::BoldFg(Color::Yellow),
+        _ => Style::BoldFg(Color::Red),
+    };
+    paint.on(buf, style);
+    let name_start = buf.len();
+    match f.opcode {
+        0 => buf.extend_from_slice(b"CONT"),
+        1 => buf.extend_from_slice(b"TEXT"),
+        2 => buf.extend_from_slice(b"BINARY"),
+        8 => buf.extend_from_slice(b"CLOSE"),
+        9 => buf.extend_from_slice(b"PING"),
+        10 => buf.extend_from_slice(b"PONG"),
+        op => {
+            buf.extend_from_slice(b"OP");
+            esc::num(buf, op as u64);
+        }
+    }
+    let name_len = buf.len() - name_start;
+    paint.off(buf);
+    for _ in name_len..7 {
+        buf.push(b' ');
+    }
+
+    paint.on(buf, Style::Dim);
+    buf.extend_from_slice(if f.fin { b"fin=1 " } else { b"fin=0 " });
+    paint.off(buf);
+    let rsv_set = f.rsv.iter().any(|&b| b);
+    if rsv_set {
+        paint.on(buf, Style::BoldFg(Color::Red));
+    } else {
+        paint.on(buf, Style::Dim);
+    }
+    buf.extend_from_slice(b"rsv=");
+    for bit in f.rsv {
+        buf.push(if bit { b'1' } else { b'0' });
+    }
+    paint.off(buf);
+    paint.on(buf, Style::Dim);
+    match f.mask {
+        Some(key) => {
+            buf.extend_from_slice(b" mask=1 key=");
+            buf.extend_from_slice(&esc::key_hex(key));
+        }
+        None => buf.extend_from_slice(b" mask=0"),
+    }
+    buf.extend_from_slice(b" len=");
+    esc::num(buf, f.payload.len() as u64);
+    paint.off(buf);
+
+    if f.opcode == 8 {
+        buf.push(b' ');
+        let (code, reason) = close_parts(f.payload);
+        match code {
+            Some(c) => {
+                buf.extend_from_slice(b"code=");
+                code_name(buf, paint, c);
+                if !reason.is_empty() {
+                    buf.extend_from_slice(b" reason=");
+                    show_payload(buf, paint, reason, true);
+                }
+            }
+            None if f.payload.is_empty() => buf.extend_from_slice(b"no code"),
+            None => {
+                buf.extend_from_slice(b"no code, stray byte ");
+                show_payload(buf, paint, f.payload, false);
+            }
+        }
+    } else if !f.payload.is_empty() {
+        buf.push(b' ');
+        show_payload(buf, paint, f.payload, as_text);
+    }
+    buf.push(b'\n');
+}
+
+/// `"text"` (escaped) or `00 ff 10` (hex); cut to `TEXT_MAX` / `HEX_MAX` with
+/// `… (N bytes)` after it, so the full length is always there.
+fn show_payload(buf: &mut Vec<u8>, paint: Paint, bytes: &[u8], as_text: bool) {
+    if as_text {
+        if let Ok(s) = std::str::from_utf8(bytes) {
+            let end = esc::cut(s, TEXT_MAX);
+            buf.push(b'"');
+            esc::escape(buf, &s[..end], Esc::Quoted);
+            buf.push(b'"');
+            if end < s.len() {
+                more(buf, paint, bytes.len());
+            }
+            return;
+        }
+    }
+    let end = bytes.len().min(HEX_MAX);
+    esc::hex_spaced(buf, &bytes[..end]);
+    if end < bytes.len() {
+        buf.push(b' ');
+        more(buf, paint, bytes.len());
+    }
+}
+
+fn more(buf: &mut Vec<u8>, paint: Paint, len: usize) {
+    paint.on(buf, Style::Dim);
+    buf.extend_from_slice("… (".as_bytes());
+    esc::num(buf, len as u64);
+    buf.extend_from_slice(b" bytes)");
+    paint.off(buf);
+}
+
+fn handshake(buf: &mut Vec<u8>, paint: Paint, ctx: &Ctx, h: &Handshake, verbose: bool) {
+    if verbose {
+        let q = &h.request;
+        let _ = writeln!(buf, "> {} {} HTTP/1.1", q.method, q.path);
+        headers(buf, b"> ", &q.headers);
+        buf.extend_from_slice(b">\n");
+        status_line(buf, b"< ", h.response.status, &h.response.reason);
+        headers(buf, b"< ", &h.response.headers);
+        buf.extend_from_slice(b"<\n");
+    }
+    stamp(buf, paint, Mark::Event, ctx);
+    buf.extend_from_slice(b"connected to ");
+    buf.extend_from_slice(h.url.as_bytes());
+    buf.extend_from_slice(b" (");
+    esc::num(buf, h.response.status as u64);
+    if !h.response.reason.is_empty() {
+        buf.push(b' ');
+        esc::escape(buf, &h.response.reason, Esc::Bare);
+    }
+    if let Some(proto) = &h.protocol {
+        buf.extend_from_slice(b", protocol=");
+        esc::escape(buf, proto, Esc::Bare);
+    }
+    buf.extend_from_slice(b", ");
+    esc::ms(buf, h.elapsed);
+    buf.extend_from_slice(b")\n");
+}
+
+fn status_line(buf: &mut Vec<u8>, prefix: &[u8], status: u16, reason: &str) {
+    buf.extend_from_slice(prefix);
+    buf.extend_from_slice(b"HTTP/1.1 ");
+    esc::num(buf, status as u64);
+    if !reason.is_empty() {
+        buf.push(b' ');
+        esc::escape(buf, reason, Esc::Bare);
+    }
+    buf.push(b'\n');
+}
+
+fn headers(buf: &mut Vec<u8>, prefix: &[u8], headers: &[(String, String)]) {
+    for (name, value) in headers {
+        buf.extend_from_slice(prefix);
+        esc::escape(buf, name, Esc::Bare);
+        buf.extend_from_slice(b": ");
+        esc::escape(buf, value, Esc::Bare);
+        buf.push(b'\n');
+    }
+}
+
+/// `error: ...` and, when `details`, the refused handshake's status, headers and body.
+pub(super) fn error(buf: &mut Vec<u8>, paint: Paint, ctx: &Ctx, e: &Error, details: bool) {
+    paint.put(buf, Style::BoldFg(Color::Red), b"error:");
+    buf.push(b' ');
+    if let Some(n) = ctx.client {
+        client_tag(buf, n);
+        buf.push(b' ');
+    }
+    let _ = writeln!(buf, "{e}");
+    let Some(r) = e.refusal.as_deref().filter(|_| details) else {
+        return;
+    };
+    status_line(buf, b"< ", r.status, &r.reason);
+    headers(buf, b"< ", &r.headers);
+    if r.body.is_empty() {
+        return;
+    }
+    buf.extend_from_slice(b"<\n");
+    match std::str::from_utf8(&r.body) {
+        Ok(text) => {
+            esc::escape(buf, text, Esc::Lines);
+            if !text.ends_with('\n') {
+                buf.push(b'\n');
+            }
+        }
+        Err(_) => {
+            for chunk in r.body.chunks(32) {
+                esc::hex_spaced(buf, chunk);
+                buf.push(b'\n');
+            }
+        }
+    }
+}
+
+/// `warning: ...`
+pub(super) fn warning(buf: &mut Vec<u8>, paint: Paint, ctx: &Ctx, msg: &str) {
+    paint.put(buf, Style::BoldFg(Color::Yellow), b"warning:");
+    buf.push(b' ');
+    if let Some(n) = ctx.client {
+        client_tag(buf, n);
+        buf.push(b' ');
+    }
+    buf.extend_from_slice(msg.as_bytes());
+    buf.push(b'\n');
+}
+
+/// Text the user asked for, verbatim, ending in a newline.
+pub(super) fn notice(buf: &mut Vec<u8>, text: &str) {
+    buf.extend_from_slice(text.as_bytes());
+    if !text.ends_with('\n') {
+        buf.push(b'\n');
+    }
+}
+
+/// `listening on ws://ADDR`
+pub(super) fn listening(buf: &mut Vec<u8>, addr: &str) {
+    buf.extend_from_slice(b"listening on ");
+    if !addr.contains("://") {
+        buf.extend_from_slice(b"ws://");
+    }
+    buf.extend_from_slice(addr.as_bytes());
+    buf.push(b'\n');
+}
+
+/// The `/info` summary.
+pub(super) fn info(buf: &mut Vec<u8>, info: &Info) {
+    let hs = info.handshake.as_ref();
+    let _ = writeln!(
+        buf,
+        "url:       {}",
+        hs.map_or("(not connected)", |h| h.url.as_str())
+    );
+    let _ = writeln!(buf, "state:     {}", info.state);
+    buf.extend_from_slice(b"protocol:  ");
+    match hs.and_then(|h| h.protocol.as_deref()) {
+        Some(p) => esc::escape(buf, p, Esc::Bare),
+        None => buf.extend_from_slice(b"(none)"),
+    }
+    buf.push(b'\n');
+    let _ = writeln!(
+        buf,
+        "uptime:    {}.{:03}s",
+        info.uptime.as_secs(),
+        info.uptime.subsec_millis()
+    );
+    let _ = writeln!(
+        buf,
+        "frames:    in {}, out {}",
+        info.frames_in, info.frames_out
+    );
+    let _ = writeln!(
+        buf,
+        "bytes:     in {}, out {}",
+        info.bytes_in, info.bytes_out
+    );
+    let _ = writeln!(
+        buf,
+        "messages:  in {}, out {}",
+        info.messages_in, info.messages_out
+    );
+    buf.extend_from_slice(b"last rtt:  ");
+    match info.last_rtt {
+        Some(d) => esc::ms(buf, d),
+        None => buf.extend_from_slice(b"(none)"),
+    }
+    buf.push(b'\n');
+    if let Some(h) = hs {
+        buf.extend_from_slice(b"handshake: ");
+        esc::ms(buf, h.elapsed);
+        buf.push(b'\n');
+        let q = &h.request;
+        let _ = writeln!(buf, "  > {} {} HTTP/1.1", q.method, q.path);
+        headers(buf, b"  > ", &q.headers);
+        status_line(buf, b"  < ", h.response.status, &h.response.reason);
+        headers(buf, b"  < ", &h.response.headers);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(dir: Dir, opcode: u8, fin: bool) -> FrameEv<'static> {
+        FrameEv {
+            dir,
+            fin,
+            rsv: [false; 3],
+            opcode,
+            mask: None,
+            payload: b"",
+        }
+    }
+
+    #[test]
+    fn continuations_follow_their_first_frame() {
+        let mut fr = Fragments::default();
+        let c1 = Ctx {
+            client: Some(1),
+            ..Ctx::default()
+        };
+        let c2 = Ctx {
+            client: Some(2),
+            ..Ctx::default()
+        };
+        // A continuation with no start seen: text if it decodes.
+        assert!(fr.is_text(&c1, &f(Dir::In, 0, true)));
+        // Binary from client 1 and text from client 2, interleaved with a ping.
+        assert!(!fr.is_text(&c1, &f(Dir::In, 2, false)));
+        assert!(fr.is_text(&c2, &f(Dir::In, 1, false)));
+        assert!(fr.is_text(&c1, &f(Dir::In, 9, true)));
+        assert!(!fr.is_text(&c1, &f(Dir::In, 0, false)));
+        assert!(fr.is_text(&c2, &f(Dir::In, 0, true)));
+        // Our own text message in the other direction does not disturb client 1's.
+        assert!(fr.is_text(&c1, &f(Dir::Out, 1, false)));
+        assert!(!fr.is_text(&c1, &f(Dir::In, 0, true)));
+        assert!(fr.is_text(&c1, &f(Dir::Out, 0, true)));
+        assert!(fr.0.is_empty());
+        // A client that leaves mid-message is forgotten.
+        assert!(!fr.is_text(&c1, &f(Dir::In, 2, false)));
+        fr.forget(Some(1));
+        assert!(fr.0.is_empty());
+    }
+
+    #[test]
+    fn long_payloads_keep_their_length() {
+        let mut buf = Vec::new();
+        show_payload(&mut buf, Paint(false), &[0xab; 65], false);
+        let s = String::from_utf8(buf).unwrap();
+        assert!(s.ends_with("ab ab … (65 bytes)"), "{s}");
+        let mut buf = Vec::new();
+        show_payload(&mut buf, Paint(false), "é".repeat(200).as_bytes(), true);
+        let s = String::from_utf8(buf).unwrap();
+        assert_eq!(s, format!("\"{}\"… (400 bytes)", "é".repeat(128)));
+    }
+}
