@@ -85,7 +85,11 @@ pub fn run(cli: Cli, start: Instant) -> Result<u8, Error> {
     let verbose = cli.out.verbose;
     let execute = c.execute.clone();
     let (binary, chunk, raw) = (c.binary, c.chunk_size, c.raw);
-    let mode = if raw { LineMode::Raw } else { LineMode::Commands };
+    let mode = if raw {
+        LineMode::Raw
+    } else {
+        LineMode::Commands
+    };
     if execute.is_empty() && !binary && io::stdin().is_terminal() {
         let color = cli.out.color(true);
         return repl(opts, format, Opts { verbose, color }, start);
@@ -126,7 +130,12 @@ fn spawn_input(f: impl FnOnce() + Send + 'static) -> Result<(), Error> {
 fn repl(opts: Options, format: Format, ropts: Opts, start: Instant) -> Result<u8, Error> {
     let saved = crate::term::save();
     let state: PromptState = Arc::new(Mutex::new("connecting".to_string()));
-    let (ed, printer, history, warning) = repl::editor(state.clone(), ropts.color)
+    let repl::Made {
+        editor: ed,
+        printer,
+        history,
+        warning,
+    } = repl::editor(state.clone(), ropts.color)
         .map_err(|e| Error::io(format!("cannot start the line editor: {e}")))?;
     let printer = Arc::new(Mutex::new(printer));
     let p = Printer::new(
@@ -143,6 +152,9 @@ fn repl(opts: Options, format: Format, ropts: Opts, start: Instant) -> Result<u8
     }
     spawn_input(move || repl::run(ed, history, tx))?;
     let code = session.run();
+    // Let the line editor print what it was handed last (the closing handshake).
+    std::thread::sleep(Duration::from_millis(150));
     crate::term::restore(saved);
+    println!();
     Ok(code)
 }

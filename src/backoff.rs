@@ -32,7 +32,11 @@ impl Backoff {
     pub fn next_delay(&mut self, unit: f64) -> Duration {
         let base = self.base();
         self.failures = self.failures.saturating_add(1);
-        let unit = if unit.is_finite() { unit.clamp(0.0, 1.0) } else { 0.0 };
+        let unit = if unit.is_finite() {
+            unit.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
         let half = base / 2;
         half + (base - half).mul_f64(unit)
     }
@@ -65,7 +69,10 @@ mod tests {
                 base
             })
             .collect();
-        assert_eq!(bases, [ms(250), ms(500), ms(1000), ms(2000), ms(2000), ms(2000)]);
+        assert_eq!(
+            bases,
+            [ms(250), ms(500), ms(1000), ms(2000), ms(2000), ms(2000)]
+        );
     }
 
     #[test]

@@ -34,10 +34,19 @@ const EVENTS: &[(&str, &str)] = &[
 ];
 
 const EXIT: &[(&str, &str)] = &[
-    ("0", "the session ended with a completed closing handshake (whatever the close code)"),
-    ("1", "could not connect: DNS, TCP, TLS, timeout, or the server refused the handshake"),
+    (
+        "0",
+        "the session ended with a completed closing handshake (whatever the close code)",
+    ),
+    (
+        "1",
+        "could not connect: DNS, TCP, TLS, timeout, or the server refused the handshake",
+    ),
     ("2", "usage error: bad option or URL"),
-    ("3", "the connection was lost without a closing handshake, or the peer broke the protocol"),
+    (
+        "3",
+        "the connection was lost without a closing handshake, or the peer broke the protocol",
+    ),
 ];
 
 fn roff_escape(s: &str) -> String {
@@ -63,7 +72,11 @@ fn section(out: &mut String, title: &str, intro: &str, rows: &[(&str, &str)]) {
         out.push('\n');
     }
     for (k, v) in rows {
-        out.push_str(&format!(".TP\n\\fB{}\\fR\n{}\n", roff_escape(k), roff_escape(v)));
+        out.push_str(&format!(
+            ".TP\n\\fB{}\\fR\n{}\n",
+            roff_escape(k),
+            roff_escape(v)
+        ));
     }
 }
 

@@ -38,8 +38,8 @@ pub fn prompt_for(state: &str) -> String {
 
 const OPCODES: &[&str] = &["text", "binary", "cont", "ping", "pong", "close"];
 const CLOSE_CODES: &[u16] = &[
-    1000, 1001, 1002, 1003, 1005, 1006, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 1015,
-    3000, 4000,
+    1000, 1001, 1002, 1003, 1005, 1006, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 1015, 3000,
+    4000,
 ];
 
 pub struct ReplHelper {
@@ -201,12 +201,13 @@ impl Write for ReplWriter {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let mut text = String::from_utf8_lossy(&self.buf).into_owned();
+        // Ends with a newline, so rustyline adds none (also when it prints directly).
+        let text = String::from_utf8_lossy(&self.buf).into_owned();
         self.buf.clear();
-        if text.ends_with('\n') {
-            text.pop();
-        }
-        let mut p = self.printer.lock().map_err(|_| io::Error::other("printer"))?;
+        let mut p = self
+            .printer
+            .lock()
+            .map_err(|_| io::Error::other("printer"))?;
         p.print(text).map_err(io::Error::other)
     }
 }
@@ -229,18 +230,28 @@ pub type ReplEditor = Editor<ReplHelper, DefaultHistory>;
 
 /// Make the editor and its external printer. A history directory that cannot be made is
 /// said once, and history is then not written.
-pub fn editor(
-    state: PromptState,
-    color: bool,
-) -> Result<(ReplEditor, Box<dyn ExternalPrinter + Send>, Option<PathBuf>, Option<String>), String> {
+pub struct Made {
+    pub editor: ReplEditor,
+    pub printer: Box<dyn ExternalPrinter + Send>,
+    /// Where history is saved; `None` when it cannot be.
+    pub history: Option<PathBuf>,
+    /// Said once when history cannot be saved.
+    pub warning: Option<String>,
+}
+
+pub fn editor(state: PromptState, color: bool) -> Result<Made, String> {
     let config = rustyline::Config::builder()
         .auto_add_history(true)
         .max_history_size(10_000)
         .map_err(|e| e.to_string())?
         .completion_type(rustyline::CompletionType::List)
+        // Our highlighter adds colour only when asked; it also draws the state prompt.
+        .color_mode(rustyline::ColorMode::Forced)
         .build();
     let mut ed: ReplEditor = Editor::with_config(config).map_err(|e| e.to_string())?;
-    ed.set_helper(Some(ReplHelper::new(state, color)));
+    if std::env::var_os("WSDBG_NO_HELPER").is_none() {
+        ed.set_helper(Some(ReplHelper::new(state, color)));
+    }
     let printer = ed.create_external_printer().map_err(|e| e.to_string())?;
     let mut warning = None;
     let history = match history_path() {
@@ -252,7 +263,9 @@ pub fn editor(
             Some(Err(e)) => {
                 warning = Some(format!(
                     "history is not saved: cannot make {}: {e}",
-                    path.parent().map(|p| p.display().to_string()).unwrap_or_default()
+                    path.parent()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default()
                 ));
                 None
             }
@@ -262,7 +275,12 @@ pub fn editor(
             None
         }
     };
-    Ok((ed, Box::new(printer), history, warning))
+    Ok(Made {
+        editor: ed,
+        printer: Box::new(printer),
+        history,
+        warning,
+    })
 }
 
 /// Read lines until Ctrl-D, two Ctrl-C in a row, or the session ends.

@@ -4,8 +4,8 @@
 //! input channel and emits `Event`s to a `Sink`. It knows nothing of output formats.
 
 use std::collections::VecDeque;
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -144,6 +144,9 @@ pub struct Session<S: Sink> {
     /// `/reconnect` was asked.
     reconnect_now: bool,
     interrupted: Arc<AtomicBool>,
+    /// Held so the waker outlives the input thread: closing its fd would drop a
+    /// wake-up that is still pending (the last one, end of input or Ctrl-C).
+    _waker: Arc<Waker>,
     /// Keepalive pings sent so far, for distinct payloads.
     keepalives: u64,
 }
@@ -200,6 +203,7 @@ impl<S: Sink> Session<S> {
                 stop: false,
                 reconnect_now: false,
                 interrupted: interrupted.clone(),
+                _waker: waker.clone(),
                 keepalives: 0,
             },
             InputTx {
@@ -276,7 +280,8 @@ impl<S: Sink> Session<S> {
                     attempt,
                     delay_ms: delay.as_millis() as u64,
                 });
-                self.sink.state(&format!("reconnecting in {}s", delay.as_secs_f64().ceil()));
+                self.sink
+                    .state(&format!("reconnecting in {}s", delay.as_secs_f64().ceil()));
                 if !self.pause(delay) {
                     break self.finish(code);
                 }
@@ -506,7 +511,9 @@ impl<S: Sink> Session<S> {
     /// Take and run commands while nothing blocks them and the send buffer has room.
     fn pump_input(&mut self, c: &mut Conn) {
         loop {
-            if (self.sink.broken() || self.interrupted.load(Ordering::SeqCst)) && c.closing.is_none() {
+            if (self.sink.broken() || self.interrupted.load(Ordering::SeqCst))
+                && c.closing.is_none()
+            {
                 self.user_close(c, Some(1000), "");
             }
             if c.closing.is_some() || c.done.is_some() {

@@ -70,7 +70,7 @@ pub fn encode_header(h: &Header, out: &mut Vec<u8>) {
         .expect("writing a frame header to a Vec cannot fail");
 }
 
-/// Decode a header from the start of `buf`. `Ok(None)`: need more bytes.
+/// Decode a header from the start of `buf`. `None`: need more bytes.
 /// Returns the header and how many bytes it took.
 ///
 /// Any opcode and any bits are accepted (judging them is `Checker`'s job), and so are
@@ -345,20 +345,10 @@ impl Checker {
         // RFC 6455 5.2: "If an unknown opcode is received, the receiving endpoint MUST
         // _Fail the WebSocket Connection_."
         let control = match op {
-            OpCode::Data(Data::Reserved(n)) => {
+            OpCode::Data(Data::Reserved(n)) | OpCode::Control(Control::Reserved(n)) => {
                 return Err(Violation::protocol(
                     "RFC 6455 5.2",
-                    format!(
-                        "reserved data opcode {n} (expected 0-2 or 8-10; no extension negotiated)"
-                    ),
-                ))
-            }
-            OpCode::Control(Control::Reserved(n)) => {
-                return Err(Violation::protocol(
-                    "RFC 6455 5.2",
-                    format!(
-                    "reserved control opcode {n} (expected 0-2 or 8-10; no extension negotiated)"
-                ),
+                    format!("reserved opcode {n} (expected 0-2 or 8-10; no extension negotiated)"),
                 ))
             }
             OpCode::Control(_) => true,
@@ -381,7 +371,7 @@ impl Checker {
                 return Err(Violation::protocol(
                     "RFC 6455 5.5",
                     format!(
-                        "fragmented control frame ({name}) with FIN=0 (control frames must have FIN=1)"
+                        "control frame ({name}) with FIN=0 (control frames must not be fragmented)"
                     ),
                 ));
             }
@@ -923,7 +913,7 @@ mod tests {
             rsv: [true; 3],
             opcode: 0xb,
             mask: Some([0; 4]),
-            len: 100,
+            len: 200,
         };
         let v = Checker::new(Role::Client, 10).check_header(&h).unwrap_err();
         assert_eq!(v.rule, "RFC 6455 10.4");
