@@ -51,6 +51,8 @@ Register-ArgumentCompleter -Native -CommandName 'wsdbg' -ScriptBlock {
             [CompletionResult]::new('-b', '-b', [CompletionResultType]::ParameterName, 'Script mode: stdin is raw bytes, sent as binary messages')
             [CompletionResult]::new('--binary', '--binary', [CompletionResultType]::ParameterName, 'Script mode: stdin is raw bytes, sent as binary messages')
             [CompletionResult]::new('--no-auto-pong', '--no-auto-pong', [CompletionResultType]::ParameterName, 'Do not answer pings (the pings are still shown)')
+            [CompletionResult]::new('-L', '-L ', [CompletionResultType]::ParameterName, 'Follow 3xx answers to the handshake (at most 10, each hop shown; wss -> ws refused)')
+            [CompletionResult]::new('--follow-redirects', '--follow-redirects', [CompletionResultType]::ParameterName, 'Follow 3xx answers to the handshake (at most 10, each hop shown; wss -> ws refused)')
             [CompletionResult]::new('--reconnect', '--reconnect', [CompletionResultType]::ParameterName, 'Reconnect with exponential backoff and jitter after any disconnect not asked for')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Same as --output json')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Pretty output: also print the handshake request and response headers')

@@ -48,6 +48,8 @@ set edit:completion:arg-completer[wsdbg] = {|@words|
             cand -b 'Script mode: stdin is raw bytes, sent as binary messages'
             cand --binary 'Script mode: stdin is raw bytes, sent as binary messages'
             cand --no-auto-pong 'Do not answer pings (the pings are still shown)'
+            cand -L 'Follow 3xx answers to the handshake (at most 10, each hop shown; wss -> ws refused)'
+            cand --follow-redirects 'Follow 3xx answers to the handshake (at most 10, each hop shown; wss -> ws refused)'
             cand --reconnect 'Reconnect with exponential backoff and jitter after any disconnect not asked for'
             cand --json 'Same as --output json'
             cand -v 'Pretty output: also print the handshake request and response headers'

@@ -36,7 +36,7 @@ pub fn run(cli: Cli, start: Instant) -> Result<u8, Error> {
         .iter()
         .map(|h| cli::parse_header(h))
         .collect::<Result<Vec<_>, _>>()?;
-    let tls = if target.tls {
+    let tls = if target.tls || c.follow_redirects {
         Some(connect::tls_config(&TlsOpts {
             cacert: c.cacert.clone(),
             insecure: c.insecure,
@@ -70,6 +70,7 @@ pub fn run(cli: Cli, start: Instant) -> Result<u8, Error> {
         max_retries: c.max_retries,
         backoff_min: Duration::from_millis(c.backoff_min),
         backoff_max: Duration::from_millis(c.backoff_max),
+        follow_redirects: c.follow_redirects,
         ping_interval: match c.ping_interval {
             Some(s) if s > 0.0 => Some(cli::secs("--ping-interval", s)?),
             Some(s) => {

@@ -135,6 +135,9 @@ pub struct ConnArgs {
     /// Do not answer pings (the pings are still shown)
     #[arg(long)]
     pub no_auto_pong: bool,
+    /// Follow 3xx answers to the handshake (at most 10, each hop shown; wss -> ws refused)
+    #[arg(short = 'L', long)]
+    pub follow_redirects: bool,
     /// Reconnect with exponential backoff and jitter after any disconnect not asked for
     #[arg(long)]
     pub reconnect: bool,
@@ -204,6 +207,26 @@ impl OutArgs {
     }
 }
 
+/// A clap error as one line: what was wrong and what was expected, then where to look.
+pub fn one_line(rendered: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for line in rendered.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with("For more information") {
+            continue;
+        }
+        if line.starts_with("Usage:") {
+            break;
+        }
+        parts.push(line.strip_prefix("error: ").unwrap_or(line));
+    }
+    let usage = rendered
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Usage: "))
+        .unwrap_or("wsdbg [OPTIONS] <URL>");
+    format!("usage: {} (expected: {usage}; see --help)", parts.join(" "))
+}
+
 /// `Name: value` from `-H`.
 pub fn parse_header(h: &str) -> Result<(String, String), Error> {
     let Some((name, value)) = h.split_once(':') else {
@@ -247,6 +270,17 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn clap_errors_become_one_line() {
+        let e = Cli::try_parse_from(["wsdbg"]).unwrap_err();
+        let line = one_line(&e.render().to_string());
+        assert!(!line.contains('\n'), "{line}");
+        assert!(line.contains("<URL>"), "{line}");
+        let e = Cli::try_parse_from(["wsdbg", "-o", "xml", "ws://h/"]).unwrap_err();
+        let line = one_line(&e.render().to_string());
+        assert!(line.contains("xml") && line.contains("pretty"), "{line}");
     }
 
     #[test]

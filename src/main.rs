@@ -13,9 +13,14 @@ fn main() -> ExitCode {
     let start = Instant::now();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
+        Err(e) if !e.use_stderr() => {
+            // --help, --version
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("wsdbg: {}", wsdbg::cli::one_line(&e.render().to_string()));
+            return ExitCode::from(2);
         }
     };
     let format = cli.out.format();

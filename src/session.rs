@@ -94,6 +94,8 @@ pub struct Options {
     pub backoff_min: Duration,
     pub backoff_max: Duration,
     pub ping_interval: Option<Duration>,
+    /// `-L`: follow 3xx answers to the handshake.
+    pub follow_redirects: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -321,15 +323,37 @@ impl<S: Sink> Session<S> {
     }
 
     fn connect(&mut self) -> Result<Conn, Error> {
-        let url = self.opts.target.url.clone();
         self.sink.state("connecting");
-        self.sink.emit(&Event::Connecting { url: &url });
-        let started = Instant::now();
-        let deadline = started + self.opts.connect_timeout;
-        let mut stream = connect::connect(&self.opts.target, self.opts.tls.as_ref(), deadline)?;
-        stream.set_deadline(deadline)?;
-        let (hs, rest) =
-            handshake::perform(&mut stream, &self.opts.target, &self.opts.ask, started)?;
+        let mut target = self.opts.target.clone();
+        let mut hops = 0;
+        let (stream, hs, rest) = loop {
+            self.sink.emit(&Event::Connecting { url: &target.url });
+            let started = Instant::now();
+            let deadline = started + self.opts.connect_timeout;
+            let mut stream = connect::connect(&target, self.opts.tls.as_ref(), deadline)?;
+            stream.set_deadline(deadline)?;
+            match handshake::perform(&mut stream, &target, &self.opts.ask, started) {
+                Ok((hs, rest)) => break (stream, hs, rest),
+                Err(e) => {
+                    let Some(location) =
+                        redirect_location(&e).filter(|_| self.opts.follow_redirects)
+                    else {
+                        return Err(e);
+                    };
+                    hops += 1;
+                    if hops > MAX_REDIRECTS {
+                        return Err(Error::handshake(format!(
+                            "more than {MAX_REDIRECTS} redirects; the last pointed to {location}"
+                        )));
+                    }
+                    let next = crate::target::redirect(&target, &location)?;
+                    let status = e.refusal.as_ref().map_or(0, |r| r.status);
+                    let msg = format!("redirect {hops}: {status} -> {}", next.url);
+                    self.sink.emit(&Event::Notice(&msg));
+                    target = next;
+                }
+            }
+        };
         self.sink.emit(&Event::Handshake(&hs));
         self.info.handshake = Some(hs);
         self.connected_at = Some(Instant::now());
@@ -1144,6 +1168,20 @@ fn ensure_room(c: &mut Conn, total: usize) {
     if c.rbuf.len() < total {
         c.rbuf.resize(total.next_power_of_two().max(READ_CHUNK), 0);
     }
+}
+
+const MAX_REDIRECTS: u32 = 10;
+
+/// The `Location` of a 3xx refusal.
+fn redirect_location(e: &Error) -> Option<String> {
+    let r = e.refusal.as_ref()?;
+    if !(300..400).contains(&r.status) {
+        return None;
+    }
+    r.headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("location"))
+        .map(|(_, v)| v.trim().to_string())
 }
 
 /// Does this command put something on the wire?

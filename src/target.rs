@@ -99,6 +99,27 @@ pub fn parse(input: &str) -> Result<Target, Error> {
     })
 }
 
+/// Where a redirect from `from` to `location` (absolute or relative) leads. `ws` to
+/// `wss` is fine; `wss` to `ws` would drop TLS and is refused.
+pub fn redirect(from: &Target, location: &str) -> Result<Target, Error> {
+    let base = Url::parse(&from.url)
+        .map_err(|e| Error::handshake(format!("redirect from {}: {e}", from.url)))?;
+    let next = base.join(location).map_err(|e| {
+        Error::handshake(format!(
+            "redirect: expected a URL in Location, got {location:?} ({e})"
+        ))
+    })?;
+    let next =
+        parse(next.as_str()).map_err(|e| Error::handshake(format!("redirect: {}", e.msg)))?;
+    if from.tls && !next.tls {
+        return Err(Error::handshake(format!(
+            "redirect from {} to {} refused: it would drop TLS (wss -> ws)",
+            from.url, next.url
+        )));
+    }
+    Ok(next)
+}
+
 fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -171,6 +192,17 @@ mod tests {
         let t = parse("ws://us%40er:p%3Ass@h/").unwrap();
         let want = base64::engine::general_purpose::STANDARD.encode("us@er:p:ss");
         assert_eq!(t.authorization, Some(format!("Basic {want}")));
+    }
+
+    #[test]
+    fn redirects_resolve_and_never_drop_tls() {
+        let from = parse("ws://h:1/a/b").unwrap();
+        assert_eq!(redirect(&from, "/c").unwrap().url, "ws://h:1/c");
+        assert_eq!(redirect(&from, "https://k/x").unwrap().url, "wss://k/x");
+        let secure = parse("wss://h/").unwrap();
+        let e = redirect(&secure, "ws://h/").unwrap_err();
+        assert!(e.msg.contains("drop TLS"), "{}", e.msg);
+        assert_eq!(redirect(&secure, "/x").unwrap().url, "wss://h/x");
     }
 
     #[test]

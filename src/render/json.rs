@@ -333,9 +333,16 @@ fn string(buf: &mut Vec<u8>, s: &str) {
     let mut run = 0;
     let mut i = 0;
     while i < b.len() {
-        if let Some(chunk) = b.get(i..i + 16) {
-            if !chunk.iter().fold(false, |a, &c| a | bad(c)) {
-                i += 16;
+        if let Some(chunk) = b.get(i..i + 32) {
+            // Two min-reductions (they vectorize): a control character makes `lo`
+            // small, a `"` or `\` makes `eq` zero.
+            let (mut lo, mut eq) = (u8::MAX, u8::MAX);
+            for &c in chunk {
+                lo = lo.min(c);
+                eq = eq.min((c ^ b'"').min(c ^ b'\\'));
+            }
+            if lo >= 0x20 && eq != 0 {
+                i += 32;
                 continue;
             }
             i += chunk.iter().position(|&c| bad(c)).unwrap_or(0);
