@@ -13,7 +13,10 @@ fn check(path: &Path, want: &[u8]) -> Option<String> {
     }
     match std::fs::read(path) {
         Ok(have) if have == want => None,
-        Ok(_) => Some(format!("{} differs from what the code generates", path.display())),
+        Ok(_) => Some(format!(
+            "{} differs from what the code generates",
+            path.display()
+        )),
         Err(e) => Some(format!("{}: {e}", path.display())),
     }
 }
@@ -24,7 +27,10 @@ fn committed_files_match_the_cli_definition() {
     let mut problems = Vec::new();
     problems.extend(check(&root.join("man/wsdbg.1"), &man_page()));
     for (shell, file) in SHELLS {
-        problems.extend(check(&root.join("completions").join(file), &completion(*shell)));
+        problems.extend(check(
+            &root.join("completions").join(file),
+            &completion(*shell),
+        ));
     }
     assert!(
         problems.is_empty(),
@@ -36,7 +42,13 @@ fn committed_files_match_the_cli_definition() {
 #[test]
 fn man_page_has_the_contract_sections() {
     let man = String::from_utf8(man_page()).unwrap();
-    for s in [".SH COMMANDS", ".SH JSON EVENTS", ".SH EXIT STATUS", "close", "\\-\\-json"] {
+    for s in [
+        ".SH COMMANDS",
+        ".SH JSON EVENTS",
+        ".SH EXIT STATUS",
+        "close",
+        "\\-\\-json",
+    ] {
         assert!(man.contains(s), "man page lacks {s}");
     }
 }

@@ -1,0 +1,607 @@
+//! Options, URL forms, usage errors and exit codes, against scripted servers.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+
+/// A server that answers 101, then echoes until the client closes.
+fn echo() -> Server<Option<ClientFrame>> {
+    Server::echo()
+}
+
+/// The first non-empty line of stderr.
+fn first_err_line(out: &Run) -> String {
+    out.stderr
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_else(|| panic!("nothing on stderr\n{out}"))
+        .to_string()
+}
+
+// --- Usage errors: exit 2 ---------------------------------------------------------------
+
+#[test]
+fn no_url_is_a_usage_error() {
+    let out = run(&mut wsdbg());
+    out.code(2);
+    assert!(
+        first_err_line(&out).contains("URL"),
+        "names the missing URL\n{out}"
+    );
+    assert!(out.stdout.is_empty(), "{out}");
+}
+
+#[test]
+fn ftp_url_is_a_usage_error() {
+    let out = run(wsdbg().arg("ftp://127.0.0.1/x"));
+    out.code(2);
+    let line = first_err_line(&out);
+    assert!(line.contains("ftp"), "names what was found\n{out}");
+    assert!(line.contains("ws://"), "names what was expected\n{out}");
+}
+
+#[test]
+fn ftp_url_in_json_mode_is_a_usage_error_event() {
+    let out = run(wsdbg().args(["--json", "ftp://127.0.0.1/x"]));
+    let err = out.error_kind("usage", 2);
+    assert!(err["message"].as_str().unwrap().contains("ftp"), "{out}");
+}
+
+#[test]
+fn bad_output_value_is_a_usage_error() {
+    let out = run(wsdbg().args(["-o", "xml", "ws://127.0.0.1:1/"]));
+    out.code(2);
+    assert!(first_err_line(&out).contains("xml"), "{out}");
+}
+
+#[test]
+fn unknown_option_is_a_usage_error() {
+    let out = run(wsdbg().args(["--bogus-option", "ws://127.0.0.1:1/"]));
+    out.code(2);
+    assert!(first_err_line(&out).contains("--bogus-option"), "{out}");
+}
+
+#[test]
+fn bad_header_is_a_usage_error() {
+    let out = run(wsdbg().args(["-H", "no colon here", "ws://127.0.0.1:1/"]));
+    out.code(2);
+    assert!(first_err_line(&out).contains("-H"), "{out}");
+}
+
+#[test]
+fn help_and_version_exit_0() {
+    let out = run(wsdbg().arg("--help"));
+    out.code(0);
+    assert!(out.stdout.contains("--header"), "{out}");
+    let out = run(wsdbg().arg("--version"));
+    out.code(0);
+    assert!(out.stdout.contains(env!("CARGO_PKG_VERSION")), "{out}");
+}
+
+#[test]
+fn completions_bash() {
+    let out = run(wsdbg().args(["completions", "bash"]));
+    out.code(0);
+    assert!(out.stdout.contains("wsdbg"), "{out}");
+    assert!(out.stdout.contains("--header"), "{out}");
+}
+
+#[test]
+fn completions_unknown_shell_is_a_usage_error() {
+    let out = run(wsdbg().args(["completions", "tcsh"]));
+    out.code(2);
+}
+
+// --- URL forms ----------------------------------------------------------------------------
+
+#[test]
+fn bare_host_port_path() {
+    let server = echo();
+    let url = format!("127.0.0.1:{}/some/path?q=1", server.port());
+    let out = run(wsdbg().args(["--json", url.as_str()]));
+    let req = server.request();
+    server.finish();
+    out.clean_close();
+    assert_eq!(req.method, "GET", "{out}");
+    assert_eq!(req.path, "/some/path?q=1", "{out}");
+    assert_eq!(req.version, "HTTP/1.1", "{out}");
+    let hs = out.first("handshake");
+    assert!(
+        hs["url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("ws://127.0.0.1:")),
+        "the url is shown as ws://\n{out}"
+    );
+    assert_eq!(hs["request"]["path"], "/some/path?q=1", "{out}");
+}
+
+#[test]
+fn http_url_maps_to_ws() {
+    let server = echo();
+    let url = format!("http://127.0.0.1:{}/", server.port());
+    let out = run(wsdbg().args(["--json", url.as_str()]));
+    let req = server.request();
+    server.finish();
+    out.clean_close();
+    assert_eq!(req.path, "/", "{out}");
+}
+
+#[test]
+fn url_without_path_requests_slash() {
+    let server = echo();
+    let url = format!("ws://127.0.0.1:{}", server.port());
+    let out = run(wsdbg().args(["--json", url.as_str()]));
+    let req = server.request();
+    server.finish();
+    out.clean_close();
+    assert_eq!(req.path, "/", "{out}");
+}
+
+#[test]
+fn request_has_the_required_headers() {
+    let server = echo();
+    let port = server.port();
+    let out = run(wsdbg().args(["--json", server.url("/chat").as_str()]));
+    let req = server.request();
+    server.finish();
+    out.clean_close();
+    assert_eq!(
+        req.header("Host"),
+        Some(format!("127.0.0.1:{port}").as_str()),
+        "{req:?}"
+    );
+    assert!(
+        req.header("Upgrade")
+            .is_some_and(|v| v.eq_ignore_ascii_case("websocket")),
+        "{req:?}"
+    );
+    assert!(
+        req.header("Connection")
+            .is_some_and(|v| v.to_ascii_lowercase().contains("upgrade")),
+        "{req:?}"
+    );
+    assert_eq!(req.header("Sec-WebSocket-Version"), Some("13"), "{req:?}");
+    let key = req.header("Sec-WebSocket-Key").expect("Sec-WebSocket-Key");
+    assert_eq!(key.len(), 24, "a base64 16-byte nonce: {key:?}");
+    assert!(
+        req.header("Sec-WebSocket-Extensions").is_none(),
+        "no extension offered: {req:?}"
+    );
+    let hs = out.first("handshake");
+    let sent: Vec<(String, String)> = hs["request"]["headers"]
+        .as_array()
+        .unwrap_or_else(|| panic!("request.headers\n{out}"))
+        .iter()
+        .map(|h| {
+            (
+                h[0].as_str().unwrap().to_string(),
+                h[1].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        sent.iter()
+            .any(|(n, v)| n.eq_ignore_ascii_case("Sec-WebSocket-Key") && v == key),
+        "the handshake event shows the key sent\n{out}"
+    );
+    let got = hs["response"]["headers"].as_array().unwrap();
+    assert!(
+        got.iter().any(|h| h[0]
+            .as_str()
+            .is_some_and(|n| n.eq_ignore_ascii_case("Sec-WebSocket-Accept"))),
+        "{out}"
+    );
+    assert_eq!(hs["protocol"], serde_json::Value::Null, "{out}");
+}
+
+#[test]
+fn userinfo_becomes_basic_authorization() {
+    let server = echo();
+    let url = format!("ws://user:pass@127.0.0.1:{}/", server.port());
+    let out = run(wsdbg().args(["--json", url.as_str()]));
+    let req = server.request();
+    server.finish();
+    out.clean_close();
+    assert_eq!(
+        req.header("Authorization"),
+        Some("Basic dXNlcjpwYXNz"),
+        "{req:?}"
+    );
+    assert!(
+        !out.first("handshake")["url"]
+            .as_str()
+            .unwrap_or("")
+            .contains("pass"),
+        "{out}"
+    );
+}
+
+#[test]
+fn header_protocols_and_origin() {
+    let server = Server::builder()
+        .reply(Reply::accept_with(&[(
+            "Sec-WebSocket-Protocol",
+            "superchat",
+        )]))
+        .run(|c| c.echo_until_close());
+    let out = run(wsdbg().args([
+        "--json",
+        "-H",
+        "X-A: b",
+        "--header",
+        "X-Token: t 1",
+        "-p",
+        "chat",
+        "-p",
+        "superchat",
+        "--origin",
+        "http://example.test",
+        server.url("/").as_str(),
+    ]));
+    let req = server.request();
+    server.finish();
+    out.clean_close();
+    assert_eq!(req.header("X-A"), Some("b"), "{req:?}");
+    assert_eq!(req.header("X-Token"), Some("t 1"), "{req:?}");
+    let protos: Vec<String> = req
+        .headers_named("Sec-WebSocket-Protocol")
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(|p| p.trim().to_string())
+        .collect();
+    assert_eq!(protos, vec!["chat", "superchat"], "{req:?}");
+    assert_eq!(req.header("Origin"), Some("http://example.test"), "{req:?}");
+    assert_eq!(out.first("handshake")["protocol"], "superchat", "{out}");
+}
+
+#[test]
+fn verbose_pretty_shows_request_and_response_headers() {
+    let server = Server::builder()
+        .reply(Reply::accept_with(&[("X-Server-Says", "hello-verbose")]))
+        .run(|c| c.echo_until_close());
+    let out = run(wsdbg().args([
+        "-v",
+        "-H",
+        "X-Client-Says: hi-verbose",
+        server.url("/").as_str(),
+    ]));
+    let req = server.request();
+    server.finish();
+    out.code(0);
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert!(
+        all.contains("X-Client-Says"),
+        "request headers shown\n{out}"
+    );
+    assert!(
+        all.contains("hello-verbose"),
+        "response headers shown\n{out}"
+    );
+    assert!(
+        all.contains(&req.accept_key()),
+        "the accept key is shown\n{out}"
+    );
+}
+
+#[test]
+fn pretty_without_verbose_hides_headers() {
+    let server = Server::builder()
+        .reply(Reply::accept_with(&[("X-Server-Says", "hello-verbose")]))
+        .run(|c| c.echo_until_close());
+    let out = run(wsdbg().arg(server.url("/")));
+    server.finish();
+    out.code(0);
+    assert!(!out.stdout.contains("hello-verbose"), "{out}");
+}
+
+// --- Connection failures: exit 1 ------------------------------------------------------------
+
+#[test]
+fn connection_refused() {
+    let port = closed_port();
+    let out = run(wsdbg().args(["--json", format!("ws://127.0.0.1:{port}/").as_str()]));
+    let err = out.error_kind("connect", 1);
+    assert!(
+        err["message"].as_str().unwrap().contains(&port.to_string()),
+        "names the address\n{out}"
+    );
+}
+
+#[test]
+fn connection_refused_pretty_goes_to_stderr() {
+    let port = closed_port();
+    let out = run(wsdbg().arg(format!("ws://127.0.0.1:{port}/")));
+    out.code(1);
+    assert!(!out.stderr.is_empty(), "{out}");
+}
+
+#[test]
+fn connect_timeout_when_the_server_never_answers() {
+    let server = Server::builder().reply(Reply::Nothing).run(|c| {
+        // Accept the TCP connection, say nothing; wait for the client to give up.
+        c.set_read_timeout(Duration::from_secs(6));
+        let mut buf = Vec::new();
+        let _ = std::io::Read::read_to_end(c, &mut buf);
+    });
+    let out = run(wsdbg().args(["--json", "--connect-timeout", "1", server.url("/").as_str()]));
+    server.finish();
+    out.error_kind("timeout", 1);
+    assert!(out.elapsed < Duration::from_millis(4000), "{out}");
+    assert!(out.elapsed >= Duration::from_millis(900), "{out}");
+}
+
+#[test]
+fn bad_connect_timeout_value() {
+    let out = run(wsdbg().args(["--connect-timeout", "-3", "ws://127.0.0.1:1/"]));
+    out.code(2);
+}
+
+#[test]
+fn follow_redirects_with_l() {
+    let server = Server::builder()
+        .conns(2)
+        .reply(Reply::Nothing)
+        .run_each(|c| {
+            let req = read_request(c).expect("request");
+            let port = req
+                .header("Host")
+                .and_then(|h| h.rsplit_once(':'))
+                .map(|(_, p)| p.to_string())
+                .unwrap_or_default();
+            if c.index == 0 {
+                let r = Reply::status(
+                    302,
+                    "Found",
+                    &[("Location", &format!("ws://127.0.0.1:{port}/there"))],
+                    "",
+                );
+                c.send(&r.bytes_for(&req));
+            } else {
+                c.send(&Reply::Accept.bytes_for(&req));
+                c.echo_until_close();
+            }
+            req.path
+        });
+    let out = run(wsdbg().args(["--json", "-L", server.url("/here").as_str()]));
+    let paths = server.finish();
+    out.clean_close();
+    assert_eq!(paths, vec!["/here", "/there"], "{out}");
+}
+
+// --- JSON output shape ---------------------------------------------------------------------
+
+#[test]
+fn every_json_line_starts_with_event() {
+    let server = Server::scripted(|c| {
+        c.send(&text("a"));
+        c.send(&binary(&[1]));
+        c.send(&ping(b""));
+        c.echo_until_close()
+    });
+    let out = run(wsdbg()
+        .args(["--json", server.url("/").as_str()])
+        .write_stdin("/sleep 200\nx\n"));
+    server.finish();
+    out.clean_close();
+    for line in out.stdout.lines() {
+        assert!(line.starts_with("{\"event\":\""), "line {line:?}\n{out}");
+    }
+    let names: Vec<String> = out
+        .events()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap().to_string())
+        .collect();
+    for want in ["handshake", "frame", "message", "close"] {
+        assert!(names.iter().any(|n| n == want), "no {want} event\n{out}");
+    }
+}
+
+// --- Proxies -----------------------------------------------------------------------------
+// The scripted "proxy" is also the endpoint: it answers CONNECT (or SOCKS5), then the
+// WebSocket upgrade, then echoes. The target host does not resolve, so a client that
+// bypassed the proxy could not connect at all.
+
+/// Answers an HTTP CONNECT, then the upgrade; returns (CONNECT request, upgrade request).
+fn connect_proxy() -> Server<(Request, Request)> {
+    Server::builder().reply(Reply::Nothing).run(|c| {
+        let connect = read_request(c).expect("CONNECT request");
+        c.send(b"HTTP/1.1 200 Connection established\r\n\r\n");
+        let upgrade = c.handshake(&Reply::Accept);
+        c.echo_until_close();
+        (connect, upgrade)
+    })
+}
+
+#[test]
+fn proxy_option_http_connect() {
+    let proxy = connect_proxy();
+    let out = run(wsdbg()
+        .args([
+            "--json",
+            "--proxy",
+            format!("http://127.0.0.1:{}", proxy.port()).as_str(),
+            "ws://wsdbg-target.invalid:8765/via-proxy",
+        ])
+        .write_stdin("through the proxy\n"));
+    let (connect, upgrade) = proxy.result();
+    out.clean_close();
+    assert_eq!(connect.method, "CONNECT", "{out}");
+    assert_eq!(connect.path, "wsdbg-target.invalid:8765", "{out}");
+    assert_eq!(upgrade.path, "/via-proxy", "{out}");
+    assert_eq!(
+        upgrade.header("Host"),
+        Some("wsdbg-target.invalid:8765"),
+        "{out}"
+    );
+    assert_eq!(out.texts("in"), vec!["through the proxy"], "{out}");
+}
+
+#[test]
+fn proxy_credentials_become_proxy_authorization() {
+    let proxy = connect_proxy();
+    let out = run(wsdbg().args([
+        "--json",
+        "--proxy",
+        format!("http://user:pass@127.0.0.1:{}", proxy.port()).as_str(),
+        "ws://wsdbg-target.invalid/",
+    ]));
+    let (connect, upgrade) = proxy.result();
+    out.clean_close();
+    assert_eq!(
+        connect.header("Proxy-Authorization"),
+        Some("Basic dXNlcjpwYXNz"),
+        "{out}"
+    );
+    assert!(
+        upgrade.header("Proxy-Authorization").is_none(),
+        "not sent to the server\n{out}"
+    );
+}
+
+#[test]
+fn http_proxy_env_applies_to_loopback_too() {
+    let proxy = connect_proxy();
+    let target_port = closed_port();
+    let out = run(wsdbg()
+        .env("HTTP_PROXY", format!("http://127.0.0.1:{}", proxy.port()))
+        .args(["--json", format!("ws://127.0.0.1:{target_port}/").as_str()]));
+    let (connect, _) = proxy.result();
+    out.clean_close();
+    assert_eq!(connect.path, format!("127.0.0.1:{target_port}"), "{out}");
+}
+
+#[test]
+fn lowercase_all_proxy_env_applies() {
+    let proxy = connect_proxy();
+    let out = run(wsdbg()
+        .env("all_proxy", format!("http://127.0.0.1:{}", proxy.port()))
+        .args(["--json", "ws://wsdbg-target.invalid/"]));
+    proxy.finish();
+    out.clean_close();
+}
+
+#[test]
+fn no_proxy_option_ignores_the_environment() {
+    let server = echo();
+    let dead_proxy = closed_port();
+    let out = run(wsdbg()
+        .env("HTTP_PROXY", format!("http://127.0.0.1:{dead_proxy}"))
+        .env("ALL_PROXY", format!("http://127.0.0.1:{dead_proxy}"))
+        .args(["--json", "--no-proxy", server.url("/").as_str()]));
+    server.finish();
+    out.clean_close();
+}
+
+#[test]
+fn no_proxy_env_matches_the_host() {
+    let server = echo();
+    let dead_proxy = closed_port();
+    let out = run(wsdbg()
+        .env("HTTP_PROXY", format!("http://127.0.0.1:{dead_proxy}"))
+        .env("NO_PROXY", "example.test,127.0.0.1")
+        .args(["--json", server.url("/").as_str()]));
+    server.finish();
+    out.clean_close();
+}
+
+#[test]
+fn proxy_refusing_connect_is_a_connect_error() {
+    let proxy = Server::builder().reply(Reply::Nothing).run(|c| {
+        let _ = read_request(c);
+        c.send(b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n");
+    });
+    let out = run(wsdbg().args([
+        "--json",
+        "--proxy",
+        format!("http://127.0.0.1:{}", proxy.port()).as_str(),
+        "ws://wsdbg-target.invalid/",
+    ]));
+    proxy.finish();
+    out.code(1);
+    let err = out.error();
+    assert!(
+        err["message"].as_str().unwrap_or("").contains("407"),
+        "{out}"
+    );
+}
+
+/// A SOCKS5 proxy (no authentication) that is also the endpoint. Returns the address
+/// type and the address bytes the client asked for, and the upgrade request.
+fn socks5_proxy() -> Server<(u8, Vec<u8>, u16, Request)> {
+    use std::io::Read;
+    Server::builder().reply(Reply::Nothing).run(|c| {
+        let mut head = [0u8; 2];
+        c.read_exact(&mut head).expect("socks greeting");
+        assert_eq!(head[0], 5, "SOCKS version");
+        let mut methods = vec![0u8; head[1] as usize];
+        c.read_exact(&mut methods).expect("methods");
+        assert!(methods.contains(&0), "no-auth offered: {methods:?}");
+        c.send(&[5, 0]);
+        let mut req = [0u8; 4];
+        c.read_exact(&mut req).expect("socks request");
+        assert_eq!(&req[..3], &[5, 1, 0], "CONNECT");
+        let atyp = req[3];
+        let addr = match atyp {
+            1 => {
+                let mut a = vec![0u8; 4];
+                c.read_exact(&mut a).unwrap();
+                a
+            }
+            3 => {
+                let mut n = [0u8; 1];
+                c.read_exact(&mut n).unwrap();
+                let mut a = vec![0u8; n[0] as usize];
+                c.read_exact(&mut a).unwrap();
+                a
+            }
+            4 => {
+                let mut a = vec![0u8; 16];
+                c.read_exact(&mut a).unwrap();
+                a
+            }
+            other => panic!("address type {other}"),
+        };
+        let mut port = [0u8; 2];
+        c.read_exact(&mut port).unwrap();
+        c.send(&[5, 0, 0, 1, 127, 0, 0, 1, 0, 80]);
+        let upgrade = c.handshake(&Reply::Accept);
+        c.echo_until_close();
+        (atyp, addr, u16::from_be_bytes(port), upgrade)
+    })
+}
+
+#[test]
+fn socks5h_proxy_resolves_names_remotely() {
+    let proxy = socks5_proxy();
+    let out = run(wsdbg()
+        .args([
+            "--json",
+            "--proxy",
+            format!("socks5h://127.0.0.1:{}", proxy.port()).as_str(),
+            "ws://wsdbg-target.invalid:8765/socks",
+        ])
+        .write_stdin("via socks\n"));
+    let (atyp, addr, port, upgrade) = proxy.result();
+    out.clean_close();
+    assert_eq!(atyp, 3, "a domain name, not resolved locally\n{out}");
+    assert_eq!(addr, b"wsdbg-target.invalid", "{out}");
+    assert_eq!(port, 8765, "{out}");
+    assert_eq!(upgrade.path, "/socks", "{out}");
+    assert_eq!(out.texts("in"), vec!["via socks"], "{out}");
+}
+
+#[test]
+fn socks5_proxy_with_an_ip_target() {
+    let proxy = socks5_proxy();
+    let out = run(wsdbg().args([
+        "--json",
+        "--proxy",
+        format!("socks5://127.0.0.1:{}", proxy.port()).as_str(),
+        "ws://127.0.0.2:8766/",
+    ]));
+    let (atyp, addr, port, _) = proxy.result();
+    out.clean_close();
+    assert_eq!((atyp, addr, port), (1, vec![127, 0, 0, 2], 8766), "{out}");
+}

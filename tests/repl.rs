@@ -1,0 +1,185 @@
+//! Issue 3: the REPL driven through a real terminal (tmux): echo on screen, an incoming
+//! frame printed above a half-typed line that stays intact, history with Up, Tab
+//! completion of `/cl`, and `/quit` exiting 0. Without tmux the test is skipped, except
+//! under CI (CI=true), where it fails.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+struct Tmux {
+    name: String,
+}
+
+impl Tmux {
+    fn available() -> bool {
+        let ok = Command::new("tmux")
+            .arg("-V")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !ok && std::env::var("CI").as_deref() == Ok("true") {
+            panic!("tmux is required for the REPL tests under CI (scripts/test.sh installs it)");
+        }
+        ok
+    }
+
+    fn start(name: &str, cmd: &str) -> Tmux {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", name])
+            .output();
+        let st = Command::new("tmux")
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                name,
+                "-x",
+                "160",
+                "-y",
+                "50",
+                cmd,
+            ])
+            .status()
+            .expect("tmux");
+        assert!(st.success(), "tmux new-session failed");
+        Tmux { name: name.into() }
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let st = Command::new("tmux")
+            .args(["send-keys", "-t", &self.name])
+            .args(keys)
+            .status()
+            .expect("tmux send-keys");
+        assert!(st.success());
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["capture-pane", "-p", "-t", &self.name])
+            .output()
+            .expect("tmux capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Waits until `pred` holds for the screen; fails with the screen otherwise.
+    #[track_caller]
+    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let s = self.screen();
+            if pred(&s) {
+                return s;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {what}; screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The last non-empty line: where the prompt is.
+    fn prompt_line(&self) -> String {
+        self.screen()
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .to_string()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.name])
+            .output();
+    }
+}
+
+#[test]
+fn repl_in_a_real_terminal() {
+    if !Tmux::available() {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let server = Server::scripted(|c| {
+        let first = c.read_frame().expect("first line");
+        c.send(&text(&first.text()));
+        // Wait for the half-typed line, then push a frame at the client.
+        std::thread::sleep(Duration::from_millis(1500));
+        c.send(&text("tick from server"));
+        let mut texts = vec![first.text()];
+        loop {
+            let f = c.read_frame().expect("frame");
+            match f.opcode {
+                OP_CLOSE => {
+                    c.reply_close(&f);
+                    return (texts, f.close_code());
+                }
+                OP_TEXT => texts.push(f.text()),
+                _ => {}
+            }
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let exit_file = dir.path().join("exit");
+    let cmd = format!(
+        "env NO_COLOR=1 XDG_STATE_HOME={state} {bin} {url}; echo $? > {exit}; sleep 30",
+        state = dir.path().join("state").display(),
+        bin = bin(),
+        url = server.url("/"),
+        exit = exit_file.display(),
+    );
+    let t = Tmux::start(&format!("wsdbg-test-{}", std::process::id()), &cmd);
+    t.wait_for("the open prompt", |s| s.contains("[open"));
+
+    t.keys(&["hello repl", "Enter"]);
+    t.wait_for("the echo", |s| {
+        s.contains("<<") && s.contains("\"hello repl\"")
+    });
+
+    // Half a line, then a frame arrives: printed above, the line stays.
+    t.keys(&["half typed"]);
+    t.wait_for("the pushed frame", |s| s.contains("tick from server"));
+    let prompt = t.prompt_line();
+    assert!(
+        prompt.contains("half typed"),
+        "the half-typed line was lost: {prompt:?}\n{}",
+        t.screen()
+    );
+    t.keys(&[" line", "Enter"]);
+    t.wait_for("the sent frame", |s| s.contains("\"half typed line\""));
+
+    // History: Up brings back the last line.
+    t.keys(&["Up"]);
+    t.wait_for("history", |_| t.prompt_line().contains("half typed line"));
+    t.keys(&["C-u"]);
+
+    // Tab completes /cl to /close.
+    t.keys(&["/cl", "Tab"]);
+    t.wait_for("completion", |_| t.prompt_line().contains("/close"));
+    t.keys(&["C-u"]);
+
+    t.keys(&["/quit", "Enter"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !Path::new(&exit_file).exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let code = std::fs::read_to_string(&exit_file)
+        .unwrap_or_else(|_| panic!("wsdbg did not exit; screen:\n{}", t.screen()));
+    assert_eq!(code.trim(), "0", "screen:\n{}", t.screen());
+    let (texts, close) = server.result();
+    assert_eq!(texts, vec!["hello repl", "half typed line"]);
+    assert_eq!(close, Some(1000));
+    let history = std::fs::read_to_string(dir.path().join("state/wsdbg/history")).unwrap();
+    assert!(
+        history.contains("hello repl") && history.contains("/quit"),
+        "{history}"
+    );
+}

@@ -1,0 +1,220 @@
+//! wss:// against a rustls server whose CA is made at test time: `--cacert`, `-k`,
+//! mutual TLS, `SSLKEYLOGFILE`, and what happens without them.
+
+mod common;
+
+use std::io::Read;
+
+use common::*;
+
+/// A TLS server that echoes until the client closes.
+fn tls_echo(pki: &Pki, client_auth: bool) -> Server<Option<ClientFrame>> {
+    Server::builder()
+        .tls(pki.server_config(client_auth))
+        .run(|c| c.echo_until_close())
+}
+
+/// A TLS server whose handshake is expected to fail: it only tries to read.
+fn tls_refused(pki: &Pki, client_auth: bool) -> Server<bool> {
+    Server::builder()
+        .tls(pki.server_config(client_auth))
+        .reply(Reply::Nothing)
+        .run(|c| {
+            let mut buf = [0u8; 1024];
+            // true when the client got as far as sending application data.
+            matches!(c.read(&mut buf), Ok(n) if n > 0)
+        })
+}
+
+#[test]
+fn cacert_localhost() {
+    let pki = pki();
+    let server = tls_echo(&pki, false);
+    let out = run(wsdbg()
+        .args(["--json", "--cacert"])
+        .arg(&pki.ca_pem)
+        .arg(server.wss_url("/secure"))
+        .write_stdin("over tls\n"));
+    let req = server.request();
+    let close = server.result();
+    out.clean_close();
+    assert_eq!(req.path, "/secure", "{out}");
+    assert_eq!(out.texts("in"), vec!["over tls"], "{out}");
+    assert_eq!(close.and_then(|c| c.close_code()), Some(1000), "{out}");
+    assert!(
+        out.first("handshake")["url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("wss://localhost:")),
+        "{out}"
+    );
+}
+
+#[test]
+fn cacert_ip_address() {
+    let pki = pki();
+    let server = tls_echo(&pki, false);
+    let out = run(wsdbg()
+        .args(["--json", "--cacert"])
+        .arg(&pki.ca_pem)
+        .arg(format!("wss://127.0.0.1:{}/", server.port()))
+        .write_stdin("by ip\n"));
+    server.finish();
+    out.clean_close();
+    assert_eq!(out.texts("in"), vec!["by ip"], "{out}");
+}
+
+#[test]
+fn https_url_maps_to_wss() {
+    let pki = pki();
+    let server = tls_echo(&pki, false);
+    let out = run(wsdbg()
+        .args(["--json", "--cacert"])
+        .arg(&pki.ca_pem)
+        .arg(format!("https://localhost:{}/", server.port()))
+        .write_stdin("x\n"));
+    server.finish();
+    out.clean_close();
+}
+
+#[test]
+fn unknown_ca_is_a_tls_error() {
+    let pki = pki();
+    let server = tls_refused(&pki, false);
+    let out = run(wsdbg().args(["--json", server.wss_url("/").as_str()]));
+    let got_data = server.result();
+    out.error_kind("tls", 1);
+    assert!(
+        !got_data,
+        "the client went on after a failed verification\n{out}"
+    );
+}
+
+#[test]
+fn wrong_ca_is_a_tls_error() {
+    let pki = pki();
+    let other = common::pki();
+    let server = tls_refused(&pki, false);
+    let out = run(wsdbg()
+        .args(["--json", "--cacert"])
+        .arg(&other.ca_pem)
+        .arg(server.wss_url("/")));
+    server.finish();
+    out.error_kind("tls", 1);
+}
+
+#[test]
+fn plain_ws_to_a_tls_server_fails_to_connect() {
+    let pki = pki();
+    let server = tls_refused(&pki, false);
+    let out = run(wsdbg().args(["--json", "--connect-timeout", "3", server.url("/").as_str()]));
+    server.finish();
+    out.code(1);
+}
+
+#[test]
+fn insecure_works_and_warns() {
+    let pki = pki();
+    let server = tls_echo(&pki, false);
+    let out = run(wsdbg()
+        .args(["-k", server.wss_url("/").as_str()])
+        .write_stdin("unverified\n"));
+    server.finish();
+    out.code(0);
+    assert!(
+        !out.stderr.trim().is_empty(),
+        "-k prints a warning on stderr\n{out}"
+    );
+    assert!(out.stdout.contains("unverified"), "{out}");
+}
+
+#[test]
+fn insecure_json() {
+    let pki = pki();
+    let server = tls_echo(&pki, false);
+    let out = run(wsdbg()
+        .args(["--json", "--insecure", server.wss_url("/").as_str()])
+        .write_stdin("unverified\n"));
+    server.finish();
+    out.clean_close();
+    assert_eq!(out.texts("in"), vec!["unverified"], "{out}");
+    assert!(
+        !out.stderr.trim().is_empty(),
+        "-k prints a warning on stderr\n{out}"
+    );
+}
+
+#[test]
+fn missing_cacert_file_is_an_error() {
+    let out = run(wsdbg().args([
+        "--json",
+        "--cacert",
+        "/nonexistent/wsdbg-ca.pem",
+        "wss://127.0.0.1:1/",
+    ]));
+    assert!(matches!(out.code, Some(1) | Some(2)), "{out}");
+    let err = out.error();
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("/nonexistent/wsdbg-ca.pem"),
+        "{out}"
+    );
+}
+
+#[test]
+fn mutual_tls_with_client_certificate() {
+    let pki = pki();
+    let server = tls_echo(&pki, true);
+    let out = run(wsdbg()
+        .args(["--json", "--cacert"])
+        .arg(&pki.ca_pem)
+        .arg("--cert")
+        .arg(&pki.client_cert_pem)
+        .arg("--key")
+        .arg(&pki.client_key_pem)
+        .arg(server.wss_url("/"))
+        .write_stdin("with cert\n"));
+    server.finish();
+    out.clean_close();
+    assert_eq!(out.texts("in"), vec!["with cert"], "{out}");
+}
+
+#[test]
+fn mutual_tls_without_client_certificate_fails() {
+    let pki = pki();
+    let server = tls_refused(&pki, true);
+    let out = run(wsdbg()
+        .args(["--json", "--cacert"])
+        .arg(&pki.ca_pem)
+        .arg(server.wss_url("/")));
+    let got_data = server.result();
+    out.code(1);
+    assert!(!got_data, "{out}");
+    let err = out.error();
+    assert!(
+        ["tls", "handshake", "connect", "io"].contains(&err["kind"].as_str().unwrap_or("")),
+        "{out}"
+    );
+}
+
+#[test]
+fn sslkeylogfile_is_written() {
+    let pki = pki();
+    let server = tls_echo(&pki, false);
+    let log = pki.dir.path().join("keys.log");
+    let out = run(wsdbg()
+        .env("SSLKEYLOGFILE", &log)
+        .args(["--json", "--cacert"])
+        .arg(&pki.ca_pem)
+        .arg(server.wss_url("/"))
+        .write_stdin("x\n"));
+    server.finish();
+    out.clean_close();
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("CLIENT_") || l.starts_with("CLIENT_RANDOM")),
+        "no TLS secrets in SSLKEYLOGFILE: {text:?}\n{out}"
+    );
+}
