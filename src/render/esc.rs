@@ -64,7 +64,7 @@ pub enum Esc {
 pub fn escape(buf: &mut Vec<u8>, s: &str, mode: Esc) {
     // A byte that may need an escape: ASCII controls, DEL, `"`, `\`, and 0xC2, the lead
     // byte of the C1 controls U+0080-U+009F. It is never a continuation byte, so where
-    // it is found a char starts. Runs of 16 bytes without one are skipped at once.
+    // it is found a char starts. Runs of 32 bytes without one are skipped at once.
     fn suspect(c: u8) -> bool {
         c < 0x20 || c == 0x7f || c == b'"' || c == b'\\' || c == 0xc2
     }
@@ -72,9 +72,16 @@ pub fn escape(buf: &mut Vec<u8>, s: &str, mode: Esc) {
     let mut run = 0;
     let mut i = 0;
     while i < b.len() {
-        if let Some(chunk) = b.get(i..i + 16) {
-            if !chunk.iter().fold(false, |a, &c| a | suspect(c)) {
-                i += 16;
+        if let Some(chunk) = b.get(i..i + 32) {
+            // Min-reductions vectorize: a C0 control makes `lo` small, any other
+            // suspect byte makes `eq` zero.
+            let (mut lo, mut eq) = (u8::MAX, u8::MAX);
+            for &c in chunk {
+                lo = lo.min(c);
+                eq = eq.min((c ^ b'"').min(c ^ b'\\').min((c ^ 0x7f).min(c ^ 0xc2)));
+            }
+            if lo >= 0x20 && eq != 0 {
+                i += 32;
                 continue;
             }
         }
