@@ -213,7 +213,7 @@ _wsdbg() {
             return 0
             ;;
         wsdbg__subcmd__listen)
-            opts="-o -v -h --port --max-size --output --json --color --verbose --help"
+            opts="-o -v -h --port --max-size --tls-cert --tls-key --output --json --color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -224,6 +224,14 @@ _wsdbg() {
                     return 0
                     ;;
                 --max-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -65,6 +65,8 @@ set edit:completion:arg-completer[wsdbg] = {|@words|
         &'wsdbg;listen'= {
             cand --port 'Port to listen on (0 picks a free one and prints it)'
             cand --max-size 'Largest message accepted; beyond it close with 1009'
+            cand --tls-cert 'Serve wss://: certificate chain (PEM); needs --tls-key'
+            cand --tls-key 'Private key (PEM) for --tls-cert'
             cand -o 'Output format'
             cand --output 'Output format'
             cand --color 'Colour (NO_COLOR in the environment means never)'

@@ -62,6 +62,8 @@ complete -c wsdbg -n "__fish_wsdbg_needs_command" -a "completions" -d 'Print a s
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l port -d 'Port to listen on (0 picks a free one and prints it)' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l max-size -d 'Largest message accepted; beyond it close with 1009' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l tls-cert -d 'Serve wss://: certificate chain (PEM); needs --tls-key' -r -F
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l tls-key -d 'Private key (PEM) for --tls-cert' -r -F
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -s o -l output -d 'Output format' -r -f -a "pretty\t''
 json\t''
 payload\t''"

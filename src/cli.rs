@@ -77,6 +77,12 @@ pub struct ListenArgs {
     /// Largest message accepted; beyond it close with 1009
     #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
     pub max_size: u64,
+    /// Serve wss://: certificate chain (PEM); needs --tls-key
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// Private key (PEM) for --tls-cert
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     #[command(flatten)]
     pub out: OutArgs,
 }

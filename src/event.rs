@@ -154,6 +154,8 @@ pub enum Event<'a> {
     /// `listen` is bound and accepting.
     Listening {
         addr: &'a str,
+        /// `wss://` (listen --tls-cert) rather than `ws://`.
+        tls: bool,
     },
     /// `listen`: a client connected (after its handshake) or left.
     Client {

@@ -7,6 +7,9 @@ use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::ServerConfig;
 use tungstenite::handshake::derive_accept_key;
 
 use crate::cli::ListenArgs;
@@ -60,6 +63,15 @@ pub fn run(args: ListenArgs, start: Instant) -> Result<u8, Error> {
     let local = listener
         .local_addr()
         .map_err(|e| Error::io(format!("listen: {e}")))?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(c), Some(k)) => Some(server_tls(c, k)?),
+        (None, None) => None,
+        _ => {
+            return Err(Error::usage(
+                "listen: expected both --tls-cert and --tls-key (or neither)",
+            ))
+        }
+    };
     let printer = Printer::new(
         args.out.format(),
         Opts {
@@ -73,7 +85,10 @@ pub fn run(args: ListenArgs, start: Instant) -> Result<u8, Error> {
     {
         let mut out = lock(&shared);
         let a = local.to_string();
-        out.emit(&Event::Listening { addr: &a });
+        out.emit(&Event::Listening {
+            addr: &a,
+            tls: tls.is_some(),
+        });
         out.idle();
     }
     let mut next_id = 0u64;
@@ -90,9 +105,23 @@ pub fn run(args: ListenArgs, start: Instant) -> Result<u8, Error> {
         let id = next_id;
         let shared = shared.clone();
         let max_size = args.max_size;
+        let tls = tls.clone();
         let _ = std::thread::Builder::new()
             .name(format!("client-{id}"))
-            .spawn(move || Client::new(id, stream, shared, max_size).serve());
+            .spawn(move || {
+                let sock = match tls {
+                    None => Sock::Plain(stream),
+                    Some(cfg) => match rustls::ServerConnection::new(cfg) {
+                        Ok(conn) => Sock::Tls(Box::new(rustls::StreamOwned::new(conn, stream))),
+                        Err(e) => {
+                            let err = Error::tls(format!("listen: TLS: {e}"));
+                            emit(&shared, Some(id), &Event::Error(&err));
+                            return;
+                        }
+                    },
+                };
+                Client::new(id, sock, shared, max_size).serve()
+            });
     }
     Ok(0)
 }
@@ -108,9 +137,93 @@ fn emit(shared: &Shared, client: Option<u64>, ev: &Event<'_>) {
     out.idle();
 }
 
+/// A client's connection, plain or TLS (`--tls-cert`).
+enum Sock {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ServerConnection, TcpStream>>),
+}
+
+impl Sock {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Sock::Plain(s) => s,
+            Sock::Tls(s) => &s.sock,
+        }
+    }
+    fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        self.tcp().set_read_timeout(t)
+    }
+    /// End the connection: TLS close_notify, then TCP shutdown.
+    fn shutdown(&mut self) {
+        if let Sock::Tls(s) = self {
+            s.conn.send_close_notify();
+            let _ = s.flush();
+        }
+        let _ = self.tcp().shutdown(std::net::Shutdown::Both);
+    }
+}
+
+impl Read for Sock {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Sock::Plain(s) => s.read(buf),
+            Sock::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Sock {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Sock::Plain(s) => s.write(buf),
+            Sock::Tls(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Sock::Plain(s) => s.flush(),
+            Sock::Tls(s) => s.flush(),
+        }
+    }
+}
+
+/// The server side of `listen --tls-cert FILE --tls-key FILE`.
+fn server_tls(cert: &std::path::Path, key: &std::path::Path) -> Result<Arc<ServerConfig>, Error> {
+    let certs = CertificateDer::pem_file_iter(cert)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| {
+            Error::usage(format!(
+                "--tls-cert: expected a PEM certificate chain in {}: {e}",
+                cert.display()
+            ))
+        })?;
+    if certs.is_empty() {
+        return Err(Error::usage(format!(
+            "--tls-cert: expected a PEM certificate chain in {}, found none",
+            cert.display()
+        )));
+    }
+    let key_der = PrivateKeyDer::from_pem_file(key).map_err(|e| {
+        Error::usage(format!(
+            "--tls-key: expected a PEM private key (PKCS#8, PKCS#1 or SEC1) in {}: {e}",
+            key.display()
+        ))
+    })?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::tls(format!("TLS setup: {e}")))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key_der)
+        .map_err(|e| Error::usage(format!("--tls-cert/--tls-key: {e}")))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.key_log = Arc::new(rustls::KeyLogFile::new());
+    Ok(Arc::new(config))
+}
+
 struct Client {
     id: u64,
-    sock: TcpStream,
+    sock: Sock,
     shared: Shared,
     max_size: u64,
     /// Frames to send, written once per read.
@@ -118,7 +231,7 @@ struct Client {
 }
 
 impl Client {
-    fn new(id: u64, sock: TcpStream, shared: Shared, max_size: u64) -> Client {
+    fn new(id: u64, sock: Sock, shared: Shared, max_size: u64) -> Client {
         Client {
             id,
             sock,
@@ -135,10 +248,11 @@ impl Client {
     fn serve(mut self) {
         let peer = self
             .sock
+            .tcp()
             .peer_addr()
             .map(|a| a.to_string())
             .unwrap_or_else(|_| "?".into());
-        let _ = self.sock.set_nodelay(true);
+        let _ = self.sock.tcp().set_nodelay(true);
         let rest = match self.handshake() {
             Ok(rest) => rest,
             Err(e) => {
@@ -309,7 +423,7 @@ impl Client {
                             clean: true,
                             reply_after: None,
                         });
-                        let _ = self.sock.shutdown(std::net::Shutdown::Both);
+                        self.sock.shutdown();
                         return;
                     }
                     9 => self.send(10, payload),
@@ -397,6 +511,6 @@ impl Client {
         self.emit(&Event::Error(&e));
         self.send(8, &v.close_code.to_be_bytes());
         self.flush();
-        let _ = self.sock.shutdown(std::net::Shutdown::Both);
+        self.sock.shutdown();
     }
 }

@@ -342,6 +342,7 @@ fn script(f: &Fixture) -> Vec<(Ctx, Event<'_>)> {
             at(400),
             Event::Listening {
                 addr: "127.0.0.1:9001",
+                tls: false,
             },
         ),
         (

@@ -173,6 +173,7 @@ struct Text<'a> {
 struct Listening<'a> {
     event: &'static str,
     addr: &'a str,
+    tls: bool,
     t: f64,
 }
 
@@ -522,11 +523,12 @@ pub(super) fn emit<W: Write, E: Write>(
             },
         )?,
         Event::Info(info) => put(buf, &info_ev(info, t, client))?,
-        Event::Listening { addr } => put(
+        Event::Listening { addr, tls } => put(
             buf,
             &Listening {
                 event: "listening",
                 addr,
+                tls,
                 t,
             },
         )?,

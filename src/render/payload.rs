@@ -63,9 +63,9 @@ pub(super) fn emit<W: Write, E: Write>(
             pretty::info(buf, info);
             p.err.write_all(buf)
         }
-        Event::Listening { addr } => {
+        Event::Listening { addr, tls } => {
             buf.clear();
-            pretty::listening(buf, addr);
+            pretty::listening(buf, addr, tls);
             p.err.write_all(buf)
         }
         _ => Ok(()),

@@ -154,8 +154,8 @@ pub(super) fn emit<W: Write, E: Write>(
             self::info(buf, info);
             false
         }
-        Event::Listening { addr } => {
-            listening(buf, addr);
+        Event::Listening { addr, tls } => {
+            listening(buf, addr, tls);
             false
         }
         Event::Client { peer, connected } => {
@@ -499,10 +499,10 @@ pub(super) fn notice(buf: &mut Vec<u8>, text: &str) {
 }
 
 /// `listening on ws://ADDR`
-pub(super) fn listening(buf: &mut Vec<u8>, addr: &str) {
+pub(super) fn listening(buf: &mut Vec<u8>, addr: &str, tls: bool) {
     buf.extend_from_slice(b"listening on ");
     if !addr.contains("://") {
-        buf.extend_from_slice(b"ws://");
+        buf.extend_from_slice(if tls { b"wss://" } else { b"ws://" });
     }
     buf.extend_from_slice(addr.as_bytes());
     buf.push(b'\n');
