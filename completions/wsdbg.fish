@@ -27,19 +27,19 @@ end
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s H -l header -d 'Extra handshake header \'Name: value\' (repeatable)' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s p -l protocol -d 'Offer a subprotocol (Sec-WebSocket-Protocol), repeatable' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l origin -d 'Origin header' -r
-complete -c wsdbg -n "__fish_wsdbg_needs_command" -l cacert -d 'Trust the CA certificates in this PEM file (besides the built-in web roots)' -r -F
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l cacert -d 'Trust the CA certificates in this PEM file (besides the web roots)' -r -F
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l cert -d 'Client certificate chain (PEM) for mutual TLS; needs --key' -r -F
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l key -d 'Private key (PEM: PKCS#8, PKCS#1 or SEC1) for --cert' -r -F
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l connect-timeout -d 'TCP + TLS + handshake deadline in seconds' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l close-timeout -d 'How long to wait for the peer\'s close reply, in seconds' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l max-size -d 'Largest message accepted; beyond it close with 1009' -r
-complete -c wsdbg -n "__fish_wsdbg_needs_command" -s x -l execute -d 'Run this command after connecting (repeatable); stdin is not read, and the session closes after the last one' -r
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -s x -l execute -d 'Run this command after connecting (repeatable); then close. Stdin is not read' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l chunk-size -d 'With --binary: largest binary message made from stdin' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l max-messages -d 'Exit (closing with 1000) after N data messages have been received' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l max-retries -d 'With --reconnect: give up after N failed attempts in a row' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l backoff-min -d 'With --reconnect: first delay in milliseconds' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l backoff-max -d 'With --reconnect: longest delay in milliseconds' -r
-complete -c wsdbg -n "__fish_wsdbg_needs_command" -l ping-interval -d 'Send a ping this often and report the pong round-trip time; no pong by the next one means the connection is dead' -r
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l ping-interval -d 'Ping this often and show each round trip; no pong by the next ping = dead' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s o -l output -d 'Output format' -r -f -a "pretty\t''
 json\t''
 payload\t''"
@@ -51,10 +51,10 @@ complete -c wsdbg -n "__fish_wsdbg_needs_command" -l keep-open -d 'Script mode: 
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s r -l raw -d 'Send every input line verbatim as a text message; no commands'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s b -l binary -d 'Script mode: stdin is raw bytes, sent as binary messages'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l no-auto-pong -d 'Do not answer pings (the pings are still shown)'
-complete -c wsdbg -n "__fish_wsdbg_needs_command" -s L -l follow-redirects -d 'Follow 3xx answers to the handshake (at most 10, each hop shown; wss -> ws refused)'
-complete -c wsdbg -n "__fish_wsdbg_needs_command" -l reconnect -d 'Reconnect with exponential backoff and jitter after any disconnect not asked for'
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -s L -l follow-redirects -d 'Follow 3xx answers to the handshake (at most 10; wss -> ws refused)'
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l reconnect -d 'Reconnect (exponential backoff, jitter) after a disconnect not asked for'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l json -d 'Same as --output json'
-complete -c wsdbg -n "__fish_wsdbg_needs_command" -s v -l verbose -d 'Pretty output: also print the handshake request and response headers'
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -s v -l verbose -d 'Pretty output: also print the handshake headers'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s V -l version -d 'Print version'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -a "listen" -d 'A local WebSocket echo server for trying things out (default 127.0.0.1:9001)'
@@ -71,8 +71,8 @@ complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l color -d 'Colour 
 always\t''
 never\t''"
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l json -d 'Same as --output json'
-complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -s v -l verbose -d 'Pretty output: also print the handshake request and response headers'
-complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -s h -l help -d 'Print help'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -s v -l verbose -d 'Pretty output: also print the handshake headers'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand help; and not __fish_seen_subcommand_from listen completions help" -f -a "listen" -d 'A local WebSocket echo server for trying things out (default 127.0.0.1:9001)'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand help; and not __fish_seen_subcommand_from listen completions help" -f -a "completions" -d 'Print a shell completion script'

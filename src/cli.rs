@@ -11,18 +11,30 @@ use crate::error::Error;
 
 pub const AFTER_HELP: &str = "\
 Examples:
-  wsdbg listen --port 9001                      a local echo server to try things on
-  wsdbg ws://127.0.0.1:9001/                    interactive: type lines, see every frame
-  wsdbg -H 'Authorization: Bearer T' wss://example.com/socket
-  printf 'hello\\n/ping\\n' | wsdbg ws://127.0.0.1:9001/      script from a pipe
-  wsdbg -x '/text hi' -x '/wait' --json ws://h/ | jq .       JSON lines for jq
-  wsdbg -o payload ws://h/feed < /dev/null --keep-open       payloads only, for pipelines
-  wsdbg -x '/close 4000 bye' ws://h/                         test a server's close behaviour
+  Try it with no server at hand (two terminals):
+    wsdbg listen --port 9001
+    wsdbg ws://127.0.0.1:9001/
+  Poke a server: type lines, see every frame both ways
+    wsdbg wss://echo.example.com/
+  Send headers and offer subprotocols; -v shows the handshake
+    wsdbg -v -H 'Authorization: Bearer TOKEN' -p chat wss://example.com/socket
+  Script a session from a file (one command per line)
+    wsdbg ws://127.0.0.1:9001/ < session.txt
+  Pipe to jq: the text of every message the server sent
+    wsdbg --json -x 'hello' -x '/wait' ws://127.0.0.1:9001/ | jq -r 'select(.event==\"message\" and .dir==\"in\") | .text'
+  Payloads only, for pipelines
+    seq 100 | wsdbg -o payload ws://127.0.0.1:9001/ > echoes.txt
+  Test a server's close behaviour: any code, even one the RFC forbids on the wire
+    wsdbg -x '/close 4000 bye' ws://127.0.0.1:9001/
+    wsdbg -x '/frame close hex=03' ws://127.0.0.1:9001/      (a 1-byte close payload)
+  Stay connected: reconnect with backoff, keepalive pings
+    wsdbg --reconnect --ping-interval 20 wss://example.com/feed
 
-Input lines (REPL, script, -x): a line is sent as a text message; /help lists the
-commands (/text /binary /file /ping /pong /close /frame /sleep /wait /info /quit ...).
-Exit status: 0 clean close, 1 could not connect, 2 usage error, 3 connection lost or
-protocol broken.";
+Commands (REPL, script, -x): a plain line is sent as a text message; /help lists
+/text /binary /file /ping /pong /close /frame /sleep /wait /reconnect /info /quit.
+
+Exit status: 0 clean close, 1 could not connect, 2 usage error,
+3 connection lost or protocol broken by the peer.";
 
 /// `--version`: the version and the TLS backend.
 pub const VERSION: &str = concat!(
@@ -36,6 +48,7 @@ pub const VERSION: &str = concat!(
     name = "wsdbg",
     version = VERSION,
     about,
+    after_help = "More options, examples and exit codes: wsdbg --help; commands at the prompt: /help",
     after_long_help = AFTER_HELP,
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true
@@ -98,7 +111,7 @@ pub struct ConnArgs {
     /// Origin header
     #[arg(long, value_name = "URL")]
     pub origin: Option<String>,
-    /// Trust the CA certificates in this PEM file (besides the built-in web roots)
+    /// Trust the CA certificates in this PEM file (besides the web roots)
     #[arg(long, value_name = "FILE")]
     pub cacert: Option<PathBuf>,
     /// Do not verify the server certificate (prints a warning)
@@ -108,23 +121,27 @@ pub struct ConnArgs {
     #[arg(long, value_name = "FILE", requires = "key")]
     pub cert: Option<PathBuf>,
     /// Private key (PEM: PKCS#8, PKCS#1 or SEC1) for --cert
-    #[arg(long, value_name = "FILE", requires = "cert")]
+    #[arg(hide_short_help = true, long, value_name = "FILE", requires = "cert")]
     pub key: Option<PathBuf>,
     /// TCP + TLS + handshake deadline in seconds
-    #[arg(long, value_name = "SECS", default_value = "10")]
+    #[arg(
+        hide_short_help = true,
+        long,
+        value_name = "SECS",
+        default_value = "10"
+    )]
     pub connect_timeout: f64,
     /// How long to wait for the peer's close reply, in seconds
-    #[arg(long, value_name = "SECS", default_value = "5")]
+    #[arg(hide_short_help = true, long, value_name = "SECS", default_value = "5")]
     pub close_timeout: f64,
     /// Largest message accepted; beyond it close with 1009
-    #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
+    #[arg(hide_short_help = true, long, value_name = "BYTES", default_value_t = 64 << 20)]
     pub max_size: u64,
-    /// Run this command after connecting (repeatable); stdin is not read, and the
-    /// session closes after the last one
+    /// Run this command after connecting (repeatable); then close. Stdin is not read
     #[arg(short = 'x', long = "execute", value_name = "CMD")]
     pub execute: Vec<String>,
     /// Script mode: do not close at end of input; stay until the peer closes or Ctrl-C
-    #[arg(long)]
+    #[arg(hide_short_help = true, long)]
     pub keep_open: bool,
     /// Send every input line verbatim as a text message; no commands
     #[arg(short = 'r', long, conflicts_with = "binary")]
@@ -133,31 +150,35 @@ pub struct ConnArgs {
     #[arg(short = 'b', long)]
     pub binary: bool,
     /// With --binary: largest binary message made from stdin
-    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024)]
+    #[arg(hide_short_help = true, long, value_name = "BYTES", default_value_t = 64 * 1024)]
     pub chunk_size: usize,
     /// Exit (closing with 1000) after N data messages have been received
     #[arg(long, value_name = "N")]
     pub max_messages: Option<u64>,
     /// Do not answer pings (the pings are still shown)
-    #[arg(long)]
+    #[arg(hide_short_help = true, long)]
     pub no_auto_pong: bool,
-    /// Follow 3xx answers to the handshake (at most 10, each hop shown; wss -> ws refused)
+    /// Follow 3xx answers to the handshake (at most 10; wss -> ws refused)
     #[arg(short = 'L', long)]
     pub follow_redirects: bool,
-    /// Reconnect with exponential backoff and jitter after any disconnect not asked for
+    /// Reconnect (exponential backoff, jitter) after a disconnect not asked for
     #[arg(long)]
     pub reconnect: bool,
     /// With --reconnect: give up after N failed attempts in a row
-    #[arg(long, value_name = "N", requires = "reconnect")]
+    #[arg(hide_short_help = true, long, value_name = "N", requires = "reconnect")]
     pub max_retries: Option<u32>,
     /// With --reconnect: first delay in milliseconds
-    #[arg(long, value_name = "MS", default_value_t = 250)]
+    #[arg(hide_short_help = true, long, value_name = "MS", default_value_t = 250)]
     pub backoff_min: u64,
     /// With --reconnect: longest delay in milliseconds
-    #[arg(long, value_name = "MS", default_value_t = 30_000)]
+    #[arg(
+        hide_short_help = true,
+        long,
+        value_name = "MS",
+        default_value_t = 30_000
+    )]
     pub backoff_max: u64,
-    /// Send a ping this often and report the pong round-trip time; no pong by the
-    /// next one means the connection is dead
+    /// Ping this often and show each round trip; no pong by the next ping = dead
     #[arg(long, value_name = "SECS")]
     pub ping_interval: Option<f64>,
 }
@@ -185,9 +206,9 @@ pub struct OutArgs {
     #[arg(long)]
     pub json: bool,
     /// Colour (NO_COLOR in the environment means never)
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    #[arg(hide_short_help = true, long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
-    /// Pretty output: also print the handshake request and response headers
+    /// Pretty output: also print the handshake headers
     #[arg(short = 'v', long)]
     pub verbose: bool,
 }
