@@ -214,17 +214,7 @@ pub fn close_code_name(code: u16) -> &'static str {
 }
 
 /// The name of an opcode as the contract spells it in JSON; `None` for reserved ones.
-pub fn opcode_name(op: u8) -> Option<&'static str> {
-    match op {
-        0 => Some("continuation"),
-        1 => Some("text"),
-        2 => Some("binary"),
-        8 => Some("close"),
-        9 => Some("ping"),
-        10 => Some("pong"),
-        _ => None,
-    }
-}
+pub use crate::wire::opcode_name;
 
 #[cfg(test)]
 mod tests {

@@ -20,7 +20,7 @@ use crate::render::{Opts, Printer};
 use crate::session::Sink;
 use crate::wire::{self, Checker, Header, Role};
 
-type Shared = Arc<Mutex<Output<io::Stdout, io::Stderr>>>;
+type Shared = Arc<Mutex<Output<io::BufWriter<io::Stdout>, io::Stderr>>>;
 
 const DEFAULT_PORT: u16 = 9001;
 
@@ -78,7 +78,7 @@ pub fn run(args: ListenArgs, start: Instant) -> Result<u8, Error> {
             verbose: args.out.verbose,
             color: args.out.color(io::IsTerminal::is_terminal(&io::stdout())),
         },
-        io::stdout(),
+        io::BufWriter::with_capacity(64 * 1024, io::stdout()),
         io::stderr(),
     );
     let shared: Shared = Arc::new(Mutex::new(Output::new(printer, start)));
@@ -126,7 +126,9 @@ pub fn run(args: ListenArgs, start: Instant) -> Result<u8, Error> {
     Ok(0)
 }
 
-fn lock(shared: &Shared) -> std::sync::MutexGuard<'_, Output<io::Stdout, io::Stderr>> {
+fn lock(
+    shared: &Shared,
+) -> std::sync::MutexGuard<'_, Output<io::BufWriter<io::Stdout>, io::Stderr>> {
     shared.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -241,8 +243,11 @@ impl Client {
         }
     }
 
+    /// Print an event; output is flushed once per read (`flush`), not per event.
     fn emit(&self, ev: &Event<'_>) {
-        emit(&self.shared, Some(self.id), ev);
+        let mut out = lock(&self.shared);
+        out.client = Some(self.id);
+        out.emit(ev);
     }
 
     fn serve(mut self) {
@@ -257,6 +262,7 @@ impl Client {
             Ok(rest) => rest,
             Err(e) => {
                 self.emit(&Event::Error(&e));
+                self.flush();
                 return;
             }
         };
@@ -269,6 +275,7 @@ impl Client {
             peer: &peer,
             connected: false,
         });
+        self.flush();
     }
 
     /// Read the upgrade request and answer 101 (or 400). Returns bytes read past it.
@@ -499,11 +506,13 @@ impl Client {
         self.show(Dir::Out, &h, payload);
     }
 
+    /// Send what was queued, and print what was shown, before waiting for more.
     fn flush(&mut self) {
         if !self.out.is_empty() {
             let _ = self.sock.write_all(&self.out);
             self.out.clear();
         }
+        lock(&self.shared).idle();
     }
 
     fn fail(&mut self, v: wire::Violation) {
