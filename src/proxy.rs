@@ -154,10 +154,7 @@ pub fn from_env(
     } else {
         ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"]
     };
-    let Some((name, value)) = names
-        .iter()
-        .find_map(|n| get(n).map(|v| (*n, v)))
-    else {
+    let Some((name, value)) = names.iter().find_map(|n| get(n).map(|v| (*n, v))) else {
         return Ok(None);
     };
     if let Some(list) = get("no_proxy").or_else(|| get("NO_PROXY")) {
@@ -838,26 +835,47 @@ mod tests {
 
     #[test]
     fn env_ws_uses_http_proxy_and_wss_https_proxy() {
-        let vars = [("HTTP_PROXY", "http://h1:1"), ("HTTPS_PROXY", "http://h2:2")];
-        assert_eq!(chosen(false, "t", 80, &vars).as_deref(), Some("http://h1:1"));
-        assert_eq!(chosen(true, "t", 443, &vars).as_deref(), Some("http://h2:2"));
+        let vars = [
+            ("HTTP_PROXY", "http://h1:1"),
+            ("HTTPS_PROXY", "http://h2:2"),
+        ];
+        assert_eq!(
+            chosen(false, "t", 80, &vars).as_deref(),
+            Some("http://h1:1")
+        );
+        assert_eq!(
+            chosen(true, "t", 443, &vars).as_deref(),
+            Some("http://h2:2")
+        );
         assert_eq!(chosen(true, "t", 443, &vars[..1]), None);
         assert_eq!(chosen(false, "t", 80, &vars[1..]), None);
     }
 
     #[test]
     fn env_lowercase_first() {
-        let vars = [("http_proxy", "http://low:1"), ("HTTP_PROXY", "http://up:2")];
-        assert_eq!(chosen(false, "t", 80, &vars).as_deref(), Some("http://low:1"));
+        let vars = [
+            ("http_proxy", "http://low:1"),
+            ("HTTP_PROXY", "http://up:2"),
+        ];
+        assert_eq!(
+            chosen(false, "t", 80, &vars).as_deref(),
+            Some("http://low:1")
+        );
         let vars = [("all_proxy", "http://low:1"), ("ALL_PROXY", "http://up:2")];
-        assert_eq!(chosen(true, "t", 443, &vars).as_deref(), Some("http://low:1"));
+        assert_eq!(
+            chosen(true, "t", 443, &vars).as_deref(),
+            Some("http://low:1")
+        );
     }
 
     #[test]
     fn env_all_proxy_is_the_fallback() {
         let vars = [("ALL_PROXY", "socks5h://s:1"), ("HTTP_PROXY", "http://h:2")];
         assert_eq!(chosen(false, "t", 80, &vars).as_deref(), Some("http://h:2"));
-        assert_eq!(chosen(true, "t", 443, &vars).as_deref(), Some("socks5h://s:1"));
+        assert_eq!(
+            chosen(true, "t", 443, &vars).as_deref(),
+            Some("socks5h://s:1")
+        );
     }
 
     #[test]
@@ -874,7 +892,11 @@ mod tests {
             ("no_proxy", ""),
             ("NO_PROXY", "t"),
         ];
-        assert_eq!(chosen(false, "t", 80, &vars), None, "empty no_proxy is unset");
+        assert_eq!(
+            chosen(false, "t", 80, &vars),
+            None,
+            "empty no_proxy is unset"
+        );
         assert_eq!(chosen(false, "t", 80, &[]), None);
     }
 
@@ -947,7 +969,10 @@ mod tests {
     fn no_proxy_ip_literals_match_exactly() {
         assert!(no_proxy_matches("10.0.0.1", "10.0.0.1", 80));
         assert!(!no_proxy_matches("10.0.0.1", "10.0.0.10", 80));
-        assert!(!no_proxy_matches("0.0.1", "127.0.0.1", 80), "no suffix match for IPs");
+        assert!(
+            !no_proxy_matches("0.0.1", "127.0.0.1", 80),
+            "no suffix match for IPs"
+        );
         assert!(!no_proxy_matches(".0.0.1", "127.0.0.1", 80));
         assert!(no_proxy_matches("::1", "::1", 80));
         assert!(no_proxy_matches("[::1]", "::1", 80));
@@ -971,7 +996,11 @@ mod tests {
     fn no_proxy_case_whitespace_and_lists() {
         assert!(no_proxy_matches(" Example.COM ", "a.example.com", 80));
         assert!(no_proxy_matches("example.com", "A.EXAMPLE.com", 80));
-        assert!(no_proxy_matches("foo.test,, 10.0.0.1 ,bar.test", "x.bar.test", 1));
+        assert!(no_proxy_matches(
+            "foo.test,, 10.0.0.1 ,bar.test",
+            "x.bar.test",
+            1
+        ));
         assert!(no_proxy_matches("foo.test, 10.0.0.1", "10.0.0.1", 1));
         assert!(!no_proxy_matches("foo.test, 10.0.0.1", "baz.test", 1));
         assert!(no_proxy_matches("example.com.", "example.com", 1));
@@ -982,9 +1011,7 @@ mod tests {
 
     /// A one-connection proxy on 127.0.0.1:0 running `script`; returns the client side,
     /// already connected.
-    fn fake(
-        script: impl FnOnce(&mut TcpStream) + Send + 'static,
-    ) -> (TcpStream, JoinHandle<()>) {
+    fn fake(script: impl FnOnce(&mut TcpStream) + Send + 'static) -> (TcpStream, JoinHandle<()>) {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = l.local_addr().unwrap();
         let h = std::thread::spawn(move || {
@@ -1037,8 +1064,14 @@ mod tests {
             s.write_all(b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n")
                 .unwrap();
         });
-        let e = tunnel(&http("127.0.0.1", 3128, None), &mut s, "example.com", 443, soon())
-            .unwrap_err();
+        let e = tunnel(
+            &http("127.0.0.1", 3128, None),
+            &mut s,
+            "example.com",
+            443,
+            soon(),
+        )
+        .unwrap_err();
         assert_eq!(e.kind, Kind::Connect);
         assert!(
             e.msg.starts_with(
@@ -1075,8 +1108,14 @@ mod tests {
             std::thread::sleep(Duration::from_millis(600));
         });
         let started = Instant::now();
-        let e = tunnel(&p, &mut s, "t", 1, Instant::now() + Duration::from_millis(200))
-            .unwrap_err();
+        let e = tunnel(
+            &p,
+            &mut s,
+            "t",
+            1,
+            Instant::now() + Duration::from_millis(200),
+        )
+        .unwrap_err();
         assert_eq!(e.kind, Kind::Timeout, "{e}");
         assert!(started.elapsed() < Duration::from_millis(550));
         h.join().unwrap();
@@ -1134,7 +1173,14 @@ mod tests {
             s.write_all(&[0; 18]).unwrap();
             s.write_all(b"!").unwrap();
         });
-        tunnel(&socks("h", 1, false, None), &mut s, "localhost", 9001, soon()).unwrap();
+        tunnel(
+            &socks("h", 1, false, None),
+            &mut s,
+            "localhost",
+            9001,
+            soon(),
+        )
+        .unwrap();
         assert_eq!(take(&mut s, 1), b"!");
         h.join().unwrap();
 
@@ -1143,7 +1189,10 @@ mod tests {
             s.write_all(&[5, 0]).unwrap();
             let req = take(s, 22);
             assert_eq!(&req[..4], [5, 1, 0, 4]);
-            assert_eq!(&req[4..20], "::1".parse::<std::net::Ipv6Addr>().unwrap().octets());
+            assert_eq!(
+                &req[4..20],
+                "::1".parse::<std::net::Ipv6Addr>().unwrap().octets()
+            );
             s.write_all(&[5, 0, 0, 1, 0, 0, 0, 0, 0, 0]).unwrap();
         });
         tunnel(&socks("h", 1, true, None), &mut s, "[::1]", 9001, soon()).unwrap();
@@ -1169,8 +1218,14 @@ mod tests {
                 take(s, 10);
                 s.write_all(&[5, rep, 0, 1]).unwrap();
             });
-            let e = tunnel(&socks("127.0.0.1", 1080, false, None), &mut s, "10.0.0.1", 80, soon())
-                .unwrap_err();
+            let e = tunnel(
+                &socks("127.0.0.1", 1080, false, None),
+                &mut s,
+                "10.0.0.1",
+                80,
+                soon(),
+            )
+            .unwrap_err();
             assert_eq!(e.kind, Kind::Connect);
             assert_eq!(
                 e.msg,
@@ -1190,10 +1245,20 @@ mod tests {
             take(s, 5);
             s.write_all(&[1, 1]).unwrap();
         });
-        let e = tunnel(&socks("h", 1, true, Some(("u", "p"))), &mut s, "t", 1, soon())
-            .unwrap_err();
+        let e = tunnel(
+            &socks("h", 1, true, Some(("u", "p"))),
+            &mut s,
+            "t",
+            1,
+            soon(),
+        )
+        .unwrap_err();
         assert_eq!(e.kind, Kind::Connect);
-        assert!(e.msg.contains("rejected the SOCKS5 user name and password for user \"u\""), "{e}");
+        assert!(
+            e.msg
+                .contains("rejected the SOCKS5 user name and password for user \"u\""),
+            "{e}"
+        );
         assert!(!e.msg.contains("\"p\""), "{e}");
         h.join().unwrap();
 

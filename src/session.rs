@@ -541,8 +541,8 @@ impl<S: Sink> Session<S> {
                 self.user_close(c, Some(1000), "");
             }
             if c.closing.is_some() || c.done.is_some() {
-                // Nothing more may be sent; what is left stays queued and is reported.
-                self.fill_queue();
+                // Nothing more may be sent; what is left stays queued (for a reconnect)
+                // and is reported at the end.
                 return;
             }
             if self.block != Block::None || c.out.len() - c.wpos >= HIGH_WATER {
@@ -572,9 +572,21 @@ impl<S: Sink> Session<S> {
         }
     }
 
+    /// Take what the channel holds now (at most its capacity), and note whether the
+    /// input has ended.
     fn fill_queue(&mut self) {
-        while let Ok(batch) = self.rx.try_recv() {
-            self.queue.extend(batch);
+        loop {
+            match self.rx.try_recv() {
+                Ok(batch) => self.queue.extend(batch),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    self.input_done = true;
+                    break;
+                }
+            }
+        }
+        if self.queue.iter().any(|i| matches!(i, Input::Eof)) {
+            self.input_done = true;
         }
     }
 
@@ -598,7 +610,12 @@ impl<S: Sink> Session<S> {
             .filter(|i| matches!(i, Input::Cmd(c) if sends(c)))
             .count();
         if unsent > 0 {
-            let msg = format!("{unsent} queued command(s) were not sent: {why}");
+            let more = if self.input_done {
+                ""
+            } else {
+                " (and input after them was not read)"
+            };
+            let msg = format!("{unsent} queued command(s) were not sent: {why}{more}");
             self.sink.emit(&Event::Warning(&msg));
         }
     }
