@@ -24,6 +24,7 @@ use crate::wire::{self, Checker, Header, Role, Violation};
 
 const SOCK: Token = Token(0);
 const WAKE: Token = Token(1);
+const SIGNAL: Token = Token(2);
 /// Stop taking commands while this much is waiting to be sent.
 const HIGH_WATER: usize = 1 << 20;
 const READ_CHUNK: usize = 64 * 1024;
@@ -146,6 +147,9 @@ pub struct Session<S: Sink> {
     /// `/reconnect` was asked.
     reconnect_now: bool,
     interrupted: Arc<AtomicBool>,
+    /// SIGINT arrives here (signal-hook writes to the other end): Ctrl-C in script
+    /// mode closes with 1000; a second one exits at once.
+    sigint: Option<mio::net::UnixStream>,
     /// Held so the waker outlives the input thread: closing its fd would drop a
     /// wake-up that is still pending (the last one, end of input or Ctrl-C).
     _waker: Arc<Waker>,
@@ -190,6 +194,18 @@ impl<S: Sink> Session<S> {
         );
         let (tx, rx) = std::sync::mpsc::sync_channel(64);
         let interrupted = Arc::new(AtomicBool::new(false));
+        let sigint = match mio::net::UnixStream::pair() {
+            Ok((mut rx, tx)) => {
+                let ok = poll
+                    .registry()
+                    .register(&mut rx, SIGNAL, Interest::READABLE)
+                    .is_ok()
+                    && signal_hook::low_level::pipe::register(signal_hook::consts::SIGINT, tx)
+                        .is_ok();
+                ok.then_some(rx)
+            }
+            Err(_) => None,
+        };
         Ok((
             Session {
                 opts,
@@ -206,6 +222,7 @@ impl<S: Sink> Session<S> {
                 reconnect_now: false,
                 interrupted: interrupted.clone(),
                 _waker: waker.clone(),
+                sigint,
                 keepalives: 0,
             },
             InputTx {
@@ -319,6 +336,30 @@ impl<S: Sink> Session<S> {
                 return true;
             }
             let _ = self.poll.poll(&mut events, Some(left));
+            if events.iter().any(|e| e.token() == SIGNAL) {
+                self.on_sigint();
+            }
+        }
+    }
+
+    /// Ctrl-C: the first closes (the loop sees `interrupted`), a second exits now.
+    fn on_sigint(&mut self) {
+        let mut got = false;
+        if let Some(rx) = &mut self.sigint {
+            let mut buf = [0u8; 16];
+            while let Ok(n) = std::io::Read::read(rx, &mut buf) {
+                if n == 0 {
+                    break;
+                }
+                got = true;
+            }
+        }
+        if !got {
+            return;
+        }
+        if self.interrupted.swap(true, Ordering::SeqCst) {
+            self.sink.idle();
+            std::process::exit(130);
         }
     }
 
@@ -425,6 +466,9 @@ impl<S: Sink> Session<S> {
                 if ev.token() == SOCK && (ev.is_readable() || ev.is_read_closed() || ev.is_error())
                 {
                     readable = true;
+                }
+                if ev.token() == SIGNAL {
+                    self.on_sigint();
                 }
             }
             self.timers(&mut c);
