@@ -242,7 +242,6 @@ impl<S: Sink> Session<S> {
         }
         let mut backoff = Backoff::new(self.opts.backoff_min, self.opts.backoff_max);
         let mut ever_connected = false;
-        let mut last_end: Option<End> = None;
         let mut attempt = 0u32;
         loop {
             let code = match self.connect() {
@@ -250,9 +249,9 @@ impl<S: Sink> Session<S> {
                     ever_connected = true;
                     backoff.reset();
                     attempt = 0;
-                    let end = self.run_conn(conn);
-                    last_end = Some(end);
-                    match end {
+                    // The exit code speaks of the last connection only.
+                    self.protocol_broken = false;
+                    match self.run_conn(conn) {
                         End::Clean if !self.protocol_broken => 0,
                         _ => 3,
                     }
@@ -279,10 +278,6 @@ impl<S: Sink> Session<S> {
                 if !self.opts.reconnect {
                     break self.finish(code);
                 }
-                if last_end.is_some() && ever_connected && attempt == 0 {
-                    // A fresh loss: the protocol state starts over.
-                    self.protocol_broken = false;
-                }
                 if let Some(max) = self.opts.max_retries {
                     if attempt >= max {
                         let e = Error::new(
@@ -305,7 +300,6 @@ impl<S: Sink> Session<S> {
                     break self.finish(code);
                 }
             } else {
-                self.protocol_broken = false;
                 attempt = 0;
                 self.sink.emit(&Event::Reconnect {
                     attempt: 1,
