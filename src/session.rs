@@ -150,6 +150,8 @@ pub struct Session<S: Sink> {
     /// SIGINT arrives here (signal-hook writes to the other end): Ctrl-C in script
     /// mode closes with 1000; a second one exits at once.
     sigint: Option<mio::net::UnixStream>,
+    /// True while a blocking connect runs: Ctrl-C then exits at once (130).
+    connecting: Arc<AtomicBool>,
     /// Held so the waker outlives the input thread: closing its fd would drop a
     /// wake-up that is still pending (the last one, end of input or Ctrl-C).
     _waker: Arc<Waker>,
@@ -194,6 +196,12 @@ impl<S: Sink> Session<S> {
         );
         let (tx, rx) = std::sync::mpsc::sync_channel(64);
         let interrupted = Arc::new(AtomicBool::new(false));
+        let connecting = Arc::new(AtomicBool::new(false));
+        let _ = signal_hook::flag::register_conditional_shutdown(
+            signal_hook::consts::SIGINT,
+            130,
+            connecting.clone(),
+        );
         let sigint = match mio::net::UnixStream::pair() {
             Ok((mut rx, tx)) => {
                 let ok = poll
@@ -223,6 +231,7 @@ impl<S: Sink> Session<S> {
                 interrupted: interrupted.clone(),
                 _waker: waker.clone(),
                 sigint,
+                connecting,
                 keepalives: 0,
             },
             InputTx {
@@ -358,11 +367,19 @@ impl<S: Sink> Session<S> {
     }
 
     fn connect(&mut self) -> Result<Conn, Error> {
+        self.connecting.store(true, Ordering::SeqCst);
+        let r = self.connect_inner();
+        self.connecting.store(false, Ordering::SeqCst);
+        r
+    }
+
+    fn connect_inner(&mut self) -> Result<Conn, Error> {
         self.sink.state("connecting");
         let mut target = self.opts.target.clone();
         let mut hops = 0;
         let (stream, hs, rest) = loop {
             self.sink.emit(&Event::Connecting { url: &target.url });
+            self.sink.idle();
             let started = Instant::now();
             let deadline = started + self.opts.connect_timeout;
             let mut stream = connect::connect(&target, self.opts.tls.as_ref(), deadline)?;
