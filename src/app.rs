@@ -71,6 +71,11 @@ pub fn run(cli: Cli, start: Instant) -> Result<u8, Error> {
         backoff_min: Duration::from_millis(c.backoff_min),
         backoff_max: Duration::from_millis(c.backoff_max),
         follow_redirects: c.follow_redirects,
+        proxy: match (&c.proxy, c.no_proxy) {
+            (Some(url), _) => crate::connect::ProxyMode::Flag(crate::proxy::parse(url)?),
+            (None, true) => crate::connect::ProxyMode::Off,
+            (None, false) => crate::connect::ProxyMode::Env,
+        },
         ping_interval: match c.ping_interval {
             Some(s) if s > 0.0 => Some(cli::secs("--ping-interval", s)?),
             Some(s) => {

@@ -161,6 +161,13 @@ pub struct ConnArgs {
     /// Follow 3xx answers to the handshake (at most 10; wss -> ws refused)
     #[arg(short = 'L', long)]
     pub follow_redirects: bool,
+    /// Proxy: http://[user:pass@]host:port (CONNECT), socks5:// or socks5h://
+    /// (names resolved by the proxy); else HTTPS_PROXY/HTTP_PROXY/ALL_PROXY/NO_PROXY apply
+    #[arg(long, value_name = "URL", conflicts_with = "no_proxy")]
+    pub proxy: Option<String>,
+    /// Ignore the proxy environment variables
+    #[arg(long)]
+    pub no_proxy: bool,
     /// Reconnect (exponential backoff, jitter) after a disconnect not asked for
     #[arg(long)]
     pub reconnect: bool,

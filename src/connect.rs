@@ -16,6 +16,7 @@ use rustls::{
 };
 
 use crate::error::{Error, Kind};
+use crate::proxy::{self, Proxy};
 use crate::target::Target;
 
 /// TLS settings from the command line.
@@ -162,51 +163,83 @@ pub fn tls_config(opts: &TlsOpts) -> Result<Arc<ClientConfig>, Error> {
     Ok(Arc::new(config))
 }
 
-/// Resolve, connect (trying each address) and, for `wss`, complete the TLS handshake,
-/// all before `deadline`.
-pub fn connect(
-    target: &Target,
-    tls: Option<&Arc<ClientConfig>>,
-    deadline: Instant,
-) -> Result<Stream, Error> {
-    let addrs: Vec<_> = (target.host.as_str(), target.port)
+/// How the proxy is chosen.
+#[derive(Debug, Clone, Default)]
+pub enum ProxyMode {
+    /// `--proxy URL`: always this one.
+    Flag(Proxy),
+    /// The `*_PROXY` / `NO_PROXY` variables, per target.
+    #[default]
+    Env,
+    /// `--no-proxy`.
+    Off,
+}
+
+impl ProxyMode {
+    /// The proxy for this target, if any.
+    pub fn choose(&self, target: &Target) -> Result<Option<Proxy>, Error> {
+        match self {
+            ProxyMode::Flag(p) => Ok(Some(p.clone())),
+            ProxyMode::Off => Ok(None),
+            ProxyMode::Env => proxy::from_env(target.tls, &target.host, target.port, |k| {
+                std::env::var(k).ok()
+            }),
+        }
+    }
+}
+
+/// TCP to `host:port` before `deadline`, trying each address. `what` names the hop
+/// in errors ("" for the server, "proxy " for a proxy).
+fn tcp_connect(host: &str, port: u16, what: &str, deadline: Instant) -> Result<TcpStream, Error> {
+    let addrs: Vec<_> = (host, port)
         .to_socket_addrs()
-        .map_err(|e| Error::connect(format!("cannot resolve {}: {e}", target.host)))?
+        .map_err(|e| Error::connect(format!("cannot resolve {what}{host}: {e}")))?
         .collect();
     if addrs.is_empty() {
         return Err(Error::connect(format!(
-            "cannot resolve {}: no addresses",
-            target.host
+            "cannot resolve {what}{host}: no addresses"
         )));
     }
     let mut last: Option<Error> = None;
-    let mut tcp = None;
     for addr in &addrs {
         let left = match deadline.checked_duration_since(Instant::now()) {
             Some(d) if !d.is_zero() => d,
             _ => {
                 last = Some(Error::timeout(format!(
-                    "connect to {addr}: --connect-timeout passed"
+                    "connect to {what}{addr}: --connect-timeout passed"
                 )));
                 break;
             }
         };
         match TcpStream::connect_timeout(addr, left) {
-            Ok(s) => {
-                tcp = Some(s);
-                break;
-            }
+            Ok(s) => return Ok(s),
             Err(e) if e.kind() == io::ErrorKind::TimedOut => {
                 last = Some(Error::timeout(format!(
-                    "connect to {addr}: no answer before --connect-timeout"
+                    "connect to {what}{addr}: no answer before --connect-timeout"
                 )))
             }
-            Err(e) => last = Some(Error::connect(format!("connect to {addr}: {e}"))),
+            Err(e) => last = Some(Error::connect(format!("connect to {what}{addr}: {e}"))),
         }
     }
-    let tcp = match tcp {
-        Some(t) => t,
-        None => return Err(last.unwrap_or_else(|| Error::connect("no address to connect to"))),
+    Err(last.unwrap_or_else(|| Error::connect("no address to connect to")))
+}
+
+/// Resolve, connect (through the proxy, if one applies) and, for `wss`, complete the TLS
+/// handshake, all before `deadline`.
+pub fn connect(
+    target: &Target,
+    tls: Option<&Arc<ClientConfig>>,
+    proxy: &ProxyMode,
+    deadline: Instant,
+) -> Result<Stream, Error> {
+    let tcp = match proxy.choose(target)? {
+        None => tcp_connect(&target.host, target.port, "", deadline)?,
+        Some(p) => {
+            let (host, port) = p.addr();
+            let mut tcp = tcp_connect(host, port, "proxy ", deadline)?;
+            proxy::tunnel(&p, &mut tcp, &target.host, target.port, deadline)?;
+            tcp
+        }
     };
     let _ = tcp.set_nodelay(true);
     let Some(config) = tls.filter(|_| target.tls) else {

@@ -97,6 +97,7 @@ pub struct Options {
     pub ping_interval: Option<Duration>,
     /// `-L`: follow 3xx answers to the handshake.
     pub follow_redirects: bool,
+    pub proxy: connect::ProxyMode,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -382,7 +383,8 @@ impl<S: Sink> Session<S> {
             self.sink.idle();
             let started = Instant::now();
             let deadline = started + self.opts.connect_timeout;
-            let mut stream = connect::connect(&target, self.opts.tls.as_ref(), deadline)?;
+            let mut stream =
+                connect::connect(&target, self.opts.tls.as_ref(), &self.opts.proxy, deadline)?;
             stream.set_deadline(deadline)?;
             match handshake::perform(&mut stream, &target, &self.opts.ask, started) {
                 Ok((hs, rest)) => break (stream, hs, rest),
