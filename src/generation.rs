@@ -80,6 +80,21 @@ fn section(out: &mut String, title: &str, intro: &str, rows: &[(&str, &str)]) {
     }
 }
 
+/// `man/wsdbg-listen.1` and `man/wsdbg-completions.1`, which `wsdbg.1` points to.
+pub fn sub_man_pages() -> Vec<(String, Vec<u8>)> {
+    let cmd = Cli::command();
+    cmd.get_subcommands()
+        .filter(|s| s.get_name() != "help")
+        .map(|s| {
+            let name = format!("wsdbg-{}", s.get_name());
+            let sub = s.clone().name(name.clone()).display_name(name.clone());
+            let mut out = Vec::new();
+            let _ = clap_mangen::Man::new(sub).date("").render(&mut out);
+            (format!("{name}.1"), out)
+        })
+        .collect()
+}
+
 /// The whole man page, `man/wsdbg.1`.
 pub fn man_page() -> Vec<u8> {
     let man = clap_mangen::Man::new(Cli::command()).date("");

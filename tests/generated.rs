@@ -26,6 +26,9 @@ fn committed_files_match_the_cli_definition() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut problems = Vec::new();
     problems.extend(check(&root.join("man/wsdbg.1"), &man_page()));
+    for (file, page) in wsdbg::generation::sub_man_pages() {
+        problems.extend(check(&root.join("man").join(file), &page));
+    }
     for (shell, file) in SHELLS {
         problems.extend(check(
             &root.join("completions").join(file),
