@@ -3,7 +3,7 @@
 //! reading input never blocks reading the socket; a full channel makes it wait
 //! (nothing is dropped).
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 
 use crate::command::{self, Command};
 use crate::session::{Input, InputTx};
@@ -15,7 +15,7 @@ pub enum LineMode {
     Raw,
 }
 
-const BATCH: usize = 512;
+const CHUNK: usize = 64 * 1024;
 
 /// Parse one line in the given mode.
 pub fn line_input(line: &str, mode: LineMode) -> Input {
@@ -38,45 +38,42 @@ pub fn execute(tx: InputTx, cmds: Vec<String>) {
     tx.send(batch);
 }
 
-/// Read lines from `r` until EOF; one batch per buffer-full.
-pub fn lines<R: Read>(tx: InputTx, r: R, mode: LineMode) {
-    let mut reader = BufReader::with_capacity(64 * 1024, r);
-    let mut batch = Vec::with_capacity(BATCH);
-    let mut buf = Vec::with_capacity(256);
-    let mut lineno = 0u64;
+/// Read stdin until EOF and send whole lines in chunks of about 64 KiB; the session
+/// takes them apart. The channel holds a few chunks: when it is full this thread waits,
+/// and so does whoever writes into the pipe; nothing is dropped.
+pub fn lines<R: Read>(tx: InputTx, mut r: R, mode: LineMode) {
+    let raw = mode == LineMode::Raw;
+    let mut pending: Vec<u8> = Vec::with_capacity(CHUNK);
+    let mut buf = vec![0u8; CHUNK];
     loop {
-        buf.clear();
-        match reader.read_until(b'\n', &mut buf) {
+        match r.read(&mut buf) {
             Ok(0) => break,
-            Ok(_) => {
-                lineno += 1;
-                if buf.last() == Some(&b'\n') {
-                    buf.pop();
-                    if buf.last() == Some(&b'\r') {
-                        buf.pop();
+            Ok(n) => {
+                let start = pending.len();
+                pending.extend_from_slice(&buf[..n]);
+                // Send up to the last newline; keep a partial line for later.
+                if let Some(i) = pending[start..].iter().rposition(|&b| b == b'\n') {
+                    let rest = pending.split_off(start + i + 1);
+                    let data = std::mem::replace(&mut pending, rest);
+                    if !tx.send(vec![Input::Lines { data, pos: 0, raw }]) {
+                        return;
                     }
-                }
-                match std::str::from_utf8(&buf) {
-                    Ok(line) => batch.push(line_input(line, mode)),
-                    Err(e) => batch.push(Input::Bad(command::CommandError {
-                        command: format!("input line {lineno}"),
-                        expected: "UTF-8 text (use --binary for raw bytes)".into(),
-                        found: format!(
-                            "an invalid byte at offset {}: {}",
-                            e.valid_up_to(),
-                            String::from_utf8_lossy(&buf)
-                        ),
-                    })),
-                }
-                // Send when the batch is full or before we might block on a read.
-                let full = batch.len() >= BATCH || reader.buffer().is_empty();
-                if full && !tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))) {
-                    return;
+                    pending.reserve(CHUNK);
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(_) => break,
         }
+    }
+    let mut batch = Vec::with_capacity(2);
+    if !pending.is_empty() {
+        // The last line had no newline.
+        pending.push(b'\n');
+        batch.push(Input::Lines {
+            data: pending,
+            pos: 0,
+            raw,
+        });
     }
     batch.push(Input::Eof);
     tx.send(batch);

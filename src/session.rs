@@ -46,6 +46,15 @@ pub trait Sink {
 pub enum Input {
     Cmd(Command),
     Bad(CommandError),
+    /// Whole lines read from stdin, each ending in `\n`, taken one at a time from
+    /// `pos`. Parsed here rather than on the input thread, so a plain line is sent
+    /// straight from this buffer with no allocation of its own. `raw`: every line is
+    /// text (`--raw`).
+    Lines {
+        data: Vec<u8>,
+        pos: usize,
+        raw: bool,
+    },
     /// End of input.
     Eof,
 }
@@ -158,6 +167,8 @@ pub struct Session<S: Sink> {
     _waker: Arc<Waker>,
     /// Keepalive pings sent so far, for distinct payloads.
     keepalives: u64,
+    /// Input lines taken so far, for error messages.
+    lineno: u64,
 }
 
 /// Per-connection state.
@@ -195,7 +206,8 @@ impl<S: Sink> Session<S> {
         let waker = Arc::new(
             Waker::new(poll.registry(), WAKE).map_err(|e| Error::io(format!("waker: {e}")))?,
         );
-        let (tx, rx) = std::sync::mpsc::sync_channel(64);
+        // At most 16 chunks of input (about 1 MiB) wait here; then the reader waits.
+        let (tx, rx) = std::sync::mpsc::sync_channel(16);
         let interrupted = Arc::new(AtomicBool::new(false));
         let connecting = Arc::new(AtomicBool::new(false));
         let _ = signal_hook::flag::register_conditional_shutdown(
@@ -234,6 +246,7 @@ impl<S: Sink> Session<S> {
                 sigint,
                 connecting,
                 keepalives: 0,
+                lineno: 0,
             },
             InputTx {
                 tx,
@@ -605,15 +618,24 @@ impl<S: Sink> Session<S> {
             if self.block != Block::None || c.out.len() - c.wpos >= HIGH_WATER {
                 return;
             }
-            if let Block::Wait { until_count, .. } = self.block {
-                if self.info.messages_in >= until_count {
-                    self.block = Block::None;
-                }
-            }
             let Some(input) = self.next_input() else {
                 return;
             };
             match input {
+                Input::Lines { data, pos, raw } => {
+                    let end = data[pos..]
+                        .iter()
+                        .position(|&b| b == b'\n')
+                        .map_or(data.len(), |i| pos + i);
+                    self.line(c, &data[pos..end], raw);
+                    if end + 1 < data.len() {
+                        self.queue.push_front(Input::Lines {
+                            data,
+                            pos: end + 1,
+                            raw,
+                        });
+                    }
+                }
                 Input::Cmd(cmd) => self.execute(c, cmd),
                 Input::Bad(e) => {
                     let err = Error::usage(e.to_string());
@@ -624,6 +646,38 @@ impl<S: Sink> Session<S> {
                     if !self.opts.keep_open {
                         self.user_close(c, Some(1000), "");
                     }
+                }
+            }
+        }
+    }
+
+    /// One input line (without its `\n`): a plain line is sent as text straight from
+    /// the input buffer; a command is parsed and run.
+    fn line(&mut self, c: &mut Conn, line: &[u8], raw: bool) {
+        self.lineno += 1;
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let text = match std::str::from_utf8(line) {
+            Ok(t) => t,
+            Err(e) => {
+                let err = Error::usage(format!(
+                    "input line {}: expected UTF-8 text (use --binary for raw bytes), got an invalid byte at offset {}",
+                    self.lineno,
+                    e.valid_up_to()
+                ));
+                self.sink.emit(&Event::Error(&err));
+                return;
+            }
+        };
+        if raw || !text.starts_with('/') {
+            self.send_data(c, MsgType::Text, line);
+        } else if text.starts_with("//") {
+            self.send_data(c, MsgType::Text, &line[1..]);
+        } else {
+            match crate::command::parse(text) {
+                Ok(cmd) => self.execute(c, cmd),
+                Err(e) => {
+                    let err = Error::usage(e.to_string());
+                    self.sink.emit(&Event::Error(&err));
                 }
             }
         }
@@ -664,8 +718,14 @@ impl<S: Sink> Session<S> {
         let unsent = self
             .queue
             .iter()
-            .filter(|i| matches!(i, Input::Cmd(c) if sends(c)))
-            .count();
+            .map(|i| match i {
+                Input::Cmd(c) if sends(c) => 1,
+                Input::Lines { data, pos, .. } => {
+                    data[*pos..].iter().filter(|&&b| b == b'\n').count()
+                }
+                _ => 0,
+            })
+            .sum::<usize>();
         if unsent > 0 {
             let more = if self.input_done {
                 ""

@@ -1,0 +1,66 @@
+//! How stdin lines become messages in script mode: line endings, a last line without a
+//! newline, lines longer than one read, bytes that are not UTF-8.
+
+mod common;
+
+use common::*;
+
+fn session(stdin: Vec<u8>) -> (Run, Vec<String>) {
+    let server = Server::scripted(|c| {
+        let mut texts = Vec::new();
+        loop {
+            let f = c.read_frame().expect("frame");
+            match f.opcode {
+                OP_TEXT => texts.push(f.text()),
+                OP_CLOSE => {
+                    c.reply_close(&f);
+                    return texts;
+                }
+                _ => {}
+            }
+        }
+    });
+    let out = run(wsdbg()
+        .args(["--json", server.url("/").as_str()])
+        .write_stdin(stdin));
+    (out, server.result())
+}
+
+#[test]
+fn crlf_is_stripped_and_a_last_line_without_newline_is_sent() {
+    let (out, texts) = session(b"one\r\ntwo\nthree".to_vec());
+    out.clean_close();
+    assert_eq!(texts, vec!["one", "two", "three"]);
+}
+
+#[test]
+fn a_line_longer_than_one_read_is_one_message() {
+    let long = "x".repeat(300_000);
+    let (out, texts) = session(format!("a\n{long}\nb\n").into_bytes());
+    out.clean_close();
+    assert_eq!(texts.len(), 3);
+    assert_eq!(texts[1].len(), 300_000);
+    assert_eq!((texts[0].as_str(), texts[2].as_str()), ("a", "b"));
+}
+
+#[test]
+fn a_line_that_is_not_utf8_is_an_error_and_the_session_goes_on() {
+    let (out, texts) = session(b"ok\n\xff\xfe bad\nafter\n".to_vec());
+    out.clean_close();
+    assert_eq!(texts, vec!["ok", "after"]);
+    let err = out.error();
+    assert_eq!(err["kind"], "usage");
+    let msg = err["message"].as_str().unwrap();
+    assert!(msg.contains("line 2") && msg.contains("UTF-8"), "{msg}");
+}
+
+#[test]
+fn raw_mode_sends_commands_as_text() {
+    let server = Server::echo();
+    let out = run(wsdbg()
+        .args(["--json", "-r", server.url("/").as_str()])
+        .write_stdin("/quit\n//x\n"));
+    server.finish();
+    out.clean_close();
+    assert_eq!(out.texts("out"), vec!["/quit", "//x"]);
+}
