@@ -197,6 +197,9 @@ struct Conn {
     next_ping: Option<Instant>,
     /// The keepalive ping still waiting for its pong.
     keepalive: Option<Vec<u8>>,
+    /// When bytes last arrived: the close timeout counts from here too, so a peer
+    /// still delivering what it owes us before its close reply is not cut off.
+    last_rx: Instant,
 }
 
 impl<S: Sink> Session<S> {
@@ -451,6 +454,7 @@ impl<S: Sink> Session<S> {
             done: None,
             next_ping: self.opts.ping_interval.map(|i| Instant::now() + i),
             keepalive: None,
+            last_rx: Instant::now(),
         })
     }
 
@@ -512,7 +516,7 @@ impl<S: Sink> Session<S> {
         }
         if let Some(cl) = &c.closing {
             if let Some(sent) = cl.sent_at {
-                consider(sent + self.opts.close_timeout);
+                consider(sent.max(c.last_rx) + self.opts.close_timeout);
             }
         }
         if let (Some(t), None, None) = (c.next_ping, &c.closing, c.done) {
@@ -550,11 +554,11 @@ impl<S: Sink> Session<S> {
             if let Some(sent) = cl.sent_at {
                 if cl.received.is_none()
                     && c.done.is_none()
-                    && now >= sent + self.opts.close_timeout
+                    && now >= sent.max(c.last_rx) + self.opts.close_timeout
                 {
                     let (code, reason) = (cl.sent_code, cl.sent_reason.clone());
                     let e = Error::timeout(format!(
-                        "no close frame from the peer within --close-timeout ({} ms)",
+                        "no close frame from the peer, and nothing else from it, for --close-timeout ({} ms)",
                         self.opts.close_timeout.as_millis()
                     ));
                     self.sink.emit(&Event::Error(&e));
@@ -1024,6 +1028,7 @@ impl<S: Sink> Session<S> {
             match c.t.read(&mut c.rbuf[c.rend..]) {
                 Ok(ReadOutcome::Data(n)) => {
                     self.info.bytes_in += n as u64;
+                    c.last_rx = Instant::now();
                     c.rend += n;
                     budget = budget.saturating_sub(n);
                 }

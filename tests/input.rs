@@ -64,3 +64,39 @@ fn raw_mode_sends_commands_as_text() {
     out.clean_close();
     assert_eq!(out.texts("out"), vec!["/quit", "//x"]);
 }
+
+/// Found by the benchmark (issue 5): the close timeout counted from our close even
+/// while the peer was still delivering echoes, and the rest were lost.
+#[test]
+fn issue5_close_timeout_restarts_while_the_peer_still_sends() {
+    let server = Server::scripted(|c| {
+        let mut texts = Vec::new();
+        let close = loop {
+            let f = c.read_frame().expect("frame");
+            if f.opcode == OP_CLOSE {
+                break f;
+            }
+            texts.push(f.text());
+        };
+        // A slow but correct server: every echo, then the close reply, over ~1.2 s.
+        for t in &texts {
+            c.send(&text(t));
+            std::thread::sleep(std::time::Duration::from_millis(3));
+        }
+        c.reply_close(&close);
+        texts.len()
+    });
+    let input: String = (0..400).map(|i| format!("m{i}\n")).collect();
+    let out = run(wsdbg()
+        .args([
+            "-o",
+            "payload",
+            "--close-timeout",
+            "0.3",
+            server.url("/").as_str(),
+        ])
+        .write_stdin(input.clone()));
+    assert_eq!(server.result(), 400);
+    out.code(0);
+    assert_eq!(out.stdout, input, "every echo, in order");
+}
