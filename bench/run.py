@@ -1,0 +1,636 @@
+#!/usr/bin/env python3
+"""End-to-end benchmark: wsdbg against websocat, through the same third-party echo server.
+
+Run it through bench/run.sh (which builds wsdbg and installs the Node echo server's
+dependencies first). Standard library only.
+
+Workloads, each repeated BENCH_REPS times (default 5) with the clients alternating
+(wsdbg first on even repetitions, websocat first on odd ones), after one warm-up run
+of each client that is not counted:
+
+1. throughput: BENCH_LINES (200,000) lines of 32 bytes piped into the client, every
+   echo counted on stdout (wsdbg `-o payload`, websocat `-t`): messages/s. A run whose
+   stdout differs from its input (an echo lost, cut or reordered) or that does not exit
+   0 is an error, not a result.
+2. bulk: one 16 MiB text message (a single line) in and back, checked byte for byte:
+   MB/s (10^6 bytes of payload per second of wall time, one direction).
+3. one-shot: connect, handshake, one message, its echo, close, exit: wall time, median
+   of BENCH_ONESHOT_RUNS (20) runs per client.
+4. peak RSS of the client process in 1 and 2 (GNU time's %M: /usr/bin/time, Debian
+   package `time`; without it the RSS rows say so).
+5. the same bytes through a plain TCP echo on loopback (bench/tcp-echo.js, driven from
+   this process: no process start, no WebSocket), as the ceiling.
+
+Wall time runs from spawning the client to reaping it, so it includes process start,
+TCP connect, the handshake and the closing handshake. Input is piped through `cat`.
+
+Servers (BENCH_SERVERS, comma-separated, default "node,websocat"):
+  node      bench/echo-server.js (the `ws` package from npm)
+  websocat  websocat's own mirror (`websocat -t ws-l:127.0.0.1:PORT mirror:`), only when
+            websocat is installed.
+
+Environment: WSDBG (default target/release/wsdbg), WEBSOCAT (default: websocat on PATH,
+then ~/.cargo/bin/websocat), BENCH_REPS, BENCH_ONESHOT_RUNS, BENCH_LINES, BENCH_BULK_MIB,
+BENCH_SERVERS, BENCH_TIMEOUT (seconds per client run, default 120).
+
+Prints a Markdown report and writes it to bench/out/results.md (raw samples in
+bench/out/results.json). Exits 1 when any run failed (the failures are listed with the
+exact command that failed).
+"""
+
+import base64
+import datetime
+import json
+import os
+import platform
+import shlex
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+OUT = os.path.join(HERE, "out")
+
+
+def env_int(name, default):
+    v = os.environ.get(name, "")
+    return int(v) if v.strip() else default
+
+
+REPS = env_int("BENCH_REPS", 5)
+ONESHOT_RUNS = env_int("BENCH_ONESHOT_RUNS", 20)
+LINES = env_int("BENCH_LINES", 200_000)
+LINE_PAYLOAD = 32
+BULK_MIB = env_int("BENCH_BULK_MIB", 16)
+TIMEOUT = env_int("BENCH_TIMEOUT", 120)
+SERVERS = [s.strip() for s in os.environ.get("BENCH_SERVERS", "node,websocat").split(",") if s.strip()]
+WSDBG = os.environ.get("WSDBG") or os.path.join(ROOT, "target", "release", "wsdbg")
+
+
+def find_websocat():
+    if os.environ.get("WEBSOCAT"):
+        return os.environ["WEBSOCAT"]
+    found = shutil.which("websocat")
+    if found:
+        return found
+    cargo_bin = os.path.expanduser("~/.cargo/bin/websocat")
+    return cargo_bin if os.access(cargo_bin, os.X_OK) else None
+
+
+WEBSOCAT = find_websocat()
+# websocat's message buffer (-B) must hold the bulk message and its newline.
+WEBSOCAT_BUF = str(2 * BULK_MIB * 1024 * 1024 + 64)
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- inputs
+
+
+def make_inputs():
+    """The input files, and the output each client must print (the same bytes)."""
+    os.makedirs(OUT, exist_ok=True)
+    lines = os.path.join(OUT, "lines.txt")
+    # 32-byte payloads: a counter then letters; never starts with '/' (a wsdbg command).
+    with open(lines, "wb") as f:
+        filler = b"abcdefghijklmnopqrstuvwxyz"
+        buf = bytearray()
+        for i in range(LINES):
+            head = b"m%09d-" % i
+            buf += head + filler[: LINE_PAYLOAD - len(head)] + b"\n"
+        f.write(buf)
+    bulk = os.path.join(OUT, "bulk.txt")
+    n = BULK_MIB * 1024 * 1024
+    # Random letters and digits (base64 without '+' and '/'), one line.
+    raw = base64.b64encode(os.urandom(n * 3 // 4 + 3))[:n].translate(bytes.maketrans(b"+/", b"xy"))
+    with open(bulk, "wb") as f:
+        f.write(b"B" + raw[1:] + b"\n")
+    one = os.path.join(OUT, "oneshot.txt")
+    with open(one, "wb") as f:
+        f.write(b"hello, echo\n")
+    return {"throughput": lines, "throughput_json": lines, "bulk": bulk, "oneshot": one}
+
+
+# ---------------------------------------------------------------- servers
+
+
+class Server:
+    def __init__(self, name, label, argv, port=None):
+        self.name, self.label = name, label
+        self.proc = subprocess.Popen(
+            argv,
+            cwd=HERE,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE if port is None else subprocess.DEVNULL,
+            stderr=open(os.path.join(OUT, f"server-{name}.log"), "wb"),
+        )
+        if port is None:
+            line = self.proc.stdout.readline().decode().strip()
+            if not line.isdigit():
+                raise RuntimeError(f"{argv}: expected a port on the first line, got {line!r}")
+            port = int(line)
+        self.port = port
+        wait_listening(port, self.proc)
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_listening(port, proc, deadline=10.0):
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before listening on {port}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listening on 127.0.0.1:{port} after {deadline}s")
+
+
+def start_servers():
+    servers = []
+    for name in SERVERS:
+        if name == "node":
+            servers.append(Server("node", f"Node ws {ws_version()} (bench/echo-server.js)", ["node", "echo-server.js"]))
+        elif name == "websocat":
+            if not WEBSOCAT:
+                log("websocat is not installed: skipping its mirror server")
+                continue
+            port = free_port()
+            argv = [WEBSOCAT, "-t", "-B", WEBSOCAT_BUF, f"ws-l:127.0.0.1:{port}", "mirror:"]
+            label = f"websocat {version([WEBSOCAT, '--version']).split()[-1]} mirror (`websocat -t -B {WEBSOCAT_BUF} ws-l:127.0.0.1:PORT mirror:`)"
+            servers.append(Server("websocat", label, argv, port))
+        else:
+            raise SystemExit(f"BENCH_SERVERS: unknown server {name!r} (node, websocat)")
+    return servers
+
+
+def ws_version():
+    try:
+        with open(os.path.join(HERE, "node_modules", "ws", "package.json")) as f:
+            return json.load(f)["version"]
+    except OSError:
+        return "?"
+
+
+# ---------------------------------------------------------------- clients
+
+
+def client_argv(client, workload, port):
+    url = f"ws://127.0.0.1:{port}/"
+    if client == "wsdbg":
+        if workload == "throughput_json":
+            # One JSON object per frame and per message, both directions.
+            return [WSDBG, "--json", url]
+        # -o payload: each received message's payload and a newline, nothing else.
+        return [WSDBG, "-o", "payload", url]
+    # websocat: -t sends each stdin line as a text message and prints each received
+    # message as a line; on EOF it sends a close and still prints what comes back.
+    argv = [WEBSOCAT, "-t"]
+    if workload == "bulk":
+        argv += ["-B", WEBSOCAT_BUF]
+    return argv + [url]
+
+
+def shown(argv, stdin_path):
+    return f"cat {shlex.quote(os.path.relpath(stdin_path, ROOT))} | " + " ".join(
+        shlex.quote(a) for a in argv
+    )
+
+
+class RunError(Exception):
+    pass
+
+
+GNU_TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
+
+
+def run_client(argv, stdin_path, expect_path, tag, rss=False):
+    """Spawn the client with `cat stdin_path` piped in; wall seconds and peak RSS (KiB).
+
+    Peak RSS comes from GNU time (`/usr/bin/time -f %M`): the rusage of a child forked
+    from this Python process would count this process's own pages (Linux carries the
+    pre-exec high-water mark over exec), GNU time's fork is small. None without `rss` or
+    without GNU time. Raises RunError when the client times out, exits non-zero, or
+    prints anything but its input.
+    """
+    out_path = os.path.join(OUT, f"{tag}.stdout")
+    err_path = os.path.join(OUT, f"{tag}.stderr")
+    rss_path = os.path.join(OUT, f"{tag}.rss")
+    cmd = shown(argv, stdin_path)
+    if rss and GNU_TIME:
+        argv = [GNU_TIME, "-f", "%M", "-o", rss_path] + argv
+    r, w = os.pipe()
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(argv, stdin=r, stdout=out, stderr=err, start_new_session=True)
+        cat = subprocess.Popen(["cat", stdin_path], stdout=w)
+        os.close(r)
+        os.close(w)
+        timed_out = []
+
+        def kill():
+            timed_out.append(True)
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+        timer = threading.Timer(TIMEOUT, kill)
+        timer.start()
+        _, status, _ = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        timer.cancel()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        cat.wait()
+    peak = None
+    if rss and GNU_TIME:
+        try:
+            with open(rss_path) as f:
+                # "Command exited with non-zero status N" or "... terminated by signal N"
+                # may come first; the number is on the last line.
+                peak = int(f.read().split()[-1])
+            os.unlink(rss_path)
+        except (OSError, ValueError, IndexError):
+            peak = None
+    if timed_out:
+        raise RunError(f"timed out after {TIMEOUT}s (killed): {cmd}{stderr_tail(err_path)}")
+    if proc.returncode != 0:
+        raise RunError(f"exit status {proc.returncode}: {cmd}{stderr_tail(err_path)}")
+    problem = compare_json(out_path, expect_path) if "--json" in argv else compare(out_path, expect_path)
+    if problem:
+        raise RunError(f"{problem}: {cmd}{stderr_tail(err_path)}")
+    os.unlink(out_path)
+    if os.path.getsize(err_path) == 0:
+        os.unlink(err_path)
+    return wall, peak
+
+
+def stderr_tail(path, n=5):
+    try:
+        with open(path, "rb") as f:
+            lines = f.read().decode(errors="replace").splitlines()
+    except OSError:
+        return ""
+    return ("\n      stderr: " + "\n      stderr: ".join(lines[-n:])) if lines else ""
+
+
+def compare_json(got_path, want_path):
+    """--json output: the `text` of the received `message` events, in order, must be
+    the input lines; every line must be a JSON object."""
+    texts = []
+    with open(got_path, "rb") as f:
+        for n, line in enumerate(f, 1):
+            try:
+                ev = json.loads(line)
+            except ValueError:
+                return f"stdout line {n} is not JSON"
+            if ev.get("event") == "message" and ev.get("dir") == "in":
+                texts.append(ev.get("text", ""))
+    with open(want_path, "rb") as f:
+        want = f.read().decode().splitlines()
+    if texts == want:
+        return None
+    if len(texts) != len(want):
+        return f"{len(texts)} message events in, expected {len(want)}"
+    at = next(i for i, (a, b) in enumerate(zip(texts, want)) if a != b)
+    return f"message {at + 1} differs from input line {at + 1}"
+
+
+def compare(got_path, want_path):
+    """None when the files are equal, else what is wrong (lines lost, bytes differing)."""
+    with open(got_path, "rb") as f:
+        got = f.read()
+    with open(want_path, "rb") as f:
+        want = f.read()
+    if got == want:
+        return None
+    gl, wl = got.count(b"\n"), want.count(b"\n")
+    if gl != wl:
+        if gl < wl:
+            lost = wl - gl
+            return f"stdout has {gl} lines, expected {wl} ({lost} echo{'' if lost == 1 else 'es'} lost)"
+        return f"stdout has {gl} lines, expected {wl}"
+    at = next(i for i, (a, b) in enumerate(zip(got, want)) if a != b) if len(got) == len(want) else min(len(got), len(want))
+    return f"stdout differs from the input at byte {at} ({len(got)} bytes, expected {len(want)})"
+
+
+# ---------------------------------------------------------------- TCP ceiling
+
+
+def tcp_echo_roundtrip(port, data):
+    """Send `data` through the TCP echo and read it all back; seconds from connect."""
+    t0 = time.perf_counter()
+    s = socket.create_connection(("127.0.0.1", port))
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def send():
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    got = bytearray()
+    while True:
+        chunk = s.recv(1 << 20)
+        if not chunk:
+            break
+        got += chunk
+    wall = time.perf_counter() - t0
+    sender.join()
+    s.close()
+    if got != data:
+        raise RunError(f"TCP echo returned {len(got)} bytes, expected {len(data)}")
+    return wall
+
+
+def tcp_oneshot(port, data):
+    """Connect, one line there and back, close: seconds."""
+    t0 = time.perf_counter()
+    s = socket.create_connection(("127.0.0.1", port))
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    s.sendall(data)
+    got = b""
+    while len(got) < len(data):
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        got += chunk
+    s.close()
+    wall = time.perf_counter() - t0
+    if got != data:
+        raise RunError(f"TCP echo returned {got!r}, expected {data!r}")
+    return wall
+
+
+# ---------------------------------------------------------------- driver
+
+
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+class Results:
+    def __init__(self):
+        # samples[server][workload][client] = [(wall, rss_kib), ...]
+        self.samples = {}
+        self.errors = []  # (server, workload, client, message)
+
+    def add(self, server, workload, client, sample):
+        self.samples.setdefault(server, {}).setdefault(workload, {}).setdefault(client, []).append(sample)
+
+    def get(self, server, workload, client):
+        return self.samples.get(server, {}).get(workload, {}).get(client, [])
+
+
+def run_workload(res, server, clients, workload, inputs, runs):
+    stdin_path = inputs[workload]
+    for client in clients:  # warm-up: page cache, binaries, server JIT
+        try:
+            run_client(client_argv(client, workload, server.port), stdin_path, stdin_path,
+                       f"{server.name}-{workload}-{client}-warmup")
+        except RunError as e:
+            res.errors.append((server.name, workload, client, f"warm-up run: {e}"))
+    for i in range(runs):
+        order = clients if i % 2 == 0 else list(reversed(clients))
+        for client in order:
+            if not server.alive():
+                raise SystemExit(f"the {server.name} echo server died (see bench/out/server-{server.name}.log)")
+            argv = client_argv(client, workload, server.port)
+            try:
+                sample = run_client(argv, stdin_path, stdin_path, f"{server.name}-{workload}-{client}-{i}",
+                                    rss=workload != "oneshot")
+                res.add(server.name, workload, client, sample)
+            except RunError as e:
+                res.errors.append((server.name, workload, client, str(e)))
+                log(f"  ERROR {client} {workload} run {i + 1}: {e}")
+        log(f"  {workload} {i + 1}/{runs} " + "  ".join(
+            f"{c}={res.get(server.name, workload, c)[-1][0]:.3f}s" for c in clients if res.get(server.name, workload, c)))
+
+
+def run_ceiling(res, tcp_port, inputs):
+    data = {w: open(inputs[w], "rb").read() for w in inputs}
+    tcp_echo_roundtrip(tcp_port, data["throughput"])  # warm-up
+    for _ in range(REPS):
+        for w in ("throughput", "bulk"):
+            try:
+                res.add("tcp", w, "tcp", (tcp_echo_roundtrip(tcp_port, data[w]), None))
+            except RunError as e:
+                res.errors.append(("tcp", w, "tcp", str(e)))
+    for _ in range(ONESHOT_RUNS):
+        try:
+            res.add("tcp", "oneshot", "tcp", (tcp_oneshot(tcp_port, data["oneshot"]), None))
+        except RunError as e:
+            res.errors.append(("tcp", "oneshot", "tcp", str(e)))
+
+
+# ---------------------------------------------------------------- report
+
+
+def version(argv):
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, timeout=10).stdout.strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.TimeoutExpired):
+        return "?"
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "?"
+
+
+def mem_total():
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    return f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    return "?"
+
+
+def fmt_rate(v, unit):
+    if v is None:
+        return "—"
+    return f"{v:,.0f} {unit}" if v >= 100 else f"{v:,.1f} {unit}"
+
+
+def report(res, servers, clients):
+    bulk_bytes = BULK_MIB * 1024 * 1024
+    L = []
+    L.append("# wsdbg benchmark")
+    L.append("")
+    L.append(f"- date: {datetime.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}")
+    L.append(f"- machine: {cpu_model()}, {os.cpu_count()} CPUs (nproc), {mem_total()} RAM, "
+             f"Linux {platform.release()}, {platform.libc_ver()[0]} {platform.libc_ver()[1]}")
+    rev = version(["git", "-C", ROOT, "describe", "--always", "--dirty"])
+    L.append(f"- wsdbg: {version([WSDBG, '--version'])} ({os.path.relpath(WSDBG, ROOT) if WSDBG.startswith(ROOT) else WSDBG}, "
+             f"source at {rev})")
+    L.append(f"- websocat: {version([WEBSOCAT, '--version']) if WEBSOCAT else 'not installed (`cargo install websocat`): its columns are skipped'}")
+    L.append(f"- node: {version(['node', '--version'])}, ws {ws_version()}")
+    if os.environ.get("GLIBC_TUNABLES"):
+        L.append(f"- GLIBC_TUNABLES={os.environ['GLIBC_TUNABLES']}")
+    L.append(f"- repetitions: {REPS} (throughput, bulk), {ONESHOT_RUNS} (one-shot), clients alternating; "
+             f"medians shown, (min–max) below them in the raw samples")
+    L.append("")
+    L.append(f"Workloads: **throughput** = {LINES:,} lines of {LINE_PAYLOAD} bytes piped in, every echo "
+             f"checked on stdout (messages/s); **bulk** = one {BULK_MIB} MiB text message in and back, "
+             f"checked byte for byte (MB/s = 10^6 payload bytes per second, one direction); "
+             f"**one-shot** = connect, handshake, one message, its echo, close, exit (wall ms). "
+             f"Wall time is from spawning the client to reaping it (process start, TCP connect, "
+             f"handshake and closing handshake included). The TCP ceiling sends the same bytes "
+             f"through a plain Node TCP echo from inside the driver (no process start, no WebSocket). "
+             f"Throughput and bulk runs go through GNU time for the peak RSS (its fork and exec, "
+             f"about a millisecond, are in their wall time); one-shot runs are spawned directly.")
+    if not GNU_TIME:
+        L.append("")
+        L.append("Peak RSS not measured: /usr/bin/time is missing (Debian: `apt-get install time`).")
+    L.append("")
+    has_ws = "websocat" in clients
+
+    def wall_med(server, w, c):
+        return median([s[0] for s in res.get(server, w, c)])
+
+    def rss_med(server, w, c):
+        return median([s[1] for s in res.get(server, w, c) if s[1] is not None])
+
+    def nfail(server, w, c):
+        return sum(1 for e in res.errors if e[:3] == (server, w, c) and not e[3].startswith("warm-up"))
+
+    def cell(v, server, w, c, kind):
+        fails = nfail(server, w, c)
+        txt = "—" if v is None else kind(v)
+        if fails:
+            txt += f" ⚠ {fails} failed"
+        return txt
+
+    tcp_tp = wall_med("tcp", "throughput", "tcp")
+    tcp_bulk = wall_med("tcp", "bulk", "tcp")
+    tcp_one = wall_med("tcp", "oneshot", "tcp")
+    for server in servers:
+        s = server.name
+        L.append(f"## Server: {server.label}")
+        L.append("")
+        head = "| metric | wsdbg | websocat | wsdbg / websocat | TCP ceiling |"
+        L.append(head)
+        L.append("| --- | ---: | ---: | ---: | ---: |")
+
+        def row(name, w, value, fmt, ceiling, better):
+            a = value(s, w, "wsdbg")
+            b = value(s, w, "websocat") if has_ws else None
+            ratio = f"{a / b:.2f}×" if a is not None and b else "—"
+            L.append(f"| {name} | {cell(a, s, w, 'wsdbg', fmt)} | "
+                     f"{cell(b, s, w, 'websocat', fmt) if has_ws else 'not installed'} | "
+                     f"{ratio} ({better}) | {ceiling} |")
+
+        rate_tp = lambda srv, w, c: (LINES / m) if (m := wall_med(srv, w, c)) else None
+        rate_bulk = lambda srv, w, c: (bulk_bytes / 1e6 / m) if (m := wall_med(srv, w, c)) else None
+        ms = lambda srv, w, c: (m * 1000) if (m := wall_med(srv, w, c)) else None
+        mib = lambda srv, w, c: (r / 1024) if (r := rss_med(srv, w, c)) else None
+        row(f"1. throughput, {LINES:,} × {LINE_PAYLOAD} B", "throughput", rate_tp,
+            lambda v: fmt_rate(v, "msg/s"), fmt_rate(LINES / tcp_tp if tcp_tp else None, "lines/s"), "higher is faster")
+        row(f"1b. throughput, wsdbg --json (websocat plain)", "throughput_json", rate_tp,
+            lambda v: fmt_rate(v, "msg/s"), "—", "higher is faster")
+        row(f"2. bulk, 1 × {BULK_MIB} MiB", "bulk", rate_bulk,
+            lambda v: fmt_rate(v, "MB/s"), fmt_rate(bulk_bytes / 1e6 / tcp_bulk if tcp_bulk else None, "MB/s"), "higher is faster")
+        row("3. one-shot (wall)", "oneshot", ms,
+            lambda v: f"{v:.2f} ms", f"{tcp_one * 1000:.2f} ms" if tcp_one else "—", "lower is faster")
+        row("4. peak RSS, throughput", "throughput", mib, lambda v: f"{v:.1f} MiB", "—", "lower is smaller")
+        row("4. peak RSS, bulk", "bulk", mib, lambda v: f"{v:.1f} MiB", "—", "lower is smaller")
+        L.append("")
+
+    L.append("### Raw samples (wall seconds; min–max)")
+    L.append("")
+    for server in [sv.name for sv in servers] + ["tcp"]:
+        for w in ("throughput", "throughput_json", "bulk", "oneshot"):
+            for c in (["tcp"] if server == "tcp" else clients):
+                samples = res.get(server, w, c)
+                xs = [x[0] for x in samples]
+                if not xs:
+                    continue
+                line = f"- {server} / {w} / {c}: median {median(xs):.4f}, {min(xs):.4f}–{max(xs):.4f} over {len(xs)}"
+                rs = [x[1] for x in samples if x[1] is not None]
+                if rs:
+                    line += f"; peak RSS {min(rs) / 1024:.1f}–{max(rs) / 1024:.1f} MiB"
+                L.append(line)
+    L.append("")
+    if res.errors:
+        L.append("### Failed runs (not counted)")
+        L.append("")
+        for server, w, c, msg in res.errors:
+            L.append(f"- {server} / {w} / {c}: {msg}")
+        L.append("")
+    return "\n".join(L)
+
+
+def main():
+    if not os.access(WSDBG, os.X_OK):
+        raise SystemExit(f"{WSDBG} not found: run `cargo build --release` (bench/run.sh does)")
+    if not os.path.isdir(os.path.join(HERE, "node_modules", "ws")):
+        raise SystemExit("bench/node_modules/ws missing: run `npm ci` in bench/ (bench/run.sh does)")
+    clients = ["wsdbg"] + (["websocat"] if WEBSOCAT else [])
+    if not WEBSOCAT:
+        log("websocat not found (install it with `cargo install websocat`): measuring wsdbg alone")
+    log(f"making inputs in {os.path.relpath(OUT, ROOT)}/ ...")
+    inputs = make_inputs()
+    res = Results()
+    servers = []
+    tcp = None
+    try:
+        tcp = Server("tcp", "Node TCP echo (bench/tcp-echo.js)", ["node", "tcp-echo.js"])
+        servers = start_servers()
+        for server in servers:
+            log(f"server {server.label} on port {server.port}")
+            run_workload(res, server, clients, "throughput", inputs, REPS)
+            run_workload(res, server, clients, "throughput_json", inputs, REPS)
+            run_workload(res, server, clients, "bulk", inputs, REPS)
+            run_workload(res, server, clients, "oneshot", inputs, ONESHOT_RUNS)
+        log("TCP ceiling ...")
+        run_ceiling(res, tcp.port, inputs)
+    finally:
+        for s in servers + ([tcp] if tcp else []):
+            s.stop()
+    text = report(res, servers, clients)
+    with open(os.path.join(OUT, "results.md"), "w") as f:
+        f.write(text + "\n")
+    with open(os.path.join(OUT, "results.json"), "w") as f:
+        json.dump({"samples": res.samples, "errors": res.errors}, f, indent=1)
+    print(text)
+    if res.errors:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
