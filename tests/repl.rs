@@ -183,3 +183,60 @@ fn repl_in_a_real_terminal() {
         "{history}"
     );
 }
+
+/// Ctrl-D, and two Ctrl-C in a row, close with 1000 and exit 0; a history directory that
+/// cannot be made is said once and the REPL goes on.
+#[test]
+fn repl_ctrl_d_ctrl_c_and_unwritable_history() {
+    if !Tmux::available() {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    // Ctrl-D ends input on an empty line (on a non-empty one it deletes a character).
+    for (i, keys) in [vec!["C-u", "C-d"], vec!["C-c", "C-c"]]
+        .into_iter()
+        .enumerate()
+    {
+        let server = Server::scripted(|c| {
+            let f = c.expect_close();
+            c.reply_close(&f);
+            f.close_code()
+        });
+        let dir = tempfile::tempdir().unwrap();
+        // A file where the state directory should be: it cannot be made.
+        let blocker = dir.path().join("not-a-dir");
+        std::fs::write(&blocker, "x").unwrap();
+        let exit_file = dir.path().join("exit");
+        let cmd = format!(
+            "env NO_COLOR=1 XDG_STATE_HOME={state} {bin} {url}; echo $? > {exit}; sleep 30",
+            state = blocker.display(),
+            bin = bin(),
+            url = server.url("/"),
+            exit = exit_file.display(),
+        );
+        let t = Tmux::start(&format!("wsdbg-keys-{}-{i}", std::process::id()), &cmd);
+        let screen = t.wait_for("the open prompt", |s| s.contains("[open"));
+        assert_eq!(
+            screen.matches("history is not saved").count(),
+            1,
+            "said once:\n{screen}"
+        );
+        t.keys(&["typed but not sent"]);
+        t.wait_for("the typed text", |_| {
+            t.prompt_line().contains("typed but not sent")
+        });
+        for k in &keys {
+            t.keys(&[k]);
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !exit_file.exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        let code = std::fs::read_to_string(&exit_file)
+            .unwrap_or_else(|_| panic!("{keys:?}: wsdbg did not exit; screen:\n{}", t.screen()));
+        assert_eq!(code.trim(), "0", "{keys:?}; screen:\n{}", t.screen());
+        assert_eq!(server.result(), Some(1000), "{keys:?}");
+    }
+}

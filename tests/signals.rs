@@ -50,3 +50,35 @@ fn sigint_closes_cleanly_in_script_mode() {
     drop(child.stdin.take());
     std::thread::sleep(Duration::from_millis(10));
 }
+
+/// Issue 3: Ctrl-C while waiting to reconnect ends the wait and exits.
+#[test]
+fn sigint_during_a_backoff_wait_exits_at_once() {
+    let url = format!("ws://127.0.0.1:{}/", closed_port());
+    let mut child = Command::new(bin())
+        .args(["--json", "--reconnect", "--backoff-min", "20000", &url])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    // Wait until it is in the backoff wait.
+    for line in lines.by_ref() {
+        if line.unwrap().contains("\"event\":\"reconnect\"") {
+            break;
+        }
+    }
+    let start = std::time::Instant::now();
+    // SAFETY: sending a signal to our own child process.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let status = child.wait().unwrap();
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "the 10-20 s wait was not cut short"
+    );
+    assert_eq!(status.code(), Some(1), "never connected: exit 1");
+}
