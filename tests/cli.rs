@@ -78,6 +78,32 @@ fn help_and_version_exit_0() {
     let out = run(wsdbg().arg("--version"));
     out.code(0);
     assert!(out.stdout.contains(env!("CARGO_PKG_VERSION")), "{out}");
+    assert!(
+        out.stdout.contains("rustls") && out.stdout.contains("ring"),
+        "TLS backend named: {out}"
+    );
+}
+
+#[test]
+fn short_help_fits_one_screen_and_long_help_has_examples() {
+    let short = run(wsdbg().arg("-h"));
+    short.code(0);
+    let lines = short.stdout.lines().count();
+    assert!(lines <= 45, "-h is {lines} lines\n{short}");
+    let long = run(wsdbg().arg("--help"));
+    for job in [
+        "listen",
+        "-H '",
+        "< session.txt",
+        "jq",
+        "/close 4000",
+        "--reconnect",
+    ] {
+        assert!(
+            long.stdout.contains(job),
+            "--help lacks an example with {job:?}\n{long}"
+        );
+    }
 }
 
 #[test]
