@@ -1329,7 +1329,9 @@ fn ensure_room(c: &mut Conn, total: usize) {
         c.rstart = 0;
     }
     if c.rbuf.len() < total {
-        c.rbuf.resize(total.next_power_of_two().max(READ_CHUNK), 0);
+        // Exactly what the frame needs: a power of two would zero (and so touch) up to
+        // twice the size of a large message.
+        c.rbuf.resize(total.max(READ_CHUNK), 0);
     }
 }
 
