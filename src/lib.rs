@@ -12,6 +12,7 @@ pub mod handshake;
 pub mod input;
 pub mod listen;
 pub mod output;
+pub mod outq;
 pub mod proxy;
 pub mod render;
 pub mod repl;

@@ -18,6 +18,7 @@ use crate::connect;
 use crate::error::Error;
 use crate::event::{close_parts, Dir, Event, FrameEv, Info, Initiator, MsgType};
 use crate::handshake::{self, Ask};
+use crate::outq::{OutQ, OWN_FROM};
 use crate::target::Target;
 use crate::transport::{ReadOutcome, Transport};
 use crate::wire::{self, Checker, Header, Role, Violation};
@@ -180,8 +181,7 @@ struct Conn {
     rend: usize,
     /// The header at `rstart` already passed `check_header`.
     checked: bool,
-    out: Vec<u8>,
-    wpos: usize,
+    out: OutQ,
     checker: Checker,
     partial: Option<Partial>,
     out_partial: Option<Partial>,
@@ -444,8 +444,7 @@ impl<S: Sink> Session<S> {
             rbuf,
             rstart: 0,
             checked: false,
-            out: Vec::with_capacity(READ_CHUNK),
-            wpos: 0,
+            out: OutQ::default(),
             checker: Checker::new(Role::Client, self.opts.max_size),
             partial: None,
             out_partial: None,
@@ -478,7 +477,7 @@ impl<S: Sink> Session<S> {
                 self.lost(&mut c, &e);
             }
             if let Some(end) = c.done {
-                if c.wpos >= c.out.len() && !c.t.has_pending() {
+                if c.out.is_empty() && !c.t.has_pending() {
                     c.t.shutdown();
                     let _ = self.poll.registry().deregister(&mut c.t.sock);
                     return end;
@@ -550,8 +549,7 @@ impl<S: Sink> Session<S> {
             // Waiting only to send what is queued.
             consider(now + self.opts.close_timeout);
         }
-        if !self.queue.is_empty() && self.block == Block::None && c.out.len() - c.wpos < HIGH_WATER
-        {
+        if !self.queue.is_empty() && self.block == Block::None && c.out.pending() < HIGH_WATER {
             return Some(Duration::ZERO);
         }
         at.map(|t| t.saturating_duration_since(now))
@@ -618,7 +616,7 @@ impl<S: Sink> Session<S> {
         }
         if c.done.is_some() && now >= self.last_chance(c) {
             // Could not send what was queued in time: give up on it.
-            c.wpos = c.out.len();
+            c.out.discard();
         }
     }
 
@@ -643,7 +641,7 @@ impl<S: Sink> Session<S> {
                 // and is reported at the end.
                 return;
             }
-            if self.block != Block::None || c.out.len() - c.wpos >= HIGH_WATER {
+            if self.block != Block::None || c.out.pending() >= HIGH_WATER {
                 return;
             }
             let Some(input) = self.next_input() else {
@@ -655,6 +653,11 @@ impl<S: Sink> Session<S> {
                         .iter()
                         .position(|&b| b == b'\n')
                         .map_or(data.len(), |i| pos + i);
+                    if end + 1 >= data.len() && end - pos >= OWN_FROM {
+                        // A long last line: send it from this buffer, no copy.
+                        self.owned_line(c, data, pos, end, raw);
+                        continue;
+                    }
                     self.line(c, &data[pos..end], raw);
                     if end + 1 < data.len() {
                         self.queue.push_front(Input::Lines {
@@ -677,6 +680,28 @@ impl<S: Sink> Session<S> {
                 }
             }
         }
+    }
+
+    /// A long line that ends its input chunk: as `line`, but a plain line is sent from
+    /// the chunk itself.
+    fn owned_line(&mut self, c: &mut Conn, data: Vec<u8>, pos: usize, end: usize, raw: bool) {
+        let mut end = end;
+        if data[pos..end].ends_with(b"\r") {
+            end -= 1;
+        }
+        let plain = raw || data[pos] != b'/' || data[pos..end].starts_with(b"//");
+        if !plain || std::str::from_utf8(&data[pos..end]).is_err() {
+            // Commands and errors take the ordinary path.
+            self.line(c, &data[pos..end], raw);
+            return;
+        }
+        self.lineno += 1;
+        let start = if !raw && data[pos..end].starts_with(b"//") {
+            pos + 1
+        } else {
+            pos
+        };
+        self.send_owned(c, MsgType::Text, data, start, end);
     }
 
     /// One input line (without its `\n`): a plain line is sent as text straight from
@@ -770,6 +795,10 @@ impl<S: Sink> Session<S> {
             Command::Text(t) => self.send_data(c, MsgType::Text, t.as_bytes()),
             Command::Binary(b) => self.send_data(c, MsgType::Binary, &b),
             Command::File(path) => match std::fs::read(&path) {
+                Ok(b) if b.len() >= OWN_FROM => {
+                    let n = b.len();
+                    self.send_owned(c, MsgType::Binary, b, 0, n)
+                }
                 Ok(b) => self.send_data(c, MsgType::Binary, &b),
                 Err(e) => {
                     let err = Error::usage(format!(
@@ -874,19 +903,17 @@ impl<S: Sink> Session<S> {
             mask,
             len: payload.len() as u64,
         };
-        if c.wpos > 0 && c.wpos == c.out.len() {
-            c.out.clear();
-            c.wpos = 0;
-        }
-        let before = c.out.len();
-        wire::encode_header(&h, &mut c.out);
-        let start = c.out.len();
-        c.out.extend_from_slice(payload);
-        if let Some(key) = mask {
-            wire::apply_mask(&mut c.out[start..], key, 0);
-        }
+        let before = c.out.pending();
+        c.out.append(|out| {
+            wire::encode_header(&h, out);
+            let start = out.len();
+            out.extend_from_slice(payload);
+            if let Some(key) = mask {
+                wire::apply_mask(&mut out[start..], key, 0);
+            }
+        });
         self.info.frames_out += 1;
-        self.info.bytes_out += (c.out.len() - before) as u64;
+        self.info.bytes_out += (c.out.pending() - before) as u64;
         self.sink.emit(&Event::Frame(FrameEv {
             dir: Dir::Out,
             fin,
@@ -983,24 +1010,57 @@ impl<S: Sink> Session<S> {
     }
 
     fn flush_out(&mut self, c: &mut Conn) -> Result<(), Error> {
-        if c.wpos < c.out.len() || c.t.has_pending() {
-            let n = c.t.write(&c.out[c.wpos..])?;
-            c.wpos += n;
-            if c.wpos == c.out.len() {
-                c.out.clear();
-                c.wpos = 0;
-                if c.out.capacity() > 4 * HIGH_WATER {
-                    c.out.shrink_to(READ_CHUNK);
-                }
-            }
+        if !c.out.is_empty() || c.t.has_pending() {
+            c.out.write_to(&mut c.t)?;
         }
         Ok(())
+    }
+
+    /// A data message whose payload is `buf[start..end]`, which we own: shown, then
+    /// masked in place and queued without a copy.
+    fn send_owned(
+        &mut self,
+        c: &mut Conn,
+        kind: MsgType,
+        mut buf: Vec<u8>,
+        start: usize,
+        end: usize,
+    ) {
+        let opcode = match kind {
+            MsgType::Text => 1,
+            MsgType::Binary => 2,
+        };
+        let key: [u8; 4] = rand::random();
+        let h = Header {
+            fin: true,
+            rsv: [false; 3],
+            opcode,
+            mask: Some(key),
+            len: (end - start) as u64,
+        };
+        buf.truncate(end);
+        let payload = &buf[start..];
+        self.sink.emit(&Event::Frame(FrameEv {
+            dir: Dir::Out,
+            fin: true,
+            rsv: [false; 3],
+            opcode,
+            mask: Some(key),
+            payload,
+        }));
+        self.track_out_message(c, opcode, true, payload);
+        let before = c.out.pending();
+        c.out.append(|out| wire::encode_header(&h, out));
+        wire::apply_mask(&mut buf[start..], key, 0);
+        c.out.push_owned(buf, start);
+        self.info.frames_out += 1;
+        self.info.bytes_out += (c.out.pending() - before) as u64;
     }
 
     /// The connection broke under us.
     fn lost(&mut self, c: &mut Conn, e: &Error) {
         if c.done.is_some() {
-            c.wpos = c.out.len();
+            c.out.discard();
             return;
         }
         self.sink.emit(&Event::Error(e));
@@ -1020,7 +1080,7 @@ impl<S: Sink> Session<S> {
             }
         }
         self.sink.emit(&Event::Disconnected { code: 1006, reason });
-        c.wpos = c.out.len();
+        c.out.discard();
         c.done = Some(End::Unclean);
     }
 

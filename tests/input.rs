@@ -100,3 +100,39 @@ fn issue5_close_timeout_restarts_while_the_peer_still_sends() {
     out.code(0);
     assert_eq!(out.stdout, input, "every echo, in order");
 }
+
+/// Long lines and files are masked in place and queued without a copy (outq); what the
+/// server unmasks must be exactly what was given.
+#[test]
+fn long_last_lines_and_files_arrive_intact() {
+    let a: String = (0..300_000)
+        .map(|i| (b'a' + (i % 26) as u8) as char)
+        .collect();
+    let b = format!("/{}", "y".repeat(280_000)); // `//` escapes the slash
+    let (out, texts) = session(format!("{a}\r\n").into_bytes());
+    out.clean_close();
+    assert_eq!(texts, vec![a.clone()]);
+    let (out, texts) = session(format!("/{b}\n").into_bytes());
+    out.clean_close();
+    assert_eq!(texts, vec![b]);
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("blob.bin");
+    let blob: Vec<u8> = (0..400_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(&file, &blob).unwrap();
+    let server = Server::scripted(|c| {
+        let f = c.read_frame().expect("frame");
+        let close = c.expect_close();
+        c.reply_close(&close);
+        (f.opcode, f.payload)
+    });
+    let out = run(wsdbg()
+        .args(["--json", server.url("/").as_str()])
+        .write_stdin(format!("/file {}\n", file.display())));
+    let (op, payload) = server.result();
+    out.clean_close();
+    assert_eq!(op, OP_BINARY);
+    assert!(payload == blob, "file payload differs");
+    let sent = out.frames("out");
+    assert_eq!(sent[0]["len"], 400_000, "{out}");
+}

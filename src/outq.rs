@@ -1,0 +1,91 @@
+//! What waits to be sent: small frames are encoded into one growing buffer; a large
+//! payload that the session owns already (a long input line, a `/file`) is queued as
+//! its own buffer, masked in place, so it is never copied. Written in order.
+
+use std::collections::VecDeque;
+
+use crate::error::Error;
+use crate::transport::Transport;
+
+/// A payload at least this big is queued as it is rather than copied.
+pub const OWN_FROM: usize = 256 * 1024;
+
+struct Seg {
+    buf: Vec<u8>,
+    /// Next byte to send.
+    pos: usize,
+    /// Owned payload: nothing may be appended after it.
+    sealed: bool,
+}
+
+#[derive(Default)]
+pub struct OutQ {
+    segs: VecDeque<Seg>,
+    /// Bytes not yet handed to the transport.
+    len: usize,
+}
+
+impl OutQ {
+    pub fn pending(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Append to the open buffer with `f` (a header, a small frame).
+    pub fn append(&mut self, f: impl FnOnce(&mut Vec<u8>)) {
+        if self.segs.back().is_none_or(|s| s.sealed) {
+            self.segs.push_back(Seg {
+                buf: Vec::with_capacity(64 * 1024),
+                pos: 0,
+                sealed: false,
+            });
+        }
+        if let Some(seg) = self.segs.back_mut() {
+            let before = seg.buf.len();
+            f(&mut seg.buf);
+            self.len += seg.buf.len() - before;
+        }
+    }
+
+    /// Queue `buf[start..]` as it is.
+    pub fn push_owned(&mut self, buf: Vec<u8>, start: usize) {
+        self.len += buf.len() - start;
+        self.segs.push_back(Seg {
+            buf,
+            pos: start,
+            sealed: true,
+        });
+    }
+
+    /// Hand as much as the transport takes now.
+    pub fn write_to(&mut self, t: &mut Transport) -> Result<(), Error> {
+        loop {
+            let only = self.segs.len() == 1;
+            let Some(seg) = self.segs.front_mut() else {
+                return Ok(());
+            };
+            let n = t.write(&seg.buf[seg.pos..])?;
+            seg.pos += n;
+            self.len -= n;
+            if seg.pos < seg.buf.len() {
+                return Ok(());
+            }
+            if only && !seg.sealed && seg.buf.capacity() <= 4 << 20 {
+                // Keep the one small buffer for the next frames.
+                seg.buf.clear();
+                seg.pos = 0;
+                return Ok(());
+            }
+            self.segs.pop_front();
+        }
+    }
+
+    /// Give up on everything queued.
+    pub fn discard(&mut self) {
+        self.segs.clear();
+        self.len = 0;
+    }
+}
