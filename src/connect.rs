@@ -4,7 +4,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -79,6 +79,37 @@ impl Write for Stream {
     }
 }
 
+/// A certificate chain and its private key from PEM files (the key as PKCS#8, PKCS#1
+/// or SEC1). `cert_opt`/`key_opt` name the options in errors.
+pub fn load_cert_and_key(
+    cert: &Path,
+    key: &Path,
+    cert_opt: &str,
+    key_opt: &str,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), Error> {
+    let certs = CertificateDer::pem_file_iter(cert)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| {
+            Error::usage(format!(
+                "{cert_opt}: expected a PEM certificate chain in {}: {e}",
+                cert.display()
+            ))
+        })?;
+    if certs.is_empty() {
+        return Err(Error::usage(format!(
+            "{cert_opt}: expected a PEM certificate chain in {}, found none",
+            cert.display()
+        )));
+    }
+    let key_der = PrivateKeyDer::from_pem_file(key).map_err(|e| {
+        Error::usage(format!(
+            "{key_opt}: expected a PEM private key (PKCS#8, PKCS#1 or SEC1) in {}: {e}",
+            key.display()
+        ))
+    })?;
+    Ok((certs, key_der))
+}
+
 /// Build the rustls client configuration once; it is reused across reconnects.
 pub fn tls_config(opts: &TlsOpts) -> Result<Arc<ClientConfig>, Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -126,26 +157,7 @@ pub fn tls_config(opts: &TlsOpts) -> Result<Arc<ClientConfig>, Error> {
     };
     let mut config = match (&opts.cert, &opts.key) {
         (Some(cert), Some(key)) => {
-            let certs = CertificateDer::pem_file_iter(cert)
-                .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-                .map_err(|e| {
-                    Error::usage(format!(
-                        "--cert: expected a PEM certificate chain in {}: {e}",
-                        cert.display()
-                    ))
-                })?;
-            if certs.is_empty() {
-                return Err(Error::usage(format!(
-                    "--cert: expected a PEM certificate chain in {}, found none",
-                    cert.display()
-                )));
-            }
-            let key_der = PrivateKeyDer::from_pem_file(key).map_err(|e| {
-                Error::usage(format!(
-                    "--key: expected a PEM private key (PKCS#8, PKCS#1 or SEC1) in {}: {e}",
-                    key.display()
-                ))
-            })?;
+            let (certs, key_der) = load_cert_and_key(cert, key, "--cert", "--key")?;
             builder
                 .with_client_auth_cert(certs, key_der)
                 .map_err(|e| Error::usage(format!("--cert/--key: {e}")))?

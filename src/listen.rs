@@ -7,8 +7,6 @@ use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::ServerConfig;
 use tungstenite::handshake::derive_accept_key;
 
@@ -191,26 +189,7 @@ impl Write for Sock {
 
 /// The server side of `listen --tls-cert FILE --tls-key FILE`.
 fn server_tls(cert: &std::path::Path, key: &std::path::Path) -> Result<Arc<ServerConfig>, Error> {
-    let certs = CertificateDer::pem_file_iter(cert)
-        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| {
-            Error::usage(format!(
-                "--tls-cert: expected a PEM certificate chain in {}: {e}",
-                cert.display()
-            ))
-        })?;
-    if certs.is_empty() {
-        return Err(Error::usage(format!(
-            "--tls-cert: expected a PEM certificate chain in {}, found none",
-            cert.display()
-        )));
-    }
-    let key_der = PrivateKeyDer::from_pem_file(key).map_err(|e| {
-        Error::usage(format!(
-            "--tls-key: expected a PEM private key (PKCS#8, PKCS#1 or SEC1) in {}: {e}",
-            key.display()
-        ))
-    })?;
+    let (certs, key_der) = crate::connect::load_cert_and_key(cert, key, "--tls-cert", "--tls-key")?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

@@ -14,6 +14,7 @@ use base64::Engine;
 use url::{Host, Url};
 
 use crate::error::Error;
+use crate::target::percent_decode;
 
 /// What a proxy URL must look like, for error messages.
 const EXPECTED: &str =
@@ -674,25 +675,6 @@ fn redact(input: &str) -> String {
         Some(at) => format!("{scheme}***{}", &rest[at..]),
         None => input.to_string(),
     }
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = |b: u8| (b as char).to_digit(16);
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

@@ -120,7 +120,8 @@ pub fn redirect(from: &Target, location: &str) -> Result<Target, Error> {
     Ok(next)
 }
 
-fn percent_decode(s: &str) -> String {
+/// `%XX` escapes decoded (invalid ones kept as they are), as lossy UTF-8.
+pub(crate) fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
