@@ -631,3 +631,30 @@ fn socks5_proxy_with_an_ip_target() {
     out.clean_close();
     assert_eq!((atyp, addr, port), (1, vec![127, 0, 0, 2], 8766), "{out}");
 }
+
+#[test]
+fn ipv6_literal_url() {
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("skipped: no IPv6 loopback here");
+        return;
+    }
+    let listen = Listen::json_with(&["[::1]"]);
+    assert!(listen.addr.starts_with("[::1]:"), "{}", listen.addr);
+    let out = run(wsdbg()
+        .args(["--json", listen.url("/v6").as_str()])
+        .write_stdin("over v6\n/wait 1 3000\n"));
+    out.clean_close();
+    assert_eq!(out.texts("in"), vec!["over v6"], "{out}");
+    let hs = out.first("handshake");
+    let host = hs["request"]["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h[0] == "Host")
+        .map(|h| h[1].as_str().unwrap().to_string())
+        .unwrap();
+    assert!(
+        host.starts_with("[::1]:"),
+        "Host header keeps the brackets: {host}"
+    );
+}
