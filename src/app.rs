@@ -144,12 +144,14 @@ fn repl(opts: Options, format: Format, ropts: Opts, start: Instant) -> Result<u8
     } = repl::editor(state.clone(), ropts.color)
         .map_err(|e| Error::io(format!("cannot start the line editor: {e}")))?;
     let printer = Arc::new(Mutex::new(printer));
-    let p = Printer::new(
-        format,
-        ropts,
-        ReplWriter::new(printer.clone()),
-        ReplWriter::new(printer),
-    );
+    // Both streams end up above the prompt; with --json the JSON `error` event already
+    // says what the human line on stderr would, so that line is not printed twice.
+    let err: Box<dyn Write> = if format == Format::Json {
+        Box::new(io::sink())
+    } else {
+        Box::new(ReplWriter::new(printer.clone()))
+    };
+    let p = Printer::new(format, ropts, ReplWriter::new(printer), err);
     let mut out = Output::new(p, start);
     out.prompt = Some(state);
     let (session, tx) = Session::new(opts, out)?;
