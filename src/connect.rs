@@ -3,7 +3,7 @@
 //! non-blocking afterwards. Knows nothing of WebSocket framing or output.
 
 use std::io::{self, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -200,13 +200,37 @@ impl ProxyMode {
     }
 }
 
+/// Resolve `host` before `deadline`. The system resolver cannot be given a deadline,
+/// so it runs on a thread of its own, which is left behind if it is too slow.
+fn resolve(host: &str, port: u16, what: &str, deadline: Instant) -> Result<Vec<SocketAddr>, Error> {
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let name = host.to_string();
+    std::thread::Builder::new()
+        .name("resolve".into())
+        .spawn(move || {
+            let _ = tx.send(
+                (name.as_str(), port)
+                    .to_socket_addrs()
+                    .map(|a| a.collect::<Vec<_>>()),
+            );
+        })
+        .map_err(|e| Error::connect(format!("cannot resolve {what}{host}: {e}")))?;
+    match rx.recv_timeout(left(deadline)) {
+        Ok(Ok(addrs)) => Ok(addrs),
+        Ok(Err(e)) => Err(Error::connect(format!("cannot resolve {what}{host}: {e}"))),
+        Err(_) => Err(Error::timeout(format!(
+            "cannot resolve {what}{host}: no answer before --connect-timeout"
+        ))),
+    }
+}
+
 /// TCP to `host:port` before `deadline`, trying each address. `what` names the hop
 /// in errors ("" for the server, "proxy " for a proxy).
 fn tcp_connect(host: &str, port: u16, what: &str, deadline: Instant) -> Result<TcpStream, Error> {
-    let addrs: Vec<_> = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| Error::connect(format!("cannot resolve {what}{host}: {e}")))?
-        .collect();
+    let addrs = resolve(host, port, what, deadline)?;
     if addrs.is_empty() {
         return Err(Error::connect(format!(
             "cannot resolve {what}{host}: no addresses"

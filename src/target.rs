@@ -38,6 +38,12 @@ pub fn parse(input: &str) -> Result<Target, Error> {
         Some(_) => trimmed.to_string(),
         None => format!("ws://{trimmed}"),
     };
+    if with_scheme.contains(":///") {
+        // The URL standard would take the first path segment as the host.
+        return Err(Error::usage(format!(
+            "URL: {expected}, got {input:?} with no host"
+        )));
+    }
     let mut url = Url::parse(&with_scheme)
         .map_err(|e| Error::usage(format!("URL: {expected}, got {input:?} ({e})")))?;
     let tls = match url.scheme() {
@@ -213,5 +219,7 @@ mod tests {
         assert!(e.msg.contains("ftp"), "{}", e.msg);
         assert!(parse("").is_err());
         assert!(parse("ws://").is_err());
+        let e = parse("ws:///path").unwrap_err();
+        assert!(e.msg.contains("no host"), "{}", e.msg);
     }
 }
