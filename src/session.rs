@@ -203,6 +203,8 @@ struct Conn {
     last_rx: Instant,
     /// Reads in a row that brought less than `SMALL_READ` bytes.
     small_reads: u32,
+    /// When the connection is over but its last bytes are not sent: when to stop trying.
+    give_up_at: Option<Instant>,
 }
 
 impl<S: Sink> Session<S> {
@@ -458,6 +460,7 @@ impl<S: Sink> Session<S> {
             keepalive: None,
             last_rx: Instant::now(),
             small_reads: 0,
+            give_up_at: None,
         })
     }
 
@@ -477,7 +480,11 @@ impl<S: Sink> Session<S> {
                 self.lost(&mut c, &e);
             }
             if let Some(end) = c.done {
-                if c.out.is_empty() && !c.t.has_pending() {
+                // A peer that reads nothing more gets --close-timeout to take the rest.
+                c.give_up_at
+                    .get_or_insert_with(|| Instant::now() + self.opts.close_timeout);
+                let gave_up = c.give_up_at.is_some_and(|t| Instant::now() >= t);
+                if (c.out.is_empty() && !c.t.has_pending()) || gave_up {
                     c.t.shutdown();
                     let _ = self.poll.registry().deregister(&mut c.t.sock);
                     return end;
@@ -545,9 +552,9 @@ impl<S: Sink> Session<S> {
         if let (Some(t), None, None) = (c.next_ping, &c.closing, c.done) {
             consider(t);
         }
-        if c.done.is_some() {
+        if let Some(t) = c.give_up_at {
             // Waiting only to send what is queued.
-            consider(now + self.opts.close_timeout);
+            consider(t);
         }
         if !self.queue.is_empty() && self.block == Block::None && c.out.pending() < HIGH_WATER {
             return Some(Duration::ZERO);
@@ -566,7 +573,7 @@ impl<S: Sink> Session<S> {
                 self.block = Block::None;
                 let missing = until_count.saturating_sub(self.info.messages_in);
                 let e = Error::timeout(format!(
-                    "/wait: {missing} more message(s) expected, none came before the timeout"
+                    "/wait: {missing} more message(s) expected; the timeout passed first"
                 ));
                 self.sink.emit(&Event::Error(&e));
             }
@@ -614,18 +621,10 @@ impl<S: Sink> Session<S> {
                 }
             }
         }
-        if c.done.is_some() && now >= self.last_chance(c) {
+        if c.give_up_at.is_some_and(|t| now >= t) {
             // Could not send what was queued in time: give up on it.
             c.out.discard();
         }
-    }
-
-    fn last_chance(&self, c: &Conn) -> Instant {
-        c.closing
-            .as_ref()
-            .and_then(|cl| cl.sent_at)
-            .unwrap_or_else(Instant::now)
-            + self.opts.close_timeout * 2
     }
 
     /// Take and run commands while nothing blocks them and the send buffer has room.

@@ -136,3 +136,36 @@ fn long_last_lines_and_files_arrive_intact() {
     let sent = out.frames("out");
     assert_eq!(sent[0]["len"], 400_000, "{out}");
 }
+
+/// A peer that breaks the protocol and then reads nothing more must not keep wsdbg
+/// waiting to send what it had queued: it gets --close-timeout, then wsdbg exits 3.
+#[test]
+fn a_peer_that_stops_reading_gets_close_timeout_to_take_the_rest() {
+    let server = Server::scripted(|c| {
+        // Long enough for the client to have queued the whole 32 MiB line, of which
+        // the socket buffers take only a few.
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        // A masked frame from a server: RFC 6455 5.1.
+        c.send(&frame(true, 0, OP_TEXT, Some([1, 2, 3, 4]), b"x"));
+        std::thread::sleep(std::time::Duration::from_millis(2500));
+        c.hang_up();
+    });
+    let big = "z".repeat(32 << 20);
+    // Pretty output: --json would print the 32 MiB payload twice as hex and text.
+    let out = run(wsdbg()
+        .args(["--close-timeout", "0.5", server.url("/").as_str()])
+        .write_stdin(format!("{big}\n")));
+    drop(server);
+    out.code(3);
+    assert!(out.stderr.contains("RFC 6455 5.1"), "{out}");
+    assert!(
+        out.stdout.contains("len=33554432"),
+        "the big message was queued before the violation\n{}",
+        out.stderr
+    );
+    assert!(
+        out.elapsed < std::time::Duration::from_secs(3),
+        "{:?}",
+        out.elapsed
+    );
+}
