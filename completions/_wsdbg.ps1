@@ -30,7 +30,7 @@ Register-ArgumentCompleter -Native -CommandName 'wsdbg' -ScriptBlock {
             [CompletionResult]::new('--cert', '--cert', [CompletionResultType]::ParameterName, 'Client certificate chain (PEM) for mutual TLS; needs --key')
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Private key (PEM: PKCS#8, PKCS#1 or SEC1) for --cert')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'TCP + TLS + handshake deadline in seconds')
-            [CompletionResult]::new('--close-timeout', '--close-timeout', [CompletionResultType]::ParameterName, 'How long to wait for the peer''s close reply, in seconds')
+            [CompletionResult]::new('--close-timeout', '--close-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for the peer''s close reply, counted from the last bytes it sent')
             [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'Largest message accepted; beyond it close with 1009')
             [CompletionResult]::new('-x', '-x', [CompletionResultType]::ParameterName, 'Run this command after connecting (repeatable); then close. Stdin is not read')
             [CompletionResult]::new('--execute', '--execute', [CompletionResultType]::ParameterName, 'Run this command after connecting (repeatable); then close. Stdin is not read')

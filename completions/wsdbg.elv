@@ -27,7 +27,7 @@ set edit:completion:arg-completer[wsdbg] = {|@words|
             cand --cert 'Client certificate chain (PEM) for mutual TLS; needs --key'
             cand --key 'Private key (PEM: PKCS#8, PKCS#1 or SEC1) for --cert'
             cand --connect-timeout 'TCP + TLS + handshake deadline in seconds'
-            cand --close-timeout 'How long to wait for the peer''s close reply, in seconds'
+            cand --close-timeout 'Seconds to wait for the peer''s close reply, counted from the last bytes it sent'
             cand --max-size 'Largest message accepted; beyond it close with 1009'
             cand -x 'Run this command after connecting (repeatable); then close. Stdin is not read'
             cand --execute 'Run this command after connecting (repeatable); then close. Stdin is not read'

@@ -31,7 +31,7 @@ complete -c wsdbg -n "__fish_wsdbg_needs_command" -l cacert -d 'Trust the CA cer
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l cert -d 'Client certificate chain (PEM) for mutual TLS; needs --key' -r -F
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l key -d 'Private key (PEM: PKCS#8, PKCS#1 or SEC1) for --cert' -r -F
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l connect-timeout -d 'TCP + TLS + handshake deadline in seconds' -r
-complete -c wsdbg -n "__fish_wsdbg_needs_command" -l close-timeout -d 'How long to wait for the peer\'s close reply, in seconds' -r
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l close-timeout -d 'Seconds to wait for the peer\'s close reply, counted from the last bytes it sent' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l max-size -d 'Largest message accepted; beyond it close with 1009' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s x -l execute -d 'Run this command after connecting (repeatable); then close. Stdin is not read' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l chunk-size -d 'With --binary: largest binary message made from stdin' -r

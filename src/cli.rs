@@ -131,7 +131,7 @@ pub struct ConnArgs {
         default_value = "10"
     )]
     pub connect_timeout: f64,
-    /// How long to wait for the peer's close reply, in seconds
+    /// Seconds to wait for the peer's close reply, counted from the last bytes it sent
     #[arg(hide_short_help = true, long, value_name = "SECS", default_value = "5")]
     pub close_timeout: f64,
     /// Largest message accepted; beyond it close with 1009

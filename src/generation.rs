@@ -80,9 +80,25 @@ fn section(out: &mut String, title: &str, intro: &str, rows: &[(&str, &str)]) {
     }
 }
 
+/// The command for the man pages: options kept out of `-h` would otherwise have no
+/// text there (clap_mangen shows a hidden short help only as long help).
+fn man_command() -> clap::Command {
+    fn fix(a: clap::Arg) -> clap::Arg {
+        match a.get_help().cloned() {
+            Some(help) if a.is_hide_short_help_set() && a.get_long_help().is_none() => {
+                a.long_help(help)
+            }
+            _ => a,
+        }
+    }
+    Cli::command()
+        .mut_args(fix)
+        .mut_subcommands(|s| s.mut_args(fix))
+}
+
 /// `man/wsdbg-listen.1` and `man/wsdbg-completions.1`, which `wsdbg.1` points to.
 pub fn sub_man_pages() -> Vec<(String, Vec<u8>)> {
-    let cmd = Cli::command();
+    let cmd = man_command();
     cmd.get_subcommands()
         .filter(|s| s.get_name() != "help")
         .map(|s| {
@@ -97,7 +113,7 @@ pub fn sub_man_pages() -> Vec<(String, Vec<u8>)> {
 
 /// The whole man page, `man/wsdbg.1`.
 pub fn man_page() -> Vec<u8> {
-    let man = clap_mangen::Man::new(Cli::command()).date("");
+    let man = clap_mangen::Man::new(man_command()).date("");
     let mut out = Vec::new();
     // The parts clap knows, in man order; ours go before VERSION.
     let _ = man.render_title(&mut out);

@@ -57,6 +57,26 @@ fn man_page_has_the_contract_sections() {
 }
 
 #[test]
+fn every_option_in_the_man_page_has_its_text() {
+    let man = String::from_utf8(man_page()).unwrap();
+    // Options hidden from -h (only in --help) once came out with no description.
+    for needle in [
+        "\\-\\-close\\-timeout",
+        "\\-\\-chunk\\-size",
+        "\\-\\-backoff\\-max",
+    ] {
+        let at = man
+            .find(&format!(".TP\n\\fB{needle}"))
+            .unwrap_or_else(|| panic!("{needle} missing"));
+        let entry: Vec<&str> = man[at..].lines().take(3).collect();
+        assert!(
+            entry.len() == 3 && !entry[2].starts_with('.') && !entry[2].is_empty(),
+            "{needle} has no text: {entry:?}"
+        );
+    }
+}
+
+#[test]
 fn completions_subcommand_prints_the_same_script() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_wsdbg"))
         .args(["completions", "bash"])
