@@ -249,9 +249,7 @@ pub fn editor(state: PromptState, color: bool) -> Result<Made, String> {
         .color_mode(rustyline::ColorMode::Forced)
         .build();
     let mut ed: ReplEditor = Editor::with_config(config).map_err(|e| e.to_string())?;
-    if std::env::var_os("WSDBG_NO_HELPER").is_none() {
-        ed.set_helper(Some(ReplHelper::new(state, color)));
-    }
+    ed.set_helper(Some(ReplHelper::new(state, color)));
     let printer = ed.create_external_printer().map_err(|e| e.to_string())?;
     let mut warning = None;
     let history = match history_path() {
