@@ -12,13 +12,18 @@ fi
 WSDBG_PYTHON="$(pwd)/.venv/bin/python"
 export WSDBG_PYTHON
 
-# tmux drives the REPL tests; install it when it is missing and apt-get is there.
-if ! command -v tmux >/dev/null 2>&1; then
+# tmux drives the REPL tests and openssl makes PKCS#1/SEC1 keys for the mutual-TLS
+# tests; install them when they are missing and apt-get is there.
+missing=""
+command -v tmux >/dev/null 2>&1 || missing="$missing tmux"
+command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
+if [ -n "$missing" ]; then
     if command -v apt-get >/dev/null 2>&1; then
-        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux; } \
-            || echo "warning: could not install tmux; the REPL tests will skip" >&2
+        # shellcheck disable=SC2086
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing; } \
+            || echo "warning: could not install$missing; tests needing them skip (or fail under CI)" >&2
     else
-        echo "warning: tmux is missing and apt-get is not available; the REPL tests will skip" >&2
+        echo "warning:$missing missing and apt-get is not available; tests needing them skip (or fail under CI)" >&2
     fi
 fi
 
