@@ -51,17 +51,14 @@ fn response(h: &HttpHead) -> Response<'_> {
 #[derive(Serialize)]
 struct HandshakeEv<'a> {
     event: &'static str,
-    url: &'a str,
-    request: Request<'a>,
-    response: Response<'a>,
-    protocol: Option<&'a str>,
-    elapsed_ms: f64,
+    #[serde(flatten)]
+    body: HandshakeBody<'a>,
     t: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     client: Option<u64>,
 }
 
-/// The handshake inside an `info` event.
+/// The handshake: the fields of the `handshake` event, and the handshake inside `info`.
 #[derive(Serialize)]
 struct HandshakeBody<'a> {
     url: &'a str,
@@ -399,11 +396,7 @@ pub(super) fn emit<W: Write, E: Write>(
             buf,
             &HandshakeEv {
                 event: "handshake",
-                url: &h.url,
-                request: request(&h.request),
-                response: response(&h.response),
-                protocol: h.protocol.as_deref(),
-                elapsed_ms: esc::ms_f64(h.elapsed),
+                body: handshake_body(h),
                 t,
                 client,
             },
@@ -561,15 +554,19 @@ fn info_ev(info: &Info, t: f64, client: Option<u64>) -> InfoEv<'_> {
         messages_in: info.messages_in,
         messages_out: info.messages_out,
         last_rtt_ms: info.last_rtt.map(esc::ms_f64),
-        handshake: hs.map(|h| HandshakeBody {
-            url: &h.url,
-            request: request(&h.request),
-            response: response(&h.response),
-            protocol: h.protocol.as_deref(),
-            elapsed_ms: esc::ms_f64(h.elapsed),
-        }),
+        handshake: hs.map(handshake_body),
         t,
         client,
+    }
+}
+
+fn handshake_body(h: &Handshake) -> HandshakeBody<'_> {
+    HandshakeBody {
+        url: &h.url,
+        request: request(&h.request),
+        response: response(&h.response),
+        protocol: h.protocol.as_deref(),
+        elapsed_ms: esc::ms_f64(h.elapsed),
     }
 }
 
