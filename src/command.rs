@@ -144,6 +144,17 @@ const SLEEP_EXPECTED: &str = "/sleep MS with MS a whole number of milliseconds";
 const WAIT_EXPECTED: &str =
     "/wait [N] [TIMEOUT_MS] with N a whole number at least 1 and TIMEOUT_MS in milliseconds";
 
+/// The text a plain line sends: the line itself when it does not start with `/`, the
+/// line less one `/` when it starts with `//`; `None` for a command. Script mode uses
+/// it to send plain lines without building a `Command`.
+pub fn plain_text(line: &str) -> Option<&str> {
+    match line.strip_prefix('/') {
+        None => Some(line),
+        Some(rest) if rest.starts_with('/') => Some(rest),
+        Some(_) => None,
+    }
+}
+
 /// Parse one input line (without its line ending; a trailing `\r` is dropped).
 ///
 /// Grammar decisions beyond the contract:
@@ -159,12 +170,10 @@ const WAIT_EXPECTED: &str =
 /// - `/reconnect`, `/info`, `/quit`, `/help` accept trailing whitespace, nothing else.
 pub fn parse(line: &str) -> Result<Command, CommandError> {
     let line = line.strip_suffix('\r').unwrap_or(line);
-    let Some(rest) = line.strip_prefix('/') else {
-        return Ok(Command::Text(line.to_owned()));
-    };
-    if rest.starts_with('/') {
-        return Ok(Command::Text(rest.to_owned()));
+    if let Some(text) = plain_text(line) {
+        return Ok(Command::Text(text.to_owned()));
     }
+    let rest = &line[1..];
     let (name, args) = rest.split_once(' ').unwrap_or((rest, ""));
     match name {
         "text" => Ok(Command::Text(args.to_owned())),

@@ -688,18 +688,19 @@ impl<S: Sink> Session<S> {
         if data[pos..end].ends_with(b"\r") {
             end -= 1;
         }
-        let plain = raw || data[pos] != b'/' || data[pos..end].starts_with(b"//");
-        if !plain || std::str::from_utf8(&data[pos..end]).is_err() {
+        // The offset of the text to send within the line, when it is plain UTF-8 text.
+        let skip = match std::str::from_utf8(&data[pos..end]) {
+            Ok(_) if raw => Some(0),
+            Ok(text) => crate::command::plain_text(text).map(|t| text.len() - t.len()),
+            Err(_) => None,
+        };
+        let Some(skip) = skip else {
             // Commands and errors take the ordinary path.
             self.line(c, &data[pos..end], raw);
             return;
-        }
-        self.lineno += 1;
-        let start = if !raw && data[pos..end].starts_with(b"//") {
-            pos + 1
-        } else {
-            pos
         };
+        self.lineno += 1;
+        let start = pos + skip;
         self.send_owned(c, MsgType::Text, data, start, end);
     }
 
@@ -720,10 +721,13 @@ impl<S: Sink> Session<S> {
                 return;
             }
         };
-        if raw || !text.starts_with('/') {
-            self.send_data(c, MsgType::Text, line);
-        } else if text.starts_with("//") {
-            self.send_data(c, MsgType::Text, &line[1..]);
+        let plain = if raw {
+            Some(text)
+        } else {
+            crate::command::plain_text(text)
+        };
+        if let Some(t) = plain {
+            self.send_data(c, MsgType::Text, t.as_bytes());
         } else {
             match crate::command::parse(text) {
                 Ok(cmd) => self.execute(c, cmd),
