@@ -34,6 +34,7 @@ Register-ArgumentCompleter -Native -CommandName 'wsdbg' -ScriptBlock {
             [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'Largest message accepted; beyond it close with 1009')
             [CompletionResult]::new('-x', '-x', [CompletionResultType]::ParameterName, 'Run this command after connecting (repeatable); then close. Stdin is not read')
             [CompletionResult]::new('--execute', '--execute', [CompletionResultType]::ParameterName, 'Run this command after connecting (repeatable); then close. Stdin is not read')
+            [CompletionResult]::new('--linger', '--linger', [CompletionResultType]::ParameterName, 'Script mode: at end of input, wait up to MS for the replies before closing (until a message came after the last one sent and the peer went quiet); 0 closes at once')
             [CompletionResult]::new('--chunk-size', '--chunk-size', [CompletionResultType]::ParameterName, 'With --binary: largest binary message made from stdin')
             [CompletionResult]::new('--max-messages', '--max-messages', [CompletionResultType]::ParameterName, 'Exit (closing with 1000) after N data messages have been received')
             [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'Proxy: http://[user:pass@]host:port (CONNECT), socks5:// or socks5h:// (names resolved by the proxy); else HTTPS_PROXY/HTTP_PROXY/ALL_PROXY/NO_PROXY apply')

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_wsdbg_global_optspecs
-    string join \n H/header= p/protocol= origin= cacert= k/insecure cert= key= connect-timeout= close-timeout= max-size= x/execute= keep-open r/raw b/binary chunk-size= max-messages= no-auto-pong L/follow-redirects proxy= no-proxy reconnect max-retries= backoff-min= backoff-max= ping-interval= o/output= json color= v/verbose h/help V/version
+    string join \n H/header= p/protocol= origin= cacert= k/insecure cert= key= connect-timeout= close-timeout= max-size= x/execute= keep-open linger= r/raw b/binary chunk-size= max-messages= no-auto-pong L/follow-redirects proxy= no-proxy reconnect max-retries= backoff-min= backoff-max= ping-interval= o/output= json color= v/verbose h/help V/version
 end
 
 function __fish_wsdbg_needs_command
@@ -34,6 +34,7 @@ complete -c wsdbg -n "__fish_wsdbg_needs_command" -l connect-timeout -d 'TCP + T
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l close-timeout -d 'Seconds to wait for the peer\'s close reply, counted from the last bytes it sent' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l max-size -d 'Largest message accepted; beyond it close with 1009' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s x -l execute -d 'Run this command after connecting (repeatable); then close. Stdin is not read' -r
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l linger -d 'Script mode: at end of input, wait up to MS for the replies before closing (until a message came after the last one sent and the peer went quiet); 0 closes at once' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l chunk-size -d 'With --binary: largest binary message made from stdin' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l max-messages -d 'Exit (closing with 1000) after N data messages have been received' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l proxy -d 'Proxy: http://[user:pass@]host:port (CONNECT), socks5:// or socks5h:// (names resolved by the proxy); else HTTPS_PROXY/HTTP_PROXY/ALL_PROXY/NO_PROXY apply' -r

@@ -10,6 +10,7 @@ use clap::CommandFactory;
 use crate::cli::{self, Cli, Sub};
 use crate::connect::{self, TlsOpts};
 use crate::error::Error;
+use crate::event::ConnState;
 use crate::handshake::Ask;
 use crate::input::{self, LineMode};
 use crate::output::Output;
@@ -65,6 +66,8 @@ pub fn run(cli: Cli, start: Instant) -> Result<u8, Error> {
         max_size: c.max_size,
         max_messages: c.max_messages,
         keep_open: c.keep_open,
+        linger: Duration::from_millis(c.linger),
+        script: false,
         auto_pong: !c.no_auto_pong,
         reconnect: c.reconnect,
         max_retries: c.max_retries,
@@ -86,10 +89,15 @@ pub fn run(cli: Cli, start: Instant) -> Result<u8, Error> {
             None => None,
         },
     };
+    // -x commands are checked before connecting: a malformed one sends nothing.
+    let execute = c
+        .execute
+        .iter()
+        .map(|x| crate::command::parse(x).map_err(|e| Error::usage(e.to_string())))
+        .collect::<Result<Vec<_>, _>>()?;
     let stdout = io::stdout();
     let format = cli.out.format();
     let verbose = cli.out.verbose;
-    let execute = c.execute.clone();
     let (binary, chunk, raw) = (c.binary, c.chunk_size, c.raw);
     let mode = if raw {
         LineMode::Raw
@@ -109,6 +117,10 @@ pub fn run(cli: Cli, start: Instant) -> Result<u8, Error> {
         io::BufWriter::with_capacity(64 * 1024, stdout.lock()),
         io::stderr(),
     );
+    let opts = Options {
+        script: true,
+        ..opts
+    };
     let (session, tx) = Session::new(opts, Output::new(printer, start))?;
     spawn_input(move || {
         if !execute.is_empty() {
@@ -135,7 +147,7 @@ fn spawn_input(f: impl FnOnce() + Send + 'static) -> Result<(), Error> {
 /// stdin is a terminal: rustyline on the input thread, output above the prompt.
 fn repl(opts: Options, format: Format, ropts: Opts, start: Instant) -> Result<u8, Error> {
     let saved = crate::term::save();
-    let state: PromptState = Arc::new(Mutex::new("connecting".to_string()));
+    let state: PromptState = Arc::new(Mutex::new(ConnState::Connecting));
     let repl::Made {
         editor: ed,
         printer,
@@ -153,12 +165,12 @@ fn repl(opts: Options, format: Format, ropts: Opts, start: Instant) -> Result<u8
     };
     let p = Printer::new(format, ropts, ReplWriter::new(printer), err);
     let mut out = Output::new(p, start);
-    out.prompt = Some(state);
+    out.prompt = Some(state.clone());
     let (session, tx) = Session::new(opts, out)?;
     if let Some(w) = warning {
         eprintln!("wsdbg: warning: {w}");
     }
-    spawn_input(move || repl::run(ed, history, tx))?;
+    spawn_input(move || repl::run(ed, history, tx, state))?;
     let code = session.run();
     // Let the line editor print what it was handed last (the closing handshake).
     std::thread::sleep(Duration::from_millis(150));

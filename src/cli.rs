@@ -143,6 +143,11 @@ pub struct ConnArgs {
     /// Script mode: do not close at end of input; stay until the peer closes or Ctrl-C
     #[arg(hide_short_help = true, long)]
     pub keep_open: bool,
+    /// Script mode: at end of input, wait up to MS for the replies before closing
+    /// (until a message came after the last one sent and the peer went quiet); 0
+    /// closes at once
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub linger: u64,
     /// Send every input line verbatim as a text message; no commands
     #[arg(short = 'r', long, conflicts_with = "binary")]
     pub raw: bool,

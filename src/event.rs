@@ -126,11 +126,13 @@ pub enum Event<'a> {
         rtt: Duration,
         payload: &'a [u8],
     },
-    /// The closing handshake ended (or gave up waiting). `code` is the code the peer sent
-    /// (remote) or we sent (local).
+    /// The closing handshake ended (or gave up waiting): what each side's close frame
+    /// said, who started, whether both frames were exchanged.
     Close {
-        code: Option<u16>,
-        reason: &'a str,
+        /// Our close frame, when we sent one.
+        sent: Option<CloseFrame<'a>>,
+        /// The peer's close frame, when one arrived.
+        received: Option<CloseFrame<'a>>,
         initiator: Initiator,
         clean: bool,
         /// How long the reply took, when there was one.
@@ -162,6 +164,41 @@ pub enum Event<'a> {
         peer: &'a str,
         connected: bool,
     },
+}
+
+/// What one close frame said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CloseFrame<'a> {
+    /// `None` for a close frame without a code.
+    pub code: Option<u16>,
+    pub reason: &'a str,
+}
+
+impl<'a> CloseFrame<'a> {
+    /// The frame of the side that started the closing handshake (the JSON top-level
+    /// `code` and `reason`).
+    pub fn initiators(
+        initiator: Initiator,
+        sent: Option<CloseFrame<'a>>,
+        received: Option<CloseFrame<'a>>,
+    ) -> Option<CloseFrame<'a>> {
+        match initiator {
+            Initiator::Local => sent,
+            Initiator::Remote => received,
+        }
+    }
+}
+
+/// The connection's state, for the REPL prompt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConnState {
+    #[default]
+    Connecting,
+    Open,
+    Closing,
+    /// Waiting this long before the next attempt.
+    Reconnecting(Duration),
+    Closed,
 }
 
 /// When and for whom an event happened.

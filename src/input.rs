@@ -28,12 +28,9 @@ pub fn line_input(line: &str, mode: LineMode) -> Input {
     }
 }
 
-/// `-x` commands, then end of input.
-pub fn execute(tx: InputTx, cmds: Vec<String>) {
-    let mut batch: Vec<Input> = cmds
-        .iter()
-        .map(|c| line_input(c, LineMode::Commands))
-        .collect();
+/// `-x` commands (parsed before connecting), then end of input.
+pub fn execute(tx: InputTx, cmds: Vec<Command>) {
+    let mut batch: Vec<Input> = cmds.into_iter().map(Input::Cmd).collect();
     batch.push(Input::Eof);
     tx.send(batch);
 }

@@ -12,7 +12,7 @@ use tungstenite::handshake::derive_accept_key;
 
 use crate::cli::ListenArgs;
 use crate::error::Error;
-use crate::event::{close_parts, Dir, Event, FrameEv, Initiator, MsgType};
+use crate::event::{close_parts, CloseFrame, Dir, Event, FrameEv, Initiator, MsgType};
 use crate::output::Output;
 use crate::render::{Opts, Printer};
 use crate::session::Sink;
@@ -402,9 +402,16 @@ impl Client {
                         let reply = &payload[..payload.len().min(2)];
                         self.send(8, reply);
                         self.flush();
+                        let (reply_code, _) = close_parts(reply);
                         self.emit(&Event::Close {
-                            code,
-                            reason: &reason,
+                            sent: Some(CloseFrame {
+                                code: reply_code,
+                                reason: "",
+                            }),
+                            received: Some(CloseFrame {
+                                code,
+                                reason: &reason,
+                            }),
                             initiator: Initiator::Remote,
                             clean: true,
                             reply_after: None,

@@ -4,16 +4,21 @@
 use std::io::{self, Write};
 use std::time::Instant;
 
-use crate::event::{Ctx, Event};
+use std::sync::{Arc, Mutex};
+
+use crate::event::{ConnState, Ctx, Event};
 use crate::render::Printer;
 use crate::session::Sink;
+
+/// Written through the REPL's printer to redraw the prompt in place.
+const REDRAW: &[u8] = b"\x1b[1A\n";
 
 pub struct Output<W: Write, E: Write> {
     pub printer: Printer<W, E>,
     pub start: Instant,
     pub client: Option<u64>,
     /// The REPL's prompt state, when there is a REPL.
-    pub prompt: Option<crate::repl::PromptState>,
+    pub prompt: Option<Arc<Mutex<ConnState>>>,
     broken: bool,
 }
 
@@ -61,11 +66,22 @@ impl<W: Write, E: Write> Sink for Output<W, E> {
         self.broken
     }
 
-    fn state(&mut self, state: &str) {
-        if let Some(p) = &self.prompt {
-            if let Ok(mut s) = p.lock() {
-                *s = state.to_string();
+    fn state(&mut self, state: ConnState) {
+        let Some(p) = &self.prompt else {
+            return;
+        };
+        let changed = match p.lock() {
+            Ok(mut s) if *s != state => {
+                *s = state;
+                true
             }
+            _ => false,
+        };
+        if changed && !self.broken {
+            // Make the line editor redraw the prompt even when nothing else is printed
+            // (-o payload): up one line, then a newline back down, so nothing moves.
+            let r = self.printer.out.write_all(REDRAW);
+            self.check(r);
         }
     }
 }

@@ -17,23 +17,39 @@ use rustyline::validate::Validator;
 use rustyline::{Context, Editor, ExternalPrinter, Helper};
 
 use crate::command::COMMANDS;
-use crate::event::close_code_name;
+use crate::event::{close_code_name, ConnState};
 use crate::input::{line_input, LineMode};
 use crate::session::{Input, InputTx};
 
-/// The prompt's state word, padded so the prompt never changes width (rustyline
-/// measures the prompt once per line).
-pub type PromptState = Arc<Mutex<String>>;
+/// The connection state the prompt shows; the session sets it.
+pub type PromptState = Arc<Mutex<ConnState>>;
 
-const STATE_WIDTH: usize = 18;
+/// The state word's width: the prompt never changes width (rustyline measures it once
+/// per line), so every word is padded to the longest.
+const STATE_WIDTH: usize = 9;
 
-/// The prompt for a state word: `[open              ] > `.
-pub fn prompt_for(state: &str) -> String {
-    let mut s: String = state.chars().take(STATE_WIDTH).collect();
-    while s.chars().count() < STATE_WIDTH {
-        s.push(' ');
+/// The short word for a state: `open`, `retry 8s`, ...
+pub fn state_word(state: ConnState) -> String {
+    match state {
+        ConnState::Connecting => "connect".into(),
+        ConnState::Open => "open".into(),
+        ConnState::Closing => "closing".into(),
+        ConnState::Closed => "closed".into(),
+        ConnState::Reconnecting(d) => {
+            let secs = d.as_secs_f64().ceil() as u64;
+            if secs > 99 {
+                "retry".into()
+            } else {
+                format!("retry {secs}s")
+            }
+        }
     }
-    format!("[{s}] > ")
+}
+
+/// The prompt for a state: `[open     ] `.
+pub fn prompt_for(state: Option<ConnState>) -> String {
+    let word = state.map(state_word).unwrap_or_default();
+    format!("[{word:<STATE_WIDTH$.STATE_WIDTH$}] ")
 }
 
 const OPCODES: &[&str] = &["text", "binary", "cont", "ping", "pong", "close"];
@@ -146,15 +162,15 @@ impl Highlighter for ReplHelper {
         _prompt: &'p str,
         _default: bool,
     ) -> Cow<'b, str> {
-        let state = self.state.lock().map(|s| s.clone()).unwrap_or_default();
-        let p = prompt_for(&state);
+        let state = self.state.lock().map(|s| *s).unwrap_or_default();
+        let p = prompt_for(Some(state));
         if !self.color {
             return Cow::Owned(p);
         }
         use colored::Colorize;
-        let colored = match state.split(' ').next().unwrap_or("") {
-            "open" => p.green().to_string(),
-            "closed" => p.red().to_string(),
+        let colored = match state {
+            ConnState::Open => p.green().to_string(),
+            ConnState::Closed => p.red().to_string(),
             _ => p.yellow().to_string(),
         };
         Cow::Owned(colored)
@@ -281,11 +297,12 @@ pub fn editor(state: PromptState, color: bool) -> Result<Made, String> {
     })
 }
 
-/// Read lines until Ctrl-D, two Ctrl-C in a row, or the session ends.
-pub fn run(mut ed: ReplEditor, history: Option<PathBuf>, tx: InputTx) {
+/// Read lines until Ctrl-D, two Ctrl-C in a row (one while waiting to reconnect), or
+/// the session ends.
+pub fn run(mut ed: ReplEditor, history: Option<PathBuf>, tx: InputTx, state: PromptState) {
     let mut interrupts = 0;
     loop {
-        match ed.readline(&prompt_for("")) {
+        match ed.readline(&prompt_for(None)) {
             Ok(line) => {
                 interrupts = 0;
                 if let Some(path) = &history {
@@ -297,7 +314,11 @@ pub fn run(mut ed: ReplEditor, history: Option<PathBuf>, tx: InputTx) {
             }
             Err(ReadlineError::Interrupted) => {
                 interrupts += 1;
-                if interrupts >= 2 {
+                let waiting = matches!(
+                    state.lock().map(|s| *s),
+                    Ok(ConnState::Reconnecting(_) | ConnState::Connecting)
+                );
+                if interrupts >= 2 || waiting {
                     tx.interrupt();
                     return;
                 }
@@ -346,10 +367,27 @@ mod tests {
     }
 
     #[test]
-    fn prompt_width_is_fixed() {
-        let a = prompt_for("open");
-        let b = prompt_for("reconnecting in 30s");
-        assert_eq!(a.chars().count(), b.chars().count());
-        assert!(a.contains("open"));
+    fn prompt_width_is_fixed_and_short() {
+        use std::time::Duration;
+        let states = [
+            ConnState::Connecting,
+            ConnState::Open,
+            ConnState::Closing,
+            ConnState::Closed,
+            ConnState::Reconnecting(Duration::from_millis(8500)),
+            ConnState::Reconnecting(Duration::from_secs(999)),
+            ConnState::Reconnecting(Duration::from_secs(100_000)),
+        ];
+        let blank = prompt_for(None);
+        for st in states {
+            let p = prompt_for(Some(st));
+            assert_eq!(p.chars().count(), blank.chars().count(), "{p:?}");
+            assert!(p[1..].starts_with(state_word(st).as_str()), "{p:?}");
+        }
+        assert!(blank.len() <= 12, "{blank:?}");
+        assert_eq!(
+            prompt_for(Some(ConnState::Reconnecting(Duration::from_millis(8500)))),
+            "[retry 9s ] "
+        );
     }
 }

@@ -16,7 +16,9 @@ use crate::backoff::Backoff;
 use crate::command::{Command, CommandError, RawFrame};
 use crate::connect;
 use crate::error::Error;
-use crate::event::{close_parts, Dir, Event, FrameEv, Info, Initiator, MsgType};
+use crate::event::{
+    close_parts, CloseFrame, ConnState, Dir, Event, FrameEv, Info, Initiator, MsgType,
+};
 use crate::handshake::{self, Ask};
 use crate::outq::{OutQ, OWN_FROM};
 use crate::target::Target;
@@ -40,7 +42,7 @@ pub trait Sink {
         false
     }
     /// The connection state changed (for the REPL prompt).
-    fn state(&mut self, _state: &str) {}
+    fn state(&mut self, _state: ConnState) {}
 }
 
 /// One unit of input, in order.
@@ -67,6 +69,8 @@ pub struct InputTx {
     tx: SyncSender<Vec<Input>>,
     waker: Arc<Waker>,
     interrupted: Arc<AtomicBool>,
+    /// True while a blocking connect runs.
+    connecting: Arc<AtomicBool>,
 }
 
 impl InputTx {
@@ -79,8 +83,12 @@ impl InputTx {
         true
     }
 
-    /// Ctrl-C: close now (or stop waiting to reconnect) and exit.
+    /// Ctrl-C: close now (or stop waiting to reconnect) and exit; during a blocking
+    /// connect, exit at once (130), as SIGINT does in script mode.
     pub fn interrupt(&self) {
+        if self.connecting.load(Ordering::SeqCst) {
+            std::process::exit(130);
+        }
         self.interrupted.store(true, Ordering::SeqCst);
         let _ = self.waker.wake();
     }
@@ -98,6 +106,11 @@ pub struct Options {
     pub max_size: u64,
     pub max_messages: Option<u64>,
     pub keep_open: bool,
+    /// At end of input, wait at most this long for the replies before closing.
+    pub linger: Duration,
+    /// Script mode (not the REPL): a command that did not run as written makes the
+    /// exit status 4.
+    pub script: bool,
     pub auto_pong: bool,
     /// `--reconnect`: after a disconnect the user did not ask for, try again.
     pub reconnect: bool,
@@ -115,8 +128,22 @@ pub struct Options {
 enum Block {
     None,
     Sleep(Instant),
-    Wait { until_count: u64, deadline: Instant },
+    /// `/wait N`: until N data messages arrived since the last one we sent.
+    Wait {
+        need: u64,
+        deadline: Instant,
+    },
 }
+
+/// Lingering at end of input: the replies are in once a data message has arrived
+/// after the last one we sent and the peer then went quiet for `QUIET`, or for
+/// `QUIET_ANSWERED` when as many have arrived on this connection as we sent.
+const QUIET: Duration = Duration::from_millis(100);
+const QUIET_ANSWERED: Duration = Duration::from_millis(10);
+
+/// A connection that stayed open this long (or the current backoff delay, if longer)
+/// resets the backoff; one that ends sooner counts as a failed attempt.
+const STABLE: Duration = Duration::from_secs(2);
 
 /// How a connection ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,9 +157,29 @@ enum End {
 struct Closing {
     initiator: Initiator,
     sent_at: Option<Instant>,
-    sent_code: Option<u16>,
-    sent_reason: String,
+    /// Our close frame's code and reason, once sent.
+    sent: Option<(Option<u16>, String)>,
+    /// The peer's close frame's code and reason, once received.
     received: Option<(Option<u16>, String)>,
+}
+
+impl Closing {
+    /// The `close` event: both frames, who started, clean or not.
+    fn event(&self, clean: bool, reply_after: Option<Duration>) -> Event<'_> {
+        fn frame(f: &Option<(Option<u16>, String)>) -> Option<CloseFrame<'_>> {
+            f.as_ref().map(|(code, reason)| CloseFrame {
+                code: *code,
+                reason: reason.as_str(),
+            })
+        }
+        Event::Close {
+            sent: frame(&self.sent),
+            received: frame(&self.received),
+            initiator: self.initiator,
+            clean,
+            reply_after,
+        }
+    }
 }
 
 /// A fragmented message being put together.
@@ -171,6 +218,11 @@ pub struct Session<S: Sink> {
     keepalives: u64,
     /// Input lines taken so far, for error messages.
     lineno: u64,
+    /// Data messages received since the last one we sent (or since the connection
+    /// opened): what `/wait` counts.
+    rx_since_tx: u64,
+    /// Script mode: a command did not run as written (exit status 4).
+    script_failed: bool,
 }
 
 /// Per-connection state.
@@ -205,6 +257,11 @@ struct Conn {
     small_reads: u32,
     /// When the connection is over but its last bytes are not sent: when to stop trying.
     give_up_at: Option<Instant>,
+    /// Data messages sent and received on this connection.
+    msgs_out: u64,
+    msgs_in: u64,
+    /// Input ended: since when we wait for the replies before closing.
+    linger_since: Option<Instant>,
 }
 
 impl<S: Sink> Session<S> {
@@ -252,14 +309,17 @@ impl<S: Sink> Session<S> {
                 interrupted: interrupted.clone(),
                 _waker: waker.clone(),
                 sigint,
-                connecting,
+                connecting: connecting.clone(),
                 keepalives: 0,
                 lineno: 0,
+                rx_since_tx: 0,
+                script_failed: false,
             },
             InputTx {
                 tx,
                 waker,
                 interrupted,
+                connecting: connecting.clone(),
             },
         ))
     }
@@ -278,11 +338,17 @@ impl<S: Sink> Session<S> {
             let code = match self.connect() {
                 Ok(conn) => {
                     ever_connected = true;
-                    backoff.reset();
-                    attempt = 0;
+                    let opened = Instant::now();
                     // The exit code speaks of the last connection only.
                     self.protocol_broken = false;
-                    match self.run_conn(conn) {
+                    let end = self.run_conn(conn);
+                    if opened.elapsed() >= backoff.base().max(STABLE) {
+                        // It stayed open a while: start over. One that ended at once
+                        // counts as a failed attempt, so --max-retries can trip.
+                        backoff.reset();
+                        attempt = 0;
+                    }
+                    match end {
                         End::Clean if !self.protocol_broken => 0,
                         _ => 3,
                     }
@@ -325,8 +391,7 @@ impl<S: Sink> Session<S> {
                     attempt,
                     delay_ms: delay.as_millis() as u64,
                 });
-                self.sink
-                    .state(&format!("reconnecting in {}s", delay.as_secs_f64().ceil()));
+                self.sink.state(ConnState::Reconnecting(delay));
                 if !self.pause(delay) {
                     break self.finish(code);
                 }
@@ -341,10 +406,23 @@ impl<S: Sink> Session<S> {
     }
 
     fn finish(&mut self, code: u8) -> u8 {
-        self.sink.state("closed");
+        self.sink.state(ConnState::Closed);
         self.report_unsent("the connection is closed");
         self.sink.idle();
-        code
+        if code == 0 && self.script_failed {
+            4
+        } else {
+            code
+        }
+    }
+
+    /// A command could not run as written: said, and in script mode the exit status
+    /// becomes 4.
+    fn command_failed(&mut self, e: &Error) {
+        self.sink.emit(&Event::Error(e));
+        if self.opts.script {
+            self.script_failed = true;
+        }
     }
 
     /// Wait before reconnecting; input stays queued. False when interrupted.
@@ -396,7 +474,7 @@ impl<S: Sink> Session<S> {
     }
 
     fn connect_inner(&mut self) -> Result<Conn, Error> {
-        self.sink.state("connecting");
+        self.sink.state(ConnState::Connecting);
         let mut target = self.opts.target.clone();
         let mut hops = 0;
         let (stream, hs, rest) = loop {
@@ -431,8 +509,9 @@ impl<S: Sink> Session<S> {
         };
         self.sink.emit(&Event::Handshake(&hs));
         self.info.handshake = Some(hs);
+        self.rx_since_tx = 0;
         self.connected_at = Some(Instant::now());
-        self.sink.state("open");
+        self.sink.state(ConnState::Open);
         let mut t = Transport::new(stream)?;
         self.poll
             .registry()
@@ -461,6 +540,9 @@ impl<S: Sink> Session<S> {
             last_rx: Instant::now(),
             small_reads: 0,
             give_up_at: None,
+            msgs_out: 0,
+            msgs_in: 0,
+            linger_since: None,
         })
     }
 
@@ -544,6 +626,17 @@ impl<S: Sink> Session<S> {
             Block::Wait { deadline, .. } => consider(deadline),
             Block::None => {}
         }
+        if let (Some(since), None) = (c.linger_since, &c.closing) {
+            consider(since + self.opts.linger);
+            if self.rx_since_tx > 0 {
+                let quiet = if c.msgs_in >= c.msgs_out {
+                    QUIET_ANSWERED
+                } else {
+                    QUIET
+                };
+                consider(c.last_rx + quiet);
+            }
+        }
         if let Some(cl) = &c.closing {
             if let Some(sent) = cl.sent_at {
                 consider(sent.max(c.last_rx) + self.opts.close_timeout);
@@ -566,38 +659,29 @@ impl<S: Sink> Session<S> {
         let now = Instant::now();
         match self.block {
             Block::Sleep(t) if now >= t => self.block = Block::None,
-            Block::Wait {
-                deadline,
-                until_count,
-            } if now >= deadline => {
+            Block::Wait { deadline, need } if now >= deadline => {
                 self.block = Block::None;
-                let missing = until_count.saturating_sub(self.info.messages_in);
                 let e = Error::timeout(format!(
-                    "/wait: {missing} more message(s) expected; the timeout passed first"
+                    "/wait: expected {need} data message(s) after the last one sent, got {} before the timeout",
+                    self.rx_since_tx
                 ));
-                self.sink.emit(&Event::Error(&e));
+                self.command_failed(&e);
             }
             _ => {}
         }
+        self.check_linger(c, now);
         if let Some(cl) = &c.closing {
             if let Some(sent) = cl.sent_at {
                 if cl.received.is_none()
                     && c.done.is_none()
                     && now >= sent.max(c.last_rx) + self.opts.close_timeout
                 {
-                    let (code, reason) = (cl.sent_code, cl.sent_reason.clone());
                     let e = Error::timeout(format!(
                         "no close frame from the peer, and nothing else from it, for --close-timeout ({} ms)",
                         self.opts.close_timeout.as_millis()
                     ));
                     self.sink.emit(&Event::Error(&e));
-                    self.sink.emit(&Event::Close {
-                        code,
-                        reason: &reason,
-                        initiator: Initiator::Local,
-                        clean: false,
-                        reply_after: None,
-                    });
+                    self.sink.emit(&cl.event(false, None));
                     c.done = Some(End::Unclean);
                 }
             }
@@ -669,12 +753,19 @@ impl<S: Sink> Session<S> {
                 Input::Cmd(cmd) => self.execute(c, cmd),
                 Input::Bad(e) => {
                     let err = Error::usage(e.to_string());
-                    self.sink.emit(&Event::Error(&err));
+                    self.command_failed(&err);
                 }
                 Input::Eof => {
                     self.input_done = true;
-                    if !self.opts.keep_open {
+                    if self.opts.keep_open || self.opts.max_messages.is_some() {
+                        // Stay until the peer closes, Ctrl-C, or the Nth message.
+                    } else if self.opts.linger.is_zero() || c.msgs_out == 0 {
                         self.user_close(c, Some(1000), "");
+                    } else {
+                        // Let the replies come home first (check_linger closes).
+                        self.stop = true;
+                        c.linger_since = Some(Instant::now());
+                        self.check_linger(c, Instant::now());
                     }
                 }
             }
@@ -717,7 +808,7 @@ impl<S: Sink> Session<S> {
                     self.lineno,
                     e.valid_up_to()
                 ));
-                self.sink.emit(&Event::Error(&err));
+                self.command_failed(&err);
                 return;
             }
         };
@@ -733,7 +824,7 @@ impl<S: Sink> Session<S> {
                 Ok(cmd) => self.execute(c, cmd),
                 Err(e) => {
                     let err = Error::usage(e.to_string());
-                    self.sink.emit(&Event::Error(&err));
+                    self.command_failed(&err);
                 }
             }
         }
@@ -808,7 +899,7 @@ impl<S: Sink> Session<S> {
                         "/file: expected a readable file, could not read {}: {e}",
                         path.display()
                     ));
-                    self.sink.emit(&Event::Error(&err));
+                    self.command_failed(&err);
                 }
             },
             Command::Ping(p) => {
@@ -831,18 +922,21 @@ impl<S: Sink> Session<S> {
                     );
                     self.sink.emit(&Event::Warning(&msg));
                 }
+                if reason.len() > 123 {
+                    let msg = format!(
+                        "/close: a reason of {} bytes makes the payload over 125 bytes, which breaks RFC 6455 5.5; sent as asked",
+                        reason.len()
+                    );
+                    self.sink.emit(&Event::Warning(&msg));
+                }
                 self.user_close(c, Some(code), &reason);
             }
             Command::Frame(f) => self.send_raw(c, f),
             Command::Sleep(d) => self.block = Block::Sleep(Instant::now() + d),
             Command::Wait { n, timeout } => {
                 let deadline = Instant::now() + timeout.unwrap_or(self.opts.close_timeout);
-                let until_count = self.info.messages_in + n;
-                if n > 0 {
-                    self.block = Block::Wait {
-                        until_count,
-                        deadline,
-                    };
+                if self.rx_since_tx < n {
+                    self.block = Block::Wait { need: n, deadline };
                 }
             }
             Command::Reconnect => {
@@ -940,6 +1034,8 @@ impl<S: Sink> Session<S> {
                     if fin {
                         if let Some(p) = c.out_partial.take() {
                             self.info.messages_out += 1;
+                            c.msgs_out += 1;
+                            self.rx_since_tx = 0;
                             self.sink.emit(&Event::Message {
                                 dir: Dir::Out,
                                 kind: p.kind,
@@ -957,6 +1053,8 @@ impl<S: Sink> Session<S> {
         if fin {
             c.out_partial = None;
             self.info.messages_out += 1;
+            c.msgs_out += 1;
+            self.rx_since_tx = 0;
             self.sink.emit(&Event::Message {
                 dir: Dir::Out,
                 kind,
@@ -992,20 +1090,18 @@ impl<S: Sink> Session<S> {
     }
 
     fn mark_close_sent(&mut self, c: &mut Conn, code: Option<u16>, reason: String) {
-        self.sink.state("closing");
+        self.sink.state(ConnState::Closing);
         match &mut c.closing {
             Some(cl) => {
                 // We are answering the peer's close: the handshake is complete.
                 cl.sent_at = Some(Instant::now());
-                cl.sent_code = code;
-                cl.sent_reason = reason;
+                cl.sent = Some((code, reason));
             }
             None => {
                 c.closing = Some(Closing {
                     initiator: Initiator::Local,
                     sent_at: Some(Instant::now()),
-                    sent_code: code,
-                    sent_reason: reason,
+                    sent: Some((code, reason)),
                     received: None,
                 });
             }
@@ -1073,13 +1169,7 @@ impl<S: Sink> Session<S> {
     fn disconnected(&mut self, c: &mut Conn, reason: &str) {
         if let Some(cl) = &c.closing {
             if cl.initiator == Initiator::Local && cl.received.is_none() {
-                self.sink.emit(&Event::Close {
-                    code: cl.sent_code,
-                    reason: &cl.sent_reason.clone(),
-                    initiator: Initiator::Local,
-                    clean: false,
-                    reply_after: None,
-                });
+                self.sink.emit(&cl.event(false, None));
             }
         }
         self.sink.emit(&Event::Disconnected { code: 1006, reason });
@@ -1237,13 +1327,10 @@ impl<S: Sink> Session<S> {
             let mut payload = v.close_code.to_be_bytes().to_vec();
             payload.extend_from_slice(reason.as_bytes());
             self.send_frame(c, 8, true, [false; 3], Some(rand::random()), &payload);
-            self.sink.emit(&Event::Close {
-                code: Some(v.close_code),
-                reason,
-                initiator: Initiator::Local,
-                clean: false,
-                reply_after: None,
-            });
+            self.mark_close_sent(c, Some(v.close_code), reason.to_string());
+        }
+        if let Some(cl) = &c.closing {
+            self.sink.emit(&cl.event(false, None));
         }
         c.done = Some(End::Unclean);
     }
@@ -1311,15 +1398,24 @@ impl<S: Sink> Session<S> {
     }
 
     fn message_in(&mut self, c: &mut Conn, kind: MsgType, payload: &[u8], frames: u64) {
+        if let Some(max) = self.opts.max_messages {
+            if self.info.messages_in >= max {
+                // --max-messages: exactly N are delivered; later ones were on the wire
+                // (their frames were shown) before our close reached the peer.
+                return;
+            }
+        }
         self.info.messages_in += 1;
+        c.msgs_in += 1;
+        self.rx_since_tx += 1;
         self.sink.emit(&Event::Message {
             dir: Dir::In,
             kind,
             payload,
             frames,
         });
-        if let Block::Wait { until_count, .. } = self.block {
-            if self.info.messages_in >= until_count {
+        if let Block::Wait { need, .. } = self.block {
+            if self.rx_since_tx >= need {
                 self.block = Block::None;
             }
         }
@@ -1330,22 +1426,32 @@ impl<S: Sink> Session<S> {
         }
     }
 
+    /// At end of input: close once the replies are in, or when `--linger` runs out.
+    fn check_linger(&mut self, c: &mut Conn, now: Instant) {
+        let Some(since) = c.linger_since else {
+            return;
+        };
+        if c.closing.is_some() || c.done.is_some() {
+            return;
+        }
+        let quiet = now.saturating_duration_since(c.last_rx);
+        let answered = self.rx_since_tx > 0
+            && (quiet >= QUIET || (c.msgs_in >= c.msgs_out && quiet >= QUIET_ANSWERED));
+        if answered || now >= since + self.opts.linger {
+            c.linger_since = None;
+            self.user_close(c, Some(1000), "");
+        }
+    }
+
     fn on_close(&mut self, c: &mut Conn, payload: &[u8]) {
         let (code, reason) = close_parts(payload);
         let reason = String::from_utf8_lossy(reason).into_owned();
         match &mut c.closing {
             Some(cl) if cl.sent_at.is_some() => {
                 // The reply to our close.
-                cl.received = Some((code, reason.clone()));
+                cl.received = Some((code, reason));
                 let reply_after = cl.sent_at.map(|t| t.elapsed());
-                let (sent_code, sent_reason) = (cl.sent_code, cl.sent_reason.clone());
-                self.sink.emit(&Event::Close {
-                    code: sent_code,
-                    reason: &sent_reason,
-                    initiator: Initiator::Local,
-                    clean: true,
-                    reply_after,
-                });
+                self.sink.emit(&cl.event(true, reply_after));
                 c.done = Some(End::Clean);
             }
             _ => {
@@ -1354,9 +1460,8 @@ impl<S: Sink> Session<S> {
                 c.closing = Some(Closing {
                     initiator: Initiator::Remote,
                     sent_at: None,
-                    sent_code: None,
-                    sent_reason: String::new(),
-                    received: Some((code, reason.clone())),
+                    sent: None,
+                    received: Some((code, reason)),
                 });
                 self.send_frame(
                     c,
@@ -1367,13 +1472,9 @@ impl<S: Sink> Session<S> {
                     &payload[..payload.len().min(2)],
                 );
                 self.mark_close_sent(c, code, String::new());
-                self.sink.emit(&Event::Close {
-                    code,
-                    reason: &reason,
-                    initiator: Initiator::Remote,
-                    clean: true,
-                    reply_after: Some(received_at.elapsed()),
-                });
+                if let Some(cl) = &c.closing {
+                    self.sink.emit(&cl.event(true, Some(received_at.elapsed())));
+                }
                 // The server closes TCP next; we stop once our reply is sent.
                 c.done = Some(End::Clean);
             }

@@ -46,7 +46,7 @@ fn a_line_longer_than_one_read_is_one_message() {
 #[test]
 fn a_line_that_is_not_utf8_is_an_error_and_the_session_goes_on() {
     let (out, texts) = session(b"ok\n\xff\xfe bad\nafter\n".to_vec());
-    out.clean_close();
+    out.clean_close_script_failed();
     assert_eq!(texts, vec!["ok", "after"]);
     let err = out.error();
     assert_eq!(err["kind"], "usage");

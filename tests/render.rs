@@ -12,7 +12,9 @@ use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 
 use wsdbg::error::{Error, Refusal};
-use wsdbg::event::{Ctx, Dir, Event, FrameEv, Handshake, HttpHead, Info, Initiator, MsgType};
+use wsdbg::event::{
+    CloseFrame, Ctx, Dir, Event, FrameEv, Handshake, HttpHead, Info, Initiator, MsgType,
+};
 use wsdbg::render::{Format, Opts, Printer};
 
 /// What the events borrow.
@@ -282,12 +284,21 @@ fn script(f: &Fixture) -> Vec<(Ctx, Event<'_>)> {
         (at(34), Event::Error(&f.timeout)),
         // Closing handshake.
         (at(40), Event::Frame(frame(Out, 8, true, b"\x03\xe8bye"))),
-        (at(43), Event::Frame(frame(In, 8, true, b"\x03\xe8bye"))),
+        (
+            at(43),
+            Event::Frame(frame(In, 8, true, b"\x03\xeainvalid status code")),
+        ),
         (
             at(43),
             Event::Close {
-                code: Some(1000),
-                reason: "bye",
+                sent: Some(CloseFrame {
+                    code: Some(1000),
+                    reason: "bye",
+                }),
+                received: Some(CloseFrame {
+                    code: Some(1002),
+                    reason: "invalid status code",
+                }),
                 initiator: Initiator::Local,
                 clean: true,
                 reply_after: Some(Duration::from_millis(3)),
@@ -307,8 +318,11 @@ fn script(f: &Fixture) -> Vec<(Ctx, Event<'_>)> {
         (
             at(51),
             Event::Close {
-                code: None,
-                reason: "",
+                sent: None,
+                received: Some(CloseFrame {
+                    code: None,
+                    reason: "",
+                }),
                 initiator: Initiator::Remote,
                 clean: false,
                 reply_after: None,

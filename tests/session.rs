@@ -127,7 +127,7 @@ fn file_command() {
 fn file_command_missing_file_is_reported_and_session_goes_on() {
     let l = Listen::json();
     let out = script(&l, "/file /nonexistent/wsdbg-test-file\nafter\n", &[]);
-    out.clean_close();
+    out.clean_close_script_failed();
     assert!(out.stderr.contains("/nonexistent/wsdbg-test-file"), "{out}");
     assert_eq!(out.texts("in"), vec!["after"], "{out}");
 }
@@ -280,7 +280,7 @@ fn wait_for_two_messages() {
 fn wait_timeout_prints_an_error_and_goes_on() {
     let l = Listen::json();
     let out = script(&l, "/wait 1 300\nafter\n", &[]);
-    out.clean_close();
+    out.clean_close_script_failed();
     assert_eq!(out.all("error").len(), 1, "{out}");
     assert!(!out.stderr.is_empty(), "{out}");
     assert_eq!(out.texts("in"), vec!["after"], "{out}");
@@ -300,7 +300,7 @@ fn bad_command_reports_and_session_goes_on() {
     let out = run(wsdbg()
         .arg(l.url("/"))
         .write_stdin("/close abc\n/nosuch\nafter\n"));
-    out.code(0);
+    out.code(4);
     let first = out
         .stderr
         .lines()
@@ -320,7 +320,7 @@ fn bad_command_reports_and_session_goes_on() {
 fn bad_command_in_json_mode_is_an_error_event() {
     let l = Listen::json();
     let out = script(&l, "/close abc\nafter\n", &[]);
-    out.clean_close();
+    out.clean_close_script_failed();
     let err = out.error();
     assert!(
         err["message"].as_str().unwrap_or("").contains("/close"),

@@ -13,7 +13,8 @@ use serde::Serialize;
 use super::esc::{self, Paint};
 use super::{pretty, Printer};
 use crate::event::{
-    close_parts, opcode_name, Ctx, Dir, Event, FrameEv, Handshake, HttpHead, Info, MsgType,
+    close_parts, opcode_name, CloseFrame, Ctx, Dir, Event, FrameEv, Handshake, HttpHead, Info,
+    MsgType,
 };
 
 type Headers<'a> = &'a [(String, String)];
@@ -103,8 +104,11 @@ struct Pong<'a> {
 #[derive(Serialize)]
 struct Close<'a> {
     event: &'static str,
+    /// The initiator's close frame.
     code: Option<u16>,
     reason: &'a str,
+    sent: Option<CloseJson<'a>>,
+    received: Option<CloseJson<'a>>,
     initiator: &'static str,
     clean: bool,
     /// How long the peer's reply took, or null.
@@ -112,6 +116,22 @@ struct Close<'a> {
     t: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     client: Option<u64>,
+}
+
+/// One close frame: `{code, reason}`.
+#[derive(Serialize)]
+struct CloseJson<'a> {
+    code: Option<u16>,
+    reason: &'a str,
+}
+
+impl<'a> From<CloseFrame<'a>> for CloseJson<'a> {
+    fn from(f: CloseFrame<'a>) -> Self {
+        CloseJson {
+            code: f.code,
+            reason: f.reason,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -426,24 +446,29 @@ pub(super) fn emit<W: Write, E: Write>(
             },
         )?,
         Event::Close {
-            code,
-            reason,
+            sent,
+            received,
             initiator,
             clean,
             reply_after,
-        } => put(
-            buf,
-            &Close {
-                event: "close",
-                code,
-                reason,
-                initiator: initiator.as_str(),
-                clean,
-                reply_ms: reply_after.map(esc::ms_f64),
-                t,
-                client,
-            },
-        )?,
+        } => {
+            let first = CloseFrame::initiators(initiator, sent, received);
+            put(
+                buf,
+                &Close {
+                    event: "close",
+                    code: first.and_then(|f| f.code),
+                    reason: first.map_or("", |f| f.reason),
+                    sent: sent.map(CloseJson::from),
+                    received: received.map(CloseJson::from),
+                    initiator: initiator.as_str(),
+                    clean,
+                    reply_ms: reply_after.map(esc::ms_f64),
+                    t,
+                    client,
+                },
+            )?
+        }
         Event::Disconnected { code, reason } => put(
             buf,
             &Disconnected {

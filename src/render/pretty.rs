@@ -21,7 +21,8 @@ use super::esc::{self, Esc, Paint, Style};
 use super::Printer;
 use crate::error::Error;
 use crate::event::{
-    close_code_name, close_parts, Ctx, Dir, Event, FrameEv, Handshake, Info, Initiator, MsgType,
+    close_code_name, close_parts, CloseFrame, Ctx, Dir, Event, FrameEv, Handshake, Info, Initiator,
+    MsgType,
 };
 
 /// Text payloads longer than this many bytes are cut (at a char boundary).
@@ -81,44 +82,22 @@ pub(super) fn emit<W: Write, E: Write>(
             false
         }
         Event::Close {
-            code,
-            reason,
+            sent,
+            received,
             initiator,
             clean,
             reply_after,
         } => {
-            stamp(buf, paint, Mark::Event, ctx);
-            buf.extend_from_slice(b"closing handshake: initiated by ");
-            buf.extend_from_slice(match initiator {
-                Initiator::Local => b"local, ",
-                Initiator::Remote => b"remote, ",
-            });
-            match code {
-                Some(c) => {
-                    buf.extend_from_slice(b"code ");
-                    code_name(buf, paint, c);
-                }
-                None => buf.extend_from_slice(b"no code"),
-            }
-            if !reason.is_empty() {
-                buf.extend_from_slice(b" \"");
-                esc::escape(buf, reason, Esc::Quoted);
-                buf.push(b'"');
-            }
-            if clean {
-                paint.put(buf, Style::Fg(Color::Green), b", clean");
-            } else {
-                paint.put(buf, Style::Fg(Color::Red), b", not clean");
-            }
-            match reply_after {
-                Some(d) => {
-                    buf.extend_from_slice(b", reply after ");
-                    esc::ms(buf, d);
-                }
-                None if !clean => buf.extend_from_slice(b", no reply"),
-                None => {}
-            }
-            buf.push(b'\n');
+            close(
+                buf,
+                paint,
+                ctx,
+                sent,
+                received,
+                initiator,
+                clean,
+                reply_after,
+            );
             false
         }
         Event::Disconnected { code, reason } => {
@@ -225,6 +204,68 @@ fn client_tag(buf: &mut Vec<u8>, n: u64) {
     buf.extend_from_slice(b"[#");
     esc::num(buf, n);
     buf.push(b']');
+}
+
+/// The closing handshake in one line, the initiator's frame first:
+/// `closing handshake: initiated by local; sent 1005 (No Status Received); received
+/// 1002 (Protocol Error) "invalid status code"; clean, reply after 1.234ms`.
+#[allow(clippy::too_many_arguments)]
+fn close(
+    buf: &mut Vec<u8>,
+    paint: Paint,
+    ctx: &Ctx,
+    sent: Option<CloseFrame<'_>>,
+    received: Option<CloseFrame<'_>>,
+    initiator: Initiator,
+    clean: bool,
+    reply_after: Option<std::time::Duration>,
+) {
+    stamp(buf, paint, Mark::Event, ctx);
+    buf.extend_from_slice(b"closing handshake: initiated by ");
+    let sides: [(&[u8], Option<CloseFrame<'_>>); 2] = match initiator {
+        Initiator::Local => {
+            buf.extend_from_slice(b"local");
+            [(b"sent", sent), (b"received", received)]
+        }
+        Initiator::Remote => {
+            buf.extend_from_slice(b"remote");
+            [(b"received", received), (b"sent", sent)]
+        }
+    };
+    for (word, frame) in sides {
+        buf.extend_from_slice(b"; ");
+        buf.extend_from_slice(word);
+        match frame {
+            None => buf.extend_from_slice(b" nothing"),
+            Some(CloseFrame { code: None, .. }) => buf.extend_from_slice(b" no code"),
+            Some(CloseFrame {
+                code: Some(c),
+                reason,
+            }) => {
+                buf.push(b' ');
+                code_name(buf, paint, c);
+                if !reason.is_empty() {
+                    buf.extend_from_slice(b" \"");
+                    esc::escape(buf, reason, Esc::Quoted);
+                    buf.push(b'"');
+                }
+            }
+        }
+    }
+    if clean {
+        paint.put(buf, Style::Fg(Color::Green), b"; clean");
+    } else {
+        paint.put(buf, Style::Fg(Color::Red), b"; not clean");
+    }
+    match reply_after {
+        Some(d) => {
+            buf.extend_from_slice(b", reply after ");
+            esc::ms(buf, d);
+        }
+        None if !clean => buf.extend_from_slice(b", no reply"),
+        None => {}
+    }
+    buf.push(b'\n');
 }
 
 /// `1000 (Normal Closure)`

@@ -182,6 +182,16 @@ impl Run {
         close
     }
 
+    /// Asserts a clean closing handshake after a script that did not run as written:
+    /// exit 4 (issue 8).
+    #[track_caller]
+    pub fn clean_close_script_failed(&self) -> Value {
+        self.code(4);
+        let close = self.first("close");
+        assert_eq!(close["clean"], true, "close not clean\n{self}");
+        close
+    }
+
     /// Asserts a protocol error with this rule and exit 3.
     #[track_caller]
     pub fn protocol_error(&self, rule: &str) -> Value {
