@@ -231,3 +231,32 @@ fn no_auto_pong_shows_pings_and_does_not_answer() {
         "{out}"
     );
 }
+
+#[test]
+fn issue8_accept_then_close_counts_as_a_failed_attempt() {
+    // A server that accepts and closes at once: before issue 8 the backoff reset at
+    // every connection, so wsdbg reconnected ~6 times a second forever and
+    // --max-retries never tripped.
+    let server = Server::builder().conns(4).run_each(|c| {
+        c.send(&close(1001, "going away"));
+        let _ = c.try_close();
+    });
+    let out = run(fast_backoff(&mut wsdbg())
+        .args(["--json", "--max-retries", "3", server.url("/").as_str()])
+        .write_stdin("/sleep 5000\n"));
+    server.finish();
+    out.code(3);
+    let delays: Vec<u64> = out
+        .all("reconnect")
+        .iter()
+        .map(|r| r["delay_ms"].as_u64().unwrap())
+        .collect();
+    assert_eq!(delays.len(), 3, "{out}");
+    // The delay doubles (bases 50, 100, 200; jitter keeps at least half of each).
+    assert!(delays[1] >= 50 && delays[2] >= 100, "{delays:?}\n{out}");
+    let last = out.all("error").pop().unwrap();
+    assert!(
+        last["message"].as_str().unwrap().contains("--max-retries"),
+        "{out}"
+    );
+}

@@ -240,3 +240,66 @@ fn repl_ctrl_d_ctrl_c_and_unwritable_history() {
         assert_eq!(server.result(), Some(1000), "{keys:?}");
     }
 }
+
+/// Waits for `wsdbg`'s exit status, written by the shell into `exit_file`.
+fn exit_status(t: &Tmux, exit_file: &Path, within: Duration) -> Option<String> {
+    let deadline = Instant::now() + within;
+    while !exit_file.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let _ = t;
+    std::fs::read_to_string(exit_file)
+        .ok()
+        .map(|s| s.trim().to_string())
+}
+
+#[test]
+fn issue8_payload_prompt_follows_the_state_and_ctrl_c_leaves_a_backoff_at_once() {
+    if !Tmux::available() {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    // The server closes once it has seen one message; wsdbg then waits 20 s to
+    // reconnect. With -o payload nothing else is printed, yet the prompt must move
+    // from open to the wait, and one Ctrl-C must end the wait at once.
+    let server = Server::scripted(|c| {
+        let f = c.read_frame().expect("a line");
+        c.send(&text(&f.text()));
+        c.send(&close(1001, "bye"));
+        let _ = c.try_close();
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let exit_file = dir.path().join("exit");
+    let cmd = format!(
+        "env NO_COLOR=1 XDG_STATE_HOME={state} {bin} -o payload --reconnect --backoff-min 20000 --backoff-max 20000 {url}; echo $? > {exit}; sleep 30",
+        state = dir.path().join("state").display(),
+        bin = bin(),
+        url = server.url("/"),
+        exit = exit_file.display(),
+    );
+    let t = Tmux::start(&format!("wsdbg-payload-{}", std::process::id()), &cmd);
+    t.wait_for("the open prompt", |s| s.contains("[open"));
+    let prompt = t.prompt_line();
+    assert!(prompt.len() <= 14, "a short prompt: {prompt:?}");
+    t.keys(&["ping me", "Enter"]);
+    t.wait_for("the echo and the backoff wait in the prompt", |s| {
+        s.contains("ping me\n") && t.prompt_line().contains("[retry")
+    });
+    server.finish();
+    let asked = Instant::now();
+    t.keys(&["C-c"]);
+    let code = exit_status(&t, &exit_file, Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("one Ctrl-C did not end the wait; screen:\n{}", t.screen()));
+    assert!(
+        asked.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        asked.elapsed()
+    );
+    assert_eq!(
+        code,
+        "0",
+        "the last connection closed cleanly\n{}",
+        t.screen()
+    );
+}

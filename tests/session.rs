@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::*;
 
@@ -743,4 +743,178 @@ fn ping_interval_detects_a_dead_peer() {
         out.elapsed < Duration::from_millis(3500),
         "a missing pong ends the session\n{out}"
     );
+}
+
+/// A server that answers each text message after `delay`, and reports whether the
+/// client's close came before the answer (a client that closes at once loses the
+/// answer with servers that stop echoing once they have the close).
+fn late_echo(delay: Duration) -> Server<bool> {
+    Server::scripted(move |c| {
+        let f = c.read_frame().expect("the text");
+        c.set_read_timeout(delay);
+        let early = c.read_frame();
+        let closed_early = matches!(&early, Ok(x) if x.opcode == OP_CLOSE);
+        c.set_read_timeout(Duration::from_secs(10));
+        let _ = c.try_send(&text(&f.text()));
+        if closed_early {
+            let close = early.unwrap();
+            c.reply_close(&close);
+        } else {
+            let close = c.expect_close();
+            c.reply_close(&close);
+        }
+        closed_early
+    })
+}
+
+#[test]
+fn issue8_end_of_input_lingers_until_the_reply_is_in() {
+    let server = late_echo(Duration::from_millis(300));
+    let out = run(wsdbg()
+        .args(["-o", "payload", server.url("/").as_str()])
+        .write_stdin("hi\n"));
+    let closed_early = server.result();
+    out.code(0);
+    assert!(!closed_early, "the close went before the reply\n{out}");
+    assert_eq!(out.stdout, "hi\n", "{out}");
+}
+
+#[test]
+fn issue8_linger_0_closes_at_once() {
+    let server = late_echo(Duration::from_millis(300));
+    let out = run(wsdbg()
+        .args(["-o", "payload", "--linger", "0", server.url("/").as_str()])
+        .write_stdin("hi\n"));
+    let closed_early = server.result();
+    assert!(closed_early, "--linger 0 waited\n{out}");
+    out.code(0);
+}
+
+#[test]
+fn issue8_linger_is_capped_for_a_server_that_never_answers() {
+    let server = Server::scripted(|c| {
+        c.read_frame().expect("the text");
+        let t = Instant::now();
+        let close = c.expect_close();
+        c.reply_close(&close);
+        t.elapsed()
+    });
+    let out = run(wsdbg()
+        .args(["--json", "--linger", "400", server.url("/").as_str()])
+        .write_stdin("hi\n"));
+    let waited = server.result();
+    out.clean_close();
+    assert!(
+        waited >= Duration::from_millis(350) && waited < Duration::from_millis(2500),
+        "closed after {waited:?}\n{out}"
+    );
+}
+
+#[test]
+fn issue8_wait_counts_from_the_last_message_sent() {
+    // A greeting on connect: `/wait` alone catches it. A reply that is back before
+    // `/wait` runs is caught too (it came after the last message sent).
+    let server = Server::scripted(|c| {
+        c.send(&text("welcome"));
+        let f = c.read_frame().expect("the text");
+        c.send(&text(&format!("re: {}", f.text())));
+        let close = c.expect_close();
+        c.reply_close(&close);
+    });
+    let out = run(wsdbg().args([
+        "--json",
+        "-x",
+        "/wait 1 3000",
+        "-x",
+        "hello",
+        "-x",
+        "/sleep 300",
+        "-x",
+        "/wait 1 3000",
+        server.url("/").as_str(),
+    ]));
+    server.finish();
+    out.clean_close();
+    assert!(out.all("error").is_empty(), "{out}");
+    assert_eq!(out.texts("in"), vec!["welcome", "re: hello"], "{out}");
+}
+
+#[test]
+fn issue8_max_messages_prints_exactly_n_and_waits_for_them() {
+    // Five messages in one write, then more later: exactly 3 are printed, and the
+    // end of input (at once) does not close before they came.
+    let server = Server::scripted(|c| {
+        std::thread::sleep(Duration::from_millis(300));
+        let mut burst = Vec::new();
+        for i in 1..=2 {
+            burst.extend(text(&format!("m{i}")));
+        }
+        c.send(&burst);
+        std::thread::sleep(Duration::from_millis(300));
+        let mut burst = Vec::new();
+        for i in 3..=6 {
+            burst.extend(text(&format!("m{i}")));
+        }
+        let _ = c.try_send(&burst);
+        let close = c.expect_close();
+        c.reply_close(&close);
+    });
+    let out = run(wsdbg().args([
+        "-o",
+        "payload",
+        "--max-messages",
+        "3",
+        server.url("/").as_str(),
+    ]));
+    server.finish();
+    out.code(0);
+    assert_eq!(out.stdout, "m1\nm2\nm3\n", "{out}");
+}
+
+#[test]
+fn issue8_close_reason_over_123_bytes_warns() {
+    let l = Listen::json();
+    let reason = "r".repeat(124);
+    let out = run(wsdbg().args([
+        "--json",
+        "-x",
+        &format!("/close 4000 {reason}"),
+        l.url("/").as_str(),
+    ]));
+    let warnings = out.all("warning");
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w["message"].as_str().unwrap_or("").contains("RFC 6455 5.5")),
+        "{out}"
+    );
+    let sent = out_closes(&out);
+    assert_eq!(sent[0]["len"], 126, "sent as asked\n{out}");
+}
+
+#[test]
+fn issue8_script_errors_make_exit_4_but_failures_keep_precedence() {
+    let l = Listen::json();
+    // A malformed command: the session goes on, the close is clean, the exit is 4.
+    let out = script(&l, "hello\n/nosuch\n", &[]);
+    out.clean_close_script_failed();
+    assert_eq!(out.texts("in"), vec!["hello"], "{out}");
+    // A malformed -x command is a usage error before connecting: exit 2, no session.
+    let out = run(wsdbg().args(["--json", "-x", "hello", "-x", "/close abc", &l.url("/")]));
+    out.code(2);
+    assert!(out.all("handshake").is_empty(), "{out}");
+    assert!(
+        out.stderr.contains("/close") || out.stdout.contains("/close"),
+        "{out}"
+    );
+    // A lost connection (3) wins over a script error.
+    let server = Server::scripted(|c| {
+        c.read_frame().expect("the text");
+        c.hang_up();
+    });
+    let out = run(wsdbg()
+        .args(["--json", server.url("/").as_str()])
+        .write_stdin("/nosuch\nhello\n/sleep 2000\n"));
+    server.finish();
+    out.code(3);
 }
