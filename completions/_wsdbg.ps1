@@ -36,7 +36,7 @@ Register-ArgumentCompleter -Native -CommandName 'wsdbg' -ScriptBlock {
             [CompletionResult]::new('--execute', '--execute', [CompletionResultType]::ParameterName, 'Run this command after connecting (repeatable); then close. Stdin is not read')
             [CompletionResult]::new('--linger', '--linger', [CompletionResultType]::ParameterName, 'Script mode: at end of input, wait up to MS for the replies before closing (until a message came after the last one sent and the peer went quiet); 0 closes at once')
             [CompletionResult]::new('--chunk-size', '--chunk-size', [CompletionResultType]::ParameterName, 'With --binary: largest binary message made from stdin')
-            [CompletionResult]::new('--max-messages', '--max-messages', [CompletionResultType]::ParameterName, 'Exit (closing with 1000) after N data messages have been received')
+            [CompletionResult]::new('--max-messages', '--max-messages', [CompletionResultType]::ParameterName, 'Deliver exactly N received data messages, then close with 1000 and exit (the end of input does not close before the Nth)')
             [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'Proxy: http://[user:pass@]host:port (CONNECT), socks5:// or socks5h:// (names resolved by the proxy); else HTTPS_PROXY/HTTP_PROXY/ALL_PROXY/NO_PROXY apply')
             [CompletionResult]::new('--max-retries', '--max-retries', [CompletionResultType]::ParameterName, 'With --reconnect: give up after N failed attempts in a row')
             [CompletionResult]::new('--backoff-min', '--backoff-min', [CompletionResultType]::ParameterName, 'With --reconnect: first delay in milliseconds')

@@ -33,7 +33,7 @@ set edit:completion:arg-completer[wsdbg] = {|@words|
             cand --execute 'Run this command after connecting (repeatable); then close. Stdin is not read'
             cand --linger 'Script mode: at end of input, wait up to MS for the replies before closing (until a message came after the last one sent and the peer went quiet); 0 closes at once'
             cand --chunk-size 'With --binary: largest binary message made from stdin'
-            cand --max-messages 'Exit (closing with 1000) after N data messages have been received'
+            cand --max-messages 'Deliver exactly N received data messages, then close with 1000 and exit (the end of input does not close before the Nth)'
             cand --proxy 'Proxy: http://[user:pass@]host:port (CONNECT), socks5:// or socks5h:// (names resolved by the proxy); else HTTPS_PROXY/HTTP_PROXY/ALL_PROXY/NO_PROXY apply'
             cand --max-retries 'With --reconnect: give up after N failed attempts in a row'
             cand --backoff-min 'With --reconnect: first delay in milliseconds'

@@ -157,7 +157,8 @@ pub struct ConnArgs {
     /// With --binary: largest binary message made from stdin
     #[arg(hide_short_help = true, long, value_name = "BYTES", default_value_t = 64 * 1024)]
     pub chunk_size: usize,
-    /// Exit (closing with 1000) after N data messages have been received
+    /// Deliver exactly N received data messages, then close with 1000 and exit (the
+    /// end of input does not close before the Nth)
     #[arg(long, value_name = "N")]
     pub max_messages: Option<u64>,
     /// Do not answer pings (the pings are still shown)

@@ -108,7 +108,7 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     (
         "/wait",
         "/wait [N] [TIMEOUT_MS]",
-        "wait for N more data messages (default 1) or the timeout",
+        "wait until N data messages (default 1) came after the last one sent, or the timeout",
     ),
     (
         "/reconnect",
