@@ -4,13 +4,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Python `websockets` for tests/interop.rs.
+# Python `websockets` and `aiohttp`, and Node `ws`: the third-party servers that
+# tests/interop.rs runs against (tests/common/peers.rs starts them).
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-.venv/bin/pip install -q --disable-pip-version-check websockets
+.venv/bin/pip install -q --disable-pip-version-check websockets aiohttp
 WSDBG_PYTHON="$(pwd)/.venv/bin/python"
 export WSDBG_PYTHON
+if [ ! -d tests/peers/node/node_modules ]; then
+    if command -v npm >/dev/null 2>&1; then
+        (cd tests/peers/node && npm ci --silent --no-audit --no-fund) \
+            || echo "warning: npm ci in tests/peers/node failed; the Node ws tests skip (or fail under CI)" >&2
+    else
+        echo "warning: npm is missing; the Node ws tests skip (or fail under CI)" >&2
+    fi
+fi
 
 # tmux drives the REPL tests and openssl makes PKCS#1/SEC1 keys for the mutual-TLS
 # tests; install them when they are missing and apt-get is there.

@@ -1,114 +1,26 @@
-//! wsdbg against another implementation: the Python `websockets` echo server in
-//! `tests/py/echo_server.py`.
+//! wsdbg against other implementations: the Python `websockets` server in
+//! `tests/py/echo_server.py` (modes by path), `aiohttp` (`tests/py/aiohttp_server.py`) and
+//! Node `ws` (`tests/peers/node/echo-server.js`), started by `common::peers`.
 //!
-//! The interpreter comes from `WSDBG_PYTHON` (set by `scripts/test.sh` to the venv's
-//! python), else `.venv/bin/python` when it can import `websockets`. Without one the
-//! tests print a note and pass, except under `CI=true`, where they fail.
+//! Python is `WSDBG_PYTHON` (set by `scripts/test.sh` to the venv's python), else
+//! `.venv/bin/python`; Node needs `npm ci` in `tests/peers/node` (scripts/test.sh runs it).
+//! Without a peer the tests against it print a note and pass, except under `CI=true`,
+//! where they fail.
+//!
+//! The `issue8_*` tests are issue 8's: replies not lost to an early close (20 runs of 20
+//! against each server), `/wait` and `--max-messages` against real servers, the close
+//! report of both sides, and exit status 4.
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
+use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
+use common::peers::{assert_all_passed, repeat_concurrently, Kind, Peer};
 use common::*;
+use serde_json::{json, Value};
 
-fn can_import_websockets(python: &Path) -> bool {
-    Command::new(python)
-        .args(["-c", "import websockets.asyncio.server"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// The Python to use, or `None` (after a note on stderr) to skip.
-fn python() -> Option<PathBuf> {
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    if let Some(p) = std::env::var_os("WSDBG_PYTHON") {
-        let p = PathBuf::from(p);
-        assert!(
-            can_import_websockets(&p),
-            "WSDBG_PYTHON={} cannot import websockets.asyncio.server",
-            p.display()
-        );
-        return Some(p);
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    if venv.exists() && can_import_websockets(&venv) {
-        return Some(venv);
-    }
-    assert!(
-        !ci,
-        "CI=true but WSDBG_PYTHON is not set and .venv has no websockets: run scripts/test.sh"
-    );
-    eprintln!(
-        "note: skipping interop test: set WSDBG_PYTHON to a python with `websockets` (scripts/test.sh does)"
-    );
-    None
-}
-
-/// The Python echo server, stopped on drop (its stdin closes, and it is killed if it lingers).
-struct PyServer {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    port: u16,
-}
-
-impl PyServer {
-    fn start() -> Option<PyServer> {
-        let python = python()?;
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/echo_server.py");
-        let mut child = Command::new(&python)
-            .arg(&script)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", python.display()));
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx.recv_timeout(Duration::from_secs(20)).unwrap_or_default();
-        let port: u16 = match line.trim().parse() {
-            Ok(p) if p != 0 => p,
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("echo_server.py printed {line:?} instead of its port");
-            }
-        };
-        let stdin = child.stdin.take();
-        Some(PyServer { child, stdin, port })
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("ws://127.0.0.1:{}{path}", self.port)
-    }
-}
-
-impl Drop for PyServer {
-    fn drop(&mut self) {
-        drop(self.stdin.take());
-        let deadline = Instant::now() + Duration::from_secs(3);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn script(py: &PyServer, path: &str, stdin: &str) -> Run {
+fn script(py: &Peer, path: &str, stdin: &str) -> Run {
     run(wsdbg()
         .args(["--json", py.url(path).as_str()])
         .write_stdin(stdin.to_string()))
@@ -116,7 +28,7 @@ fn script(py: &PyServer, path: &str, stdin: &str) -> Run {
 
 #[test]
 fn text_and_binary_echo() {
-    let Some(py) = PyServer::start() else { return };
+    let Some(py) = Peer::websockets() else { return };
     // websockets answers a close at once and drops what it had not echoed yet, so the
     // script waits for the echoes before its end of input closes.
     let out = script(&py, "/", "hello python\n/binary 00 ff 10\n/wait 2 5000\n");
@@ -133,7 +45,7 @@ fn text_and_binary_echo() {
 
 #[test]
 fn ping_pong() {
-    let Some(py) = PyServer::start() else { return };
+    let Some(py) = Peer::websockets() else { return };
     let out = script(&py, "/", "/ping marco\n/sleep 300\n");
     out.clean_close();
     let pong = out.first("pong");
@@ -149,7 +61,7 @@ fn ping_pong() {
 
 #[test]
 fn server_ping_is_answered() {
-    let Some(py) = PyServer::start() else { return };
+    let Some(py) = Peer::websockets() else { return };
     let out = script(&py, "/ping-me", "/wait 1 3000\n");
     out.clean_close();
     assert_eq!(out.texts("in"), vec!["pong received"], "{out}");
@@ -164,7 +76,7 @@ fn server_ping_is_answered() {
 
 #[test]
 fn close_handshake_is_clean() {
-    let Some(py) = PyServer::start() else { return };
+    let Some(py) = Peer::websockets() else { return };
     let out = script(&py, "/", "/close 4000 see you\n");
     let close = out.clean_close();
     assert_eq!(close["code"], 4000, "{out}");
@@ -183,7 +95,7 @@ fn close_handshake_is_clean() {
 
 #[test]
 fn fragmented_message_is_reassembled_by_websockets() {
-    let Some(py) = PyServer::start() else { return };
+    let Some(py) = Peer::websockets() else { return };
     let out = script(
         &py,
         "/",
@@ -201,7 +113,7 @@ fn fragmented_message_is_reassembled_by_websockets() {
 
 #[test]
 fn server_initiated_close_4001() {
-    let Some(py) = PyServer::start() else { return };
+    let Some(py) = Peer::websockets() else { return };
     let out = script(&py, "/close-me", "/sleep 3000\n");
     let close = out.clean_close();
     assert_eq!(close["code"], 4001, "{out}");
@@ -219,7 +131,7 @@ fn server_initiated_close_4001() {
 
 #[test]
 fn unmasked_frame_is_refused_by_websockets() {
-    let Some(py) = PyServer::start() else { return };
+    let Some(py) = Peer::websockets() else { return };
     let out = script(&py, "/", "/frame text mask=0 naked\n/sleep 3000\n");
     let closes: Vec<_> = out
         .frames("in")
@@ -233,7 +145,7 @@ fn unmasked_frame_is_refused_by_websockets() {
 
 #[test]
 fn one_megabyte_round_trip() {
-    let Some(py) = PyServer::start() else { return };
+    let Some(py) = Peer::websockets() else { return };
     let big = "w".repeat(1 << 20);
     let out = run(wsdbg()
         .args(["-o", "payload", py.url("/").as_str()])
@@ -241,4 +153,375 @@ fn one_megabyte_round_trip() {
     out.code(0);
     assert_eq!(out.stdout.len(), big.len() + 1, "stderr: {}", out.stderr);
     assert_eq!(out.stdout.trim_end(), big);
+}
+
+// ---------------------------------------------------------------------------------------
+// Issue 8 against real servers
+// ---------------------------------------------------------------------------------------
+
+/// How many times a timing-sensitive check runs, and on how many threads at once.
+const RUNS: usize = 20;
+const THREADS: usize = 4;
+
+/// A run for an assertion message: exit code, time, stdout (shortened when long), stderr.
+fn brief(out: &Run) -> String {
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let stdout = if lines.len() > 12 {
+        format!(
+            "{}\n... ({} lines in all) ...\n{}",
+            lines[..5].join("\n"),
+            lines.len(),
+            lines[lines.len() - 5..].join("\n")
+        )
+    } else {
+        out.stdout.clone()
+    };
+    format!(
+        "exit code {:?} after {:?}\n--- stdout ---\n{stdout}\n--- stderr ---\n{}",
+        out.code, out.elapsed, out.stderr
+    )
+}
+
+/// `Ok` when the run exited with `code` and printed exactly `stdout`.
+fn exactly(out: &Run, code: i32, stdout: &str) -> Result<(), String> {
+    if out.code == Some(code) && out.stdout == stdout {
+        Ok(())
+    } else {
+        Err(brief(out))
+    }
+}
+
+/// Like [`exactly`], and stderr says nothing of a timeout (a `/wait` that ran out).
+fn exactly_no_timeout(out: &Run, code: i32, stdout: &str) -> Result<(), String> {
+    exactly(out, code, stdout)?;
+    let err = out.stderr.to_lowercase();
+    if err.contains("timeout") || err.contains("timed out") {
+        return Err(format!("a timeout on stderr\n{}", brief(out)));
+    }
+    Ok(())
+}
+
+/// `wsdbg -o payload [args] URL` with `stdin`.
+fn payload(url: &str, args: &[&str], stdin: &str) -> Run {
+    run(wsdbg()
+        .args(["-o", "payload"])
+        .args(args)
+        .arg(url)
+        .write_stdin(stdin.to_string()))
+}
+
+/// The three pipelines of issue 8 part 1.
+#[derive(Clone, Copy)]
+enum Pipe {
+    /// `echo hi | wsdbg -o payload URL` prints `hi`.
+    EchoHi,
+    /// `seq 1 1000 | wsdbg -o payload URL` prints 1..1000 in order.
+    Seq1000,
+    /// `wsdbg -o payload -x hello URL` prints `hello`.
+    ExecuteHello,
+}
+
+/// Issue 8: the replies come home before the session closes, 20 runs of 20, against `kind`
+/// serving `path`.
+fn twenty_of_twenty(kind: Kind, path: &str, pipe: Pipe) {
+    let Some(peer) = Peer::start(kind) else {
+        return;
+    };
+    let url = peer.url(path);
+    let seq: String = (1..=1000).map(|i| format!("{i}\n")).collect();
+    let (what, args, stdin, want): (&str, &[&str], &str, &str) = match pipe {
+        Pipe::EchoHi => ("echo hi | wsdbg -o payload", &[], "hi\n", "hi\n"),
+        Pipe::Seq1000 => ("seq 1 1000 | wsdbg -o payload", &[], &seq, &seq),
+        Pipe::ExecuteHello => ("wsdbg -o payload -x hello", &["-x", "hello"], "", "hello\n"),
+    };
+    let failures = repeat_concurrently(RUNS, THREADS, |_| {
+        exactly(&payload(&url, args, stdin), 0, want)
+    });
+    assert_all_passed(
+        &format!("`{what} {url}` against {}", peer.name()),
+        RUNS,
+        &failures,
+    );
+}
+
+macro_rules! twenty_of_twenty_table {
+    ($($name:ident: $kind:expr, $path:expr, $pipe:expr;)*) => {
+        $(
+            #[test]
+            fn $name() {
+                twenty_of_twenty($kind, $path, $pipe);
+            }
+        )*
+    };
+}
+
+twenty_of_twenty_table! {
+    issue8_echo_hi_websockets: Kind::Websockets, "/", Pipe::EchoHi;
+    issue8_echo_hi_websockets_delayed: Kind::Websockets, "/delay", Pipe::EchoHi;
+    issue8_echo_hi_aiohttp: Kind::Aiohttp, "/", Pipe::EchoHi;
+    issue8_echo_hi_node_ws: Kind::NodeWs, "/", Pipe::EchoHi;
+    issue8_seq_1000_websockets: Kind::Websockets, "/", Pipe::Seq1000;
+    issue8_seq_1000_websockets_delayed: Kind::Websockets, "/delay", Pipe::Seq1000;
+    issue8_seq_1000_aiohttp: Kind::Aiohttp, "/", Pipe::Seq1000;
+    issue8_seq_1000_node_ws: Kind::NodeWs, "/", Pipe::Seq1000;
+    issue8_execute_hello_websockets: Kind::Websockets, "/", Pipe::ExecuteHello;
+    issue8_execute_hello_websockets_delayed: Kind::Websockets, "/delay", Pipe::ExecuteHello;
+    issue8_execute_hello_aiohttp: Kind::Aiohttp, "/", Pipe::ExecuteHello;
+    issue8_execute_hello_node_ws: Kind::NodeWs, "/", Pipe::ExecuteHello;
+}
+
+/// Issue 8: `/wait` counts the messages received since the last one sent (or since the
+/// connection opened), so `-x /wait` catches a greeting sent on connect.
+#[test]
+fn issue8_wait_catches_greeting() {
+    let Some(py) = Peer::websockets() else { return };
+    let url = py.url("/greet");
+    let failures = repeat_concurrently(10, 5, |_| {
+        exactly_no_timeout(&payload(&url, &["-x", "/wait"], ""), 0, "welcome\n")
+    });
+    assert_all_passed("`wsdbg -o payload -x /wait` against /greet", 10, &failures);
+}
+
+/// Issue 8: `-x hello -x /wait` catches a reply that came back before `/wait` ran.
+#[test]
+fn issue8_wait_catches_reply_already_in() {
+    let Some(py) = Peer::websockets() else { return };
+    let url = py.url("/");
+    let failures = repeat_concurrently(10, 5, |_| {
+        exactly_no_timeout(
+            &payload(&url, &["-x", "hello", "-x", "/wait"], ""),
+            0,
+            "hello\n",
+        )
+    });
+    assert_all_passed("`wsdbg -o payload -x hello -x /wait` (echo)", 10, &failures);
+    // The echo is surely in before `/wait` runs when a sleep comes between.
+    let failures = repeat_concurrently(3, 3, |_| {
+        exactly_no_timeout(
+            &payload(
+                &url,
+                &["-x", "hello", "-x", "/sleep 300", "-x", "/wait"],
+                "",
+            ),
+            0,
+            "hello\n",
+        )
+    });
+    assert_all_passed(
+        "`wsdbg -o payload -x hello -x '/sleep 300' -x /wait` (echo)",
+        3,
+        &failures,
+    );
+}
+
+/// Issue 8: `--max-messages 3` prints exactly 3 messages when the server sends 20.
+#[test]
+fn issue8_max_messages_prints_exactly_n() {
+    let Some(py) = Peer::websockets() else { return };
+    let url = py.url("/twenty");
+    let failures = repeat_concurrently(10, 5, |_| {
+        exactly(
+            &payload(&url, &["--max-messages", "3"], ""),
+            0,
+            "m1\nm2\nm3\n",
+        )
+    });
+    assert_all_passed(
+        "`wsdbg -o payload --max-messages 3` against /twenty",
+        10,
+        &failures,
+    );
+}
+
+/// Issue 8: `--max-messages 3` waits for its 3 messages though the input ended at once.
+#[test]
+fn issue8_max_messages_waits_after_input_ends() {
+    let Some(py) = Peer::websockets() else { return };
+    let url = py.url("/tick");
+    let failures = repeat_concurrently(6, 3, |_| {
+        exactly(
+            &payload(&url, &["--max-messages", "3"], ""),
+            0,
+            "tick 1\ntick 2\ntick 3\n",
+        )
+    });
+    assert_all_passed(
+        "`wsdbg -o payload --max-messages 3 < /dev/null` against /tick",
+        6,
+        &failures,
+    );
+}
+
+/// The one `close` event of a `--json` run.
+#[track_caller]
+fn close_event(out: &Run) -> Value {
+    let closes = out.all("close");
+    assert_eq!(closes.len(), 1, "expected one close event\n{out}");
+    closes.into_iter().next().unwrap_or_default()
+}
+
+/// The pretty closing-handshake summary line: the one stdout line that is not a frame.
+#[track_caller]
+fn summary_line(out: &Run) -> String {
+    let lines: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.contains("closing handshake"))
+        .collect();
+    assert_eq!(lines.len(), 1, "expected one closing handshake line\n{out}");
+    lines[0].to_string()
+}
+
+/// Issue 8: `/close 1005` against websockets, which answers 1002: the close report shows
+/// both frames, and the top-level code stays the initiator's (ours).
+#[test]
+fn issue8_close_report_shows_both_sides_json() {
+    let Some(py) = Peer::websockets() else { return };
+    let out = run(wsdbg().args(["--json", "-x", "/close 1005", py.url("/").as_str()]));
+    out.code(0);
+    let close = close_event(&out);
+    assert_eq!(close["sent"], json!({"code": 1005, "reason": ""}), "{out}");
+    assert_eq!(close["received"]["code"], 1002, "{out}");
+    assert_eq!(close["initiator"], "local", "{out}");
+    assert_eq!(close["clean"], true, "{out}");
+    assert_eq!(close["code"], 1005, "{out}");
+}
+
+#[test]
+fn issue8_close_report_shows_both_sides_pretty() {
+    let Some(py) = Peer::websockets() else { return };
+    let out = run(wsdbg().args(["-x", "/close 1005", py.url("/").as_str()]));
+    out.code(0);
+    let line = summary_line(&out);
+    assert!(
+        line.contains("sent 1005 (No Status Received)"),
+        "summary line: {line}\n{out}"
+    );
+    assert!(
+        line.contains("received 1002 (Protocol Error)"),
+        "summary line: {line}\n{out}"
+    );
+}
+
+/// Issue 8: after `/frame 3 x` websockets fails the connection with 1002; that answer is
+/// the headline, and the peer started the close.
+#[test]
+fn issue8_close_report_after_reserved_opcode() {
+    let Some(py) = Peer::websockets() else { return };
+    let url = py.url("/");
+    // The peer's close races wsdbg's own end of script: repeat.
+    let failures = repeat_concurrently(5, 5, |_| {
+        let out = run(wsdbg().args(["--json", "-x", "/frame 3 x", url.as_str()]));
+        let close = out.all("close");
+        let ok = matches!(out.code, Some(0 | 3))
+            && close.len() == 1
+            && close[0]["received"]["code"] == 1002
+            && close[0]["initiator"] == "remote";
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("want exit 0 or 3, one close event with received.code 1002 and initiator remote\n{out}"))
+        }
+    });
+    assert_all_passed("`wsdbg --json -x '/frame 3 x'`", 5, &failures);
+
+    let out = run(wsdbg().args(["-x", "/frame 3 x", url.as_str()]));
+    assert!(matches!(out.code, Some(0 | 3)), "exit 0 or 3\n{out}");
+    let line = summary_line(&out);
+    assert!(
+        line.contains("received 1002"),
+        "summary line: {line}\n{out}"
+    );
+}
+
+/// Issue 8: `/close 4000 bye` against each server: `received` is what it answered
+/// (websockets and ws echo the code and reason; aiohttp's autoclose answers 1000).
+#[test]
+fn issue8_close_report_received_is_the_answer() {
+    let table = [
+        (Kind::Websockets, json!({"code": 4000, "reason": "bye"})),
+        (Kind::Aiohttp, json!({"code": 1000, "reason": ""})),
+        (Kind::NodeWs, json!({"code": 4000, "reason": "bye"})),
+    ];
+    for (kind, answer) in table {
+        let Some(peer) = Peer::start(kind) else {
+            continue;
+        };
+        let out = run(wsdbg().args(["--json", "-x", "/close 4000 bye", peer.url("/").as_str()]));
+        let who = peer.name();
+        out.code(0);
+        let close = close_event(&out);
+        assert_eq!(
+            close["sent"],
+            json!({"code": 4000, "reason": "bye"}),
+            "{who}\n{out}"
+        );
+        assert_eq!(close["received"], answer, "{who}\n{out}");
+        assert_eq!(close["initiator"], "local", "{who}\n{out}");
+        assert_eq!(close["clean"], true, "{who}\n{out}");
+        assert_eq!(close["code"], 4000, "{who}\n{out}");
+    }
+}
+
+/// Issue 8: a malformed command in a pipe makes the exit status 4; the session goes on,
+/// and the echo of the line before it still comes home.
+#[test]
+fn issue8_malformed_command_in_pipe_exits_4() {
+    let Some(py) = Peer::websockets() else { return };
+    let out = run(wsdbg().arg(py.url("/")).write_stdin("hello\n/bogus\n"));
+    out.code(4);
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.starts_with("<<") && l.contains("\"hello\"")),
+        "no echo of hello on stdout\n{out}"
+    );
+    assert!(out.stderr.contains("/bogus"), "{out}");
+}
+
+/// Issue 8: a `/wait` that timed out makes the exit status 4.
+#[test]
+fn issue8_wait_timeout_exits_4() {
+    let Some(py) = Peer::websockets() else { return };
+    let out = run(wsdbg().args(["-x", "/wait 1 200", py.url("/").as_str()]));
+    out.code(4);
+    assert!(out.stdout.contains("closing handshake"), "{out}");
+}
+
+/// Issue 8: `-x` commands are parsed before connecting: a malformed one is a usage error
+/// (exit 2, one line naming it), and wsdbg never connects.
+#[test]
+fn issue8_malformed_execute_is_usage_error_before_connecting() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let port = listener.local_addr().expect("local addr").port();
+    let url = format!("ws://127.0.0.1:{port}/");
+    // A short connect timeout only bounds how long a failing run takes.
+    let out = run(wsdbg().args([
+        "--connect-timeout",
+        "2",
+        "-x",
+        "hello",
+        "-x",
+        "/bogus",
+        url.as_str(),
+    ]));
+    out.code(2);
+    let lines: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    assert_eq!(lines.len(), 1, "a one-line usage error\n{out}");
+    assert!(lines[0].contains("/bogus"), "the error names /bogus\n{out}");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let deadline = Instant::now() + Duration::from_millis(500);
+    while Instant::now() < deadline {
+        match listener.accept() {
+            Ok((_, from)) => panic!("wsdbg connected (from {from}) despite the usage error\n{out}"),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            Err(e) => panic!("accept: {e}"),
+        }
+    }
 }

@@ -6,6 +6,8 @@
 //! `Server` that was never connected to fails the test (STYLE.md, Tests, habit 8).
 #![allow(dead_code)]
 
+pub mod peers;
+
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};

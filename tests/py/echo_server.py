@@ -1,9 +1,18 @@
-"""A Python `websockets` echo server for wsdbg's interop tests.
+"""A Python `websockets` server for wsdbg's interop tests; what it does depends on the path.
+
+    /           echo every message (text stays text, binary stays binary)
+    /delay      echo every message 200 ms after it arrived; the delays run concurrently
+                (1000 messages come back after about 200 ms, not 200 s), in order
+    /greet      send "welcome" on connect, then echo
+    /twenty     send "m1" .. "m20", then close with 1000
+    /tick       send "tick 1", "tick 2", ... every 100 ms until the connection ends
+    /close-me   close at once with 4001 "closing as asked"
+    /ping-me    send a ping, wait for its pong, say "pong received", then echo
+    any other   echo
 
 Binds 127.0.0.1 on a port the OS picks and prints that port alone on its first stdout
-line. Echoes every message on any path; on /close-me it closes at once with 4001; on
-/ping-me it sends a ping, waits for the pong, says "pong received", and echoes on.
-Exits when its stdin reaches end of file, so it never outlives the test that started it.
+line. Exits when its stdin reaches end of file, so it never outlives the test that
+started it. No compression, no keepalive pings, messages up to 16 MiB.
 """
 
 import asyncio
@@ -13,6 +22,8 @@ import threading
 from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
 
+DELAY_S = 0.2
+
 
 async def handler(ws):
     try:
@@ -21,17 +32,60 @@ async def handler(ws):
         pass  # the tests break connections on purpose
 
 
+async def echo(ws):
+    async for message in ws:
+        await ws.send(message)
+
+
+async def delayed_echo(ws):
+    """Each message gets its own task that sleeps 200 ms; a task sends only after the
+    one before it has sent, so the echoes keep their order."""
+    previous = None
+    tasks = []
+
+    async def later(message, before):
+        await asyncio.sleep(DELAY_S)
+        if before is not None:
+            await asyncio.gather(before, return_exceptions=True)
+        await ws.send(message)
+
+    async for message in ws:
+        previous = asyncio.create_task(later(message, previous))
+        tasks.append(previous)
+    # The client closed; the echoes still pending fail with ConnectionClosed.
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def tick(ws):
+    n = 0
+    while True:
+        n += 1
+        await ws.send(f"tick {n}")
+        await asyncio.sleep(0.1)
+
+
 async def serve_one(ws):
     path = ws.request.path
     if path == "/close-me":
         await ws.close(4001, "closing as asked")
-        return
-    if path == "/ping-me":
+    elif path == "/ping-me":
         pong = await ws.ping(b"from python")
         await asyncio.wait_for(pong, timeout=5)
         await ws.send("pong received")
-    async for message in ws:
-        await ws.send(message)
+        await echo(ws)
+    elif path == "/delay":
+        await delayed_echo(ws)
+    elif path == "/greet":
+        await ws.send("welcome")
+        await echo(ws)
+    elif path == "/twenty":
+        for i in range(1, 21):
+            await ws.send(f"m{i}")
+        await ws.close(1000)
+    elif path == "/tick":
+        await tick(ws)
+    else:
+        await echo(ws)
 
 
 def exit_on_stdin_eof(loop, stop):

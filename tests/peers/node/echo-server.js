@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+// A Node `ws` WebSocket echo server for wsdbg's interop tests (tests/common/peers.rs).
+//
+//   node echo-server.js
+//
+// Listens on 127.0.0.1 on a port the OS picks and prints that port alone on the first
+// line of stdout. Echoes every data message with its type (text stays text, binary stays
+// binary); ws itself answers pings and close frames (a close is answered with the same
+// code and reason). No permessage-deflate. Exits when its stdin reaches end of file, so
+// it never outlives the test that started it.
+'use strict';
+
+const { WebSocketServer } = require('ws');
+
+const wss = new WebSocketServer({
+  host: '127.0.0.1',
+  port: 0,
+  perMessageDeflate: false,
+  maxPayload: 16 * 1024 * 1024,
+  clientTracking: false,
+});
+
+wss.on('listening', () => {
+  process.stdout.write(`${wss.address().port}\n`);
+});
+
+wss.on('connection', (ws) => {
+  ws.on('message', (data, isBinary) => {
+    ws.send(data, { binary: isBinary });
+  });
+  ws.on('error', () => {});
+});
+
+process.stdin.on('end', () => process.exit(0));
+process.stdin.on('error', () => process.exit(0));
+process.stdin.resume();
