@@ -262,6 +262,9 @@ struct Conn {
     msgs_in: u64,
     /// Input ended: since when we wait for the replies before closing.
     linger_since: Option<Instant>,
+    /// When our input last put a frame on the wire, and when a frame last arrived.
+    tx_at: Option<Instant>,
+    rx_at: Option<Instant>,
 }
 
 impl<S: Sink> Session<S> {
@@ -543,6 +546,8 @@ impl<S: Sink> Session<S> {
             msgs_out: 0,
             msgs_in: 0,
             linger_since: None,
+            tx_at: None,
+            rx_at: None,
         })
     }
 
@@ -628,12 +633,7 @@ impl<S: Sink> Session<S> {
         }
         if let (Some(since), None) = (c.linger_since, &c.closing) {
             consider(since + self.opts.linger);
-            if self.rx_since_tx > 0 {
-                let quiet = if c.msgs_in >= c.msgs_out {
-                    QUIET_ANSWERED
-                } else {
-                    QUIET
-                };
+            if let Some(quiet) = reply_quiet(c) {
                 consider(c.last_rx + quiet);
             }
         }
@@ -730,43 +730,52 @@ impl<S: Sink> Session<S> {
             let Some(input) = self.next_input() else {
                 return;
             };
-            match input {
-                Input::Lines { data, pos, raw } => {
-                    let end = data[pos..]
-                        .iter()
-                        .position(|&b| b == b'\n')
-                        .map_or(data.len(), |i| pos + i);
-                    if end + 1 >= data.len() && end - pos >= OWN_FROM {
-                        // A long last line: send it from this buffer, no copy.
-                        self.owned_line(c, data, pos, end, raw);
-                        continue;
-                    }
-                    self.line(c, &data[pos..end], raw);
-                    if end + 1 < data.len() {
-                        self.queue.push_front(Input::Lines {
-                            data,
-                            pos: end + 1,
-                            raw,
-                        });
-                    }
+            let sent_before = self.info.frames_out;
+            self.take_input(c, input);
+            if self.info.frames_out != sent_before {
+                c.tx_at = Some(Instant::now());
+            }
+        }
+    }
+
+    /// Run one unit of input.
+    fn take_input(&mut self, c: &mut Conn, input: Input) {
+        match input {
+            Input::Lines { data, pos, raw } => {
+                let end = data[pos..]
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(data.len(), |i| pos + i);
+                if end + 1 >= data.len() && end - pos >= OWN_FROM {
+                    // A long last line: send it from this buffer, no copy.
+                    self.owned_line(c, data, pos, end, raw);
+                    return;
                 }
-                Input::Cmd(cmd) => self.execute(c, cmd),
-                Input::Bad(e) => {
-                    let err = Error::usage(e.to_string());
-                    self.command_failed(&err);
+                self.line(c, &data[pos..end], raw);
+                if end + 1 < data.len() {
+                    self.queue.push_front(Input::Lines {
+                        data,
+                        pos: end + 1,
+                        raw,
+                    });
                 }
-                Input::Eof => {
-                    self.input_done = true;
-                    if self.opts.keep_open || self.opts.max_messages.is_some() {
-                        // Stay until the peer closes, Ctrl-C, or the Nth message.
-                    } else if self.opts.linger.is_zero() || c.msgs_out == 0 {
-                        self.user_close(c, Some(1000), "");
-                    } else {
-                        // Let the replies come home first (check_linger closes).
-                        self.stop = true;
-                        c.linger_since = Some(Instant::now());
-                        self.check_linger(c, Instant::now());
-                    }
+            }
+            Input::Cmd(cmd) => self.execute(c, cmd),
+            Input::Bad(e) => {
+                let err = Error::usage(e.to_string());
+                self.command_failed(&err);
+            }
+            Input::Eof => {
+                self.input_done = true;
+                if self.opts.keep_open || self.opts.max_messages.is_some() {
+                    // Stay until the peer closes, Ctrl-C, or the Nth message.
+                } else if self.opts.linger.is_zero() || c.tx_at.is_none() {
+                    self.user_close(c, Some(1000), "");
+                } else {
+                    // Let the replies come home first (check_linger closes).
+                    self.stop = true;
+                    c.linger_since = Some(Instant::now());
+                    self.check_linger(c, Instant::now());
                 }
             }
         }
@@ -1337,6 +1346,7 @@ impl<S: Sink> Session<S> {
 
     fn on_frame(&mut self, c: &mut Conn, h: &Header, payload: &[u8]) {
         self.emit_frame_in(h, payload);
+        c.rx_at = Some(Instant::now());
         if let Err(v) = c.checker.check_payload(h, payload) {
             self.fail(c, v);
             return;
@@ -1435,8 +1445,7 @@ impl<S: Sink> Session<S> {
             return;
         }
         let quiet = now.saturating_duration_since(c.last_rx);
-        let answered = self.rx_since_tx > 0
-            && (quiet >= QUIET || (c.msgs_in >= c.msgs_out && quiet >= QUIET_ANSWERED));
+        let answered = reply_quiet(c).is_some_and(|q| quiet >= q);
         if answered || now >= since + self.opts.linger {
             c.linger_since = None;
             self.user_close(c, Some(1000), "");
@@ -1479,6 +1488,21 @@ impl<S: Sink> Session<S> {
                 c.done = Some(End::Clean);
             }
         }
+    }
+}
+
+/// Lingering: how long the peer must have been quiet for its replies to count as in,
+/// or `None` while nothing has arrived since the last frame we sent. Short when every
+/// data message and ping we sent has had its answer, else `QUIET`.
+fn reply_quiet(c: &Conn) -> Option<Duration> {
+    match (c.rx_at, c.tx_at) {
+        (Some(rx), Some(tx)) if rx >= tx => {}
+        _ => return None,
+    }
+    if c.msgs_in >= c.msgs_out && c.pings.is_empty() {
+        Some(QUIET_ANSWERED)
+    } else {
+        Some(QUIET)
     }
 }
 
