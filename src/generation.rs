@@ -1,5 +1,6 @@
 //! Man page and completion scripts from the one clap definition (`Cli::command()`),
-//! plus the sections clap does not know: REPL commands, JSON events, exit status.
+//! plus the sections clap does not know: REPL commands (`command::COMMANDS`), JSON
+//! events (`events_doc`), exit status (`exit`) and the environment.
 //! The committed `man/` and `completions/` are checked against this by a test.
 
 use clap::CommandFactory;
@@ -7,6 +8,8 @@ use clap_complete::Shell;
 
 use crate::cli::Cli;
 use crate::command::COMMANDS;
+use crate::events_doc::{common_line, fields_line, prose, Markup, EVENTS};
+use crate::exit;
 
 pub const SHELLS: &[(Shell, &str)] = &[
     (Shell::Bash, "wsdbg.bash"),
@@ -22,63 +25,99 @@ pub fn completion(shell: Shell) -> Vec<u8> {
     out
 }
 
-const EVENTS: &[(&str, &str)] = &[
-    ("handshake", "url, request {method, path, headers}, response {status, headers}, protocol, elapsed_ms"),
-    ("frame", "dir, opcode, fin, rsv, masked, mask_key, len, hex, text (when UTF-8); close frames add code and reason"),
-    ("message", "one per complete data message: dir, type, len, frames, text or hex"),
-    ("pong", "rtt_ms, when it answers a ping we sent"),
-    ("close", "code, reason, initiator (local/remote), clean"),
-    ("disconnected", "code (1006 when no close frame was received), reason"),
-    ("reconnect", "attempt, delay_ms"),
-    ("error", "kind (usage, connect, tls, handshake, protocol, io, timeout), message; rule for protocol errors; status, headers, body for a refused handshake"),
-];
-
-const EXIT: &[(&str, &str)] = &[
-    (
-        "0",
-        "the session ended with a completed closing handshake (whatever the close code)",
-    ),
-    (
-        "1",
-        "could not connect: DNS, TCP, TLS, timeout, or the server refused the handshake",
-    ),
-    ("2", "usage error: bad option or URL"),
-    (
-        "3",
-        "the connection was lost without a closing handshake, or the peer broke the protocol",
-    ),
-];
-
-fn roff_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for (i, ch) in s.chars().enumerate() {
-        match ch {
-            '\\' => out.push_str("\\\\"),
-            '-' => out.push_str("\\-"),
-            '.' | '\'' if i == 0 => {
-                out.push_str("\\&");
-                out.push(ch);
-            }
-            _ => out.push(ch),
-        }
-    }
-    out
+/// Text inside a roff line: `\` and `-` escaped (`\-` is a hyphen-minus, not a hyphen).
+fn roff_text(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('-', "\\-")
 }
 
-fn section(out: &mut String, title: &str, intro: &str, rows: &[(&str, &str)]) {
+fn roff_code(s: &str) -> String {
+    format!("\\fB{}\\fR", roff_text(s))
+}
+
+/// Backtick spans in bold, the rest escaped.
+const ROFF: Markup = Markup {
+    code: roff_code,
+    text: roff_text,
+};
+
+/// A line of already escaped text, guarded so a leading `.` or `'` is not a request.
+fn roff_line(s: String) -> String {
+    if s.starts_with(['.', '\'']) {
+        format!("\\&{s}")
+    } else {
+        s
+    }
+}
+
+/// Plain text as one roff line.
+fn roff_escape(s: &str) -> String {
+    roff_line(roff_text(s))
+}
+
+/// A section of tagged paragraphs; `intro` and `rows` are roff already.
+fn section(out: &mut String, title: &str, intro: &str, rows: &[(String, String)]) {
     out.push_str(&format!(".SH {title}\n"));
     if !intro.is_empty() {
-        out.push_str(&roff_escape(intro));
+        out.push_str(intro);
         out.push('\n');
     }
     for (k, v) in rows {
-        out.push_str(&format!(
-            ".TP\n\\fB{}\\fR\n{}\n",
-            roff_escape(k),
-            roff_escape(v)
-        ));
+        out.push_str(&format!(".TP\n\\fB{k}\\fR\n{v}\n"));
     }
 }
+
+/// Plain-text rows, escaped.
+fn plain(rows: &[(&str, &str)]) -> Vec<(String, String)> {
+    rows.iter()
+        .map(|(k, v)| (roff_text(k), roff_escape(v)))
+        .collect()
+}
+
+/// The JSON EVENTS entries: the meaning, then the fields, from `events_doc`.
+fn event_rows() -> Vec<(String, String)> {
+    EVENTS
+        .iter()
+        .map(|ev| {
+            let mut body = roff_line(prose(&ROFF, ev.meaning));
+            body.push_str("\n.br\n");
+            body.push_str(&roff_line(fields_line(&ROFF, ev)));
+            (roff_text(ev.name), body)
+        })
+        .collect()
+}
+
+/// The EXIT STATUS entries, from `exit::CODES`.
+fn exit_rows() -> Vec<(String, String)> {
+    exit::CODES
+        .iter()
+        .map(|(code, text)| (code.to_string(), roff_line(prose(&ROFF, text))))
+        .collect()
+}
+
+const ENVIRONMENT: &[(&str, &str)] = &[
+    ("NO_COLOR", "when set, no colour (as --color never)"),
+    (
+        "SSLKEYLOGFILE",
+        "TLS secrets are appended there, so wss traffic can be read in Wireshark",
+    ),
+    (
+        "XDG_STATE_HOME",
+        "the REPL history is kept in $XDG_STATE_HOME/wsdbg/history (else ~/.local/state/wsdbg/history)",
+    ),
+    (
+        "https_proxy, HTTPS_PROXY",
+        "the proxy for wss:// URLs: http://[user:pass@]host:port (HTTP CONNECT), socks5:// (names resolved here) or socks5h:// (names resolved by the proxy). The lowercase name wins; an empty value counts as unset. --proxy overrides these variables and --no-proxy ignores them all",
+    ),
+    ("http_proxy, HTTP_PROXY", "the proxy for ws:// URLs, in the same forms"),
+    (
+        "all_proxy, ALL_PROXY",
+        "the proxy for both, when the variable for the scheme is unset",
+    ),
+    (
+        "no_proxy, NO_PROXY",
+        "hosts reached without a proxy, comma-separated: a name matches itself and its subdomains (example.com, .example.com), an IP literal only that address, HOST:PORT only that port, * every host. Loopback is not special: it goes through the proxy unless listed here",
+    ),
+];
 
 /// The command for the man pages: options kept out of `-h` would otherwise have no
 /// text there (clap_mangen shows a hidden short help only as long help).
@@ -91,7 +130,9 @@ fn man_command() -> clap::Command {
             _ => a,
         }
     }
+    // No `wsdbg-help(1)` is shipped, so the SUBCOMMANDS section must not list one.
     Cli::command()
+        .disable_help_subcommand(true)
         .mut_args(fix)
         .mut_subcommands(|s| s.mut_args(fix))
 }
@@ -127,26 +168,19 @@ pub fn man_page() -> Vec<u8> {
     section(
         &mut extra,
         "COMMANDS",
-        "The same grammar in the REPL, in script mode (stdin) and with -x. A line that does not start with / is sent as one text message; a line starting with // sends a text message that starts with /.",
-        &cmds,
+        &roff_escape("The same grammar in the REPL, in script mode (stdin) and with -x. A line that does not start with / is sent as one text message; a line starting with // sends a text message that starts with /."),
+        &plain(&cmds),
     );
-    section(
-        &mut extra,
-        "JSON EVENTS",
-        "With --json, one object per line on stdout; the first key is event.",
-        EVENTS,
+    let intro = format!(
+        "{}\n{}",
+        roff_escape(
+            "With --json, one object per line on stdout, flushed per line; the first key is event."
+        ),
+        roff_line(common_line(&ROFF)),
     );
-    section(&mut extra, "EXIT STATUS", "", EXIT);
-    section(
-        &mut extra,
-        "ENVIRONMENT",
-        "",
-        &[
-            ("NO_COLOR", "when set, no colour (as --color never)"),
-            ("SSLKEYLOGFILE", "TLS secrets are appended there, so wss traffic can be read in Wireshark"),
-            ("XDG_STATE_HOME", "the REPL history is kept in $XDG_STATE_HOME/wsdbg/history (else ~/.local/state/wsdbg/history)"),
-        ],
-    );
+    section(&mut extra, "JSON EVENTS", &intro, &event_rows());
+    section(&mut extra, "EXIT STATUS", "", &exit_rows());
+    section(&mut extra, "ENVIRONMENT", "", &plain(ENVIRONMENT));
     out.extend_from_slice(extra.as_bytes());
     let _ = man.render_version_section(&mut out);
     out

@@ -7,6 +7,8 @@ pub mod command;
 pub mod connect;
 pub mod error;
 pub mod event;
+pub mod events_doc;
+pub mod exit;
 pub mod generation;
 pub mod handshake;
 pub mod input;
