@@ -33,8 +33,13 @@ Examples:
 Commands (REPL, script, -x): a plain line is sent as a text message; /help lists
 /text /binary /file /ping /pong /close /frame /sleep /wait /reconnect /info /quit.
 
+JSON events (--json): every event and field is listed under JSON EVENTS in man wsdbg
+and in the README.
+
 Exit status: 0 clean close, 1 could not connect, 2 usage error,
-3 connection lost or protocol broken by the peer.";
+3 connection lost or protocol broken by the peer,
+4 the script did not run as written (malformed command, /wait timed out),
+130 interrupted.";
 
 /// `--version`: the version and the TLS backend.
 pub const VERSION: &str = concat!(

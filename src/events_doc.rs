@@ -14,8 +14,6 @@ pub struct Field {
     pub doc: &'static str,
     /// An object with the fields of this other event (`info`'s `handshake`).
     pub like: Option<&'static str>,
-    /// Documented ahead of the code (issue 8): not emitted on this branch yet.
-    pub pending: bool,
 }
 
 /// One event: its `event` name, when it is printed, and its keys besides [`COMMON`].
@@ -31,17 +29,6 @@ const fn f(key: &'static str, doc: &'static str) -> Field {
         key,
         doc,
         like: None,
-        pending: false,
-    }
-}
-
-/// A key documented ahead of the code that emits it (see [`Field::pending`]).
-const fn pending(key: &'static str, doc: &'static str) -> Field {
-    Field {
-        key,
-        doc,
-        like: None,
-        pending: true,
     }
 }
 
@@ -50,7 +37,6 @@ const fn like(key: &'static str, doc: &'static str, event: &'static str) -> Fiel
         key,
         doc,
         like: Some(event),
-        pending: false,
     }
 }
 
@@ -162,20 +148,18 @@ pub const EVENTS: &[EventDoc] = &[
                 "the close code of the initiator's frame, or null when it had none",
             ),
             f("reason", "the reason of the initiator's frame"),
-            // Pending (issue 8): `sent` and `received` and their keys are being added to
-            // `Event::Close`; tests/docs.rs allow-lists exactly these two until the merge.
-            pending(
+            f(
                 "sent",
                 "what our close frame said, or null when we sent none",
             ),
-            pending("sent.code", "the close code, or null"),
-            pending("sent.reason", ""),
-            pending(
+            f("sent.code", "the close code, or null"),
+            f("sent.reason", ""),
+            f(
                 "received",
                 "what the peer's close frame said, or null when none arrived",
             ),
-            pending("received.code", "the close code, or null"),
-            pending("received.reason", ""),
+            f("received.code", "the close code, or null"),
+            f("received.reason", ""),
             f("initiator", "`local` or `remote`: who sent the first close frame"),
             f(
                 "clean",

@@ -14,15 +14,11 @@ use std::time::Duration;
 use serde_json::Value;
 
 use wsdbg::error::{Error, Refusal};
-use wsdbg::event::{Ctx, Dir, Event, FrameEv, Handshake, HttpHead, Info, Initiator, MsgType};
+use wsdbg::event::{
+    CloseFrame, Ctx, Dir, Event, FrameEv, Handshake, HttpHead, Info, Initiator, MsgType,
+};
 use wsdbg::events_doc::{documents, COMMON, EVENTS};
 use wsdbg::render::{Format, Opts, Printer};
-
-// TODO(issue 8 merge): `close.sent` and `close.received` are documented ahead of the
-// code; once `Event::Close` carries them, give the close samples both (one with a
-// frame each way, one with null) and empty this list. The test fails if they are
-// emitted while still listed here, so the list cannot outlive the merge.
-const NOT_YET_EMITTED: &[&str] = &["close.sent", "close.received"];
 
 /// Declares `Tag` and `Tag::ALL` from one list, so a tag cannot be left out of `ALL`.
 macro_rules! tags {
@@ -228,8 +224,14 @@ fn samples(t: Tag, d: &Data) -> Vec<(Ctx, Event<'_>)> {
             (
                 CTX,
                 Event::Close {
-                    code: Some(1000),
-                    reason: "done",
+                    sent: Some(CloseFrame {
+                        code: Some(1000),
+                        reason: "done",
+                    }),
+                    received: Some(CloseFrame {
+                        code: Some(1000),
+                        reason: "",
+                    }),
                     initiator: Initiator::Local,
                     clean: true,
                     reply_after: Some(Duration::from_millis(3)),
@@ -238,8 +240,11 @@ fn samples(t: Tag, d: &Data) -> Vec<(Ctx, Event<'_>)> {
             (
                 CLIENT,
                 Event::Close {
-                    code: None,
-                    reason: "",
+                    sent: None,
+                    received: Some(CloseFrame {
+                        code: None,
+                        reason: "",
+                    }),
                     initiator: Initiator::Remote,
                     clean: false,
                     reply_after: None,
@@ -358,12 +363,6 @@ fn emitted() -> BTreeMap<String, BTreeSet<String>> {
     by_event
 }
 
-fn allow_listed(path: &str) -> bool {
-    NOT_YET_EMITTED
-        .iter()
-        .any(|a| path == *a || path.starts_with(&format!("{a}.")))
-}
-
 #[test]
 fn every_emitted_event_and_key_is_documented() {
     let mut missing = Vec::new();
@@ -396,7 +395,7 @@ fn every_documented_event_and_key_is_emitted() {
         };
         for fl in ev.fields {
             let path = format!("{}.{}", ev.name, fl.key);
-            if !keys.contains(fl.key) && !allow_listed(&path) {
+            if !keys.contains(fl.key) {
                 unseen.push(path);
             }
         }
@@ -413,41 +412,9 @@ fn every_documented_event_and_key_is_emitted() {
     );
 }
 
-/// The allow-list holds exactly the keys marked pending, and none of them is emitted
-/// yet: once the code emits one, this fails until the list and the mark are removed.
-#[test]
-fn pending_keys_are_exactly_the_allow_list_and_not_emitted() {
-    let mut pending = BTreeSet::new();
-    for ev in EVENTS {
-        for fl in ev.fields {
-            let path = format!("{}.{}", ev.name, fl.key);
-            assert_eq!(
-                fl.pending,
-                allow_listed(&path),
-                "{path}: pending mark and NOT_YET_EMITTED disagree"
-            );
-            if fl.pending && !fl.key.contains('.') {
-                pending.insert(path);
-            }
-        }
-    }
-    let listed: BTreeSet<String> = NOT_YET_EMITTED.iter().map(|s| s.to_string()).collect();
-    assert_eq!(pending, listed);
-    let emitted = emitted();
-    for path in NOT_YET_EMITTED {
-        let (event, key) = path.split_once('.').expect("event.key");
-        assert!(
-            !emitted.get(event).is_some_and(|keys| keys.contains(key)),
-            "{path} is emitted now: remove it from NOT_YET_EMITTED and its pending mark"
-        );
-    }
-}
-
 /// `--help` gives every exit code as `exit::help_text` words it and points to the event
 /// documentation.
-// TODO(issue 8 merge): un-ignore once cli.rs's AFTER_HELP has these lines.
 #[test]
-#[ignore = "cli.rs AFTER_HELP gets the exit-4 and JSON-events lines at the issue 8 merge"]
 fn long_help_lists_the_exit_codes_and_points_to_the_events() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_wsdbg"))
         .arg("--help")
