@@ -86,9 +86,9 @@ impl Error {
     /// Exit code for an error that ended the program before a session was open.
     pub fn exit_code(&self) -> u8 {
         match self.kind {
-            Kind::Usage => 2,
-            Kind::Protocol | Kind::Io => 3,
-            _ => 1,
+            Kind::Usage => crate::exit::USAGE,
+            Kind::Protocol | Kind::Io => crate::exit::LOST,
+            _ => crate::exit::CONNECT,
         }
     }
 }

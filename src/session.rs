@@ -19,6 +19,7 @@ use crate::error::Error;
 use crate::event::{
     close_parts, CloseFrame, ConnState, Dir, Event, FrameEv, Info, Initiator, MsgType,
 };
+use crate::exit;
 use crate::handshake::{self, Ask};
 use crate::outq::{OutQ, OWN_FROM};
 use crate::target::Target;
@@ -87,7 +88,7 @@ impl InputTx {
     /// connect, exit at once (130), as SIGINT does in script mode.
     pub fn interrupt(&self) {
         if self.connecting.load(Ordering::SeqCst) {
-            std::process::exit(130);
+            std::process::exit(exit::INTERRUPTED.into());
         }
         self.interrupted.store(true, Ordering::SeqCst);
         let _ = self.waker.wake();
@@ -280,7 +281,7 @@ impl<S: Sink> Session<S> {
         let connecting = Arc::new(AtomicBool::new(false));
         let _ = signal_hook::flag::register_conditional_shutdown(
             signal_hook::consts::SIGINT,
-            130,
+            exit::INTERRUPTED.into(),
             connecting.clone(),
         );
         let sigint = match mio::net::UnixStream::pair() {
@@ -352,8 +353,8 @@ impl<S: Sink> Session<S> {
                         attempt = 0;
                     }
                     match end {
-                        End::Clean if !self.protocol_broken => 0,
-                        _ => 3,
+                        End::Clean if !self.protocol_broken => exit::OK,
+                        _ => exit::LOST,
                     }
                 }
                 Err(e) => {
@@ -361,12 +362,12 @@ impl<S: Sink> Session<S> {
                     if !self.opts.reconnect {
                         self.report_unsent("could not connect");
                         self.sink.idle();
-                        return e.exit_code().max(1);
+                        return e.exit_code().max(exit::CONNECT);
                     }
                     if ever_connected {
-                        3
+                        exit::LOST
                     } else {
-                        e.exit_code().max(1)
+                        e.exit_code().max(exit::CONNECT)
                     }
                 }
             };
@@ -385,7 +386,11 @@ impl<S: Sink> Session<S> {
                             format!("giving up after {max} failed reconnect attempt(s) in a row (--max-retries)"),
                         );
                         self.sink.emit(&Event::Error(&e));
-                        break self.finish(if ever_connected { 3 } else { 1 });
+                        break self.finish(if ever_connected {
+                            exit::LOST
+                        } else {
+                            exit::CONNECT
+                        });
                     }
                 }
                 attempt += 1;
@@ -412,8 +417,8 @@ impl<S: Sink> Session<S> {
         self.sink.state(ConnState::Closed);
         self.report_unsent("the connection is closed");
         self.sink.idle();
-        if code == 0 && self.script_failed {
-            4
+        if code == exit::OK && self.script_failed {
+            exit::SCRIPT
         } else {
             code
         }
@@ -465,7 +470,7 @@ impl<S: Sink> Session<S> {
         }
         if self.interrupted.swap(true, Ordering::SeqCst) {
             self.sink.idle();
-            std::process::exit(130);
+            std::process::exit(exit::INTERRUPTED.into());
         }
     }
 
