@@ -52,6 +52,7 @@ Register-ArgumentCompleter -Native -CommandName 'wsdbg' -ScriptBlock {
             [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Send every input line verbatim as a text message; no commands')
             [CompletionResult]::new('-b', '-b', [CompletionResultType]::ParameterName, 'Script mode: stdin is raw bytes, sent as binary messages')
             [CompletionResult]::new('--binary', '--binary', [CompletionResultType]::ParameterName, 'Script mode: stdin is raw bytes, sent as binary messages')
+            [CompletionResult]::new('--echo', '--echo', [CompletionResultType]::ParameterName, 'Send every data message received back as it came (type and content): a client-side mirror, for servers that push and for Autobahn''s client tests')
             [CompletionResult]::new('--no-auto-pong', '--no-auto-pong', [CompletionResultType]::ParameterName, 'Do not answer pings (the pings are still shown)')
             [CompletionResult]::new('-L', '-L ', [CompletionResultType]::ParameterName, 'Follow 3xx answers to the handshake (at most 10; wss -> ws refused)')
             [CompletionResult]::new('--follow-redirects', '--follow-redirects', [CompletionResultType]::ParameterName, 'Follow 3xx answers to the handshake (at most 10; wss -> ws refused)')

@@ -49,6 +49,7 @@ set edit:completion:arg-completer[wsdbg] = {|@words|
             cand --raw 'Send every input line verbatim as a text message; no commands'
             cand -b 'Script mode: stdin is raw bytes, sent as binary messages'
             cand --binary 'Script mode: stdin is raw bytes, sent as binary messages'
+            cand --echo 'Send every data message received back as it came (type and content): a client-side mirror, for servers that push and for Autobahn''s client tests'
             cand --no-auto-pong 'Do not answer pings (the pings are still shown)'
             cand -L 'Follow 3xx answers to the handshake (at most 10; wss -> ws refused)'
             cand --follow-redirects 'Follow 3xx answers to the handshake (at most 10; wss -> ws refused)'

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_wsdbg_global_optspecs
-    string join \n H/header= p/protocol= origin= cacert= k/insecure cert= key= connect-timeout= close-timeout= max-size= x/execute= keep-open linger= r/raw b/binary chunk-size= max-messages= no-auto-pong L/follow-redirects proxy= no-proxy reconnect max-retries= backoff-min= backoff-max= ping-interval= o/output= json color= v/verbose h/help V/version
+    string join \n H/header= p/protocol= origin= cacert= k/insecure cert= key= connect-timeout= close-timeout= max-size= x/execute= keep-open linger= r/raw b/binary chunk-size= max-messages= echo no-auto-pong L/follow-redirects proxy= no-proxy reconnect max-retries= backoff-min= backoff-max= ping-interval= o/output= json color= v/verbose h/help V/version
 end
 
 function __fish_wsdbg_needs_command
@@ -52,6 +52,7 @@ complete -c wsdbg -n "__fish_wsdbg_needs_command" -s k -l insecure -d 'Do not ve
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l keep-open -d 'Script mode: do not close at end of input; stay until the peer closes or Ctrl-C'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s r -l raw -d 'Send every input line verbatim as a text message; no commands'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s b -l binary -d 'Script mode: stdin is raw bytes, sent as binary messages'
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l echo -d 'Send every data message received back as it came (type and content): a client-side mirror, for servers that push and for Autobahn\'s client tests'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l no-auto-pong -d 'Do not answer pings (the pings are still shown)'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s L -l follow-redirects -d 'Follow 3xx answers to the handshake (at most 10; wss -> ws refused)'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l no-proxy -d 'Ignore the proxy environment variables'

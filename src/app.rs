@@ -69,6 +69,7 @@ pub fn run(cli: Cli, start: Instant) -> Result<u8, Error> {
         linger: Duration::from_millis(c.linger),
         script: false,
         auto_pong: !c.no_auto_pong,
+        echo: c.echo,
         reconnect: c.reconnect,
         max_retries: c.max_retries,
         backoff_min: Duration::from_millis(c.backoff_min),

@@ -166,6 +166,10 @@ pub struct ConnArgs {
     /// end of input does not close before the Nth)
     #[arg(long, value_name = "N")]
     pub max_messages: Option<u64>,
+    /// Send every data message received back as it came (type and content): a
+    /// client-side mirror, for servers that push and for Autobahn's client tests
+    #[arg(long)]
+    pub echo: bool,
     /// Do not answer pings (the pings are still shown)
     #[arg(hide_short_help = true, long)]
     pub no_auto_pong: bool,

@@ -113,6 +113,8 @@ pub struct Options {
     /// exit status 4.
     pub script: bool,
     pub auto_pong: bool,
+    /// `--echo`: send every data message received back as it came.
+    pub echo: bool,
     /// `--reconnect`: after a disconnect the user did not ask for, try again.
     pub reconnect: bool,
     /// Give up after this many failed attempts in a row.
@@ -1433,6 +1435,9 @@ impl<S: Sink> Session<S> {
             if self.rx_since_tx >= need {
                 self.block = Block::None;
             }
+        }
+        if self.opts.echo && c.closing.is_none() && c.done.is_none() {
+            self.send_data(c, kind, payload);
         }
         if let Some(max) = self.opts.max_messages {
             if self.info.messages_in >= max {

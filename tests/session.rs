@@ -918,3 +918,36 @@ fn issue8_script_errors_make_exit_4_but_failures_keep_precedence() {
     server.finish();
     out.code(3);
 }
+
+#[test]
+fn echo_sends_every_data_message_back_as_it_came() {
+    // Issue 9: --echo, a client-side mirror (what Autobahn's client tests need).
+    let server = Server::scripted(|c| {
+        c.send(&text("pushed"));
+        c.send(&binary(&[0, 1, 0xff]));
+        // A fragmented text message comes back as one message.
+        c.send(&frame(false, 0, OP_TEXT, None, b"frag"));
+        c.send(&frame(true, 0, OP_CONT, None, b"mented"));
+        let got: Vec<(u8, Vec<u8>)> = (0..3)
+            .map(|_| {
+                let f = c.read_frame().expect("an echo");
+                (f.opcode, f.payload)
+            })
+            .collect();
+        c.send(&close(1000, "done"));
+        let _ = c.try_close();
+        got
+    });
+    let out = run(wsdbg().args(["--json", "--echo", "--keep-open", server.url("/").as_str()]));
+    let got = server.result();
+    out.clean_close();
+    assert_eq!(
+        got,
+        vec![
+            (OP_TEXT, b"pushed".to_vec()),
+            (OP_BINARY, vec![0, 1, 0xff]),
+            (OP_TEXT, b"fragmented".to_vec()),
+        ],
+        "{out}"
+    );
+}
