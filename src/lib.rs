@@ -14,6 +14,7 @@ pub mod handshake;
 pub mod input;
 pub mod listen;
 pub mod output;
+pub mod protocol;
 pub mod outq;
 pub mod proxy;
 pub mod render;

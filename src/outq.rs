@@ -5,7 +5,19 @@
 use std::collections::VecDeque;
 
 use crate::error::Error;
-use crate::transport::Transport;
+
+/// Where queued bytes go: takes as much as it can now, says how much.
+pub trait WriteSome {
+    fn write_some(&mut self, data: &[u8]) -> Result<usize, Error>;
+}
+
+/// Tests and tools: a `Vec` takes everything.
+impl WriteSome for Vec<u8> {
+    fn write_some(&mut self, data: &[u8]) -> Result<usize, Error> {
+        self.extend_from_slice(data);
+        Ok(data.len())
+    }
+}
 
 /// A payload at least this big is queued as it is rather than copied.
 pub const OWN_FROM: usize = 256 * 1024;
@@ -23,9 +35,23 @@ pub struct OutQ {
     segs: VecDeque<Seg>,
     /// Bytes not yet handed to the transport.
     len: usize,
+    /// Bytes ever queued, and ever handed to the transport: a frame queued when
+    /// `queued` was N is written once `written` reaches N plus its size.
+    queued: u64,
+    written: u64,
 }
 
 impl OutQ {
+    /// Bytes ever queued (the position just past the last frame).
+    pub fn queued(&self) -> u64 {
+        self.queued
+    }
+
+    /// Bytes ever handed to the transport.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
     pub fn pending(&self) -> usize {
         self.len
     }
@@ -46,13 +72,16 @@ impl OutQ {
         if let Some(seg) = self.segs.back_mut() {
             let before = seg.buf.len();
             f(&mut seg.buf);
-            self.len += seg.buf.len() - before;
+            let n = seg.buf.len() - before;
+            self.len += n;
+            self.queued += n as u64;
         }
     }
 
     /// Queue `buf[start..]` as it is.
     pub fn push_owned(&mut self, buf: Vec<u8>, start: usize) {
         self.len += buf.len() - start;
+        self.queued += (buf.len() - start) as u64;
         self.segs.push_back(Seg {
             buf,
             pos: start,
@@ -61,15 +90,16 @@ impl OutQ {
     }
 
     /// Hand as much as the transport takes now.
-    pub fn write_to(&mut self, t: &mut Transport) -> Result<(), Error> {
+    pub fn write_to(&mut self, t: &mut impl WriteSome) -> Result<(), Error> {
         loop {
             let only = self.segs.len() == 1;
             let Some(seg) = self.segs.front_mut() else {
                 return Ok(());
             };
-            let n = t.write(&seg.buf[seg.pos..])?;
+            let n = t.write_some(&seg.buf[seg.pos..])?;
             seg.pos += n;
             self.len -= n;
+            self.written += n as u64;
             if seg.pos < seg.buf.len() {
                 return Ok(());
             }
@@ -83,7 +113,7 @@ impl OutQ {
         }
     }
 
-    /// Give up on everything queued.
+    /// Give up on everything queued (it is never written).
     pub fn discard(&mut self) {
         self.segs.clear();
         self.len = 0;

@@ -153,6 +153,12 @@ impl Transport {
     }
 }
 
+impl crate::outq::WriteSome for Transport {
+    fn write_some(&mut self, data: &[u8]) -> Result<usize, Error> {
+        self.write(data)
+    }
+}
+
 fn io_error(e: io::Error) -> Error {
     Error::io(format!("connection: {e}"))
 }

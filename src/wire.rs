@@ -255,6 +255,9 @@ pub struct Checker {
     pub max_size: u64,
     frag: Option<Fragmented>,
     utf8: Utf8Validator,
+    /// Payload bytes of the frame being received already fed to `utf8` by
+    /// `check_partial`.
+    fed: usize,
 }
 
 impl Checker {
@@ -264,7 +267,30 @@ impl Checker {
             max_size,
             frag: None,
             utf8: Utf8Validator::new(),
+            fed: 0,
         }
+    }
+
+    /// The text payload of a frame still being received, `payload` being its unmasked
+    /// part so far: checked as it arrives, so invalid UTF-8 fails the connection as
+    /// soon as the bad bytes are in, not when the frame or the message ends (RFC 6455
+    /// 8.1; Autobahn 6.4.x call waiting for the end "non-strict"). Call after
+    /// `check_header` passed; `check_payload` then checks only the rest.
+    pub fn check_partial(&mut self, h: &Header, payload: &[u8]) -> Result<(), Violation> {
+        let text = match h.opcode {
+            1 => true,
+            0 => self.frag.is_some_and(|f| f.text),
+            _ => false,
+        };
+        if !text || payload.len() <= self.fed {
+            return Ok(());
+        }
+        if h.opcode == 1 && self.fed == 0 {
+            self.utf8.reset();
+        }
+        let fed = self.fed;
+        self.fed = payload.len();
+        self.text_piece(&payload[fed..], false)
     }
 
     /// Checks that need only the header, called as soon as it is decoded, before the
@@ -411,6 +437,8 @@ impl Checker {
     /// advanced by a frame that breaks them.
     pub fn check_payload(&mut self, h: &Header, payload: &[u8]) -> Result<(), Violation> {
         self.check_header(h)?;
+        // What check_partial already took.
+        let fed = std::mem::take(&mut self.fed).min(payload.len());
         match h.opcode {
             8 => check_close(payload),
             // Ping and pong: any payload.
@@ -423,7 +451,7 @@ impl Checker {
                 f.len = f.len.saturating_add(payload.len() as u64);
                 self.frag = if h.fin { None } else { Some(f) };
                 if f.text {
-                    self.text_piece(payload, h.fin)?;
+                    self.text_piece(&payload[fed..], h.fin)?;
                 }
                 Ok(())
             }
@@ -436,8 +464,10 @@ impl Checker {
                     });
                 }
                 if text {
-                    self.utf8.reset();
-                    self.text_piece(payload, h.fin)?;
+                    if fed == 0 {
+                        self.utf8.reset();
+                    }
+                    self.text_piece(&payload[fed..], h.fin)?;
                 }
                 Ok(())
             }
@@ -545,6 +575,42 @@ mod tests {
         for (i, b) in buf.iter_mut().enumerate() {
             *b ^= key[(offset + i) % 4];
         }
+    }
+
+    // --- fail fast on invalid UTF-8 in a frame still arriving ---
+
+    #[test]
+    fn partial_text_fails_as_soon_as_the_bad_bytes_are_in() {
+        let mut c = client();
+        // A fragmented text message: the first fragment is valid; the second breaks
+        // in its first half, while its second half has not arrived.
+        feed(&mut c, 1, false, "h\u{e9}".as_bytes()).unwrap();
+        let h = frame(0, true, 10);
+        c.check_header(&h).unwrap();
+        assert!(c.check_partial(&h, b"ok").is_ok());
+        let v = c.check_partial(&h, b"ok\xff\xfe").unwrap_err();
+        assert_eq!((v.close_code, v.rule), (1007, "RFC 6455 8.1"));
+    }
+
+    #[test]
+    fn partial_then_whole_checks_each_byte_once() {
+        // A 3-byte character split across partial reads and the final check.
+        let euro = "\u{20ac}".as_bytes();
+        let mut payload = b"a".to_vec();
+        payload.extend_from_slice(euro);
+        let mut c = client();
+        let h = frame(1, true, payload.len());
+        c.check_header(&h).unwrap();
+        c.check_partial(&h, &payload[..2]).unwrap();
+        c.check_partial(&h, &payload[..3]).unwrap();
+        c.check_payload(&h, &payload).unwrap();
+        // The next message starts fresh.
+        feed(&mut c, 1, true, b"next").unwrap();
+        // Binary frames are not checked.
+        let b = frame(2, true, 2);
+        c.check_header(&b).unwrap();
+        c.check_partial(&b, b"\xff").unwrap();
+        c.check_payload(&b, b"\xff\xff").unwrap();
     }
 
     // --- encode / decode ---

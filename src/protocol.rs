@@ -1,0 +1,1050 @@
+//! The protocol core of one connection, for both roles, with no I/O: bytes in, events
+//! and bytes to send out. It owns the read buffer and the frame decoder, the checker,
+//! reassembly, auto-pong, the closing handshake and `--max-size`; the role decides
+//! masking and which frames break the rules.
+//!
+//! It never touches a socket, a timer, a terminal or `--output`. Its driver (the
+//! client session, the listen server) reads into `Rx::space`, calls `process`, writes
+//! with `write_to`, keeps the timers (close timeout, keepalive) and decides what a
+//! message means (echo, `/wait`, `--max-messages`). Events go to the driver through
+//! `Driver::emit` as they happen, borrowing payloads from the read buffer.
+
+use std::time::{Duration, Instant};
+
+use crate::error::Error;
+use crate::event::{close_parts, CloseFrame, Dir, Event, FrameEv, Initiator, MsgType};
+use crate::outq::{OutQ, WriteSome};
+use crate::wire::{self, Checker, Header, Role, Violation};
+
+/// The read buffer's size when idle, and its smallest growth step.
+pub const READ_CHUNK: usize = 64 * 1024;
+/// An idle read buffer bigger than this (after a large message) is given back.
+const KEEP_RBUF: usize = 4 << 20;
+/// An auto-pong waits while more than this is queued to send, and a newer ping
+/// replaces it (RFC 6455 5.5.3: "an endpoint MAY elect to send a Pong frame for only
+/// the most recently processed Ping frame"), so a peer that floods pings and reads
+/// nothing cannot make the send queue grow.
+const PONG_ROOM: usize = 64 * 1024;
+
+/// What the core tells its driver.
+pub trait Driver {
+    /// Something happened: a frame crossed the wire (either way), the closing
+    /// handshake ended, a rule was broken.
+    fn emit(&mut self, ev: &Event<'_>);
+    /// A complete data message arrived (fragments put together). The driver shows it
+    /// (`Event::Message`) and may answer through `tx`.
+    fn message(&mut self, tx: &mut Tx, kind: MsgType, payload: &[u8], frames: u64);
+    /// A pong arrived (to match it with a ping the driver sent).
+    fn pong(&mut self, _payload: &[u8]) {}
+}
+
+/// How a connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// Both close frames were exchanged and ours was written.
+    Clean,
+    /// Lost, timed out, or failed.
+    Unclean,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Config {
+    pub role: Role,
+    /// Largest message accepted; beyond it close with 1009.
+    pub max_size: u64,
+    /// Answer pings.
+    pub auto_pong: bool,
+}
+
+/// One connection's protocol state: the receiving half and the sending half, apart so
+/// that a driver answering a message (`Driver::message`) can send while the message
+/// still borrows the read buffer.
+pub struct Conn {
+    pub rx: Rx,
+    pub tx: Tx,
+}
+
+/// The receiving half: read buffer, decoder state, checker, reassembly.
+pub struct Rx {
+    buf: Vec<u8>,
+    /// The undecoded bytes are `buf[start..end]`.
+    start: usize,
+    end: usize,
+    /// Bytes the frame at `start` needs in all (header and payload), once known.
+    need: usize,
+    /// The header at `start` went through `check_header`.
+    checked: bool,
+    /// The header at `start` broke a rule; reported with its payload.
+    violation: Option<Violation>,
+    /// Payload bytes of the frame at `start` already unmasked in place.
+    unmasked: usize,
+    checker: Checker,
+    partial: Option<Partial>,
+    /// The peer ended its side of the connection.
+    eof: bool,
+    pub frames: u64,
+    pub bytes: u64,
+    /// When bytes last arrived.
+    pub last_at: Instant,
+}
+
+/// The sending half: the send queue, masking, the closing handshake.
+pub struct Tx {
+    role: Role,
+    pub out: OutQ,
+    auto_pong: bool,
+    /// The ping to answer once the send queue has room.
+    pong_due: Option<Vec<u8>>,
+    /// A data message we are sending in fragments, for its `message` event.
+    partial: Option<Partial>,
+    close: Option<Closing>,
+    end: Option<End>,
+    /// The peer broke a rule.
+    broken: bool,
+    pub frames: u64,
+    pub bytes: u64,
+    pub messages: u64,
+}
+
+/// A fragmented message being put together.
+struct Partial {
+    kind: MsgType,
+    data: Vec<u8>,
+    frames: u64,
+}
+
+/// The closing handshake: what each side's close frame said, and when.
+struct Closing {
+    initiator: Initiator,
+    sent: Option<(Option<u16>, String)>,
+    sent_at: Option<Instant>,
+    /// `out.queued()` just past our close frame: it is written once `out.written()`
+    /// gets there.
+    sent_end: u64,
+    received: Option<(Option<u16>, String)>,
+    received_at: Option<Instant>,
+    /// The `close` event was emitted.
+    reported: bool,
+}
+
+impl Closing {
+    fn event(&self, clean: bool) -> Event<'_> {
+        fn frame(f: &Option<(Option<u16>, String)>) -> Option<CloseFrame<'_>> {
+            f.as_ref().map(|(code, reason)| CloseFrame {
+                code: *code,
+                reason: reason.as_str(),
+            })
+        }
+        let reply_after = match (self.initiator, self.sent_at, self.received_at) {
+            (Initiator::Local, Some(s), Some(r)) => Some(r.saturating_duration_since(s)),
+            (Initiator::Remote, Some(s), Some(r)) => Some(s.saturating_duration_since(r)),
+            _ => None,
+        };
+        Event::Close {
+            sent: frame(&self.sent),
+            received: frame(&self.received),
+            initiator: self.initiator,
+            clean,
+            reply_after: if clean { reply_after } else { None },
+        }
+    }
+
+    fn complete(&self) -> bool {
+        self.sent.is_some() && self.received.is_some()
+    }
+}
+
+impl Conn {
+    /// A new connection; `early` holds bytes read past the opening handshake.
+    pub fn new(cfg: Config, early: &[u8]) -> Conn {
+        let mut buf = vec![0u8; READ_CHUNK.max(early.len())];
+        buf[..early.len()].copy_from_slice(early);
+        Conn {
+            rx: Rx {
+                buf,
+                start: 0,
+                end: early.len(),
+                need: 0,
+                checked: false,
+                violation: None,
+                unmasked: 0,
+                checker: Checker::new(cfg.role, cfg.max_size),
+                partial: None,
+                eof: false,
+                frames: 0,
+                bytes: 0,
+                last_at: Instant::now(),
+            },
+            tx: Tx {
+                role: cfg.role,
+                out: OutQ::default(),
+                auto_pong: cfg.auto_pong,
+                pong_due: None,
+                partial: None,
+                close: None,
+                end: None,
+                broken: false,
+                frames: 0,
+                bytes: 0,
+                messages: 0,
+            },
+        }
+    }
+
+    /// The connection is over for the protocol (what is queued may still go out).
+    pub fn end(&self) -> Option<End> {
+        self.tx.end
+    }
+
+    /// The peer broke a rule of the protocol.
+    pub fn broken(&self) -> bool {
+        self.tx.broken
+    }
+
+    /// Handle every complete frame in the read buffer (and fail fast on a text frame
+    /// whose arrived part is already invalid UTF-8).
+    pub fn process(&mut self, d: &mut (impl Driver + ?Sized)) {
+        while self.tx.end.is_none() {
+            let rx = &mut self.rx;
+            let avail = rx.end - rx.start;
+            let Some((h, hlen)) = wire::decode_header(&rx.buf[rx.start..rx.end]) else {
+                rx.need = 0;
+                return;
+            };
+            if !rx.checked {
+                rx.checked = true;
+                rx.unmasked = 0;
+                match rx.checker.check_header(&h) {
+                    Ok(()) => {}
+                    Err(v) if v.close_code == 1009 => {
+                        // Too big to wait for: never buffer it.
+                        return self.fail(d, v);
+                    }
+                    // Shown with its payload first (the size check bounds it).
+                    Err(v) => rx.violation = Some(v),
+                }
+            }
+            let total = hlen as u64 + h.len;
+            let pstart = rx.start + hlen;
+            if (avail as u64) < total {
+                // The size check made `total` fit in memory.
+                rx.need = total as usize;
+                if rx.violation.is_none() && avail > hlen {
+                    let have = avail - hlen;
+                    if let Some(key) = h.mask {
+                        let from = pstart + rx.unmasked;
+                        wire::apply_mask(&mut rx.buf[from..pstart + have], key, rx.unmasked);
+                    }
+                    rx.unmasked = have;
+                    if let Err(v) = rx.checker.check_partial(&h, &rx.buf[pstart..pstart + have]) {
+                        return self.fail(d, v);
+                    }
+                }
+                if rx.eof {
+                    if let Some(v) = rx.violation.take() {
+                        self.fail(d, v);
+                    }
+                }
+                return;
+            }
+            let pend = rx.start + total as usize;
+            if let Some(key) = h.mask {
+                let from = pstart + rx.unmasked;
+                wire::apply_mask(&mut rx.buf[from..pend], key, rx.unmasked);
+            }
+            rx.start = pend;
+            rx.checked = false;
+            rx.unmasked = 0;
+            rx.need = 0;
+            rx.frames += 1;
+            let buf = std::mem::take(&mut rx.buf);
+            self.frame(d, &h, &buf[pstart..pend]);
+            self.rx.buf = buf;
+        }
+    }
+
+    fn frame(&mut self, d: &mut (impl Driver + ?Sized), h: &Header, payload: &[u8]) {
+        d.emit(&Event::Frame(FrameEv {
+            dir: Dir::In,
+            fin: h.fin,
+            rsv: h.rsv,
+            opcode: h.opcode,
+            mask: h.mask,
+            payload,
+        }));
+        if let Some(v) = self.rx.violation.take() {
+            return self.fail(d, v);
+        }
+        if let Err(v) = self.rx.checker.check_payload(h, payload) {
+            return self.fail(d, v);
+        }
+        match h.opcode {
+            1 | 2 => {
+                let kind = if h.opcode == 1 {
+                    MsgType::Text
+                } else {
+                    MsgType::Binary
+                };
+                if h.fin {
+                    d.message(&mut self.tx, kind, payload, 1);
+                } else {
+                    self.rx.partial = Some(Partial {
+                        kind,
+                        data: payload.to_vec(),
+                        frames: 1,
+                    });
+                }
+            }
+            0 => {
+                if let Some(p) = &mut self.rx.partial {
+                    p.data.extend_from_slice(payload);
+                    p.frames += 1;
+                }
+                if h.fin {
+                    if let Some(p) = self.rx.partial.take() {
+                        d.message(&mut self.tx, p.kind, &p.data, p.frames);
+                    }
+                }
+            }
+            8 => self.on_close(d, payload),
+            9 => {
+                if self.tx.auto_pong && !self.tx.close_sent() {
+                    // Only the latest ping is answered while the queue is full.
+                    self.tx.pong_due = Some(payload.to_vec());
+                    self.tx.send_due_pong(d);
+                }
+            }
+            10 => d.pong(payload),
+            _ => {}
+        }
+    }
+
+    /// The peer's close frame: the reply to ours, or the start of the closing handshake
+    /// (answered with its code, RFC 6455 5.5.1).
+    fn on_close(&mut self, d: &mut (impl Driver + ?Sized), payload: &[u8]) {
+        let (code, reason) = close_parts(payload);
+        let reason = String::from_utf8_lossy(reason).into_owned();
+        let now = Instant::now();
+        match &mut self.tx.close {
+            Some(cl) => {
+                cl.received = Some((code, reason));
+                cl.received_at = Some(now);
+            }
+            None => {
+                self.tx.close = Some(Closing {
+                    initiator: Initiator::Remote,
+                    sent: None,
+                    sent_at: None,
+                    sent_end: 0,
+                    received: Some((code, reason)),
+                    received_at: Some(now),
+                    reported: false,
+                });
+                let key = self.tx.mask_key();
+                self.tx
+                    .send_frame(d, 8, true, [false; 3], key, &payload[..payload.len().min(2)]);
+            }
+        }
+        // Both frames are exchanged: nothing more is expected (RFC 6455 5.5.1). The
+        // `close` event waits until our frame is written.
+        self.tx.end = Some(End::Clean);
+        self.tx.check_written(d);
+    }
+
+    /// The peer broke a rule: say which, close with the code the rule asks for, and
+    /// stop (RFC 6455 7.1.7, "Fail the WebSocket Connection").
+    pub fn fail(&mut self, d: &mut (impl Driver + ?Sized), v: Violation) {
+        self.tx.broken = true;
+        d.emit(&Event::Error(&Error::protocol(v.msg, v.rule)));
+        if !self.tx.close_sent() {
+            let reason = match v.close_code {
+                1007 => "invalid UTF-8",
+                1009 => "message too big",
+                _ => "protocol error",
+            };
+            self.tx.close(d, Some(v.close_code), reason);
+        }
+        self.tx.report(d, false);
+        self.tx.end = Some(End::Unclean);
+    }
+
+    /// The peer ended its side of the connection: handle what is buffered, then the
+    /// connection is over (cleanly when the closing handshake was done).
+    pub fn eof(&mut self, d: &mut (impl Driver + ?Sized)) {
+        self.rx.eof = true;
+        self.process(d);
+        if self.tx.end.is_some() {
+            return;
+        }
+        let reason = if self.rx.end > self.rx.start {
+            format!(
+                "connection closed in the middle of a frame ({} bytes of it received)",
+                self.rx.end - self.rx.start
+            )
+        } else {
+            "connection closed without a close frame".to_string()
+        };
+        self.lost(d, &reason);
+    }
+
+    /// The connection broke (or is declared dead): 1006.
+    pub fn lost(&mut self, d: &mut (impl Driver + ?Sized), reason: &str) {
+        if self.tx.end.is_some() {
+            // Over already; what could not be sent is given up.
+            self.abandon(d);
+            return;
+        }
+        self.tx.report(d, false);
+        d.emit(&Event::Disconnected { code: 1006, reason });
+        self.tx.out.discard();
+        self.tx.end = Some(End::Unclean);
+    }
+
+    /// No close frame came back within the close timeout.
+    pub fn close_timed_out(&mut self, d: &mut (impl Driver + ?Sized)) {
+        self.tx.report(d, false);
+        self.tx.end = Some(End::Unclean);
+    }
+
+    /// What is queued will never be sent (the peer stopped reading): a closing
+    /// handshake whose last frame was ours is then not clean.
+    pub fn abandon(&mut self, d: &mut (impl Driver + ?Sized)) {
+        self.tx.out.discard();
+        if self.tx.close.as_ref().is_some_and(|c| !c.reported) {
+            self.tx.report(d, false);
+            self.tx.end = Some(End::Unclean);
+        }
+    }
+
+    /// Send what the transport takes now; a pong waiting for room goes first when
+    /// there is room. Reports the closing handshake once our close frame is written.
+    pub fn write_to(
+        &mut self,
+        d: &mut (impl Driver + ?Sized),
+        w: &mut impl WriteSome,
+    ) -> Result<(), Error> {
+        loop {
+            self.tx.send_due_pong(d);
+            let r = self.tx.out.write_to(w);
+            self.tx.check_written(d);
+            r?;
+            if self.tx.pong_due.is_none() || self.tx.out.pending() > PONG_ROOM {
+                return Ok(());
+            }
+        }
+    }
+}
+
+impl Rx {
+    /// Where to read the next bytes: the free end of the buffer, made room for. The
+    /// buffer grows with what arrives, never ahead of it to an announced length.
+    pub fn space(&mut self) -> &mut [u8] {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+            if self.buf.len() > KEEP_RBUF && self.need == 0 {
+                self.buf = vec![0u8; READ_CHUNK];
+            }
+        }
+        if self.end == self.buf.len() && self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.end == self.buf.len() {
+            // Double, but not past what the frame in progress needs.
+            let len = self.buf.len();
+            let want = if self.need > len { self.need - len } else { len };
+            self.buf.resize(len + want.clamp(READ_CHUNK, len.max(READ_CHUNK)), 0);
+        }
+        &mut self.buf[self.end..]
+    }
+
+    /// `n` bytes were read into `space()`.
+    pub fn filled(&mut self, n: usize) {
+        self.end += n;
+        self.bytes += n as u64;
+        if n > 0 {
+            self.last_at = Instant::now();
+        }
+    }
+
+    /// Bytes received and not yet handled (an incomplete frame).
+    pub fn buffered(&self) -> usize {
+        self.end - self.start
+    }
+
+    /// The read buffer's size (for tests of memory bounds).
+    pub fn capacity(&self) -> usize {
+        self.buf.len()
+    }
+}
+
+impl Tx {
+    /// The masking key for a frame we send: a fresh random one as a client (RFC 6455
+    /// 5.3), none as a server (5.1).
+    pub fn mask_key(&self) -> Option<[u8; 4]> {
+        match self.role {
+            Role::Client => Some(rand::random()),
+            Role::Server => None,
+        }
+    }
+
+    /// Our close frame was sent (or queued).
+    pub fn close_sent(&self) -> bool {
+        self.close.as_ref().is_some_and(|c| c.sent.is_some())
+    }
+
+    /// The peer's close frame arrived.
+    pub fn close_received(&self) -> bool {
+        self.close.as_ref().is_some_and(|c| c.received.is_some())
+    }
+
+    /// When we sent our close frame, while its reply is awaited.
+    pub fn awaiting_close_reply(&self) -> Option<Instant> {
+        let cl = self.close.as_ref()?;
+        if cl.received.is_some() || self.end.is_some() {
+            return None;
+        }
+        cl.sent_at
+    }
+
+    /// A data message, masked as the role asks.
+    pub fn send_data(&mut self, d: &mut (impl Driver + ?Sized), kind: MsgType, payload: &[u8]) {
+        let op = match kind {
+            MsgType::Text => 1,
+            MsgType::Binary => 2,
+        };
+        let key = self.mask_key();
+        self.send_frame(d, op, true, [false; 3], key, payload);
+    }
+
+    /// Start (or answer) the closing handshake, unless our close frame went already.
+    pub fn close(&mut self, d: &mut (impl Driver + ?Sized), code: Option<u16>, reason: &str) {
+        if self.close_sent() || self.end.is_some() {
+            return;
+        }
+        let mut payload = Vec::with_capacity(2 + reason.len());
+        if let Some(code) = code {
+            payload.extend_from_slice(&code.to_be_bytes());
+            payload.extend_from_slice(reason.as_bytes());
+        }
+        let key = self.mask_key();
+        self.send_frame(d, 8, true, [false; 3], key, &payload);
+    }
+
+    /// Encode one frame exactly as asked into the send queue and show it. A close
+    /// frame (any, also one made by hand) starts or answers the closing handshake.
+    pub fn send_frame(
+        &mut self,
+        d: &mut (impl Driver + ?Sized),
+        opcode: u8,
+        fin: bool,
+        rsv: [bool; 3],
+        mask: Option<[u8; 4]>,
+        payload: &[u8],
+    ) {
+        let h = Header {
+            fin,
+            rsv,
+            opcode,
+            mask,
+            len: payload.len() as u64,
+        };
+        let before = self.out.queued();
+        self.out.append(|out| {
+            wire::encode_header(&h, out);
+            let start = out.len();
+            out.extend_from_slice(payload);
+            if let Some(key) = mask {
+                wire::apply_mask(&mut out[start..], key, 0);
+            }
+        });
+        self.sent(d, &h, payload, before);
+    }
+
+    /// A data message whose payload is `buf[start..end]`, which the caller gives
+    /// away: shown, then masked in place and queued without a copy.
+    pub fn send_owned(
+        &mut self,
+        d: &mut (impl Driver + ?Sized),
+        kind: MsgType,
+        mut buf: Vec<u8>,
+        start: usize,
+        end: usize,
+    ) {
+        let opcode = match kind {
+            MsgType::Text => 1,
+            MsgType::Binary => 2,
+        };
+        let mask = self.mask_key();
+        let h = Header {
+            fin: true,
+            rsv: [false; 3],
+            opcode,
+            mask,
+            len: (end - start) as u64,
+        };
+        buf.truncate(end);
+        let before = self.out.queued();
+        self.sent(d, &h, &buf[start..], before);
+        self.out.append(|out| wire::encode_header(&h, out));
+        if let Some(key) = mask {
+            wire::apply_mask(&mut buf[start..], key, 0);
+        }
+        self.out.push_owned(buf, start);
+    }
+
+    /// Count, show and follow a frame just queued (from `before` in the queue).
+    fn sent(&mut self, d: &mut (impl Driver + ?Sized), h: &Header, payload: &[u8], before: u64) {
+        self.frames += 1;
+        // Header and payload: for `send_owned` the payload is queued after this.
+        let mut hdr = Vec::with_capacity(wire::MAX_HEADER_LEN);
+        wire::encode_header(h, &mut hdr);
+        self.bytes += (hdr.len() + payload.len()) as u64;
+        d.emit(&Event::Frame(FrameEv {
+            dir: Dir::Out,
+            fin: h.fin,
+            rsv: h.rsv,
+            opcode: h.opcode,
+            mask: h.mask,
+            payload,
+        }));
+        if h.opcode == 8 {
+            let end = before + (hdr.len() + payload.len()) as u64;
+            self.close_went(payload, end);
+        } else {
+            self.track_message(d, h, payload);
+        }
+    }
+
+    fn close_went(&mut self, payload: &[u8], end: u64) {
+        let (code, reason) = close_parts(payload);
+        let sent = Some((code, String::from_utf8_lossy(reason).into_owned()));
+        let now = Some(Instant::now());
+        match &mut self.close {
+            Some(cl) if cl.sent.is_none() => {
+                // Our answer to the peer's close: the handshake is complete.
+                cl.sent = sent;
+                cl.sent_at = now;
+                cl.sent_end = end;
+            }
+            // A second close frame sent by hand: the handshake counts the first.
+            Some(_) => {}
+            None => {
+                self.close = Some(Closing {
+                    initiator: Initiator::Local,
+                    sent,
+                    sent_at: now,
+                    sent_end: end,
+                    received: None,
+                    received_at: None,
+                    reported: false,
+                });
+            }
+        }
+    }
+
+    /// Emit the `message` event for a data message we sent, fragments put together.
+    fn track_message(&mut self, d: &mut (impl Driver + ?Sized), h: &Header, payload: &[u8]) {
+        let kind = match h.opcode {
+            1 => MsgType::Text,
+            2 => MsgType::Binary,
+            0 => {
+                let Some(p) = &mut self.partial else {
+                    return;
+                };
+                p.data.extend_from_slice(payload);
+                p.frames += 1;
+                if h.fin {
+                    if let Some(p) = self.partial.take() {
+                        self.messages += 1;
+                        d.emit(&Event::Message {
+                            dir: Dir::Out,
+                            kind: p.kind,
+                            payload: &p.data,
+                            frames: p.frames,
+                        });
+                    }
+                }
+                return;
+            }
+            _ => return,
+        };
+        if h.fin {
+            self.partial = None;
+            self.messages += 1;
+            d.emit(&Event::Message {
+                dir: Dir::Out,
+                kind,
+                payload,
+                frames: 1,
+            });
+        } else {
+            self.partial = Some(Partial {
+                kind,
+                data: payload.to_vec(),
+                frames: 1,
+            });
+        }
+    }
+
+    fn send_due_pong(&mut self, d: &mut (impl Driver + ?Sized)) {
+        if self.close_sent() {
+            // Nothing may follow our close frame (RFC 6455 5.5.1).
+            self.pong_due = None;
+            return;
+        }
+        if self.out.pending() > PONG_ROOM {
+            return;
+        }
+        if let Some(p) = self.pong_due.take() {
+            let key = self.mask_key();
+            self.send_frame(d, 10, true, [false; 3], key, &p);
+        }
+    }
+
+    /// The `close` event, once.
+    fn report(&mut self, d: &mut (impl Driver + ?Sized), clean: bool) {
+        if let Some(cl) = &mut self.close {
+            if !cl.reported {
+                cl.reported = true;
+                d.emit(&cl.event(clean));
+            }
+        }
+    }
+
+    /// A complete closing handshake is reported once our close frame is written.
+    fn check_written(&mut self, d: &mut (impl Driver + ?Sized)) {
+        let written = self.out.written();
+        if let Some(cl) = &self.close {
+            if cl.complete() && !cl.reported && written >= cl.sent_end {
+                self.report(d, true);
+            }
+        }
+    }
+
+    /// How long ago our close frame was sent, when it was.
+    pub fn close_sent_ago(&self) -> Option<Duration> {
+        self.close.as_ref()?.sent_at.map(|t| t.elapsed())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A driver that records what it was told, and echoes messages when asked.
+    #[derive(Default)]
+    struct Rec {
+        lines: Vec<String>,
+        echo: bool,
+    }
+
+    impl Driver for Rec {
+        fn emit(&mut self, ev: &Event<'_>) {
+            let line = match ev {
+                Event::Frame(f) => format!(
+                    "{} op={} fin={} len={}",
+                    f.dir.as_str(),
+                    f.opcode,
+                    f.fin as u8,
+                    f.payload.len()
+                ),
+                Event::Message {
+                    dir,
+                    kind,
+                    payload,
+                    frames,
+                } => format!(
+                    "message {} {} {:?} frames={frames}",
+                    dir.as_str(),
+                    kind.as_str(),
+                    String::from_utf8_lossy(payload)
+                ),
+                Event::Close {
+                    sent,
+                    received,
+                    initiator,
+                    clean,
+                    ..
+                } => format!(
+                    "close {} sent={:?} received={:?} clean={clean}",
+                    initiator.as_str(),
+                    sent.map(|f| f.code),
+                    received.map(|f| f.code)
+                ),
+                Event::Error(e) => format!("error {}", e.rule.unwrap_or("")),
+                Event::Disconnected { code, .. } => format!("disconnected {code}"),
+                other => format!("{other:?}"),
+            };
+            self.lines.push(line);
+        }
+        fn message(&mut self, tx: &mut Tx, kind: MsgType, payload: &[u8], frames: u64) {
+            self.emit(&Event::Message {
+                dir: Dir::In,
+                kind,
+                payload,
+                frames,
+            });
+            if self.echo {
+                tx.send_data(self, kind, payload);
+            }
+        }
+    }
+
+    fn server_frame(opcode: u8, fin: bool, payload: &[u8]) -> Vec<u8> {
+        let h = Header {
+            fin,
+            rsv: [false; 3],
+            opcode,
+            mask: None,
+            len: payload.len() as u64,
+        };
+        let mut out = Vec::new();
+        wire::encode_header(&h, &mut out);
+        out.extend_from_slice(payload);
+        out
+    }
+
+    fn client_frame(opcode: u8, fin: bool, payload: &[u8]) -> Vec<u8> {
+        let key = [1, 2, 3, 4];
+        let h = Header {
+            fin,
+            rsv: [false; 3],
+            opcode,
+            mask: Some(key),
+            len: payload.len() as u64,
+        };
+        let mut out = Vec::new();
+        wire::encode_header(&h, &mut out);
+        let start = out.len();
+        out.extend_from_slice(payload);
+        wire::apply_mask(&mut out[start..], key, 0);
+        out
+    }
+
+    fn conn(role: Role) -> Conn {
+        Conn::new(
+            Config {
+                role,
+                max_size: 1000,
+                auto_pong: true,
+            },
+            &[],
+        )
+    }
+
+    /// Feed `bytes` in pieces of `step`, processing after each.
+    fn feed(c: &mut Conn, d: &mut Rec, bytes: &[u8], step: usize) {
+        for piece in bytes.chunks(step.max(1)) {
+            let space = c.rx.space();
+            space[..piece.len()].copy_from_slice(piece);
+            c.rx.filled(piece.len());
+            c.process(d);
+        }
+    }
+
+    /// Frames decoded from what the connection wrote (unmasked): (opcode, payload).
+    fn written(c: &mut Conn, d: &mut Rec) -> Vec<(u8, Vec<u8>)> {
+        let mut bytes = Vec::new();
+        c.write_to(d, &mut bytes).unwrap();
+        let mut frames = Vec::new();
+        let mut pos = 0;
+        while let Some((h, hlen)) = wire::decode_header(&bytes[pos..]) {
+            let start = pos + hlen;
+            let end = start + h.len as usize;
+            let mut p = bytes[start..end].to_vec();
+            if let Some(key) = h.mask {
+                wire::apply_mask(&mut p, key, 0);
+            }
+            frames.push((h.opcode, p));
+            pos = end;
+        }
+        assert_eq!(pos, bytes.len(), "whole frames only");
+        frames
+    }
+
+    #[test]
+    fn fragments_are_reassembled_whatever_the_splits() {
+        let mut bytes = server_frame(1, false, b"hel");
+        bytes.extend(server_frame(9, true, b"p")); // a ping between fragments
+        bytes.extend(server_frame(0, false, b"lo "));
+        bytes.extend(server_frame(0, true, b"world"));
+        for step in [1, 2, 3, 7, bytes.len()] {
+            let mut c = conn(Role::Client);
+            let mut d = Rec::default();
+            feed(&mut c, &mut d, &bytes, step);
+            let msgs: Vec<_> = d.lines.iter().filter(|l| l.starts_with("message")).collect();
+            assert_eq!(msgs, ["message in text \"hello world\" frames=3"], "step {step}");
+            // The ping was answered (masked, as a client must) with its payload.
+            assert_eq!(written(&mut c, &mut d), vec![(10, b"p".to_vec())]);
+            assert_eq!(c.end(), None);
+        }
+    }
+
+    #[test]
+    fn a_server_unmasks_and_a_client_frame_must_be_masked() {
+        let mut c = conn(Role::Server);
+        let mut d = Rec {
+            echo: true,
+            ..Rec::default()
+        };
+        feed(&mut c, &mut d, &client_frame(2, true, &[9, 8, 7]), 2);
+        assert!(d.lines.contains(&"message in binary \"\\t\\u{8}\\u{7}\" frames=1".to_string()));
+        // Echoed unmasked.
+        let mut bytes = Vec::new();
+        c.write_to(&mut d, &mut bytes).unwrap();
+        assert_eq!(bytes, server_frame(2, true, &[9, 8, 7]));
+        // An unmasked frame from a client breaks RFC 6455 5.1: close 1002.
+        feed(&mut c, &mut d, &server_frame(1, true, b"x"), 10);
+        assert!(d.lines.contains(&"error RFC 6455 5.1".to_string()), "{:?}", d.lines);
+        assert_eq!(written(&mut c, &mut d)[0].0, 8);
+        assert_eq!(c.end(), Some(End::Unclean));
+        assert!(c.broken());
+    }
+
+    #[test]
+    fn remote_close_is_answered_and_reported_once_written() {
+        let mut c = conn(Role::Client);
+        let mut d = Rec::default();
+        let mut close = 4000u16.to_be_bytes().to_vec();
+        close.extend_from_slice(b"bye");
+        feed(&mut c, &mut d, &server_frame(8, true, &close), 100);
+        assert_eq!(c.end(), Some(End::Clean));
+        assert!(
+            !d.lines.iter().any(|l| l.starts_with("close")),
+            "not reported before our reply is written: {:?}",
+            d.lines
+        );
+        // The reply carries the code only.
+        assert_eq!(written(&mut c, &mut d), vec![(8, 4000u16.to_be_bytes().to_vec())]);
+        assert_eq!(
+            d.lines.last().unwrap(),
+            "close remote sent=Some(Some(4000)) received=Some(Some(4000)) clean=true"
+        );
+    }
+
+    #[test]
+    fn a_reply_that_is_never_written_is_not_clean() {
+        let mut c = conn(Role::Client);
+        let mut d = Rec::default();
+        feed(&mut c, &mut d, &server_frame(8, true, &1000u16.to_be_bytes()), 100);
+        c.abandon(&mut d);
+        assert_eq!(c.end(), Some(End::Unclean));
+        assert!(
+            d.lines.last().unwrap().ends_with("clean=false"),
+            "{:?}",
+            d.lines
+        );
+    }
+
+    #[test]
+    fn local_close_then_reply() {
+        let mut c = conn(Role::Client);
+        let mut d = Rec::default();
+        c.tx.close(&mut d, Some(1005), "");
+        assert!(c.tx.awaiting_close_reply().is_some());
+        written(&mut c, &mut d);
+        let mut reply = 1002u16.to_be_bytes().to_vec();
+        reply.extend_from_slice(b"invalid status code");
+        feed(&mut c, &mut d, &server_frame(8, true, &reply), 5);
+        assert_eq!(c.end(), Some(End::Clean));
+        assert_eq!(
+            d.lines.last().unwrap(),
+            "close local sent=Some(Some(1005)) received=Some(Some(1002)) clean=true"
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_fails_before_the_frame_is_complete() {
+        let mut c = conn(Role::Client);
+        let mut d = Rec::default();
+        let mut bytes = server_frame(1, false, b"ok");
+        let second = server_frame(0, true, b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80edited");
+        // Only the part up to just past the bad bytes has arrived.
+        let cut = second.len() - 6;
+        bytes.extend_from_slice(&second[..cut]);
+        feed(&mut c, &mut d, &bytes, 4);
+        assert!(d.lines.contains(&"error RFC 6455 8.1".to_string()), "{:?}", d.lines);
+        let out = written(&mut c, &mut d);
+        assert_eq!(out[0].0, 8);
+        assert_eq!(&out[0].1[..2], &1007u16.to_be_bytes());
+    }
+
+    #[test]
+    fn a_huge_announced_length_is_refused_before_any_buffering() {
+        let mut c = conn(Role::Client);
+        let mut d = Rec::default();
+        // 2^63 - 1 bytes announced.
+        let mut bytes = vec![0x82, 127];
+        bytes.extend_from_slice(&(u64::MAX >> 1).to_be_bytes());
+        feed(&mut c, &mut d, &bytes, 100);
+        assert!(d.lines.contains(&"error RFC 6455 10.4".to_string()), "{:?}", d.lines);
+        assert_eq!(&written(&mut c, &mut d)[0].1[..2], &1009u16.to_be_bytes());
+        assert!(c.rx.capacity() <= READ_CHUNK);
+    }
+
+    #[test]
+    fn the_read_buffer_grows_with_what_arrives_not_with_what_is_announced() {
+        let mut c = Conn::new(
+            Config {
+                role: Role::Client,
+                max_size: 64 << 20,
+                auto_pong: true,
+            },
+            &[],
+        );
+        let mut d = Rec::default();
+        // 64 MiB announced, 3 bytes sent.
+        let mut bytes = vec![0x82, 127];
+        bytes.extend_from_slice(&(64u64 << 20).to_be_bytes());
+        bytes.extend_from_slice(b"abc");
+        feed(&mut c, &mut d, &bytes, 100);
+        for _ in 0..4 {
+            let _ = c.rx.space();
+        }
+        assert!(c.rx.capacity() <= 2 * READ_CHUNK, "{}", c.rx.capacity());
+    }
+
+    #[test]
+    fn a_ping_flood_leaves_one_pong_waiting() {
+        let mut c = conn(Role::Client);
+        let mut d = Rec::default();
+        // Something big queued that the peer does not read.
+        c.tx.send_data(&mut d, MsgType::Binary, &vec![0u8; 2 * PONG_ROOM]);
+        let mut bytes = Vec::new();
+        for i in 0..1000u32 {
+            bytes.extend(server_frame(9, true, &i.to_be_bytes()));
+        }
+        feed(&mut c, &mut d, &bytes, 4096);
+        let queued = c.tx.out.pending();
+        assert!(queued < 2 * PONG_ROOM + 100, "{queued}");
+        // Once the queue drains, only the latest ping is answered.
+        let out = written(&mut c, &mut d);
+        assert_eq!(out.len(), 2, "{:?}", out.iter().map(|f| f.0).collect::<Vec<_>>());
+        assert_eq!(out[1], (10, 999u32.to_be_bytes().to_vec()));
+    }
+
+    #[test]
+    fn frames_after_the_closing_handshake_are_not_decoded() {
+        let mut c = conn(Role::Client);
+        let mut d = Rec::default();
+        let mut bytes = server_frame(8, true, &[]);
+        bytes.extend(server_frame(1, true, b"late"));
+        feed(&mut c, &mut d, &bytes, 100);
+        assert!(!d.lines.iter().any(|l| l.contains("late")));
+        assert_eq!(written(&mut c, &mut d), vec![(8, vec![])]);
+    }
+
+    #[test]
+    fn eof_mid_frame_is_a_1006_with_what_was_seen() {
+        let mut c = conn(Role::Client);
+        let mut d = Rec::default();
+        let bytes = server_frame(2, true, &[1; 50]);
+        feed(&mut c, &mut d, &bytes[..20], 100);
+        c.eof(&mut d);
+        assert_eq!(d.lines.last().unwrap(), "disconnected 1006");
+        assert_eq!(c.end(), Some(End::Unclean));
+    }
+}
