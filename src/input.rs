@@ -4,9 +4,62 @@
 //! (nothing is dropped).
 
 use std::io::Read;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::SyncSender;
+use std::sync::Arc;
 
-use crate::command::{self, Command};
-use crate::session::{Input, InputTx};
+use mio::Waker;
+
+use crate::command::{self, Command, CommandError};
+
+/// One unit of input, in order.
+#[derive(Debug)]
+pub enum Input {
+    Cmd(Command),
+    Bad(CommandError),
+    /// Whole lines read from stdin, each ending in `\n`, taken one at a time from
+    /// `pos`. Parsed here rather than on the input thread, so a plain line is sent
+    /// straight from this buffer with no allocation of its own. `raw`: every line is
+    /// text (`--raw`).
+    Lines {
+        data: Vec<u8>,
+        pos: usize,
+        raw: bool,
+    },
+    /// End of input.
+    Eof,
+}
+
+/// The input side: a bounded channel of batches and a waker for the event loop.
+#[derive(Clone)]
+pub struct InputTx {
+    pub(crate) tx: SyncSender<Vec<Input>>,
+    pub(crate) waker: Arc<Waker>,
+    pub(crate) interrupted: Arc<AtomicBool>,
+    /// True while a blocking connect runs.
+    pub(crate) connecting: Arc<AtomicBool>,
+}
+
+impl InputTx {
+    /// Send a batch; false when the session is gone.
+    pub fn send(&self, batch: Vec<Input>) -> bool {
+        if self.tx.send(batch).is_err() {
+            return false;
+        }
+        let _ = self.waker.wake();
+        true
+    }
+
+    /// Ctrl-C: close now (or stop waiting to reconnect) and exit; during a blocking
+    /// connect, exit at once (130), as SIGINT does in script mode.
+    pub fn interrupt(&self) {
+        if self.connecting.load(Ordering::SeqCst) {
+            std::process::exit(crate::exit::INTERRUPTED.into());
+        }
+        self.interrupted.store(true, Ordering::SeqCst);
+        let _ = self.waker.wake();
+    }
+}
 
 /// How stdin lines are taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

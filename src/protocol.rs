@@ -307,12 +307,10 @@ impl Conn {
                 }
             }
             8 => self.on_close(d, payload),
-            9 => {
-                if self.tx.auto_pong && !self.tx.close_sent() {
-                    // Only the latest ping is answered while the queue is full.
-                    self.tx.pong_due = Some(payload.to_vec());
-                    self.tx.send_due_pong(d);
-                }
+            9 if self.tx.auto_pong && !self.tx.close_sent() => {
+                // Only the latest ping is answered while the queue is full.
+                self.tx.pong_due = Some(payload.to_vec());
+                self.tx.send_due_pong(d);
             }
             10 => d.pong(payload),
             _ => {}
@@ -341,8 +339,14 @@ impl Conn {
                     reported: false,
                 });
                 let key = self.tx.mask_key();
-                self.tx
-                    .send_frame(d, 8, true, [false; 3], key, &payload[..payload.len().min(2)]);
+                self.tx.send_frame(
+                    d,
+                    8,
+                    true,
+                    [false; 3],
+                    key,
+                    &payload[..payload.len().min(2)],
+                );
             }
         }
         // Both frames are exchanged: nothing more is expected (RFC 6455 5.5.1). The
@@ -454,8 +458,13 @@ impl Rx {
         if self.end == self.buf.len() {
             // Double, but not past what the frame in progress needs.
             let len = self.buf.len();
-            let want = if self.need > len { self.need - len } else { len };
-            self.buf.resize(len + want.clamp(READ_CHUNK, len.max(READ_CHUNK)), 0);
+            let want = if self.need > len {
+                self.need - len
+            } else {
+                len
+            };
+            self.buf
+                .resize(len + want.clamp(READ_CHUNK, len.max(READ_CHUNK)), 0);
         }
         &mut self.buf[self.end..]
     }
@@ -875,8 +884,16 @@ mod tests {
             let mut c = conn(Role::Client);
             let mut d = Rec::default();
             feed(&mut c, &mut d, &bytes, step);
-            let msgs: Vec<_> = d.lines.iter().filter(|l| l.starts_with("message")).collect();
-            assert_eq!(msgs, ["message in text \"hello world\" frames=3"], "step {step}");
+            let msgs: Vec<_> = d
+                .lines
+                .iter()
+                .filter(|l| l.starts_with("message"))
+                .collect();
+            assert_eq!(
+                msgs,
+                ["message in text \"hello world\" frames=3"],
+                "step {step}"
+            );
             // The ping was answered (masked, as a client must) with its payload.
             assert_eq!(written(&mut c, &mut d), vec![(10, b"p".to_vec())]);
             assert_eq!(c.end(), None);
@@ -891,14 +908,20 @@ mod tests {
             ..Rec::default()
         };
         feed(&mut c, &mut d, &client_frame(2, true, &[9, 8, 7]), 2);
-        assert!(d.lines.contains(&"message in binary \"\\t\\u{8}\\u{7}\" frames=1".to_string()));
+        assert!(d
+            .lines
+            .contains(&"message in binary \"\\t\\u{8}\\u{7}\" frames=1".to_string()));
         // Echoed unmasked.
         let mut bytes = Vec::new();
         c.write_to(&mut d, &mut bytes).unwrap();
         assert_eq!(bytes, server_frame(2, true, &[9, 8, 7]));
         // An unmasked frame from a client breaks RFC 6455 5.1: close 1002.
         feed(&mut c, &mut d, &server_frame(1, true, b"x"), 10);
-        assert!(d.lines.contains(&"error RFC 6455 5.1".to_string()), "{:?}", d.lines);
+        assert!(
+            d.lines.contains(&"error RFC 6455 5.1".to_string()),
+            "{:?}",
+            d.lines
+        );
         assert_eq!(written(&mut c, &mut d)[0].0, 8);
         assert_eq!(c.end(), Some(End::Unclean));
         assert!(c.broken());
@@ -918,7 +941,10 @@ mod tests {
             d.lines
         );
         // The reply carries the code only.
-        assert_eq!(written(&mut c, &mut d), vec![(8, 4000u16.to_be_bytes().to_vec())]);
+        assert_eq!(
+            written(&mut c, &mut d),
+            vec![(8, 4000u16.to_be_bytes().to_vec())]
+        );
         assert_eq!(
             d.lines.last().unwrap(),
             "close remote sent=Some(Some(4000)) received=Some(Some(4000)) clean=true"
@@ -929,7 +955,12 @@ mod tests {
     fn a_reply_that_is_never_written_is_not_clean() {
         let mut c = conn(Role::Client);
         let mut d = Rec::default();
-        feed(&mut c, &mut d, &server_frame(8, true, &1000u16.to_be_bytes()), 100);
+        feed(
+            &mut c,
+            &mut d,
+            &server_frame(8, true, &1000u16.to_be_bytes()),
+            100,
+        );
         c.abandon(&mut d);
         assert_eq!(c.end(), Some(End::Unclean));
         assert!(
@@ -961,12 +992,20 @@ mod tests {
         let mut c = conn(Role::Client);
         let mut d = Rec::default();
         let mut bytes = server_frame(1, false, b"ok");
-        let second = server_frame(0, true, b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80edited");
+        let second = server_frame(
+            0,
+            true,
+            b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80edited",
+        );
         // Only the part up to just past the bad bytes has arrived.
         let cut = second.len() - 6;
         bytes.extend_from_slice(&second[..cut]);
         feed(&mut c, &mut d, &bytes, 4);
-        assert!(d.lines.contains(&"error RFC 6455 8.1".to_string()), "{:?}", d.lines);
+        assert!(
+            d.lines.contains(&"error RFC 6455 8.1".to_string()),
+            "{:?}",
+            d.lines
+        );
         let out = written(&mut c, &mut d);
         assert_eq!(out[0].0, 8);
         assert_eq!(&out[0].1[..2], &1007u16.to_be_bytes());
@@ -980,7 +1019,11 @@ mod tests {
         let mut bytes = vec![0x82, 127];
         bytes.extend_from_slice(&(u64::MAX >> 1).to_be_bytes());
         feed(&mut c, &mut d, &bytes, 100);
-        assert!(d.lines.contains(&"error RFC 6455 10.4".to_string()), "{:?}", d.lines);
+        assert!(
+            d.lines.contains(&"error RFC 6455 10.4".to_string()),
+            "{:?}",
+            d.lines
+        );
         assert_eq!(&written(&mut c, &mut d)[0].1[..2], &1009u16.to_be_bytes());
         assert!(c.rx.capacity() <= READ_CHUNK);
     }
@@ -1022,7 +1065,12 @@ mod tests {
         assert!(queued < 2 * PONG_ROOM + 100, "{queued}");
         // Once the queue drains, only the latest ping is answered.
         let out = written(&mut c, &mut d);
-        assert_eq!(out.len(), 2, "{:?}", out.iter().map(|f| f.0).collect::<Vec<_>>());
+        assert_eq!(
+            out.len(),
+            2,
+            "{:?}",
+            out.iter().map(|f| f.0).collect::<Vec<_>>()
+        );
         assert_eq!(out[1], (10, 999u32.to_be_bytes().to_vec()));
     }
 

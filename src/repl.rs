@@ -19,7 +19,7 @@ use rustyline::{Context, Editor, ExternalPrinter, Helper};
 use crate::command::COMMANDS;
 use crate::event::{close_code_name, ConnState};
 use crate::input::{line_input, LineMode};
-use crate::session::{Input, InputTx};
+use crate::input::{Input, InputTx};
 
 /// The connection state the prompt shows; the session sets it.
 pub type PromptState = Arc<Mutex<ConnState>>;

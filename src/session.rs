@@ -1,11 +1,13 @@
-//! The client's event loop and protocol state: open, closing, closed; reassembly;
-//! auto-pong; pings and their round trips; close timeout; max size; `/wait` and
-//! `/sleep`. One thread owns the socket (non-blocking, `mio`), takes commands from an
-//! input channel and emits `Event`s to a `Sink`. It knows nothing of output formats.
+//! The client's event loop: one thread owns the socket (non-blocking, `mio`), takes
+//! commands from the input channel, and drives the protocol core (`protocol::Conn`,
+//! which decodes, checks, reassembles and runs the closing handshake). Here: connect
+//! and redirects, reconnect with backoff, timers (close timeout, keepalive, `/sleep`,
+//! `/wait`, lingering at end of input), input, and what a received message means
+//! (`/wait`, `--echo`, `--max-messages`). Events go to a `Sink`; no output formats here.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
+use std::sync::mpsc::{Receiver, TryRecvError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,26 +15,28 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use rustls::ClientConfig;
 
 use crate::backoff::Backoff;
-use crate::command::{Command, CommandError, RawFrame};
+use crate::command::{Command, RawFrame};
 use crate::connect;
 use crate::error::Error;
-use crate::event::{
-    close_parts, CloseFrame, ConnState, Dir, Event, FrameEv, Info, Initiator, MsgType,
-};
+use crate::event::{ConnState, Dir, Event, Info, MsgType};
 use crate::exit;
 use crate::handshake::{self, Ask};
-use crate::outq::{OutQ, OWN_FROM};
+use crate::input::{Input, InputTx};
+use crate::outq::OWN_FROM;
+use crate::protocol::{self, Driver, End, Tx};
 use crate::target::Target;
 use crate::transport::{ReadOutcome, Transport};
-use crate::wire::{self, Checker, Header, Role, Violation};
+use crate::wire::{self, Role};
 
 const SOCK: Token = Token(0);
 const WAKE: Token = Token(1);
 const SIGNAL: Token = Token(2);
 /// Stop taking commands while this much is waiting to be sent.
 const HIGH_WATER: usize = 1 << 20;
-const READ_CHUNK: usize = 64 * 1024;
 const SMALL_READ: u64 = 2048;
+/// However long the peer keeps sending, the wait for its close reply ends after this
+/// many close timeouts from our close frame.
+const CLOSE_WAIT_CAP: u32 = 10;
 
 /// Where events go. The session calls `idle` before it waits, so a sink can flush then.
 pub trait Sink {
@@ -44,55 +48,6 @@ pub trait Sink {
     }
     /// The connection state changed (for the REPL prompt).
     fn state(&mut self, _state: ConnState) {}
-}
-
-/// One unit of input, in order.
-#[derive(Debug)]
-pub enum Input {
-    Cmd(Command),
-    Bad(CommandError),
-    /// Whole lines read from stdin, each ending in `\n`, taken one at a time from
-    /// `pos`. Parsed here rather than on the input thread, so a plain line is sent
-    /// straight from this buffer with no allocation of its own. `raw`: every line is
-    /// text (`--raw`).
-    Lines {
-        data: Vec<u8>,
-        pos: usize,
-        raw: bool,
-    },
-    /// End of input.
-    Eof,
-}
-
-/// The input side: a bounded channel of batches and a waker for the event loop.
-#[derive(Clone)]
-pub struct InputTx {
-    tx: SyncSender<Vec<Input>>,
-    waker: Arc<Waker>,
-    interrupted: Arc<AtomicBool>,
-    /// True while a blocking connect runs.
-    connecting: Arc<AtomicBool>,
-}
-
-impl InputTx {
-    /// Send a batch; false when the session is gone.
-    pub fn send(&self, batch: Vec<Input>) -> bool {
-        if self.tx.send(batch).is_err() {
-            return false;
-        }
-        let _ = self.waker.wake();
-        true
-    }
-
-    /// Ctrl-C: close now (or stop waiting to reconnect) and exit; during a blocking
-    /// connect, exit at once (130), as SIGINT does in script mode.
-    pub fn interrupt(&self) {
-        if self.connecting.load(Ordering::SeqCst) {
-            std::process::exit(exit::INTERRUPTED.into());
-        }
-        self.interrupted.store(true, Ordering::SeqCst);
-        let _ = self.waker.wake();
-    }
 }
 
 /// Everything the session needs to know, checked.
@@ -148,50 +103,6 @@ const QUIET_ANSWERED: Duration = Duration::from_millis(10);
 /// resets the backoff; one that ends sooner counts as a failed attempt.
 const STABLE: Duration = Duration::from_secs(2);
 
-/// How a connection ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum End {
-    /// Both close frames were exchanged.
-    Clean,
-    /// Lost, timed out, or failed.
-    Unclean,
-}
-
-struct Closing {
-    initiator: Initiator,
-    sent_at: Option<Instant>,
-    /// Our close frame's code and reason, once sent.
-    sent: Option<(Option<u16>, String)>,
-    /// The peer's close frame's code and reason, once received.
-    received: Option<(Option<u16>, String)>,
-}
-
-impl Closing {
-    /// The `close` event: both frames, who started, clean or not.
-    fn event(&self, clean: bool, reply_after: Option<Duration>) -> Event<'_> {
-        fn frame(f: &Option<(Option<u16>, String)>) -> Option<CloseFrame<'_>> {
-            f.as_ref().map(|(code, reason)| CloseFrame {
-                code: *code,
-                reason: reason.as_str(),
-            })
-        }
-        Event::Close {
-            sent: frame(&self.sent),
-            received: frame(&self.received),
-            initiator: self.initiator,
-            clean,
-            reply_after,
-        }
-    }
-}
-
-/// A fragmented message being put together.
-struct Partial {
-    kind: MsgType,
-    data: Vec<u8>,
-    frames: u64,
-}
-
 pub struct Session<S: Sink> {
     opts: Options,
     sink: S,
@@ -200,10 +111,9 @@ pub struct Session<S: Sink> {
     queue: VecDeque<Input>,
     input_done: bool,
     block: Block,
-    // Counters across the session, for /info.
+    /// Counters of the connections before this one, for /info.
     info: Info,
     connected_at: Option<Instant>,
-    protocol_broken: bool,
     /// The user asked the session to end (/quit, /close, end of input, ...).
     stop: bool,
     /// `/reconnect` was asked.
@@ -226,48 +136,41 @@ pub struct Session<S: Sink> {
     rx_since_tx: u64,
     /// Script mode: a command did not run as written (exit status 4).
     script_failed: bool,
+    /// What the current connection has seen, for the driver callbacks.
+    now: Seen,
 }
 
-/// Per-connection state.
-struct Conn {
-    t: Transport,
-    rbuf: Vec<u8>,
-    rstart: usize,
-    rend: usize,
-    /// The header at `rstart` already passed `check_header`.
-    checked: bool,
-    out: OutQ,
-    checker: Checker,
-    partial: Option<Partial>,
-    out_partial: Option<Partial>,
-    closing: Option<Closing>,
-    pings: VecDeque<(Vec<u8>, Instant)>,
-    eof: bool,
-    /// Stop decoding: a protocol violation was found.
-    failed: bool,
-    /// The header at `rstart` broke a rule; reported once its payload is in.
-    violation: Option<Violation>,
-    /// Once set, the connection is over when `out` is sent.
-    done: Option<End>,
-    /// `--ping-interval`: when the next keepalive ping is due.
-    next_ping: Option<Instant>,
-    /// The keepalive ping still waiting for its pong.
-    keepalive: Option<Vec<u8>>,
-    /// When bytes last arrived: the close timeout counts from here too, so a peer
-    /// still delivering what it owes us before its close reply is not cut off.
-    last_rx: Instant,
-    /// Reads in a row that brought less than `SMALL_READ` bytes.
-    small_reads: u32,
-    /// When the connection is over but its last bytes are not sent: when to stop trying.
-    give_up_at: Option<Instant>,
-    /// Data messages sent and received on this connection.
-    msgs_out: u64,
+/// Per connection, what the session keeps besides the protocol core.
+#[derive(Default)]
+struct Seen {
+    /// Data messages delivered.
     msgs_in: u64,
-    /// Input ended: since when we wait for the replies before closing.
-    linger_since: Option<Instant>,
     /// When our input last put a frame on the wire, and when a frame last arrived.
     tx_at: Option<Instant>,
     rx_at: Option<Instant>,
+    /// Pings we sent (by `/ping` or keepalive), for round trips.
+    pings: VecDeque<(Vec<u8>, Instant)>,
+    /// The keepalive ping still waiting for its pong.
+    keepalive: Option<Vec<u8>>,
+}
+
+/// One open connection: the socket, the protocol core, and the loop's timers.
+struct Link {
+    t: Transport,
+    p: protocol::Conn,
+    eof: bool,
+    /// `--ping-interval`: when the next keepalive ping is due.
+    next_ping: Option<Instant>,
+    /// Reads in a row that brought less than `SMALL_READ` bytes.
+    small_reads: u32,
+    /// The connection is over but its last bytes are not sent: when to stop trying.
+    give_up_at: Option<Instant>,
+    /// Everything is sent and our side is shut: reading what the peer still sends
+    /// (so closing does not reset the connection and destroy our close frame on its
+    /// way), until its end or this deadline.
+    drain_until: Option<Instant>,
+    /// Input ended: since when we wait for the replies before closing.
+    linger_since: Option<Instant>,
 }
 
 impl<S: Sink> Session<S> {
@@ -309,7 +212,6 @@ impl<S: Sink> Session<S> {
                 block: Block::None,
                 info: Info::default(),
                 connected_at: None,
-                protocol_broken: false,
                 stop: false,
                 reconnect_now: false,
                 interrupted: interrupted.clone(),
@@ -320,6 +222,7 @@ impl<S: Sink> Session<S> {
                 lineno: 0,
                 rx_since_tx: 0,
                 script_failed: false,
+                now: Seen::default(),
             },
             InputTx {
                 tx,
@@ -346,8 +249,7 @@ impl<S: Sink> Session<S> {
                     ever_connected = true;
                     let opened = Instant::now();
                     // The exit code speaks of the last connection only.
-                    self.protocol_broken = false;
-                    let end = self.run_conn(conn);
+                    let (end, broken) = self.run_conn(conn);
                     if opened.elapsed() >= backoff.base().max(STABLE) {
                         // It stayed open a while: start over. One that ended at once
                         // counts as a failed attempt, so --max-retries can trip.
@@ -355,7 +257,7 @@ impl<S: Sink> Session<S> {
                         attempt = 0;
                     }
                     match end {
-                        End::Clean if !self.protocol_broken => exit::OK,
+                        End::Clean if !broken => exit::OK,
                         _ => exit::LOST,
                     }
                 }
@@ -476,14 +378,14 @@ impl<S: Sink> Session<S> {
         }
     }
 
-    fn connect(&mut self) -> Result<Conn, Error> {
+    fn connect(&mut self) -> Result<Link, Error> {
         self.connecting.store(true, Ordering::SeqCst);
         let r = self.connect_inner();
         self.connecting.store(false, Ordering::SeqCst);
         r
     }
 
-    fn connect_inner(&mut self) -> Result<Conn, Error> {
+    fn connect_inner(&mut self) -> Result<Link, Error> {
         self.sink.state(ConnState::Connecting);
         let mut target = self.opts.target.clone();
         let mut hops = 0;
@@ -527,61 +429,71 @@ impl<S: Sink> Session<S> {
             .registry()
             .register(&mut t.sock, SOCK, Interest::READABLE | Interest::WRITABLE)
             .map_err(|e| Error::io(format!("poll: {e}")))?;
-        let mut rbuf = vec![0u8; READ_CHUNK.max(rest.len() * 2)];
-        rbuf[..rest.len()].copy_from_slice(&rest);
-        Ok(Conn {
+        self.now = Seen::default();
+        let p = protocol::Conn::new(
+            protocol::Config {
+                role: Role::Client,
+                max_size: self.opts.max_size,
+                auto_pong: self.opts.auto_pong,
+            },
+            &rest,
+        );
+        Ok(Link {
             t,
-            rend: rest.len(),
-            rbuf,
-            rstart: 0,
-            checked: false,
-            out: OutQ::default(),
-            checker: Checker::new(Role::Client, self.opts.max_size),
-            partial: None,
-            out_partial: None,
-            closing: None,
-            pings: VecDeque::new(),
+            p,
             eof: false,
-            failed: false,
-            violation: None,
-            done: None,
             next_ping: self.opts.ping_interval.map(|i| Instant::now() + i),
-            keepalive: None,
-            last_rx: Instant::now(),
             small_reads: 0,
             give_up_at: None,
-            msgs_out: 0,
-            msgs_in: 0,
+            drain_until: None,
             linger_since: None,
-            tx_at: None,
-            rx_at: None,
         })
     }
 
-    /// The event loop of one open connection.
-    fn run_conn(&mut self, mut c: Conn) -> End {
+    /// The event loop of one open connection: until it is over and our last bytes
+    /// are sent (or given up), then until the peer's end (bounded). Returns how it
+    /// ended and whether the peer broke the protocol.
+    fn run_conn(&mut self, mut c: Link) -> (End, bool) {
         let mut events = Events::with_capacity(16);
         // Bytes may already wait (after the handshake, or inside rustls).
         let mut readable = true;
         loop {
-            if readable {
-                let before = self.info.bytes_in;
-                readable = self.read_all(&mut c);
-                self.pace_reads(&mut c, self.info.bytes_in - before, &mut readable);
-            }
-            self.pump_input(&mut c);
-            if let Err(e) = self.flush_out(&mut c) {
-                self.lost(&mut c, &e);
-            }
-            if let Some(end) = c.done {
-                // A peer that reads nothing more gets --close-timeout to take the rest.
-                c.give_up_at
-                    .get_or_insert_with(|| Instant::now() + self.opts.close_timeout);
-                let gave_up = c.give_up_at.is_some_and(|t| Instant::now() >= t);
-                if (c.out.is_empty() && !c.t.has_pending()) || gave_up {
-                    c.t.shutdown();
-                    let _ = self.poll.registry().deregister(&mut c.t.sock);
-                    return end;
+            if c.drain_until.is_some() {
+                if readable {
+                    readable = drain(&mut c);
+                }
+                if c.eof || c.drain_until.is_some_and(|t| Instant::now() >= t) {
+                    return self.conn_over(c);
+                }
+            } else {
+                if readable {
+                    let before = c.p.rx.bytes;
+                    readable = self.read_all(&mut c);
+                    let got = c.p.rx.bytes - before;
+                    self.pace_reads(&mut c, got, &mut readable);
+                }
+                self.pump_input(&mut c);
+                self.flush_out(&mut c);
+                if c.p.end().is_some() {
+                    // A peer that reads nothing more gets --close-timeout to take the rest.
+                    let give_up = *c
+                        .give_up_at
+                        .get_or_insert_with(|| Instant::now() + self.opts.close_timeout);
+                    if Instant::now() >= give_up {
+                        c.p.abandon(self);
+                    }
+                    if c.p.tx.out.is_empty() && !c.t.has_pending() {
+                        // Half-close, then read until the peer's end: closing with
+                        // unread data would reset the connection (RST), and the peer
+                        // could lose our close frame.
+                        c.t.shutdown();
+                        if c.eof {
+                            return self.conn_over(c);
+                        }
+                        c.drain_until = Some(Instant::now() + self.opts.close_timeout);
+                        readable = true;
+                        continue;
+                    }
                 }
             }
             let timeout = if readable {
@@ -607,8 +519,30 @@ impl<S: Sink> Session<S> {
                     self.on_sigint();
                 }
             }
-            self.timers(&mut c);
+            if c.drain_until.is_none() {
+                self.timers(&mut c);
+            }
         }
+    }
+
+    /// The connection is over: add its counters to the session's, let it go.
+    fn conn_over(&mut self, mut c: Link) -> (End, bool) {
+        let _ = self.poll.registry().deregister(&mut c.t.sock);
+        self.info = self.info_now(&c);
+        self.info.uptime = Duration::ZERO;
+        (c.p.end().unwrap_or(End::Unclean), c.p.broken())
+    }
+
+    /// The counters for `/info`: earlier connections plus this one.
+    fn info_now(&self, c: &Link) -> Info {
+        let mut i = self.info.clone();
+        i.frames_in += c.p.rx.frames;
+        i.bytes_in += c.p.rx.bytes;
+        i.frames_out += c.p.tx.frames;
+        i.bytes_out += c.p.tx.bytes;
+        i.messages_in += self.now.msgs_in;
+        i.messages_out += c.p.tx.messages;
+        i
     }
 
     /// A peer that writes message by message (most servers under load) wakes us for
@@ -617,19 +551,19 @@ impl<S: Sink> Session<S> {
     /// read takes many messages. Measured against a Node `ws` echo server with 200,000
     /// messages: wsdbg's system time 1.2 s -> 0.4 s, wall time 10-15% lower. The delay
     /// only starts after 8 small reads in a row, so a lone message is never held.
-    fn pace_reads(&mut self, c: &mut Conn, got: u64, readable: &mut bool) {
+    fn pace_reads(&mut self, c: &mut Link, got: u64, readable: &mut bool) {
         if *readable || got == 0 || got >= SMALL_READ {
             c.small_reads = 0;
             return;
         }
         c.small_reads += 1;
-        if c.small_reads >= 8 && c.done.is_none() {
+        if c.small_reads >= 8 && c.p.end().is_none() {
             std::thread::sleep(Duration::from_micros(200));
             *readable = true;
         }
     }
 
-    fn next_timeout(&self, c: &Conn) -> Option<Duration> {
+    fn next_timeout(&self, c: &Link) -> Option<Duration> {
         let now = Instant::now();
         let mut at: Option<Instant> = None;
         let mut consider = |t: Instant| at = Some(at.map_or(t, |a| a.min(t)));
@@ -638,31 +572,34 @@ impl<S: Sink> Session<S> {
             Block::Wait { deadline, .. } => consider(deadline),
             Block::None => {}
         }
-        if let (Some(since), None) = (c.linger_since, &c.closing) {
+        if let (Some(since), false) = (c.linger_since, closing(c)) {
             consider(since + self.opts.linger);
-            if let Some(quiet) = reply_quiet(c) {
-                consider(c.last_rx + quiet);
+            if let Some(quiet) = self.reply_quiet(c) {
+                consider(c.p.rx.last_at + quiet);
             }
         }
-        if let Some(cl) = &c.closing {
-            if let Some(sent) = cl.sent_at {
-                consider(sent.max(c.last_rx) + self.opts.close_timeout);
-            }
+        if let Some(sent) = c.p.tx.awaiting_close_reply() {
+            consider(sent.max(c.p.rx.last_at) + self.opts.close_timeout);
+            consider(sent + self.opts.close_timeout * CLOSE_WAIT_CAP);
         }
-        if let (Some(t), None, None) = (c.next_ping, &c.closing, c.done) {
+        if let (Some(t), false) = (c.next_ping, closing(c)) {
             consider(t);
         }
         if let Some(t) = c.give_up_at {
             // Waiting only to send what is queued.
             consider(t);
         }
-        if !self.queue.is_empty() && self.block == Block::None && c.out.pending() < HIGH_WATER {
+        if let Some(t) = c.drain_until {
+            consider(t);
+        }
+        if !self.queue.is_empty() && self.block == Block::None && c.p.tx.out.pending() < HIGH_WATER
+        {
             return Some(Duration::ZERO);
         }
         at.map(|t| t.saturating_duration_since(now))
     }
 
-    fn timers(&mut self, c: &mut Conn) {
+    fn timers(&mut self, c: &mut Link) {
         let now = Instant::now();
         match self.block {
             Block::Sleep(t) if now >= t => self.block = Block::None,
@@ -677,76 +614,74 @@ impl<S: Sink> Session<S> {
             _ => {}
         }
         self.check_linger(c, now);
-        if let Some(cl) = &c.closing {
-            if let Some(sent) = cl.sent_at {
-                if cl.received.is_none()
-                    && c.done.is_none()
-                    && now >= sent.max(c.last_rx) + self.opts.close_timeout
-                {
-                    let e = Error::timeout(format!(
-                        "no close frame from the peer, and nothing else from it, for --close-timeout ({} ms)",
-                        self.opts.close_timeout.as_millis()
-                    ));
-                    self.sink.emit(&Event::Error(&e));
-                    self.sink.emit(&cl.event(false, None));
-                    c.done = Some(End::Unclean);
-                }
+        if let Some(sent) = c.p.tx.awaiting_close_reply() {
+            let ms = self.opts.close_timeout.as_millis();
+            let msg = if now >= sent + self.opts.close_timeout * CLOSE_WAIT_CAP {
+                Some(format!(
+                    "no close frame from the peer within {CLOSE_WAIT_CAP} x --close-timeout ({} ms) of ours, though it kept sending",
+                    ms * u128::from(CLOSE_WAIT_CAP)
+                ))
+            } else if now >= sent.max(c.p.rx.last_at) + self.opts.close_timeout {
+                Some(format!(
+                    "no close frame from the peer, and nothing else from it, for --close-timeout ({ms} ms)"
+                ))
+            } else {
+                None
+            };
+            if let Some(msg) = msg {
+                self.sink.emit(&Event::Error(&Error::timeout(msg)));
+                c.p.close_timed_out(self);
             }
         }
         if let (Some(due), Some(interval)) = (c.next_ping, self.opts.ping_interval) {
-            if now >= due && c.closing.is_none() && c.done.is_none() {
-                if c.keepalive.is_some() {
+            if now >= due && !closing(c) {
+                if self.now.keepalive.is_some() {
                     let e = Error::timeout(format!(
                         "no pong within --ping-interval ({} ms): the connection is dead",
                         interval.as_millis()
                     ));
                     self.sink.emit(&Event::Error(&e));
-                    self.disconnected(c, "no pong to the keepalive ping");
+                    c.p.lost(self, "no pong to the keepalive ping");
                 } else {
                     self.keepalives += 1;
                     let payload = format!("wsdbg-keepalive-{}", self.keepalives).into_bytes();
-                    c.pings.push_back((payload.clone(), now));
-                    self.send_frame(c, 9, true, [false; 3], Some(rand::random()), &payload);
-                    c.keepalive = Some(payload);
+                    self.now.pings.push_back((payload.clone(), now));
+                    let key = c.p.tx.mask_key();
+                    c.p.tx.send_frame(self, 9, true, [false; 3], key, &payload);
+                    self.now.keepalive = Some(payload);
                     c.next_ping = Some(now + interval);
                 }
             }
         }
-        if c.give_up_at.is_some_and(|t| now >= t) {
-            // Could not send what was queued in time: give up on it.
-            c.out.discard();
-        }
     }
 
     /// Take and run commands while nothing blocks them and the send buffer has room.
-    fn pump_input(&mut self, c: &mut Conn) {
+    fn pump_input(&mut self, c: &mut Link) {
         loop {
-            if (self.sink.broken() || self.interrupted.load(Ordering::SeqCst))
-                && c.closing.is_none()
-            {
+            if (self.sink.broken() || self.interrupted.load(Ordering::SeqCst)) && !closing(c) {
                 self.user_close(c, Some(1000), "");
             }
-            if c.closing.is_some() || c.done.is_some() {
+            if closing(c) {
                 // Nothing more may be sent; what is left stays queued (for a reconnect)
                 // and is reported at the end.
                 return;
             }
-            if self.block != Block::None || c.out.pending() >= HIGH_WATER {
+            if self.block != Block::None || c.p.tx.out.pending() >= HIGH_WATER {
                 return;
             }
             let Some(input) = self.next_input() else {
                 return;
             };
-            let sent_before = self.info.frames_out;
+            let sent_before = c.p.tx.frames;
             self.take_input(c, input);
-            if self.info.frames_out != sent_before {
-                c.tx_at = Some(Instant::now());
+            if c.p.tx.frames != sent_before {
+                self.now.tx_at = Some(Instant::now());
             }
         }
     }
 
     /// Run one unit of input.
-    fn take_input(&mut self, c: &mut Conn, input: Input) {
+    fn take_input(&mut self, c: &mut Link, input: Input) {
         match input {
             Input::Lines { data, pos, raw } => {
                 let end = data[pos..]
@@ -776,7 +711,7 @@ impl<S: Sink> Session<S> {
                 self.input_done = true;
                 if self.opts.keep_open || self.opts.max_messages.is_some() {
                     // Stay until the peer closes, Ctrl-C, or the Nth message.
-                } else if self.opts.linger.is_zero() || c.tx_at.is_none() {
+                } else if self.opts.linger.is_zero() || self.now.tx_at.is_none() {
                     self.user_close(c, Some(1000), "");
                 } else {
                     // Let the replies come home first (check_linger closes).
@@ -790,7 +725,7 @@ impl<S: Sink> Session<S> {
 
     /// A long line that ends its input chunk: as `line`, but a plain line is sent from
     /// the chunk itself.
-    fn owned_line(&mut self, c: &mut Conn, data: Vec<u8>, pos: usize, end: usize, raw: bool) {
+    fn owned_line(&mut self, c: &mut Link, data: Vec<u8>, pos: usize, end: usize, raw: bool) {
         let mut end = end;
         if data[pos..end].ends_with(b"\r") {
             end -= 1;
@@ -808,12 +743,12 @@ impl<S: Sink> Session<S> {
         };
         self.lineno += 1;
         let start = pos + skip;
-        self.send_owned(c, MsgType::Text, data, start, end);
+        c.p.tx.send_owned(self, MsgType::Text, data, start, end);
     }
 
     /// One input line (without its `\n`): a plain line is sent as text straight from
     /// the input buffer; a command is parsed and run.
-    fn line(&mut self, c: &mut Conn, line: &[u8], raw: bool) {
+    fn line(&mut self, c: &mut Link, line: &[u8], raw: bool) {
         self.lineno += 1;
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let text = match std::str::from_utf8(line) {
@@ -834,7 +769,7 @@ impl<S: Sink> Session<S> {
             crate::command::plain_text(text)
         };
         if let Some(t) = plain {
-            self.send_data(c, MsgType::Text, t.as_bytes());
+            c.p.tx.send_data(self, MsgType::Text, t.as_bytes());
         } else {
             match crate::command::parse(text) {
                 Ok(cmd) => self.execute(c, cmd),
@@ -900,16 +835,16 @@ impl<S: Sink> Session<S> {
         }
     }
 
-    fn execute(&mut self, c: &mut Conn, cmd: Command) {
+    fn execute(&mut self, c: &mut Link, cmd: Command) {
         match cmd {
-            Command::Text(t) => self.send_data(c, MsgType::Text, t.as_bytes()),
-            Command::Binary(b) => self.send_data(c, MsgType::Binary, &b),
+            Command::Text(t) => c.p.tx.send_data(self, MsgType::Text, t.as_bytes()),
+            Command::Binary(b) => c.p.tx.send_data(self, MsgType::Binary, &b),
             Command::File(path) => match std::fs::read(&path) {
                 Ok(b) if b.len() >= OWN_FROM => {
                     let n = b.len();
-                    self.send_owned(c, MsgType::Binary, b, 0, n)
+                    c.p.tx.send_owned(self, MsgType::Binary, b, 0, n)
                 }
-                Ok(b) => self.send_data(c, MsgType::Binary, &b),
+                Ok(b) => c.p.tx.send_data(self, MsgType::Binary, &b),
                 Err(e) => {
                     let err = Error::usage(format!(
                         "/file: expected a readable file, could not read {}: {e}",
@@ -924,13 +859,17 @@ impl<S: Sink> Session<S> {
                         "/ping: payload over 125 bytes breaks RFC 6455 5.5; sent as asked",
                     ));
                 }
-                c.pings.push_back((p.clone(), Instant::now()));
-                if c.pings.len() > 64 {
-                    c.pings.pop_front();
+                self.now.pings.push_back((p.clone(), Instant::now()));
+                if self.now.pings.len() > 64 {
+                    self.now.pings.pop_front();
                 }
-                self.send_frame(c, 9, true, [false; 3], Some(rand::random()), &p);
+                let key = c.p.tx.mask_key();
+                c.p.tx.send_frame(self, 9, true, [false; 3], key, &p);
             }
-            Command::Pong(p) => self.send_frame(c, 10, true, [false; 3], Some(rand::random()), &p),
+            Command::Pong(p) => {
+                let key = c.p.tx.mask_key();
+                c.p.tx.send_frame(self, 10, true, [false; 3], key, &p);
+            }
             Command::Close { code, reason } => {
                 if !wire::close_code_allowed(code) {
                     let msg = format!(
@@ -957,12 +896,12 @@ impl<S: Sink> Session<S> {
             }
             Command::Reconnect => {
                 self.reconnect_now = true;
-                self.start_close(c, Some(1000), "reconnecting");
+                c.p.tx.close(self, Some(1000), "reconnecting");
             }
             Command::Info => {
-                self.info.uptime = self.connected_at.map(|t| t.elapsed()).unwrap_or_default();
-                self.info.state = "open";
-                let info = self.info.clone();
+                let mut info = self.info_now(c);
+                info.uptime = self.connected_at.map(|t| t.elapsed()).unwrap_or_default();
+                info.state = "open";
                 self.sink.emit(&Event::Info(&info));
             }
             Command::Quit => self.user_close(c, Some(1000), ""),
@@ -973,15 +912,7 @@ impl<S: Sink> Session<S> {
         }
     }
 
-    fn send_data(&mut self, c: &mut Conn, kind: MsgType, payload: &[u8]) {
-        let op = match kind {
-            MsgType::Text => 1,
-            MsgType::Binary => 2,
-        };
-        self.send_frame(c, op, true, [false; 3], Some(rand::random()), payload);
-    }
-
-    fn send_raw(&mut self, c: &mut Conn, f: RawFrame) {
+    fn send_raw(&mut self, c: &mut Link, f: RawFrame) {
         let key = if f.mask {
             Some(f.key.unwrap_or_else(rand::random))
         } else {
@@ -989,251 +920,67 @@ impl<S: Sink> Session<S> {
         };
         if f.opcode == 8 {
             // A close frame sent by hand still starts the closing handshake.
-            let (code, reason) = close_parts(&f.payload);
-            let reason = String::from_utf8_lossy(reason).into_owned();
             self.stop = true;
-            self.send_frame(c, 8, f.fin, f.rsv, key, &f.payload);
-            self.mark_close_sent(c, code, reason);
-            return;
         }
-        self.send_frame(c, f.opcode, f.fin, f.rsv, key, &f.payload);
-    }
-
-    /// Encode one frame into the send buffer and show it.
-    fn send_frame(
-        &mut self,
-        c: &mut Conn,
-        opcode: u8,
-        fin: bool,
-        rsv: [bool; 3],
-        mask: Option<[u8; 4]>,
-        payload: &[u8],
-    ) {
-        let h = Header {
-            fin,
-            rsv,
-            opcode,
-            mask,
-            len: payload.len() as u64,
-        };
-        let before = c.out.pending();
-        c.out.append(|out| {
-            wire::encode_header(&h, out);
-            let start = out.len();
-            out.extend_from_slice(payload);
-            if let Some(key) = mask {
-                wire::apply_mask(&mut out[start..], key, 0);
-            }
-        });
-        self.info.frames_out += 1;
-        self.info.bytes_out += (c.out.pending() - before) as u64;
-        self.sink.emit(&Event::Frame(FrameEv {
-            dir: Dir::Out,
-            fin,
-            rsv,
-            opcode,
-            mask,
-            payload,
-        }));
-        self.track_out_message(c, opcode, fin, payload);
-    }
-
-    /// Emit the `message` event for what we sent, fragments put together.
-    fn track_out_message(&mut self, c: &mut Conn, opcode: u8, fin: bool, payload: &[u8]) {
-        let kind = match opcode {
-            1 => MsgType::Text,
-            2 => MsgType::Binary,
-            0 => match &mut c.out_partial {
-                Some(p) => {
-                    p.data.extend_from_slice(payload);
-                    p.frames += 1;
-                    if fin {
-                        if let Some(p) = c.out_partial.take() {
-                            self.info.messages_out += 1;
-                            c.msgs_out += 1;
-                            self.rx_since_tx = 0;
-                            self.sink.emit(&Event::Message {
-                                dir: Dir::Out,
-                                kind: p.kind,
-                                payload: &p.data,
-                                frames: p.frames,
-                            });
-                        }
-                    }
-                    return;
-                }
-                None => return,
-            },
-            _ => return,
-        };
-        if fin {
-            c.out_partial = None;
-            self.info.messages_out += 1;
-            c.msgs_out += 1;
-            self.rx_since_tx = 0;
-            self.sink.emit(&Event::Message {
-                dir: Dir::Out,
-                kind,
-                payload,
-                frames: 1,
-            });
-        } else {
-            c.out_partial = Some(Partial {
-                kind,
-                data: payload.to_vec(),
-                frames: 1,
-            });
-        }
+        c.p.tx
+            .send_frame(self, f.opcode, f.fin, f.rsv, key, &f.payload);
     }
 
     /// A close the user asked for: the session ends after it (no reconnect).
-    fn user_close(&mut self, c: &mut Conn, code: Option<u16>, reason: &str) {
+    fn user_close(&mut self, c: &mut Link, code: Option<u16>, reason: &str) {
         self.stop = true;
-        self.start_close(c, code, reason);
+        c.p.tx.close(self, code, reason);
     }
 
-    fn start_close(&mut self, c: &mut Conn, code: Option<u16>, reason: &str) {
-        if c.closing.as_ref().is_some_and(|cl| cl.sent_at.is_some()) || c.done.is_some() {
+    /// Send what the socket takes now. When the peer has gone away, what it sent
+    /// before is still readable (its last message, its close frame): take that first.
+    fn flush_out(&mut self, c: &mut Link) {
+        if c.p.tx.out.is_empty() && !c.t.has_pending() {
             return;
         }
-        let mut payload = Vec::with_capacity(2 + reason.len());
-        if let Some(code) = code {
-            payload.extend_from_slice(&code.to_be_bytes());
-            payload.extend_from_slice(reason.as_bytes());
-        }
-        self.send_frame(c, 8, true, [false; 3], Some(rand::random()), &payload);
-        self.mark_close_sent(c, code, reason.to_string());
-    }
-
-    fn mark_close_sent(&mut self, c: &mut Conn, code: Option<u16>, reason: String) {
-        self.sink.state(ConnState::Closing);
-        match &mut c.closing {
-            Some(cl) => {
-                // We are answering the peer's close: the handshake is complete.
-                cl.sent_at = Some(Instant::now());
-                cl.sent = Some((code, reason));
+        if let Err(e) = c.p.write_to(self, &mut c.t) {
+            if c.p.end().is_none() && !c.eof {
+                self.read_all(c);
             }
-            None => {
-                c.closing = Some(Closing {
-                    initiator: Initiator::Local,
-                    sent_at: Some(Instant::now()),
-                    sent: Some((code, reason)),
-                    received: None,
-                });
-            }
+            self.lost(c, &e);
         }
-    }
-
-    fn flush_out(&mut self, c: &mut Conn) -> Result<(), Error> {
-        if !c.out.is_empty() || c.t.has_pending() {
-            c.out.write_to(&mut c.t)?;
-        }
-        Ok(())
-    }
-
-    /// A data message whose payload is `buf[start..end]`, which we own: shown, then
-    /// masked in place and queued without a copy.
-    fn send_owned(
-        &mut self,
-        c: &mut Conn,
-        kind: MsgType,
-        mut buf: Vec<u8>,
-        start: usize,
-        end: usize,
-    ) {
-        let opcode = match kind {
-            MsgType::Text => 1,
-            MsgType::Binary => 2,
-        };
-        let key: [u8; 4] = rand::random();
-        let h = Header {
-            fin: true,
-            rsv: [false; 3],
-            opcode,
-            mask: Some(key),
-            len: (end - start) as u64,
-        };
-        buf.truncate(end);
-        let payload = &buf[start..];
-        self.sink.emit(&Event::Frame(FrameEv {
-            dir: Dir::Out,
-            fin: true,
-            rsv: [false; 3],
-            opcode,
-            mask: Some(key),
-            payload,
-        }));
-        self.track_out_message(c, opcode, true, payload);
-        let before = c.out.pending();
-        c.out.append(|out| wire::encode_header(&h, out));
-        wire::apply_mask(&mut buf[start..], key, 0);
-        c.out.push_owned(buf, start);
-        self.info.frames_out += 1;
-        self.info.bytes_out += (c.out.pending() - before) as u64;
     }
 
     /// The connection broke under us.
-    fn lost(&mut self, c: &mut Conn, e: &Error) {
-        if c.done.is_some() {
-            c.out.discard();
+    fn lost(&mut self, c: &mut Link, e: &Error) {
+        if c.p.end().is_some() {
+            c.p.abandon(self);
             return;
         }
         self.sink.emit(&Event::Error(e));
-        self.disconnected(c, &e.msg);
-    }
-
-    fn disconnected(&mut self, c: &mut Conn, reason: &str) {
-        if let Some(cl) = &c.closing {
-            if cl.initiator == Initiator::Local && cl.received.is_none() {
-                self.sink.emit(&cl.event(false, None));
-            }
-        }
-        self.sink.emit(&Event::Disconnected { code: 1006, reason });
-        c.out.discard();
-        c.done = Some(End::Unclean);
+        c.p.lost(self, &e.msg);
     }
 
     /// Read what is available (up to a budget, so sending is not starved) and handle
     /// every complete frame. Returns true when more may be waiting.
-    fn read_all(&mut self, c: &mut Conn) -> bool {
-        let mut budget = 4 * READ_CHUNK;
+    fn read_all(&mut self, c: &mut Link) -> bool {
+        let mut budget = 4 * protocol::READ_CHUNK;
         loop {
-            self.process(c);
-            if c.done.is_some() || c.eof {
+            c.p.process(self);
+            if c.p.end().is_some() || c.eof {
                 return false;
             }
             if budget == 0 {
                 return true;
             }
-            // Make room.
-            if c.rstart == c.rend {
-                c.rstart = 0;
-                c.rend = 0;
-            } else if c.rend == c.rbuf.len() && c.rstart > 0 {
-                c.rbuf.copy_within(c.rstart..c.rend, 0);
-                c.rend -= c.rstart;
-                c.rstart = 0;
-            }
-            if c.rend == c.rbuf.len() {
-                let grow = c.rbuf.len().max(READ_CHUNK);
-                c.rbuf.resize(c.rbuf.len() + grow, 0);
-            }
-            match c.t.read(&mut c.rbuf[c.rend..]) {
+            match c.t.read(c.p.rx.space()) {
                 Ok(ReadOutcome::Data(n)) => {
-                    self.info.bytes_in += n as u64;
-                    c.last_rx = Instant::now();
-                    c.rend += n;
+                    c.p.rx.filled(n);
                     budget = budget.saturating_sub(n);
                 }
                 Ok(ReadOutcome::WouldBlock) => return false,
                 Ok(ReadOutcome::Eof) => {
                     c.eof = true;
-                    self.process(c);
-                    self.on_eof(c);
+                    c.p.eof(self);
                     return false;
                 }
                 Err(e) => {
-                    self.process(c);
+                    c.p.process(self);
                     self.lost(c, &e);
                     return false;
                 }
@@ -1241,189 +988,61 @@ impl<S: Sink> Session<S> {
         }
     }
 
-    fn on_eof(&mut self, c: &mut Conn) {
-        if c.done.is_some() {
+    /// At end of input: close once the replies are in, or when `--linger` runs out.
+    fn check_linger(&mut self, c: &mut Link, now: Instant) {
+        let Some(since) = c.linger_since else {
             return;
-        }
-        if let Some(cl) = &c.closing {
-            if cl.received.is_some() && cl.sent_at.is_some() {
-                // The server closed TCP after the closing handshake, as it should.
-                c.done = Some(End::Clean);
-                return;
-            }
-        }
-        let reason = if c.rend > c.rstart {
-            format!(
-                "connection closed in the middle of a frame ({} bytes of it received)",
-                c.rend - c.rstart
-            )
-        } else {
-            "connection closed without a close frame".to_string()
         };
-        self.disconnected(c, &reason);
-    }
-
-    /// Handle every complete frame in the read buffer.
-    fn process(&mut self, c: &mut Conn) {
-        while !c.failed && c.done.is_none() {
-            let avail = c.rend - c.rstart;
-            let Some((h, hlen)) = wire::decode_header(&c.rbuf[c.rstart..c.rend]) else {
-                return;
-            };
-            if !c.checked {
-                match c.checker.check_header(&h) {
-                    Ok(()) => {}
-                    Err(v) if v.close_code == 1009 => {
-                        // Too big to wait for: never buffer it.
-                        self.fail(c, v);
-                        return;
-                    }
-                    // Shown with its payload first; the size check bounds it.
-                    Err(v) => c.violation = Some(v),
-                }
-                c.checked = true;
-            }
-            let total = hlen as u64 + h.len;
-            if (avail as u64) < total {
-                if c.eof {
-                    if let Some(v) = c.violation.take() {
-                        self.fail(c, v);
-                    }
-                    return;
-                }
-                ensure_room(c, total as usize);
-                return;
-            }
-            let total = total as usize;
-            let start = c.rstart + hlen;
-            let end = c.rstart + total;
-            if let Some(key) = h.mask {
-                wire::apply_mask(&mut c.rbuf[start..end], key, 0);
-            }
-            c.rstart += total;
-            c.checked = false;
-            self.info.frames_in += 1;
-            let rbuf = std::mem::take(&mut c.rbuf);
-            if let Some(v) = c.violation.take() {
-                self.emit_frame_in(&h, &rbuf[start..end]);
-                c.rbuf = rbuf;
-                self.fail(c, v);
-                return;
-            }
-            self.on_frame(c, &h, &rbuf[start..end]);
-            c.rbuf = rbuf;
-        }
-    }
-
-    fn emit_frame_in(&mut self, h: &Header, payload: &[u8]) {
-        self.sink.emit(&Event::Frame(FrameEv {
-            dir: Dir::In,
-            fin: h.fin,
-            rsv: h.rsv,
-            opcode: h.opcode,
-            mask: h.mask,
-            payload,
-        }));
-    }
-
-    /// The peer broke the protocol: say which rule, close with the code the rule asks
-    /// for, and end without waiting (RFC 6455 7.1.7, "Fail the WebSocket Connection").
-    fn fail(&mut self, c: &mut Conn, v: Violation) {
-        self.protocol_broken = true;
-        c.failed = true;
-        let e = Error::protocol(v.msg, v.rule);
-        self.sink.emit(&Event::Error(&e));
-        let already_sent = c.closing.as_ref().is_some_and(|cl| cl.sent_at.is_some());
-        if !already_sent {
-            let reason = match v.close_code {
-                1007 => "invalid UTF-8",
-                1009 => "message too big",
-                _ => "protocol error",
-            };
-            let mut payload = v.close_code.to_be_bytes().to_vec();
-            payload.extend_from_slice(reason.as_bytes());
-            self.send_frame(c, 8, true, [false; 3], Some(rand::random()), &payload);
-            self.mark_close_sent(c, Some(v.close_code), reason.to_string());
-        }
-        if let Some(cl) = &c.closing {
-            self.sink.emit(&cl.event(false, None));
-        }
-        c.done = Some(End::Unclean);
-    }
-
-    fn on_frame(&mut self, c: &mut Conn, h: &Header, payload: &[u8]) {
-        self.emit_frame_in(h, payload);
-        c.rx_at = Some(Instant::now());
-        if let Err(v) = c.checker.check_payload(h, payload) {
-            self.fail(c, v);
+        if closing(c) {
             return;
         }
-        let received_close = c.closing.as_ref().is_some_and(|cl| cl.received.is_some());
-        if received_close {
-            // RFC 6455 5.5.1: nothing is expected after a close frame; shown, not acted on.
-            return;
-        }
-        match h.opcode {
-            1 | 2 => {
-                let kind = if h.opcode == 1 {
-                    MsgType::Text
-                } else {
-                    MsgType::Binary
-                };
-                if h.fin {
-                    self.message_in(c, kind, payload, 1);
-                } else {
-                    c.partial = Some(Partial {
-                        kind,
-                        data: payload.to_vec(),
-                        frames: 1,
-                    });
-                }
-            }
-            0 => {
-                if let Some(p) = &mut c.partial {
-                    p.data.extend_from_slice(payload);
-                    p.frames += 1;
-                }
-                if h.fin {
-                    if let Some(p) = c.partial.take() {
-                        self.message_in(c, p.kind, &p.data, p.frames);
-                    }
-                }
-            }
-            8 => self.on_close(c, payload),
-            9 => {
-                let closing = c.closing.as_ref().is_some_and(|cl| cl.sent_at.is_some());
-                if self.opts.auto_pong && !closing {
-                    self.send_frame(c, 10, true, [false; 3], Some(rand::random()), payload);
-                }
-            }
-            10 => {
-                if c.keepalive.as_deref() == Some(payload) {
-                    c.keepalive = None;
-                }
-                if let Some(i) = c.pings.iter().position(|(p, _)| p == payload) {
-                    if let Some((_, at)) = c.pings.remove(i) {
-                        let rtt = at.elapsed();
-                        self.info.last_rtt = Some(rtt);
-                        self.sink.emit(&Event::Pong { rtt, payload });
-                    }
-                }
-            }
-            _ => {}
+        let quiet = now.saturating_duration_since(c.p.rx.last_at);
+        let answered = self.reply_quiet(c).is_some_and(|q| quiet >= q);
+        if answered || now >= since + self.opts.linger {
+            c.linger_since = None;
+            self.user_close(c, Some(1000), "");
         }
     }
 
-    fn message_in(&mut self, c: &mut Conn, kind: MsgType, payload: &[u8], frames: u64) {
-        if let Some(max) = self.opts.max_messages {
-            if self.info.messages_in >= max {
-                // --max-messages: exactly N are delivered; later ones were on the wire
-                // (their frames were shown) before our close reached the peer.
-                return;
+    /// Lingering: how long the peer must have been quiet for its replies to count as
+    /// in, or `None` while nothing has arrived since the last frame we sent. Short
+    /// when every data message and ping we sent has had its answer, else `QUIET`.
+    fn reply_quiet(&self, c: &Link) -> Option<Duration> {
+        match (self.now.rx_at, self.now.tx_at) {
+            (Some(rx), Some(tx)) if rx >= tx => {}
+            _ => return None,
+        }
+        if self.now.msgs_in >= c.p.tx.messages && self.now.pings.is_empty() {
+            Some(QUIET_ANSWERED)
+        } else {
+            Some(QUIET)
+        }
+    }
+}
+
+impl<S: Sink> Driver for Session<S> {
+    fn emit(&mut self, ev: &Event<'_>) {
+        if let Event::Frame(f) = ev {
+            match f.dir {
+                Dir::In => self.now.rx_at = Some(Instant::now()),
+                Dir::Out if f.opcode == 8 => self.sink.state(ConnState::Closing),
+                Dir::Out => {}
             }
         }
-        self.info.messages_in += 1;
-        c.msgs_in += 1;
+        if let Event::Message { dir: Dir::Out, .. } = ev {
+            self.rx_since_tx = 0;
+        }
+        self.sink.emit(ev);
+    }
+
+    fn message(&mut self, tx: &mut Tx, kind: MsgType, payload: &[u8], frames: u64) {
+        let total = self.info.messages_in + self.now.msgs_in;
+        if self.opts.max_messages.is_some_and(|max| total >= max) {
+            // --max-messages: exactly N are delivered; later ones were on the wire
+            // (their frames were shown) before our close reached the peer.
+            return;
+        }
+        self.now.msgs_in += 1;
         self.rx_since_tx += 1;
         self.sink.emit(&Event::Message {
             dir: Dir::In,
@@ -1436,101 +1055,50 @@ impl<S: Sink> Session<S> {
                 self.block = Block::None;
             }
         }
-        if self.opts.echo && c.closing.is_none() && c.done.is_none() {
-            self.send_data(c, kind, payload);
+        if self.opts.echo && !tx.close_sent() && !tx.close_received() {
+            tx.send_data(self, kind, payload);
         }
-        if let Some(max) = self.opts.max_messages {
-            if self.info.messages_in >= max {
-                self.user_close(c, Some(1000), "");
-            }
-        }
-    }
-
-    /// At end of input: close once the replies are in, or when `--linger` runs out.
-    fn check_linger(&mut self, c: &mut Conn, now: Instant) {
-        let Some(since) = c.linger_since else {
-            return;
-        };
-        if c.closing.is_some() || c.done.is_some() {
-            return;
-        }
-        let quiet = now.saturating_duration_since(c.last_rx);
-        let answered = reply_quiet(c).is_some_and(|q| quiet >= q);
-        if answered || now >= since + self.opts.linger {
-            c.linger_since = None;
-            self.user_close(c, Some(1000), "");
+        if self.opts.max_messages.is_some_and(|max| total + 1 >= max) {
+            self.stop = true;
+            tx.close(self, Some(1000), "");
         }
     }
 
-    fn on_close(&mut self, c: &mut Conn, payload: &[u8]) {
-        let (code, reason) = close_parts(payload);
-        let reason = String::from_utf8_lossy(reason).into_owned();
-        match &mut c.closing {
-            Some(cl) if cl.sent_at.is_some() => {
-                // The reply to our close.
-                cl.received = Some((code, reason));
-                let reply_after = cl.sent_at.map(|t| t.elapsed());
-                self.sink.emit(&cl.event(true, reply_after));
-                c.done = Some(End::Clean);
-            }
-            _ => {
-                // The peer starts the closing handshake: echo its code (RFC 6455 5.5.1).
-                let received_at = Instant::now();
-                c.closing = Some(Closing {
-                    initiator: Initiator::Remote,
-                    sent_at: None,
-                    sent: None,
-                    received: Some((code, reason)),
-                });
-                self.send_frame(
-                    c,
-                    8,
-                    true,
-                    [false; 3],
-                    Some(rand::random()),
-                    &payload[..payload.len().min(2)],
-                );
-                self.mark_close_sent(c, code, String::new());
-                if let Some(cl) = &c.closing {
-                    self.sink.emit(&cl.event(true, Some(received_at.elapsed())));
-                }
-                // The server closes TCP next; we stop once our reply is sent.
-                c.done = Some(End::Clean);
+    fn pong(&mut self, payload: &[u8]) {
+        if self.now.keepalive.as_deref() == Some(payload) {
+            self.now.keepalive = None;
+        }
+        if let Some(i) = self.now.pings.iter().position(|(p, _)| p == payload) {
+            if let Some((_, at)) = self.now.pings.remove(i) {
+                let rtt = at.elapsed();
+                self.info.last_rtt = Some(rtt);
+                self.sink.emit(&Event::Pong { rtt, payload });
             }
         }
     }
 }
 
-/// Lingering: how long the peer must have been quiet for its replies to count as in,
-/// or `None` while nothing has arrived since the last frame we sent. Short when every
-/// data message and ping we sent has had its answer, else `QUIET`.
-fn reply_quiet(c: &Conn) -> Option<Duration> {
-    match (c.rx_at, c.tx_at) {
-        (Some(rx), Some(tx)) if rx >= tx => {}
-        _ => return None,
-    }
-    if c.msgs_in >= c.msgs_out && c.pings.is_empty() {
-        Some(QUIET_ANSWERED)
-    } else {
-        Some(QUIET)
-    }
+/// The closing handshake has begun (either side) or the connection is over: nothing
+/// more of the user's may be sent.
+fn closing(c: &Link) -> bool {
+    c.p.tx.close_sent() || c.p.tx.close_received() || c.p.end().is_some()
 }
 
-/// Make sure the read buffer can hold `total` bytes from `rstart`.
-fn ensure_room(c: &mut Conn, total: usize) {
-    if c.rbuf.len() - c.rstart >= total {
-        return;
+/// After our half-close: read and drop what the peer still sends, until its end.
+/// Returns true when more may be waiting.
+fn drain(c: &mut Link) -> bool {
+    let mut scratch = [0u8; 16 * 1024];
+    for _ in 0..64 {
+        match c.t.read(&mut scratch) {
+            Ok(ReadOutcome::Data(_)) => {}
+            Ok(ReadOutcome::WouldBlock) => return false,
+            Ok(ReadOutcome::Eof) | Err(_) => {
+                c.eof = true;
+                return false;
+            }
+        }
     }
-    if c.rstart > 0 {
-        c.rbuf.copy_within(c.rstart..c.rend, 0);
-        c.rend -= c.rstart;
-        c.rstart = 0;
-    }
-    if c.rbuf.len() < total {
-        // Exactly what the frame needs: a power of two would zero (and so touch) up to
-        // twice the size of a large message.
-        c.rbuf.resize(total.max(READ_CHUNK), 0);
-    }
+    true
 }
 
 const MAX_REDIRECTS: u32 = 10;
