@@ -110,9 +110,29 @@ pub fn load_cert_and_key(
     Ok((certs, key_der))
 }
 
+/// The crypto provider both roles use: ring (no cmake, quick to build).
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// The server side of `listen --tls-cert FILE --tls-key FILE`: the same provider,
+/// versions, ALPN and key log as the client's.
+pub fn server_tls_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, Error> {
+    let (certs, key_der) = load_cert_and_key(cert, key, "--tls-cert", "--tls-key")?;
+    let mut config = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::tls(format!("TLS setup: {e}")))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key_der)
+        .map_err(|e| Error::usage(format!("--tls-cert/--tls-key: {e}")))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.key_log = Arc::new(rustls::KeyLogFile::new());
+    Ok(Arc::new(config))
+}
+
 /// Build the rustls client configuration once; it is reused across reconnects.
 pub fn tls_config(opts: &TlsOpts) -> Result<Arc<ClientConfig>, Error> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = provider();
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::tls(format!("TLS setup: {e}")))?;

@@ -120,14 +120,16 @@ pub fn perform<S: Read + Write>(
 
     let mut buf = Vec::with_capacity(4096);
     let mut chunk = [0u8; 4096];
+    let mut searched = 0;
     let head_end = loop {
-        if let Some(pos) = find_head_end(&buf) {
-            break pos;
-        }
-        if buf.len() > MAX_HEAD {
-            return Err(Error::handshake(format!(
-                "expected an HTTP response head of at most {MAX_HEAD} bytes, got more"
-            )));
+        match head_end(&buf, searched) {
+            Ok(Some(pos)) => break pos,
+            Ok(None) => searched = buf.len(),
+            Err(max) => {
+                return Err(Error::handshake(format!(
+                    "expected an HTTP response head of at most {max} bytes, got more"
+                )))
+            }
         }
         let n = stream
             .read(&mut chunk)
@@ -228,8 +230,117 @@ pub fn perform<S: Read + Write>(
     ))
 }
 
-fn find_head_end(buf: &[u8]) -> Option<usize> {
-    buf.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4)
+/// The end of an HTTP head in `buf`, just past its blank line: `Ok(None)` while more is
+/// needed, `Err(MAX_HEAD)` once more than that came without one. `searched`: how much
+/// of `buf` an earlier call looked at, so a head that trickles in is not scanned again
+/// from the start each time. The one head reader of both roles.
+pub fn head_end(buf: &[u8], searched: usize) -> Result<Option<usize>, usize> {
+    let from = searched.saturating_sub(3);
+    if let Some(p) = buf[from.min(buf.len())..]
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+    {
+        return Ok(Some(from + p + 4));
+    }
+    if buf.len() > MAX_HEAD {
+        return Err(MAX_HEAD);
+    }
+    Ok(None)
+}
+
+/// A client's upgrade request, accepted: the 101 response to send, and what the
+/// client asked for.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    pub response: Vec<u8>,
+    pub request: HttpHead,
+    /// The subprotocol chosen (the first the client offered).
+    pub protocol: Option<String>,
+}
+
+/// A request that is not a WebSocket upgrade: the 400 response to send, and why.
+#[derive(Debug, Clone)]
+pub struct Rejected {
+    pub response: Vec<u8>,
+    pub problem: String,
+}
+
+/// The server side: judge a request head (as `head_end` found it) and answer it.
+pub fn accept(head: &[u8]) -> Result<Accepted, Rejected> {
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut req = httparse::Request::new(&mut headers);
+    let parsed = req.parse(head);
+    let get = |name: &str| {
+        req.headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| String::from_utf8_lossy(h.value).trim().to_string())
+    };
+    let problem = match parsed {
+        Err(e) => Some(format!("expected an HTTP/1.1 request, got a bad one ({e})")),
+        Ok(httparse::Status::Partial) => Some("expected a complete request head".to_string()),
+        Ok(_) if req.method != Some("GET") => Some(format!(
+            "expected GET, got {}",
+            req.method.unwrap_or("nothing")
+        )),
+        Ok(_) if !get("upgrade").is_some_and(|v| v.eq_ignore_ascii_case("websocket")) => {
+            Some("expected \"Upgrade: websocket\"".to_string())
+        }
+        Ok(_) if get("sec-websocket-version").as_deref() != Some("13") => {
+            Some("expected \"Sec-WebSocket-Version: 13\"".to_string())
+        }
+        Ok(_) if get("sec-websocket-key").is_none() => {
+            Some("expected a Sec-WebSocket-Key header".to_string())
+        }
+        _ => None,
+    };
+    if let Some(problem) = problem {
+        let body = format!("wsdbg listen: not a WebSocket handshake: {problem}\n");
+        let response = format!(
+            "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\nSec-WebSocket-Version: 13\r\n\r\n{body}",
+            body.len()
+        );
+        return Err(Rejected {
+            response: response.into_bytes(),
+            problem,
+        });
+    }
+    let request = HttpHead {
+        method: "GET".into(),
+        path: req.path.unwrap_or("/").to_string(),
+        headers: req
+            .headers
+            .iter()
+            .map(|h| {
+                (
+                    h.name.to_string(),
+                    String::from_utf8_lossy(h.value).into_owned(),
+                )
+            })
+            .collect(),
+        ..HttpHead::default()
+    };
+    let key = get("sec-websocket-key").unwrap_or_default();
+    let mut resp = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n",
+        derive_accept_key(key.as_bytes())
+    );
+    let protocol = get("sec-websocket-protocol").and_then(|protos| {
+        protos
+            .split(',')
+            .map(str::trim)
+            .find(|p| !p.is_empty())
+            .map(str::to_string)
+    });
+    if let Some(p) = &protocol {
+        resp.push_str(&format!("Sec-WebSocket-Protocol: {p}\r\n"));
+    }
+    resp.push_str("\r\n");
+    Ok(Accepted {
+        response: resp.into_bytes(),
+        request,
+        protocol,
+    })
 }
 
 /// Parse a response head (status line and headers, ending with the blank line).

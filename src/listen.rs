@@ -1,26 +1,47 @@
-//! `wsdbg listen`: a local echo server, a thread per client, blocking I/O. It reuses
-//! `wire` (decode, check, encode), `handshake` (response parsing rules), and the
-//! renderers, so what it prints looks like what the client prints.
+//! `wsdbg listen`: a local WebSocket server on one event loop (`mio`), however many
+//! clients: it accepts, reads each upgrade request (`handshake::accept`), then runs a
+//! `protocol::Conn` in the server role per client and echoes what arrives. The loop
+//! owns the output, so events print in the order they happened, each with its client.
+//! Nothing here decodes a frame: that is the protocol core's.
 
-use std::io::{self, Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use mio::net::TcpListener;
+use mio::{Events, Interest, Poll, Token};
 use rustls::ServerConfig;
-use tungstenite::handshake::derive_accept_key;
 
 use crate::cli::ListenArgs;
 use crate::error::Error;
-use crate::event::{close_parts, CloseFrame, Dir, Event, FrameEv, Initiator, MsgType};
+use crate::event::{Dir, Event, MsgType};
+use crate::handshake;
 use crate::output::Output;
+use crate::outq::OutQ;
+use crate::protocol::{self, Driver, Tx};
 use crate::render::{Opts, Printer};
 use crate::session::Sink;
-use crate::wire::{self, Checker, Header, Role};
+use crate::transport::{ReadOutcome, Transport};
+use crate::wire::Role;
 
-type Shared = Arc<Mutex<Output<io::BufWriter<io::Stdout>, io::Stderr>>>;
+type Out = Output<io::BufWriter<io::Stdout>, io::Stderr>;
 
 const DEFAULT_PORT: u16 = 9001;
+const LISTENER: Token = Token(0);
+/// The whole opening handshake (TLS and the request) must be done in this time.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client gets to answer our close frame, to take what we still send, and
+/// to end its side after ours.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Stop reading from a client while this much waits to be sent to it: a client that
+/// sends and never reads cannot make the server's memory grow.
+const HIGH_WATER: usize = 1 << 20;
+/// How much one client may be read in one turn, so the others are not starved.
+const READ_BUDGET: usize = 256 * 1024;
+/// A client's first read buffer (it grows with what arrives).
+const CLIENT_RBUF: usize = 4 * 1024;
 
 /// Where to bind: `[ADDR]` (HOST, HOST:PORT, or an IP) and `--port`.
 pub fn bind_addr(addr: Option<&str>, port: Option<u16>) -> Result<SocketAddr, Error> {
@@ -56,13 +77,8 @@ pub fn bind_addr(addr: Option<&str>, port: Option<u16>) -> Result<SocketAddr, Er
 
 pub fn run(args: ListenArgs, start: Instant) -> Result<u8, Error> {
     let addr = bind_addr(args.addr.as_deref(), args.port)?;
-    let listener = TcpListener::bind(addr)
-        .map_err(|e| Error::connect(format!("listen: cannot bind {addr}: {e}")))?;
-    let local = listener
-        .local_addr()
-        .map_err(|e| Error::io(format!("listen: {e}")))?;
     let tls = match (&args.tls_cert, &args.tls_key) {
-        (Some(c), Some(k)) => Some(server_tls(c, k)?),
+        (Some(c), Some(k)) => Some(crate::connect::server_tls_config(c, k)?),
         (None, None) => None,
         _ => {
             return Err(Error::usage(
@@ -70,6 +86,11 @@ pub fn run(args: ListenArgs, start: Instant) -> Result<u8, Error> {
             ))
         }
     };
+    let listener = TcpListener::bind(addr)
+        .map_err(|e| Error::connect(format!("listen: cannot bind {addr}: {e}")))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| Error::io(format!("listen: {e}")))?;
     let printer = Printer::new(
         args.out.format(),
         Opts {
@@ -79,433 +100,448 @@ pub fn run(args: ListenArgs, start: Instant) -> Result<u8, Error> {
         io::BufWriter::with_capacity(64 * 1024, io::stdout()),
         io::stderr(),
     );
-    let shared: Shared = Arc::new(Mutex::new(Output::new(printer, start)));
-    {
-        let mut out = lock(&shared);
-        let a = local.to_string();
-        out.emit(&Event::Listening {
-            addr: &a,
-            tls: tls.is_some(),
-        });
-        out.idle();
-    }
-    let mut next_id = 0u64;
-    for stream in listener.incoming() {
-        let stream = match stream {
-            Ok(s) => s,
-            Err(e) => {
-                let err = Error::io(format!("listen: accept: {e}"));
-                emit(&shared, None, &Event::Error(&err));
-                continue;
-            }
-        };
-        next_id += 1;
-        let id = next_id;
-        let shared = shared.clone();
-        let max_size = args.max_size;
-        let tls = tls.clone();
-        let _ = std::thread::Builder::new()
-            .name(format!("client-{id}"))
-            .spawn(move || {
-                let sock = match tls {
-                    None => Sock::Plain(stream),
-                    Some(cfg) => match rustls::ServerConnection::new(cfg) {
-                        Ok(conn) => Sock::Tls(Box::new(rustls::StreamOwned::new(conn, stream))),
-                        Err(e) => {
-                            let err = Error::tls(format!("listen: TLS: {e}"));
-                            emit(&shared, Some(id), &Event::Error(&err));
-                            return;
-                        }
-                    },
-                };
-                Client::new(id, sock, shared, max_size).serve()
-            });
-    }
-    Ok(0)
-}
-
-fn lock(
-    shared: &Shared,
-) -> std::sync::MutexGuard<'_, Output<io::BufWriter<io::Stdout>, io::Stderr>> {
-    shared.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn emit(shared: &Shared, client: Option<u64>, ev: &Event<'_>) {
-    let mut out = lock(shared);
-    out.client = client;
-    out.emit(ev);
+    let mut out = Output::new(printer, start);
+    let a = local.to_string();
+    out.emit(&Event::Listening {
+        addr: &a,
+        tls: tls.is_some(),
+    });
     out.idle();
+    let mut server = Server {
+        poll: Poll::new().map_err(|e| Error::io(format!("listen: poll: {e}")))?,
+        listener,
+        tls,
+        max_size: args.max_size,
+        out,
+        clients: HashMap::new(),
+        next_id: 0,
+    };
+    server
+        .poll
+        .registry()
+        .register(&mut server.listener, LISTENER, Interest::READABLE)
+        .map_err(|e| Error::io(format!("listen: poll: {e}")))?;
+    server.run()
 }
 
-/// A client's connection, plain or TLS (`--tls-cert`).
-enum Sock {
-    Plain(TcpStream),
-    Tls(Box<rustls::StreamOwned<rustls::ServerConnection, TcpStream>>),
+struct Server {
+    poll: Poll,
+    listener: TcpListener,
+    tls: Option<Arc<ServerConfig>>,
+    max_size: u64,
+    out: Out,
+    /// By token; a client's token is its id.
+    clients: HashMap<Token, Client>,
+    next_id: u64,
 }
 
-impl Sock {
-    fn tcp(&self) -> &TcpStream {
-        match self {
-            Sock::Plain(s) => s,
-            Sock::Tls(s) => &s.sock,
-        }
-    }
-    fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
-        self.tcp().set_read_timeout(t)
-    }
-    /// End the connection: TLS close_notify, then TCP shutdown.
-    fn shutdown(&mut self) {
-        if let Sock::Tls(s) = self {
-            s.conn.send_close_notify();
-            let _ = s.flush();
-        }
-        let _ = self.tcp().shutdown(std::net::Shutdown::Both);
-    }
-}
-
-impl Read for Sock {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Sock::Plain(s) => s.read(buf),
-            Sock::Tls(s) => s.read(buf),
-        }
-    }
-}
-
-impl Write for Sock {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Sock::Plain(s) => s.write(buf),
-            Sock::Tls(s) => s.write(buf),
-        }
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Sock::Plain(s) => s.flush(),
-            Sock::Tls(s) => s.flush(),
-        }
-    }
-}
-
-/// The server side of `listen --tls-cert FILE --tls-key FILE`.
-fn server_tls(cert: &std::path::Path, key: &std::path::Path) -> Result<Arc<ServerConfig>, Error> {
-    let (certs, key_der) = crate::connect::load_cert_and_key(cert, key, "--tls-cert", "--tls-key")?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::tls(format!("TLS setup: {e}")))?
-        .with_no_client_auth()
-        .with_single_cert(certs, key_der)
-        .map_err(|e| Error::usage(format!("--tls-cert/--tls-key: {e}")))?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    config.key_log = Arc::new(rustls::KeyLogFile::new());
-    Ok(Arc::new(config))
-}
-
+/// One client: its socket and where it is in its life.
 struct Client {
     id: u64,
-    sock: Sock,
-    shared: Shared,
-    max_size: u64,
-    /// Frames to send, written once per read.
-    out: Vec<u8>,
+    peer: String,
+    t: Transport,
+    phase: Phase,
+    /// Until when the current phase may last (handshake, close reply, drain).
+    deadline: Option<Instant>,
+    /// Data may be waiting to be read (readiness is edge-triggered).
+    readable: bool,
+    /// The client ended its side.
+    eof: bool,
+    /// Its upgrade was accepted (so its leaving is shown).
+    connected: bool,
 }
 
 impl Client {
-    fn new(id: u64, sock: Sock, shared: Shared, max_size: u64) -> Client {
-        Client {
-            id,
-            sock,
-            shared,
-            max_size,
-            out: Vec::new(),
+    /// Reading is worth a turn: data may wait, and a WebSocket client's send queue has
+    /// room (else it waits for the queue to drain: backpressure).
+    fn can_read(&self) -> bool {
+        match &self.phase {
+            Phase::Open(p) => self.readable && p.tx.out.pending() < HIGH_WATER,
+            _ => self.readable,
         }
     }
+}
 
-    /// Print an event; output is flushed once per read (`flush`), not per event.
-    fn emit(&self, ev: &Event<'_>) {
-        let mut out = lock(&self.shared);
-        out.client = Some(self.id);
-        out.emit(ev);
+enum Phase {
+    /// Reading the upgrade request (after the TLS handshake, if any).
+    Request { head: Vec<u8>, searched: usize },
+    /// A 400 (or 101 failed) answer is on its way; then the connection ends.
+    Refusing { out: OutQ },
+    /// The WebSocket connection.
+    Open(Box<protocol::Conn>),
+    /// Our side is shut and everything was sent: reading until the client's end.
+    Draining,
+}
+
+/// The protocol core's view of the server: print with the client's id; echo.
+struct Echo<'a> {
+    out: &'a mut Out,
+    id: u64,
+}
+
+impl Driver for Echo<'_> {
+    fn emit(&mut self, ev: &Event<'_>) {
+        self.out.client = Some(self.id);
+        self.out.emit(ev);
     }
 
-    fn serve(mut self) {
-        let peer = self
-            .sock
-            .tcp()
-            .peer_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_else(|_| "?".into());
-        let _ = self.sock.tcp().set_nodelay(true);
-        let rest = match self.handshake() {
-            Ok(rest) => rest,
-            Err(e) => {
-                self.emit(&Event::Error(&e));
-                self.flush();
-                return;
-            }
-        };
-        self.emit(&Event::Client {
-            peer: &peer,
-            connected: true,
-        });
-        self.frames(rest);
-        self.emit(&Event::Client {
-            peer: &peer,
-            connected: false,
-        });
-        self.flush();
-    }
-
-    /// Read the upgrade request and answer 101 (or 400). Returns bytes read past it.
-    fn handshake(&mut self) -> Result<Vec<u8>, Error> {
-        let _ = self.sock.set_read_timeout(Some(Duration::from_secs(10)));
-        let mut buf = Vec::with_capacity(1024);
-        let mut chunk = [0u8; 4096];
-        let end = loop {
-            if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break p + 4;
-            }
-            if buf.len() > 64 * 1024 {
-                return Err(Error::handshake("listen: request head over 64 KiB"));
-            }
-            let n = self
-                .sock
-                .read(&mut chunk)
-                .map_err(|e| Error::handshake(format!("listen: reading the request: {e}")))?;
-            if n == 0 {
-                return Err(Error::handshake(
-                    "listen: the client closed the connection before its request was complete",
-                ));
-            }
-            buf.extend_from_slice(&chunk[..n]);
-        };
-        let mut headers = [httparse::EMPTY_HEADER; 64];
-        let mut req = httparse::Request::new(&mut headers);
-        let parsed = req.parse(&buf[..end]);
-        let get = |name: &str| {
-            req.headers
-                .iter()
-                .find(|h| h.name.eq_ignore_ascii_case(name))
-                .map(|h| String::from_utf8_lossy(h.value).trim().to_string())
-        };
-        let problem = match parsed {
-            Err(e) => Some(format!("expected an HTTP/1.1 request, got a bad one ({e})")),
-            Ok(_) if req.method != Some("GET") => Some(format!(
-                "expected GET, got {}",
-                req.method.unwrap_or("nothing")
-            )),
-            Ok(_) if !get("upgrade").is_some_and(|v| v.eq_ignore_ascii_case("websocket")) => {
-                Some("expected \"Upgrade: websocket\"".to_string())
-            }
-            Ok(_) if get("sec-websocket-version").as_deref() != Some("13") => {
-                Some("expected \"Sec-WebSocket-Version: 13\"".to_string())
-            }
-            Ok(_) if get("sec-websocket-key").is_none() => {
-                Some("expected a Sec-WebSocket-Key header".to_string())
-            }
-            _ => None,
-        };
-        if let Some(p) = problem {
-            let body = format!("wsdbg listen: not a WebSocket handshake: {p}\n");
-            let resp = format!(
-                "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\nSec-WebSocket-Version: 13\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = self.sock.write_all(resp.as_bytes());
-            return Err(Error::handshake(format!("listen: {p}")));
-        }
-        let key = get("sec-websocket-key").unwrap_or_default();
-        let mut resp = format!(
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n",
-            derive_accept_key(key.as_bytes())
-        );
-        if let Some(protos) = get("sec-websocket-protocol") {
-            if let Some(first) = protos.split(',').map(str::trim).find(|p| !p.is_empty()) {
-                resp.push_str(&format!("Sec-WebSocket-Protocol: {first}\r\n"));
-            }
-        }
-        resp.push_str("\r\n");
-        self.sock
-            .write_all(resp.as_bytes())
-            .map_err(|e| Error::io(format!("listen: writing the response: {e}")))?;
-        let _ = self.sock.set_read_timeout(None);
-        Ok(buf[end..].to_vec())
-    }
-
-    /// Echo frames until the closing handshake or the connection ends.
-    fn frames(&mut self, rest: Vec<u8>) {
-        let mut checker = Checker::new(Role::Server, self.max_size);
-        let mut rbuf = rest;
-        let mut start = 0usize;
-        let mut chunk = vec![0u8; 64 * 1024];
-        let mut partial: Option<(MsgType, Vec<u8>, u64)> = None;
-        let mut checked = false;
-        loop {
-            // Handle every complete frame.
-            while let Some((h, hlen)) = wire::decode_header(&rbuf[start..]) {
-                if !checked {
-                    if let Err(v) = checker.check_header(&h) {
-                        self.fail(v);
-                        return;
-                    }
-                    checked = true;
-                }
-                let total = hlen + h.len as usize;
-                if rbuf.len() - start < total {
-                    break;
-                }
-                checked = false;
-                let p0 = start + hlen;
-                let p1 = start + total;
-                if let Some(key) = h.mask {
-                    wire::apply_mask(&mut rbuf[p0..p1], key, 0);
-                }
-                start += total;
-                let payload = &rbuf[p0..p1];
-                self.show(Dir::In, &h, payload);
-                if let Err(v) = checker.check_payload(&h, payload) {
-                    self.fail(v);
-                    return;
-                }
-                match h.opcode {
-                    1 | 2 if h.fin => {
-                        let kind = if h.opcode == 1 {
-                            MsgType::Text
-                        } else {
-                            MsgType::Binary
-                        };
-                        self.message(kind, payload, 1);
-                    }
-                    1 | 2 => {
-                        let kind = if h.opcode == 1 {
-                            MsgType::Text
-                        } else {
-                            MsgType::Binary
-                        };
-                        partial = Some((kind, payload.to_vec(), 1));
-                    }
-                    0 => {
-                        if let Some((_, data, frames)) = &mut partial {
-                            data.extend_from_slice(payload);
-                            *frames += 1;
-                        }
-                        if h.fin {
-                            if let Some((kind, data, frames)) = partial.take() {
-                                self.message(kind, &data, frames);
-                            }
-                        }
-                    }
-                    8 => {
-                        let (code, reason) = close_parts(payload);
-                        let reason = String::from_utf8_lossy(reason).into_owned();
-                        let reply = &payload[..payload.len().min(2)];
-                        self.send(8, reply);
-                        self.flush();
-                        let (reply_code, _) = close_parts(reply);
-                        self.emit(&Event::Close {
-                            sent: Some(CloseFrame {
-                                code: reply_code,
-                                reason: "",
-                            }),
-                            received: Some(CloseFrame {
-                                code,
-                                reason: &reason,
-                            }),
-                            initiator: Initiator::Remote,
-                            clean: true,
-                            reply_after: None,
-                        });
-                        self.sock.shutdown();
-                        return;
-                    }
-                    9 => self.send(10, payload),
-                    _ => {}
-                }
-            }
-            if start == rbuf.len() {
-                rbuf.clear();
-                start = 0;
-            } else if start > 0 && start > rbuf.len() / 2 {
-                rbuf.drain(..start);
-                start = 0;
-            }
-            self.flush();
-            match self.sock.read(&mut chunk) {
-                Ok(0) => {
-                    self.emit(&Event::Disconnected {
-                        code: 1006,
-                        reason: "the client closed the connection without a close frame",
-                    });
-                    return;
-                }
-                Ok(n) => rbuf.extend_from_slice(&chunk[..n]),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    let reason = format!("connection: {e}");
-                    self.emit(&Event::Disconnected {
-                        code: 1006,
-                        reason: &reason,
-                    });
-                    return;
-                }
-            }
-        }
-    }
-
-    fn message(&mut self, kind: MsgType, payload: &[u8], frames: u64) {
+    fn message(&mut self, tx: &mut Tx, kind: MsgType, payload: &[u8], frames: u64) {
         self.emit(&Event::Message {
             dir: Dir::In,
             kind,
             payload,
             frames,
         });
-        let op = match kind {
-            MsgType::Text => 1,
-            MsgType::Binary => 2,
-        };
-        self.send(op, payload);
-    }
-
-    fn show(&self, dir: Dir, h: &Header, payload: &[u8]) {
-        self.emit(&Event::Frame(FrameEv {
-            dir,
-            fin: h.fin,
-            rsv: h.rsv,
-            opcode: h.opcode,
-            mask: h.mask,
-            payload,
-        }));
-    }
-
-    /// Queue an unmasked frame (servers do not mask, RFC 6455 5.1).
-    fn send(&mut self, opcode: u8, payload: &[u8]) {
-        let h = Header {
-            fin: true,
-            rsv: [false; 3],
-            opcode,
-            mask: None,
-            len: payload.len() as u64,
-        };
-        wire::encode_header(&h, &mut self.out);
-        self.out.extend_from_slice(payload);
-        self.show(Dir::Out, &h, payload);
-    }
-
-    /// Send what was queued, and print what was shown, before waiting for more.
-    fn flush(&mut self) {
-        if !self.out.is_empty() {
-            let _ = self.sock.write_all(&self.out);
-            self.out.clear();
+        if !tx.close_sent() && !tx.close_received() {
+            // A fragmented message is echoed as one frame.
+            tx.send_data(self, kind, payload);
         }
-        lock(&self.shared).idle();
+    }
+}
+
+impl Server {
+    fn run(&mut self) -> Result<u8, Error> {
+        let mut events = Events::with_capacity(1024);
+        loop {
+            let timeout = self
+                .next_deadline()
+                .map(|t| t.saturating_duration_since(Instant::now()));
+            self.out.idle();
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(Error::io(format!("listen: poll: {e}")));
+            }
+            for ev in events.iter() {
+                let token = ev.token();
+                if token == LISTENER {
+                    self.accept_all();
+                    continue;
+                }
+                if let Some(c) = self.clients.get_mut(&token) {
+                    if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                        c.readable = true;
+                    }
+                }
+                self.turn(token);
+            }
+            // Clients with more to read than one turn took, and timers.
+            let now = Instant::now();
+            let due: Vec<Token> = self
+                .clients
+                .iter()
+                .filter(|(_, c)| c.can_read() || c.deadline.is_some_and(|d| now >= d))
+                .map(|(t, _)| *t)
+                .collect();
+            for token in due {
+                self.turn(token);
+            }
+        }
     }
 
-    fn fail(&mut self, v: wire::Violation) {
-        let e = Error::protocol(v.msg, v.rule);
-        self.emit(&Event::Error(&e));
-        self.send(8, &v.close_code.to_be_bytes());
-        self.flush();
-        self.sock.shutdown();
+    fn next_deadline(&self) -> Option<Instant> {
+        if self.clients.values().any(Client::can_read) {
+            return Some(Instant::now());
+        }
+        self.clients.values().filter_map(|c| c.deadline).min()
+    }
+
+    fn accept_all(&mut self) {
+        loop {
+            let (mut sock, addr) = match self.listener.accept() {
+                Ok(x) => x,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    // Out of file descriptors, say: report, keep serving the others.
+                    let err = Error::io(format!("listen: accept: {e}"));
+                    self.out.client = None;
+                    self.out.emit(&Event::Error(&err));
+                    return;
+                }
+            };
+            self.next_id += 1;
+            let id = self.next_id;
+            let token = Token(id as usize);
+            let _ = sock.set_nodelay(true);
+            if let Err(e) = self.poll.registry().register(
+                &mut sock,
+                token,
+                Interest::READABLE | Interest::WRITABLE,
+            ) {
+                let err = Error::io(format!("listen: poll: {e}"));
+                self.out.client = Some(id);
+                self.out.emit(&Event::Error(&err));
+                continue;
+            }
+            let tls = match &self.tls {
+                None => None,
+                Some(cfg) => match rustls::ServerConnection::new(cfg.clone()) {
+                    Ok(c) => Some(rustls::Connection::Server(c)),
+                    Err(e) => {
+                        let err = Error::tls(format!("listen: TLS: {e}"));
+                        self.out.client = Some(id);
+                        self.out.emit(&Event::Error(&err));
+                        let _ = self.poll.registry().deregister(&mut sock);
+                        continue;
+                    }
+                },
+            };
+            self.clients.insert(
+                token,
+                Client {
+                    id,
+                    peer: addr.to_string(),
+                    t: Transport::with(sock, tls),
+                    phase: Phase::Request {
+                        head: Vec::new(),
+                        searched: 0,
+                    },
+                    deadline: Some(Instant::now() + HANDSHAKE_TIMEOUT),
+                    readable: true,
+                    eof: false,
+                    connected: false,
+                },
+            );
+        }
+    }
+
+    /// Give one client a turn: read, handle, write, check its timer. A client that is
+    /// finished is removed.
+    fn turn(&mut self, token: Token) {
+        let Some(mut c) = self.clients.remove(&token) else {
+            return;
+        };
+        let done = self.step(&mut c);
+        if done {
+            let _ = self.poll.registry().deregister(&mut c.t.sock);
+            if c.connected {
+                self.out.client = Some(c.id);
+                self.out.emit(&Event::Client {
+                    peer: &c.peer,
+                    connected: false,
+                });
+            }
+        } else {
+            self.clients.insert(token, c);
+        }
+    }
+
+    /// Returns true when the client is finished.
+    fn step(&mut self, c: &mut Client) -> bool {
+        let now = Instant::now();
+        let expired = c.deadline.is_some_and(|d| now >= d);
+        match &mut c.phase {
+            Phase::Request { .. } => self.request(c, expired),
+            Phase::Refusing { out } => {
+                let r = out.write_to(&mut c.t);
+                if r.is_err() || expired {
+                    return true;
+                }
+                if out.is_empty() {
+                    // Then read until the client's end, so it gets the answer whole
+                    // (closing with unread data would reset the connection).
+                    c.t.shutdown();
+                    c.phase = Phase::Draining;
+                    c.deadline = Some(now + CLOSE_TIMEOUT);
+                    c.readable = true;
+                }
+                false
+            }
+            Phase::Open(_) => self.open(c, expired),
+            Phase::Draining => {
+                let mut scratch = [0u8; 16 * 1024];
+                for _ in 0..16 {
+                    match c.t.read(&mut scratch) {
+                        Ok(ReadOutcome::Data(_)) => continue,
+                        Ok(ReadOutcome::WouldBlock) => {
+                            c.readable = false;
+                            return expired;
+                        }
+                        Ok(ReadOutcome::Eof) | Err(_) => return true,
+                    }
+                }
+                expired
+            }
+        }
+    }
+
+    /// Read the upgrade request; answer it with 101 (and open) or 400.
+    fn request(&mut self, c: &mut Client, expired: bool) -> bool {
+        let Phase::Request { head, searched } = &mut c.phase else {
+            return true;
+        };
+        let mut chunk = [0u8; 4096];
+        while c.readable {
+            match c.t.read(&mut chunk) {
+                Ok(ReadOutcome::Data(n)) => head.extend_from_slice(&chunk[..n]),
+                Ok(ReadOutcome::WouldBlock) => c.readable = false,
+                Ok(ReadOutcome::Eof) => {
+                    let e = Error::handshake(
+                        "listen: the client closed the connection before its request was complete",
+                    );
+                    self.client_error(c.id, &e);
+                    return true;
+                }
+                Err(e) => {
+                    self.client_error(c.id, &Error::handshake(format!("listen: {}", e.msg)));
+                    return true;
+                }
+            }
+            match handshake::head_end(head, *searched) {
+                Ok(None) => *searched = head.len(),
+                Ok(Some(end)) => return self.answer(c, end),
+                Err(max) => {
+                    let problem = format!("request head over {} KiB", max / 1024);
+                    return self.refuse(c, problem, None);
+                }
+            }
+        }
+        // Flush what the TLS handshake wants to send.
+        let _ = c.t.write(&[]);
+        if expired {
+            let e = Error::timeout(format!(
+                "listen: no complete upgrade request within {} s",
+                HANDSHAKE_TIMEOUT.as_secs()
+            ));
+            self.client_error(c.id, &e);
+            return true;
+        }
+        false
+    }
+
+    fn answer(&mut self, c: &mut Client, end: usize) -> bool {
+        let Phase::Request { head, .. } = &mut c.phase else {
+            return true;
+        };
+        let head = std::mem::take(head);
+        match handshake::accept(&head[..end]) {
+            Err(r) => self.refuse(c, r.problem, Some(r.response)),
+            Ok(a) => {
+                let mut conn = Box::new(protocol::Conn::new(
+                    protocol::Config {
+                        role: Role::Server,
+                        max_size: self.max_size,
+                        auto_pong: true,
+                        rbuf: CLIENT_RBUF,
+                    },
+                    &head[end..],
+                ));
+                conn.tx.out.append(|o| o.extend_from_slice(&a.response));
+                self.out.client = Some(c.id);
+                self.out.emit(&Event::Client {
+                    peer: &c.peer,
+                    connected: true,
+                });
+                c.connected = true;
+                c.phase = Phase::Open(conn);
+                c.deadline = None;
+                c.readable = true;
+                self.open(c, false)
+            }
+        }
+    }
+
+    /// Answer 400 (a body saying why), then end the connection.
+    fn refuse(&mut self, c: &mut Client, problem: String, response: Option<Vec<u8>>) -> bool {
+        let response = response.unwrap_or_else(|| {
+            let body = format!("wsdbg listen: {problem}\n");
+            format!(
+                "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .into_bytes()
+        });
+        self.client_error(c.id, &Error::handshake(format!("listen: {problem}")));
+        let mut out = OutQ::default();
+        out.append(|o| o.extend_from_slice(&response));
+        c.phase = Phase::Refusing { out };
+        c.deadline = Some(Instant::now() + CLOSE_TIMEOUT);
+        false
+    }
+
+    fn client_error(&mut self, id: u64, e: &Error) {
+        self.out.client = Some(id);
+        self.out.emit(&Event::Error(e));
+    }
+
+    /// The WebSocket connection: read (while the send queue has room), handle, write.
+    fn open(&mut self, c: &mut Client, expired: bool) -> bool {
+        let Phase::Open(p) = &mut c.phase else {
+            return true;
+        };
+        let mut d = Echo {
+            out: &mut self.out,
+            id: c.id,
+        };
+        let mut budget = READ_BUDGET;
+        while c.readable && p.end().is_none() && p.tx.out.pending() < HIGH_WATER {
+            if budget == 0 {
+                // More next turn.
+                break;
+            }
+            match c.t.read(p.rx.space()) {
+                Ok(ReadOutcome::Data(n)) => {
+                    p.rx.filled(n);
+                    budget = budget.saturating_sub(n);
+                    p.process(&mut d);
+                }
+                Ok(ReadOutcome::WouldBlock) => c.readable = false,
+                Ok(ReadOutcome::Eof) => {
+                    c.readable = false;
+                    c.eof = true;
+                    p.eof(&mut d);
+                }
+                Err(e) => {
+                    c.readable = false;
+                    p.process(&mut d);
+                    d.emit(&Event::Error(&e));
+                    p.lost(&mut d, &e.msg);
+                }
+            }
+        }
+        if let Err(e) = p.write_to(&mut d, &mut c.t) {
+            if p.end().is_none() {
+                d.emit(&Event::Error(&e));
+                p.lost(&mut d, &e.msg);
+            } else {
+                p.abandon(&mut d);
+            }
+        }
+        // Our close frame waits for its reply only so long.
+        if let Some(sent) = p.tx.awaiting_close_reply() {
+            if Instant::now() >= sent.max(p.rx.last_at) + CLOSE_TIMEOUT {
+                let e = Error::timeout(format!(
+                    "listen: no close frame from the client within {} s of ours",
+                    CLOSE_TIMEOUT.as_secs()
+                ));
+                d.emit(&Event::Error(&e));
+                p.close_timed_out(&mut d);
+            } else {
+                c.deadline = Some(sent.max(p.rx.last_at) + CLOSE_TIMEOUT);
+            }
+        }
+        if p.end().is_none() {
+            return false;
+        }
+        // Over: send the rest (a client that reads nothing gets CLOSE_TIMEOUT), then
+        // shut our side and read until the client's end.
+        let give_up = *c.deadline.get_or_insert(Instant::now() + CLOSE_TIMEOUT);
+        if expired || Instant::now() >= give_up {
+            p.abandon(&mut d);
+        }
+        if !p.tx.out.is_empty() || c.t.has_pending() {
+            return false;
+        }
+        c.t.shutdown();
+        if c.eof {
+            c.phase = Phase::Draining;
+            return true;
+        }
+        c.phase = Phase::Draining;
+        c.deadline = Some(Instant::now() + CLOSE_TIMEOUT);
+        c.readable = true;
+        false
     }
 }

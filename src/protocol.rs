@@ -54,6 +54,9 @@ pub struct Config {
     pub max_size: u64,
     /// Answer pings.
     pub auto_pong: bool,
+    /// The read buffer's first size: a client takes 64 KiB reads; a server with many
+    /// idle clients starts small, and each buffer grows with what arrives.
+    pub rbuf: usize,
 }
 
 /// One connection's protocol state: the receiving half and the sending half, apart so
@@ -157,7 +160,7 @@ impl Closing {
 impl Conn {
     /// A new connection; `early` holds bytes read past the opening handshake.
     pub fn new(cfg: Config, early: &[u8]) -> Conn {
-        let mut buf = vec![0u8; READ_CHUNK.max(early.len())];
+        let mut buf = vec![0u8; cfg.rbuf.max(early.len()).max(64)];
         buf[..early.len()].copy_from_slice(early);
         Conn {
             rx: Rx {
@@ -448,6 +451,7 @@ impl Rx {
             self.end = 0;
             if self.buf.len() > KEEP_RBUF && self.need == 0 {
                 self.buf = vec![0u8; READ_CHUNK];
+                self.buf.shrink_to_fit();
             }
         }
         if self.end == self.buf.len() && self.start > 0 {
@@ -456,15 +460,20 @@ impl Rx {
             self.start = 0;
         }
         if self.end == self.buf.len() {
-            // Double, but not past what the frame in progress needs.
+            // Double (by READ_CHUNK at least, once that big), but not past what the
+            // frame in progress needs.
             let len = self.buf.len();
-            let want = if self.need > len {
-                self.need - len
-            } else {
+            let step = if len < READ_CHUNK {
                 len
+            } else {
+                READ_CHUNK.max(len / 2)
             };
-            self.buf
-                .resize(len + want.clamp(READ_CHUNK, len.max(READ_CHUNK)), 0);
+            let grow = if self.need > len {
+                (self.need - len).min(step.max(len))
+            } else {
+                step
+            };
+            self.buf.resize(len + grow, 0);
         }
         &mut self.buf[self.end..]
     }
@@ -839,6 +848,7 @@ mod tests {
                 role,
                 max_size: 1000,
                 auto_pong: true,
+                rbuf: READ_CHUNK,
             },
             &[],
         )
@@ -1035,6 +1045,7 @@ mod tests {
                 role: Role::Client,
                 max_size: 64 << 20,
                 auto_pong: true,
+                rbuf: READ_CHUNK,
             },
             &[],
         );

@@ -435,6 +435,7 @@ impl<S: Sink> Session<S> {
                 role: Role::Client,
                 max_size: self.opts.max_size,
                 auto_pong: self.opts.auto_pong,
+                rbuf: protocol::READ_CHUNK,
             },
             &rest,
         );

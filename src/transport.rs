@@ -1,11 +1,12 @@
-//! The open connection as the session's event loop sees it: a non-blocking socket
-//! registered with `mio`, plain or with rustls on top. Reads append plaintext to a
-//! buffer; writes take plaintext and report how much was taken. No framing here.
+//! An open connection as an event loop sees it, for both roles: a non-blocking socket
+//! registered with `mio`, plain or with rustls on top (client or server). Reads give
+//! plaintext; writes take plaintext and report how much was taken. A server's TLS
+//! handshake runs here too, driven by the reads. No framing here.
 
 use std::io::{self, Read, Write};
 
 use mio::net::TcpStream;
-use rustls::ClientConnection;
+use rustls::Connection;
 
 use crate::connect::Stream;
 use crate::error::Error;
@@ -23,31 +24,36 @@ pub enum ReadOutcome {
 
 pub struct Transport {
     pub sock: TcpStream,
-    tls: Option<Box<ClientConnection>>,
+    tls: Option<Box<Connection>>,
 }
 
 /// Most plaintext rustls may hold for sending before it pushes back.
 const TLS_BUFFER_LIMIT: usize = 1 << 20;
 
 impl Transport {
-    /// Turn the blocking stream used for the handshake into a non-blocking transport.
+    /// Turn the blocking stream used for the client's handshake into a non-blocking
+    /// transport.
     pub fn new(stream: Stream) -> Result<Transport, Error> {
         let (tls, std_sock) = match stream {
             Stream::Plain(s) => (None, s),
-            Stream::Tls(mut c, s) => {
-                c.set_buffer_limit(Some(TLS_BUFFER_LIMIT));
-                (Some(c), s)
-            }
+            Stream::Tls(c, s) => (Some(Connection::Client(*c)), s),
         };
         std_sock
             .set_read_timeout(None)
             .and_then(|_| std_sock.set_write_timeout(None))
             .and_then(|_| std_sock.set_nonblocking(true))
             .map_err(|e| Error::io(format!("socket: {e}")))?;
-        Ok(Transport {
-            sock: TcpStream::from_std(std_sock),
-            tls,
-        })
+        Ok(Transport::with(TcpStream::from_std(std_sock), tls))
+    }
+
+    /// A non-blocking socket, with a TLS connection (a server's, still to shake hands)
+    /// or none.
+    pub fn with(sock: TcpStream, tls: Option<Connection>) -> Transport {
+        let tls = tls.map(|mut c| {
+            c.set_buffer_limit(Some(TLS_BUFFER_LIMIT));
+            Box::new(c)
+        });
+        Transport { sock, tls }
     }
 
     /// Read what is available into `buf[end..]`, growing nothing: the caller makes room.
@@ -82,6 +88,14 @@ impl Transport {
                             // Send the alert rustls queued, then report.
                             let _ = tls.write_tls(&mut self.sock);
                             return Err(Error::tls(format!("TLS: {e}")));
+                        }
+                        // Handshake messages (a server's), session tickets: best effort
+                        // now, the rest with the next write.
+                        while tls.wants_write() {
+                            match tls.write_tls(&mut self.sock) {
+                                Ok(n) if n > 0 => {}
+                                _ => break,
+                            }
                         }
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
