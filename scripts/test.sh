@@ -5,11 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Python `websockets` and `aiohttp`, and Node `ws`: the third-party servers that
-# tests/interop.rs runs against (tests/common/peers.rs starts them).
+# tests/interop.rs runs against (tests/common/peers.rs starts them); `kosoku`, the
+# Autobahn|Testsuite cases that tests/autobahn.rs runs through scripts/autobahn.py.
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-.venv/bin/pip install -q --disable-pip-version-check websockets aiohttp
+.venv/bin/pip install -q --disable-pip-version-check websockets aiohttp kosoku
 WSDBG_PYTHON="$(pwd)/.venv/bin/python"
 export WSDBG_PYTHON
 if [ ! -d tests/peers/node/node_modules ]; then

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Autobahn|Testsuite cases 1.* to 10.* against wsdbg on both sides, through kosoku:
+# kosoku's fuzzing client against `wsdbg listen`, and `wsdbg --echo` (one run per case)
+# against kosoku's fuzzing server. Prints a tally per side and every case that is not
+# OK or INFORMATIONAL; exits 1 when any case is FAILED, NON-STRICT, UNCLEAN (or any other
+# failing verdict), 2 when the run could not be done.
+#
+#   bash scripts/autobahn.sh [--cases '1.*,2.*'] [--side server|client|both]
+#                            [--case-timeout SECS] [--timeout SECS] [--outdir DIR] [--summary FILE]
+#
+# wsdbg: $WSDBG when set (nothing is built), else target/release/wsdbg built here.
+# Python: $WSDBG_PYTHON when set, else .venv/bin/python; it needs kosoku
+# (bash scripts/test.sh installs it, or .venv/bin/pip install kosoku).
+# Reports (kosoku's JSON and HTML per case, the wsdbg logs) go to target/autobahn/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python="${WSDBG_PYTHON:-.venv/bin/python}"
+if [ ! -x "$python" ]; then
+    echo "autobahn: no python at $python; run bash scripts/test.sh (it makes .venv) or set WSDBG_PYTHON" >&2
+    exit 2
+fi
+
+for arg in "$@"; do
+    case "$arg" in
+        -h | --help) exec "$python" scripts/autobahn.py --help ;;
+    esac
+done
+
+if ! "$python" -c 'import kosoku' 2>/dev/null; then
+    echo "autobahn: $python cannot import kosoku; run bash scripts/test.sh, or $python -m pip install kosoku" >&2
+    exit 2
+fi
+
+if [ -z "${WSDBG:-}" ]; then
+    cargo build --release --quiet
+    WSDBG="$(pwd)/target/release/wsdbg"
+fi
+export WSDBG
+
+exec "$python" scripts/autobahn.py --wsdbg "$WSDBG" "$@"
