@@ -1143,6 +1143,11 @@ impl Listen {
         format!("ws://{}{path}", self.addr)
     }
 
+    /// The server's process id (to read /proc).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Do not fail the test when nobody used this server.
     pub fn unused(mut self) -> Self {
         self.expect_use = false;
