@@ -324,6 +324,53 @@ fn pretty_without_verbose_hides_headers() {
 
 // --- Connection failures: exit 1 ------------------------------------------------------------
 
+/// Issue 8: handshake errors show header values, not Rust's `Some("...")` / `None`.
+#[test]
+fn handshake_errors_show_values_not_debug_syntax() {
+    let raw = |lines: &str| {
+        Reply::Raw(format!("HTTP/1.1 101 Switching Protocols\r\n{lines}\r\n").into_bytes())
+    };
+    let cases: Vec<(Reply, &[&str], &str)> = vec![
+        (
+            Reply::WrongAccept,
+            &[],
+            "wrong Sec-WebSocket-Accept: expected \"",
+        ),
+        (
+            Reply::WrongAccept,
+            &[],
+            "got \"dGhlIHNhbXBsZSBub25jZQ==\" (RFC 6455 4.1)",
+        ),
+        (
+            raw("Upgrade: websocket\r\nConnection: Upgrade\r\n"),
+            &[],
+            "got none (RFC 6455 4.1)",
+        ),
+        (
+            raw("Connection: Upgrade\r\n"),
+            &[],
+            "\"Upgrade: websocket\" in the 101 response, got none",
+        ),
+        (
+            Reply::accept_with(&[("Sec-WebSocket-Protocol", "mqtt")]),
+            &["-p", "chat", "-p", "v2"],
+            "(offered: \"chat\", \"v2\")",
+        ),
+    ];
+    for (reply, args, want) in cases {
+        let server = Server::builder().reply(reply).run(|_| ());
+        let out = run(wsdbg().arg("--json").args(args).arg(server.url("/")));
+        server.finish();
+        let err = out.error_kind("handshake", 1);
+        let msg = err["message"].as_str().unwrap_or_default();
+        assert!(msg.contains(want), "want {want:?}\n{out}");
+        for leak in ["Some(", "None", "[\""] {
+            assert!(!msg.contains(leak), "{leak} in the message\n{out}");
+            assert!(!out.stderr.contains(leak), "{leak} on stderr\n{out}");
+        }
+    }
+}
+
 #[test]
 fn connection_refused() {
     let port = closed_port();
