@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::error::Error;
 
@@ -58,7 +58,7 @@ pub struct Cli {
     pub cmd: Option<Sub>,
 
     /// ws://, wss://, http(s):// (mapped to ws(s)://) or host:port/path
-    #[arg(value_name = "URL", required = true)]
+    #[arg(value_name = "URL", required = true, value_parser = url_word)]
     pub url: Option<String>,
 
     #[command(flatten)]
@@ -242,7 +242,12 @@ impl OutArgs {
 }
 
 /// A clap error as one line: what was wrong and what was expected, then where to look.
-pub fn one_line(rendered: &str) -> String {
+/// `first` is the first argument: a near-miss of a subcommand there (`wsdbg lsten
+/// --port 0`) is what went wrong, whatever clap tripped on after it.
+pub fn one_line(rendered: &str, first: Option<&str>) -> String {
+    if let Some(msg) = first.and_then(|w| near_miss(w).map(|m| format!("{w:?}: {m}"))) {
+        return format!("usage: {msg} (expected: wsdbg [OPTIONS] <URL>; see --help)");
+    }
     let mut parts: Vec<&str> = Vec::new();
     for line in rendered.lines() {
         let line = line.trim();
@@ -259,6 +264,59 @@ pub fn one_line(rendered: &str) -> String {
         .find_map(|l| l.trim().strip_prefix("Usage: "))
         .unwrap_or("wsdbg [OPTIONS] <URL>");
     format!("usage: {} (expected: {usage}; see --help)", parts.join(" "))
+}
+
+/// The subcommand names a mistyped word is compared with (`probe` is planned).
+pub const SUBCOMMANDS: &[&str] = &["listen", "completions", "probe"];
+
+/// The URL argument: a bare word that is a near-miss of a subcommand name (`lsten`) is
+/// a usage error, not a host name. Words with a dot, colon or slash are left to the URL
+/// rules, so `localhost` and `h:9001` still mean `ws://...`.
+fn url_word(s: &str) -> Result<String, String> {
+    match near_miss(s) {
+        Some(msg) => Err(msg),
+        None => Ok(s.to_string()),
+    }
+}
+
+/// `not a URL or a subcommand; did you mean listen? ...` for a near-miss word.
+fn near_miss(word: &str) -> Option<String> {
+    let name = near_subcommand(word)?;
+    if Cli::command().find_subcommand(word).is_some() {
+        return None;
+    }
+    Some(format!(
+        "not a URL or a subcommand; did you mean {name}? (for a host of that name: ws://{word}/)"
+    ))
+}
+
+/// The subcommand `word` is a typo of: a bare word within edit distance 2 of its name.
+pub fn near_subcommand(word: &str) -> Option<&'static str> {
+    if word.is_empty() || word.contains(['.', ':', '/']) {
+        return None;
+    }
+    let word = word.to_ascii_lowercase();
+    SUBCOMMANDS
+        .iter()
+        .map(|&name| (edit_distance(&word, name), name))
+        .filter(|&(d, _)| d <= 2)
+        .min()
+        .map(|(_, name)| name)
+}
+
+/// Levenshtein distance, by chars.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, &cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }
 
 /// `Name: value` from `-H`.
@@ -299,7 +357,6 @@ pub fn secs(opt: &str, v: f64) -> Result<Duration, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn cli_definition_is_consistent() {
@@ -309,11 +366,11 @@ mod tests {
     #[test]
     fn clap_errors_become_one_line() {
         let e = Cli::try_parse_from(["wsdbg"]).unwrap_err();
-        let line = one_line(&e.render().to_string());
+        let line = one_line(&e.render().to_string(), None);
         assert!(!line.contains('\n'), "{line}");
         assert!(line.contains("<URL>"), "{line}");
         let e = Cli::try_parse_from(["wsdbg", "-o", "xml", "ws://h/"]).unwrap_err();
-        let line = one_line(&e.render().to_string());
+        let line = one_line(&e.render().to_string(), None);
         assert!(line.contains("xml") && line.contains("pretty"), "{line}");
     }
 
@@ -344,6 +401,45 @@ mod tests {
             Some(Sub::Listen(ListenArgs { port: Some(0), .. }))
         ));
         assert!(Cli::try_parse_from(["wsdbg"]).is_err());
+    }
+
+    #[test]
+    fn near_misses_of_subcommands() {
+        for (word, meant) in [
+            ("lsten", Some("listen")),
+            ("listne", Some("listen")),
+            ("Listen", Some("listen")),
+            ("lis", None),
+            ("completion", Some("completions")),
+            ("complete", None),
+            ("prob", Some("probe")),
+            ("localhost", None),
+            ("lsten.example", None),
+            ("lsten:9001", None),
+            ("lsten/x", None),
+            ("", None),
+        ] {
+            assert_eq!(near_subcommand(word), meant, "{word:?}");
+        }
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("é", "e"), 1);
+    }
+
+    #[test]
+    fn near_miss_list_has_every_subcommand() {
+        for sub in Cli::command().get_subcommands() {
+            let name = sub.get_name();
+            assert!(name == "help" || SUBCOMMANDS.contains(&name), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_near_miss_is_a_usage_error_and_a_host_is_not() {
+        let e = Cli::try_parse_from(["wsdbg", "lsten"]).unwrap_err();
+        assert!(e.to_string().contains("did you mean listen?"), "{e}");
+        let cli = Cli::try_parse_from(["wsdbg", "localhost"]).unwrap();
+        assert_eq!(cli.url.as_deref(), Some("localhost"));
     }
 
     #[test]

@@ -19,7 +19,10 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            eprintln!("wsdbg: {}", wsdbg::cli::one_line(&e.render().to_string()));
+            let first = std::env::args_os().nth(1);
+            let first = first.as_deref().and_then(|a| a.to_str());
+            let line = wsdbg::cli::one_line(&e.render().to_string(), first);
+            eprintln!("wsdbg: {line}");
             return ExitCode::from(2);
         }
     };

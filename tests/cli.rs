@@ -49,6 +49,42 @@ fn ftp_url_in_json_mode_is_a_usage_error_event() {
     assert!(err["message"].as_str().unwrap().contains("ftp"), "{out}");
 }
 
+/// Issue 8: a scheme with one slash (or none) and a mistyped subcommand are usage
+/// errors with a hint, not host names to resolve.
+#[test]
+fn url_and_subcommand_typos_are_usage_errors_with_a_hint() {
+    for (args, hint) in [
+        (
+            &["ws:/127.0.0.1:9001"][..],
+            "did you mean ws://127.0.0.1:9001?",
+        ),
+        (&["ws:127.0.0.1"], "did you mean ws://127.0.0.1?"),
+        (&["http:/x"], "did you mean http://x?"),
+        (
+            &["--json", "ws:/127.0.0.1:9001"],
+            "did you mean ws://127.0.0.1:9001?",
+        ),
+        (&["lsten"], "did you mean listen?"),
+        (&["lsten", "--port", "0"], "did you mean listen?"),
+        (&["completion", "bash"], "did you mean completions?"),
+        (&["-v", "prob"], "did you mean probe?"),
+    ] {
+        let out = run(wsdbg().args(args));
+        out.code(2);
+        assert!(out.stderr.contains(hint), "{args:?}: want {hint:?}\n{out}");
+        assert_eq!(out.stderr.lines().count(), 1, "one line\n{out}");
+        assert!(!out.stderr.contains("resolve"), "{out}");
+    }
+}
+
+#[test]
+fn a_bare_word_far_from_any_subcommand_is_still_a_host() {
+    // Taken as ws://localhost:PORT/: a closed port gives a connect error (exit 1).
+    let url = format!("localhost:{}", closed_port());
+    let out = run(wsdbg().args(["--json", url.as_str()]));
+    out.error_kind("connect", 1);
+}
+
 #[test]
 fn bad_output_value_is_a_usage_error() {
     let out = run(wsdbg().args(["-o", "xml", "ws://127.0.0.1:1/"]));
