@@ -210,7 +210,7 @@ pub struct OutArgs {
     #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Pretty)]
     pub output: OutputFormat,
     /// Same as --output json
-    #[arg(long)]
+    #[arg(long, conflicts_with = "output")]
     pub json: bool,
     /// Colour (NO_COLOR in the environment means never)
     #[arg(hide_short_help = true, long, value_enum, default_value_t = ColorChoice::Auto)]
@@ -218,6 +218,16 @@ pub struct OutArgs {
     /// Pretty output: also print the handshake headers
     #[arg(short = 'v', long)]
     pub verbose: bool,
+}
+
+impl Cli {
+    /// The output format of the command given: `listen` has its own output options.
+    pub fn format(&self) -> crate::render::Format {
+        match &self.cmd {
+            Some(Sub::Listen(a)) => a.out.format(),
+            _ => self.out.format(),
+        }
+    }
 }
 
 impl OutArgs {
@@ -241,29 +251,52 @@ impl OutArgs {
     }
 }
 
-/// A clap error as one line: what was wrong and what was expected, then where to look.
-/// `first` is the first argument: a near-miss of a subcommand there (`wsdbg lsten
-/// --port 0`) is what went wrong, whatever clap tripped on after it.
-pub fn one_line(rendered: &str, first: Option<&str>) -> String {
-    if let Some(msg) = first.and_then(|w| near_miss(w).map(|m| format!("{w:?}: {m}"))) {
-        return format!("usage: {msg} (expected: wsdbg [OPTIONS] <URL>; see --help)");
-    }
-    let mut parts: Vec<&str> = Vec::new();
-    for line in rendered.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with("For more information") {
-            continue;
+/// A clap error as the text for stderr: `wsdbg: error: ` and one line saying what was
+/// wrong and what was expected, then clap's tips, one per line. `first` is the first
+/// argument: a near-miss of a subcommand there (`wsdbg lsten --port 0`) is what went
+/// wrong, whatever clap tripped on after it; a subcommand there gives the usage shown.
+pub fn usage_error(e: &clap::Error, first: Option<&str>) -> String {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let mut cmd = Cli::command();
+    cmd.build();
+    let sub = first.and_then(|w| cmd.find_subcommand(w)).cloned();
+    let usage = sub.unwrap_or(cmd).render_usage().to_string();
+    let usage = usage.lines().next().unwrap_or_default();
+    let usage = usage.strip_prefix("Usage: ").unwrap_or(usage).trim();
+
+    let mut msg = Vec::new();
+    let mut tips = String::new();
+    let near = first.and_then(|w| near_miss(w).map(|m| format!("{w:?}: {m}")));
+    let extra = match (e.kind(), e.get(ContextKind::InvalidSubcommand)) {
+        (ErrorKind::ArgumentConflict, Some(ContextValue::String(arg))) => Some(format!(
+            "unexpected extra argument {arg:?}: wsdbg takes one URL"
+        )),
+        _ => None,
+    };
+    if let Some(m) = near.or(extra) {
+        msg.push(m);
+    } else {
+        for line in e.render().to_string().lines() {
+            let line = line.trim();
+            if line.starts_with("Usage:") {
+                break;
+            }
+            if line.is_empty() || line.starts_with("For more information") {
+                continue;
+            }
+            if line.starts_with("tip:") {
+                tips.push_str("  ");
+                tips.push_str(line);
+                tips.push('\n');
+            } else {
+                msg.push(line.strip_prefix("error: ").unwrap_or(line).to_string());
+            }
         }
-        if line.starts_with("Usage:") {
-            break;
-        }
-        parts.push(line.strip_prefix("error: ").unwrap_or(line));
     }
-    let usage = rendered
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Usage: "))
-        .unwrap_or("wsdbg [OPTIONS] <URL>");
-    format!("usage: {} (expected: {usage}; see --help)", parts.join(" "))
+    format!(
+        "wsdbg: error: {} (expected: {usage}; see --help)\n{tips}",
+        msg.join(" ")
+    )
 }
 
 /// The subcommand names a mistyped word is compared with (`probe` is planned).
@@ -363,15 +396,72 @@ mod tests {
         Cli::command().debug_assert();
     }
 
+    /// The stderr text for these arguments, which must fail to parse.
+    fn usage_text(args: &[&str]) -> String {
+        let e = Cli::try_parse_from(args).unwrap_err();
+        usage_error(&e, args.get(1).copied())
+    }
+
     #[test]
-    fn clap_errors_become_one_line() {
-        let e = Cli::try_parse_from(["wsdbg"]).unwrap_err();
-        let line = one_line(&e.render().to_string(), None);
-        assert!(!line.contains('\n'), "{line}");
-        assert!(line.contains("<URL>"), "{line}");
-        let e = Cli::try_parse_from(["wsdbg", "-o", "xml", "ws://h/"]).unwrap_err();
-        let line = one_line(&e.render().to_string(), None);
-        assert!(line.contains("xml") && line.contains("pretty"), "{line}");
+    fn clap_errors_become_one_line_then_tips() {
+        let text = usage_text(&["wsdbg"]);
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(text.starts_with("wsdbg: error: "), "{text}");
+        assert!(text.contains("<URL>"), "{text}");
+        let text = usage_text(&["wsdbg", "-o", "xml", "ws://h/"]);
+        assert!(text.contains("xml") && text.contains("pretty"), "{text}");
+        let text = usage_text(&["wsdbg", "--bogus", "ws://h/"]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(lines[0].starts_with("wsdbg: error: unexpected argument '--bogus'"));
+        assert!(!lines[0].contains("tip"), "{text}");
+        assert!(lines[1].starts_with("  tip: "), "{text}");
+    }
+
+    #[test]
+    fn usage_shown_is_the_subcommands() {
+        for (args, usage) in [
+            (
+                &["wsdbg", "completions", "foo"][..],
+                "wsdbg completions <SHELL>",
+            ),
+            (&["wsdbg", "completions"], "wsdbg completions <SHELL>"),
+            (
+                &["wsdbg", "listen", "--bogus"],
+                "wsdbg listen [OPTIONS] [ADDR]",
+            ),
+            (&["wsdbg", "--bogus", "ws://h/"], "wsdbg [OPTIONS] <URL>"),
+        ] {
+            let text = usage_text(args);
+            let want = format!("(expected: {usage}; see --help)");
+            assert!(
+                text.lines().next().unwrap().ends_with(&want),
+                "{args:?}: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_extra_argument_is_not_called_a_subcommand() {
+        let text = usage_text(&["wsdbg", "ws://h/", "extra"]);
+        assert!(
+            text.starts_with("wsdbg: error: unexpected extra argument \"extra\""),
+            "{text}"
+        );
+        assert!(!text.contains("subcommand"), "{text}");
+    }
+
+    #[test]
+    fn json_conflicts_with_output() {
+        for o in ["pretty", "payload", "json"] {
+            let text = usage_text(&["wsdbg", "--json", "-o", o, "ws://h/"]);
+            assert!(
+                text.contains("--json") && text.contains("--output"),
+                "{text}"
+            );
+        }
+        let text = usage_text(&["wsdbg", "listen", "--json", "-o", "pretty"]);
+        assert!(text.contains("--json"), "{text}");
     }
 
     #[test]

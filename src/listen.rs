@@ -56,8 +56,12 @@ pub fn bind_addr(addr: Option<&str>, port: Option<u16>) -> Result<SocketAddr, Er
 
 pub fn run(args: ListenArgs, start: Instant) -> Result<u8, Error> {
     let addr = bind_addr(args.addr.as_deref(), args.port)?;
-    let listener = TcpListener::bind(addr)
-        .map_err(|e| Error::connect(format!("listen: cannot bind {addr}: {e}")))?;
+    let listener = TcpListener::bind(addr).map_err(|e| {
+        // `Address already in use`, without Rust's ` (os error 98)`.
+        let why = e.to_string();
+        let why = why.split(" (os error ").next().unwrap_or_default();
+        Error::connect(format!("cannot listen on {addr}: {why}"))
+    })?;
     let local = listener
         .local_addr()
         .map_err(|e| Error::io(format!("listen: {e}")))?;

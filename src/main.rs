@@ -21,12 +21,11 @@ fn main() -> ExitCode {
         Err(e) => {
             let first = std::env::args_os().nth(1);
             let first = first.as_deref().and_then(|a| a.to_str());
-            let line = wsdbg::cli::one_line(&e.render().to_string(), first);
-            eprintln!("wsdbg: {line}");
+            eprint!("{}", wsdbg::cli::usage_error(&e, first));
             return ExitCode::from(2);
         }
     };
-    let format = cli.out.format();
+    let format = cli.format();
     match wsdbg::app::run(cli, start) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

@@ -106,6 +106,123 @@ fn bad_header_is_a_usage_error() {
     assert!(first_err_line(&out).contains("-H"), "{out}");
 }
 
+/// Issue 8: the usage shown is the subcommand's, an extra argument is called that, and
+/// `--json` with `-o` is a conflict; every line is `wsdbg: error: ...`, tips after it.
+#[test]
+fn usage_errors_say_what_was_wrong_and_whose_usage() {
+    for (args, what, usage) in [
+        (
+            &["completions", "foo"][..],
+            "invalid value 'foo' for '<SHELL>'",
+            "wsdbg completions <SHELL>",
+        ),
+        (
+            &["listen", "--bogus"],
+            "unexpected argument '--bogus'",
+            "wsdbg listen [OPTIONS] [ADDR]",
+        ),
+        (
+            &["ws://127.0.0.1:1/", "extra"],
+            "unexpected extra argument \"extra\"",
+            "wsdbg [OPTIONS] <URL>",
+        ),
+        (
+            &["--json", "-o", "pretty", "ws://127.0.0.1:1/"],
+            "'--json' cannot be used with '--output <OUTPUT>'",
+            "wsdbg [OPTIONS] <URL>",
+        ),
+        (
+            &["-o", "payload", "--json", "ws://127.0.0.1:1/"],
+            "cannot be used with",
+            "wsdbg [OPTIONS] <URL>",
+        ),
+        (
+            &["listen", "--json", "-o", "pretty"],
+            "'--json' cannot be used with '--output <OUTPUT>'",
+            "wsdbg listen [OPTIONS] [ADDR]",
+        ),
+    ] {
+        let out = run(wsdbg().args(args));
+        out.code(2);
+        assert!(out.stdout.is_empty(), "{out}");
+        let line = first_err_line(&out);
+        assert!(line.starts_with("wsdbg: error: "), "{args:?}\n{out}");
+        assert!(line.contains(what), "{args:?}: want {what:?}\n{out}");
+        let expected = format!("(expected: {usage}; see --help)");
+        assert!(
+            line.ends_with(&expected),
+            "{args:?}: want {expected}\n{out}"
+        );
+        assert!(!line.contains("subcommand"), "{out}");
+    }
+}
+
+#[test]
+fn clap_tips_go_on_their_own_line() {
+    let out = run(wsdbg().args(["--bogus-option", "ws://127.0.0.1:1/"]));
+    out.code(2);
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        lines[0].starts_with("wsdbg: error: unexpected argument"),
+        "{out}"
+    );
+    assert!(!lines[0].contains("tip:"), "{out}");
+    assert!(lines[1].starts_with("  tip: "), "{out}");
+}
+
+/// Issue 8: every diagnostic on stderr starts `wsdbg: error: ` or `wsdbg: warning: `,
+/// whether it comes from clap, from the checks after it, or from the session.
+#[test]
+fn one_prefix_for_every_diagnostic() {
+    let closed = format!("ws://127.0.0.1:{}/", closed_port());
+    for (args, want) in [
+        (vec!["--bogus-option", "ws://h/"], "wsdbg: error: "),
+        (vec!["ftp://127.0.0.1/"], "wsdbg: error: "),
+        (vec!["-H", "nocolon", "ws://h/"], "wsdbg: error: "),
+        (vec![closed.as_str()], "wsdbg: error: "),
+        (vec!["-o", "payload", closed.as_str()], "wsdbg: error: "),
+        (vec!["--json", closed.as_str()], "wsdbg: error: "),
+    ] {
+        let out = run(wsdbg().args(&args));
+        assert!(out.code.is_some_and(|c| c != 0), "{out}");
+        assert!(first_err_line(&out).starts_with(want), "{args:?}\n{out}");
+    }
+    for output in ["pretty", "payload", "json"] {
+        let server = echo();
+        let out = run(wsdbg().args(["-o", output, "-x", "/close 1005", server.url("/").as_str()]));
+        server.finish();
+        let warning = out
+            .stderr
+            .lines()
+            .find(|l| l.contains("1005"))
+            .unwrap_or_else(|| panic!("no warning about 1005\n{out}"));
+        assert!(warning.starts_with("wsdbg: warning: "), "{output}\n{out}");
+    }
+}
+
+/// Issue 8: a busy port is a one-line error that says so (exit 1), not `error: connect:`.
+#[test]
+fn listen_on_a_busy_port() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port();
+    let out = run(wsdbg().args(["listen", "--port", port.to_string().as_str()]));
+    out.code(1);
+    assert_eq!(
+        out.stderr,
+        format!("wsdbg: error: cannot listen on 127.0.0.1:{port}: Address already in use\n"),
+        "{out}"
+    );
+    let out = run(wsdbg().args(["listen", "--json", "--port", port.to_string().as_str()]));
+    let err = out.error_kind("connect", 1);
+    assert_eq!(
+        err["message"],
+        format!("cannot listen on 127.0.0.1:{port}: Address already in use"),
+        "{out}"
+    );
+    drop(busy);
+}
+
 #[test]
 fn help_and_version_exit_0() {
     let out = run(wsdbg().arg("--help"));

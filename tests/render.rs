@@ -767,7 +767,27 @@ fn json_follows_the_contract() {
     assert_eq!(err.lines().count(), errors);
     assert!(err
         .lines()
-        .all(|l| l.starts_with("error: ") || l.starts_with("warning: ")));
+        .all(|l| l.starts_with("wsdbg: error: ") || l.starts_with("wsdbg: warning: ")));
+}
+
+/// Issue 8: one prefix for every diagnostic, in every format: `wsdbg: error: ` and
+/// `wsdbg: warning: ` (the lines after an error that show a refused handshake aside).
+#[test]
+fn diagnostics_have_one_prefix_in_every_format() {
+    for format in [Format::Pretty, Format::Json, Format::Payload] {
+        let (_, err) = render(format, false, false);
+        let mut n = 0;
+        for line in err.lines() {
+            if line.contains("error:") || line.contains("warning:") {
+                n += 1;
+                assert!(
+                    line.starts_with("wsdbg: error: ") || line.starts_with("wsdbg: warning: "),
+                    "{format:?}: {line}"
+                );
+            }
+        }
+        assert_eq!(n, 7, "{format:?}\n{err}");
+    }
 }
 
 #[test]

@@ -11,7 +11,7 @@
 //! In `listen`, `[#N]` after the time names the client. A single-frame message is not
 //! repeated (its frame line showed it); a fragmented one gets an `==` line after its
 //! last fragment. Peer-controlled text is always escaped, so a payload cannot drive the
-//! terminal. Errors and warnings go to `err` as `error: ...` / `warning: ...`.
+//! terminal. Errors and warnings go to `err` as `wsdbg: error: ...` / `wsdbg: warning: ...`.
 
 use std::io::{self, Write};
 
@@ -19,7 +19,7 @@ use colored::Color;
 
 use super::esc::{self, Esc, Paint, Style};
 use super::Printer;
-use crate::error::Error;
+use crate::error::{Error, Kind};
 use crate::event::{
     close_code_name, close_parts, Ctx, Dir, Event, FrameEv, Handshake, Info, Initiator, MsgType,
 };
@@ -444,15 +444,29 @@ fn headers(buf: &mut Vec<u8>, prefix: &[u8], headers: &[(String, String)]) {
     }
 }
 
-/// `error: ...` and, when `details`, the refused handshake's status, headers and body.
+/// `wsdbg: error: ...` and, when `details`, the refused handshake's status, headers and
+/// body. The kind is named where the message alone would not say what failed (`protocol:
+/// RSV1 set ...`); usage, connect and I/O messages name their subject themselves.
 pub(super) fn error(buf: &mut Vec<u8>, paint: Paint, ctx: &Ctx, e: &Error, details: bool) {
+    buf.extend_from_slice(b"wsdbg: ");
     paint.put(buf, Style::BoldFg(Color::Red), b"error:");
     buf.push(b' ');
     if let Some(n) = ctx.client {
         client_tag(buf, n);
         buf.push(b' ');
     }
-    let _ = writeln!(buf, "{e}");
+    match e.kind {
+        Kind::Usage | Kind::Connect | Kind::Io => {}
+        Kind::Protocol | Kind::Handshake | Kind::Tls | Kind::Timeout => {
+            buf.extend_from_slice(e.kind.as_str().as_bytes());
+            buf.extend_from_slice(b": ");
+        }
+    }
+    buf.extend_from_slice(e.msg.as_bytes());
+    if let Some(rule) = e.rule {
+        let _ = write!(buf, " ({rule})");
+    }
+    buf.push(b'\n');
     let Some(r) = e.refusal.as_deref().filter(|_| details) else {
         return;
     };
@@ -478,8 +492,9 @@ pub(super) fn error(buf: &mut Vec<u8>, paint: Paint, ctx: &Ctx, e: &Error, detai
     }
 }
 
-/// `warning: ...`
+/// `wsdbg: warning: ...`
 pub(super) fn warning(buf: &mut Vec<u8>, paint: Paint, ctx: &Ctx, msg: &str) {
+    buf.extend_from_slice(b"wsdbg: ");
     paint.put(buf, Style::BoldFg(Color::Yellow), b"warning:");
     buf.push(b' ');
     if let Some(n) = ctx.client {
@@ -605,6 +620,46 @@ mod tests {
         assert!(!fr.is_text(&c1, &f(Dir::In, 2, false)));
         fr.forget(Some(1));
         assert!(fr.0.is_empty());
+    }
+
+    #[test]
+    fn error_lines_have_one_prefix_and_a_kind_where_it_says_something() {
+        let cases = [
+            (
+                Error::usage("URL: expected ws://"),
+                "wsdbg: error: URL: expected ws://",
+            ),
+            (
+                Error::connect("cannot listen on 127.0.0.1:1: Address already in use"),
+                "wsdbg: error: cannot listen on 127.0.0.1:1: Address already in use",
+            ),
+            (
+                Error::io("connection: reset"),
+                "wsdbg: error: connection: reset",
+            ),
+            (
+                Error::protocol("RSV1 set", "RFC 6455 5.2"),
+                "wsdbg: error: protocol: RSV1 set (RFC 6455 5.2)",
+            ),
+            (
+                Error::handshake("refused"),
+                "wsdbg: error: handshake: refused",
+            ),
+            (Error::tls("bad cert"), "wsdbg: error: tls: bad cert"),
+            (Error::timeout("/wait"), "wsdbg: error: timeout: /wait"),
+        ];
+        for (e, want) in cases {
+            let mut buf = Vec::new();
+            error(&mut buf, Paint(false), &Ctx::default(), &e, true);
+            assert_eq!(String::from_utf8(buf).unwrap(), format!("{want}\n"));
+        }
+        let mut buf = Vec::new();
+        let ctx = Ctx {
+            client: Some(3),
+            ..Ctx::default()
+        };
+        warning(&mut buf, Paint(false), &ctx, "w");
+        assert_eq!(buf, b"wsdbg: warning: [#3] w\n");
     }
 
     #[test]
