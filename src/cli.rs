@@ -121,7 +121,7 @@ pub struct ConnArgs {
     #[arg(long, value_name = "FILE", requires = "key")]
     pub cert: Option<PathBuf>,
     /// Private key (PEM: PKCS#8, PKCS#1 or SEC1) for --cert
-    #[arg(hide_short_help = true, long, value_name = "FILE", requires = "cert")]
+    #[arg(long, value_name = "FILE", requires = "cert")]
     pub key: Option<PathBuf>,
     /// TCP + TLS + handshake deadline in seconds
     #[arg(
@@ -131,17 +131,20 @@ pub struct ConnArgs {
         default_value = "10"
     )]
     pub connect_timeout: f64,
-    /// Seconds to wait for the peer's close reply, counted from the last bytes it sent
-    #[arg(hide_short_help = true, long, value_name = "SECS", default_value = "5")]
+    /// Seconds to wait for the peer's close reply
+    ///
+    /// Counted from the last bytes the peer sent, so a peer still delivering is not cut
+    /// off. Also the default timeout of /wait.
+    #[arg(long, value_name = "SECS", default_value = "5")]
     pub close_timeout: f64,
     /// Largest message accepted; beyond it close with 1009
     #[arg(hide_short_help = true, long, value_name = "BYTES", default_value_t = 64 << 20)]
     pub max_size: u64,
-    /// Run this command after connecting (repeatable); then close. Stdin is not read
+    /// Run CMD after connecting (repeatable), then close; stdin is not read
     #[arg(short = 'x', long = "execute", value_name = "CMD")]
     pub execute: Vec<String>,
-    /// Script mode: do not close at end of input; stay until the peer closes or Ctrl-C
-    #[arg(hide_short_help = true, long)]
+    /// Script mode: at end of input, stay until the peer closes (or Ctrl-C)
+    #[arg(long)]
     pub keep_open: bool,
     /// Send every input line verbatim as a text message; no commands
     #[arg(short = 'r', long, conflicts_with = "binary")]
@@ -161,14 +164,19 @@ pub struct ConnArgs {
     /// Follow 3xx answers to the handshake (at most 10; wss -> ws refused)
     #[arg(short = 'L', long)]
     pub follow_redirects: bool,
-    /// Proxy: http://[user:pass@]host:port (CONNECT), socks5:// or socks5h://
-    /// (names resolved by the proxy); else HTTPS_PROXY/HTTP_PROXY/ALL_PROXY/NO_PROXY apply
+    /// Proxy: http://[user:pass@]host:port, socks5:// or socks5h://
+    ///
+    /// http:// tunnels with CONNECT; socks5h:// has the proxy resolve names. Without
+    /// --proxy, HTTPS_PROXY/HTTP_PROXY/ALL_PROXY/NO_PROXY apply.
     #[arg(long, value_name = "URL", conflicts_with = "no_proxy")]
     pub proxy: Option<String>,
     /// Ignore the proxy environment variables
     #[arg(long)]
     pub no_proxy: bool,
-    /// Reconnect (exponential backoff, jitter) after a disconnect not asked for
+    /// Reconnect with backoff and jitter after a disconnect not asked for
+    ///
+    /// Exponential backoff from --backoff-min to --backoff-max, with jitter; a failed
+    /// first connection is retried too.
     #[arg(long)]
     pub reconnect: bool,
     /// With --reconnect: give up after N failed attempts in a row
@@ -185,7 +193,10 @@ pub struct ConnArgs {
         default_value_t = 30_000
     )]
     pub backoff_max: u64,
-    /// Ping this often and show each round trip; no pong by the next ping = dead
+    /// Ping every SECS and show the round trip; no pong by the next = dead
+    ///
+    /// A connection whose pong has not come back by the next ping is taken as dead:
+    /// reconnect with --reconnect, else exit 3.
     #[arg(long, value_name = "SECS")]
     pub ping_interval: Option<f64>,
 }

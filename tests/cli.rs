@@ -243,6 +243,10 @@ fn short_help_fits_one_screen_and_long_help_has_examples() {
     short.code(0);
     let lines = short.stdout.lines().count();
     assert!(lines <= 45, "-h is {lines} lines\n{short}");
+    // Issue 8: options a first session needs are in -h, not only in --help.
+    for opt in ["--keep-open", "--close-timeout", "--key"] {
+        assert!(short.stdout.contains(opt), "-h lacks {opt}\n{short}");
+    }
     let long = run(wsdbg().arg("--help"));
     for job in [
         "listen",
