@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_wsdbg_global_optspecs
-    string join \n H/header= p/protocol= origin= cacert= k/insecure cert= key= connect-timeout= close-timeout= max-size= x/execute= keep-open r/raw b/binary chunk-size= max-messages= no-auto-pong L/follow-redirects proxy= no-proxy reconnect max-retries= backoff-min= backoff-max= ping-interval= o/output= json color= v/verbose h/help V/version
+    string join \n H/header= p/protocol= origin= cacert= k/insecure cert= key= connect-timeout= close-timeout= max-size= x/execute= keep-open r/raw b/binary chunk-size= max-messages= no-auto-pong L/follow-redirects proxy= no-proxy reconnect max-retries= backoff-min= backoff-max= ping-interval= o/output= json color= v/verbose full max-payload= h/help V/version
 end
 
 function __fish_wsdbg_needs_command
@@ -47,6 +47,7 @@ payload\t''"
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l color -d 'Colour (NO_COLOR in the environment means never)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l max-payload -d 'Pretty output: cut payloads at N bytes (default: text 256, binary 64)' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s k -l insecure -d 'Do not verify the server certificate (prints a warning)'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l keep-open -d 'Script mode: at end of input, stay until the peer closes (or Ctrl-C)'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s r -l raw -d 'Send every input line verbatim as a text message; no commands'
@@ -57,6 +58,7 @@ complete -c wsdbg -n "__fish_wsdbg_needs_command" -l no-proxy -d 'Ignore the pro
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l reconnect -d 'Reconnect with backoff and jitter after a disconnect not asked for'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l json -d 'Same as --output json'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s v -l verbose -d 'Pretty output: also print the handshake headers'
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l full -d 'Pretty output: show payloads in full, never cut'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s V -l version -d 'Print version'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -a "listen" -d 'A local WebSocket echo server for trying things out (default 127.0.0.1:9001)'
@@ -72,8 +74,10 @@ payload\t''"
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l color -d 'Colour (NO_COLOR in the environment means never)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l max-payload -d 'Pretty output: cut payloads at N bytes (default: text 256, binary 64)' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l json -d 'Same as --output json'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -s v -l verbose -d 'Pretty output: also print the handshake headers'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l full -d 'Pretty output: show payloads in full, never cut'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand help; and not __fish_seen_subcommand_from listen completions help" -f -a "listen" -d 'A local WebSocket echo server for trying things out (default 127.0.0.1:9001)'

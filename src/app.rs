@@ -88,7 +88,6 @@ pub fn run(cli: Cli, start: Instant) -> Result<u8, Error> {
     };
     let stdout = io::stdout();
     let format = cli.out.format();
-    let verbose = cli.out.verbose;
     let execute = c.execute.clone();
     let (binary, chunk, raw) = (c.binary, c.chunk_size, c.raw);
     let mode = if raw {
@@ -97,15 +96,11 @@ pub fn run(cli: Cli, start: Instant) -> Result<u8, Error> {
         LineMode::Commands
     };
     if execute.is_empty() && !binary && io::stdin().is_terminal() {
-        let color = cli.out.color(true);
-        return repl(opts, format, Opts { verbose, color }, start);
+        return repl(opts, format, cli.out.opts(true), start);
     }
     let printer = Printer::new(
         format,
-        Opts {
-            verbose,
-            color: cli.out.color(stdout.is_terminal()),
-        },
+        cli.out.opts(stdout.is_terminal()),
         io::BufWriter::with_capacity(64 * 1024, stdout.lock()),
         io::stderr(),
     );

@@ -229,6 +229,14 @@ pub struct OutArgs {
     /// Pretty output: also print the handshake headers
     #[arg(short = 'v', long)]
     pub verbose: bool,
+    /// Pretty output: show payloads in full, never cut
+    #[arg(long, conflicts_with = "max_payload")]
+    pub full: bool,
+    /// Pretty output: cut payloads at N bytes (default: text 256, binary 64)
+    ///
+    /// The full length is still shown after the cut: `… (N bytes)`.
+    #[arg(long, value_name = "N")]
+    pub max_payload: Option<usize>,
 }
 
 impl Cli {
@@ -247,6 +255,22 @@ impl OutArgs {
             (true, _) | (_, OutputFormat::Json) => crate::render::Format::Json,
             (_, OutputFormat::Pretty) => crate::render::Format::Pretty,
             (_, OutputFormat::Payload) => crate::render::Format::Payload,
+        }
+    }
+
+    /// The printer's options; `stdout_is_tty` for `--color auto`.
+    pub fn opts(&self, stdout_is_tty: bool) -> crate::render::Opts {
+        let default = crate::render::Opts::default();
+        let (text_max, hex_max) = match (self.full, self.max_payload) {
+            (true, _) => (usize::MAX, usize::MAX),
+            (false, Some(n)) => (n, n),
+            (false, None) => (default.text_max, default.hex_max),
+        };
+        crate::render::Opts {
+            verbose: self.verbose,
+            color: self.color(stdout_is_tty),
+            text_max,
+            hex_max,
         }
     }
 
@@ -541,6 +565,30 @@ mod tests {
         assert!(e.to_string().contains("did you mean listen?"), "{e}");
         let cli = Cli::try_parse_from(["wsdbg", "localhost"]).unwrap();
         assert_eq!(cli.url.as_deref(), Some("localhost"));
+    }
+
+    #[test]
+    fn full_and_max_payload() {
+        let opts = |args: &[&str]| {
+            let mut all = vec!["wsdbg"];
+            all.extend_from_slice(args);
+            all.push("ws://h/");
+            Cli::try_parse_from(all).map(|c| c.out.opts(false))
+        };
+        let o = opts(&[]).unwrap();
+        assert_eq!((o.text_max, o.hex_max), (256, 64));
+        let o = opts(&["--full"]).unwrap();
+        assert_eq!((o.text_max, o.hex_max), (usize::MAX, usize::MAX));
+        let o = opts(&["--max-payload", "1000"]).unwrap();
+        assert_eq!((o.text_max, o.hex_max), (1000, 1000));
+        assert!(opts(&["--full", "--max-payload", "9"]).is_err());
+        assert!(opts(&["--max-payload", "-1"]).is_err());
+        assert!(opts(&["--max-payload", "x"]).is_err());
+        let cli = Cli::try_parse_from(["wsdbg", "listen", "--full"]).unwrap();
+        let Some(Sub::Listen(a)) = cli.cmd else {
+            panic!("listen")
+        };
+        assert_eq!(a.out.opts(false).text_max, usize::MAX);
     }
 
     #[test]

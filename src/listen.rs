@@ -14,7 +14,7 @@ use crate::cli::ListenArgs;
 use crate::error::Error;
 use crate::event::{close_parts, Dir, Event, FrameEv, Initiator, MsgType};
 use crate::output::Output;
-use crate::render::{Opts, Printer};
+use crate::render::Printer;
 use crate::session::Sink;
 use crate::wire::{self, Checker, Header, Role};
 
@@ -76,10 +76,7 @@ pub fn run(args: ListenArgs, start: Instant) -> Result<u8, Error> {
     };
     let printer = Printer::new(
         args.out.format(),
-        Opts {
-            verbose: args.out.verbose,
-            color: args.out.color(io::IsTerminal::is_terminal(&io::stdout())),
-        },
+        args.out.opts(io::IsTerminal::is_terminal(&io::stdout())),
         io::BufWriter::with_capacity(64 * 1024, io::stdout()),
         io::stderr(),
     );

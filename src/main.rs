@@ -29,11 +29,7 @@ fn main() -> ExitCode {
     match wsdbg::app::run(cli, start) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            let opts = Opts {
-                verbose: false,
-                color: false,
-            };
-            let mut p = Printer::new(format, opts, io::stdout(), io::stderr());
+            let mut p = Printer::new(format, Opts::default(), io::stdout(), io::stderr());
             let ctx = Ctx {
                 t: start.elapsed(),
                 client: None,

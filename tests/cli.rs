@@ -479,6 +479,169 @@ fn pretty_without_verbose_hides_headers() {
     assert!(!out.stdout.contains("hello-verbose"), "{out}");
 }
 
+// --- Pretty payloads: --full, --max-payload, one line per frame ------------------------------
+
+/// A text with line breaks and a terminal escape.
+const LINES: &str = "one\ntwo\r\nthree\tfour\u{1b}[2J";
+
+/// A server that sends a 1000-byte text, a 200-byte binary and a text with line
+/// breaks, then echoes until the client closes.
+fn long_payload_server() -> Server<Option<ClientFrame>> {
+    Server::scripted(|c| {
+        c.send(&text(&"0123456789".repeat(100)));
+        c.send(&binary(&[0xab; 200]));
+        c.send(&text(LINES));
+        c.echo_until_close()
+    })
+}
+
+/// The `<<` line of the received frame with this length.
+fn received_line(out: &Run, len: usize) -> String {
+    let want = format!(" len={len} ");
+    out.stdout
+        .lines()
+        .find(|l| l.starts_with("<<") && l.contains(&want))
+        .unwrap_or_else(|| panic!("no << line with len={len}\n{out}"))
+        .to_string()
+}
+
+/// Issue 8: `--full` never cuts, `--max-payload N` cuts at N bytes, the default cuts
+/// text at 256 and binary at 64; the full length is always shown.
+#[test]
+fn full_and_max_payload_in_pretty_output() {
+    let long_text = "0123456789".repeat(100);
+    let hex = |n: usize| vec!["ab"; n].join(" ");
+    let cases: Vec<(&[&str], String, String)> = vec![
+        (
+            &[],
+            format!("\"{}\"… (1000 bytes)", &long_text[..256]),
+            format!("{} … (200 bytes)", hex(64)),
+        ),
+        (&["--full"], format!("\"{long_text}\""), hex(200)),
+        (
+            &["--max-payload", "10"],
+            "\"0123456789\"… (1000 bytes)".to_string(),
+            format!("{} … (200 bytes)", hex(10)),
+        ),
+        (
+            &["--max-payload", "5000"],
+            format!("\"{long_text}\""),
+            hex(200),
+        ),
+    ];
+    for (args, text_end, binary_end) in cases {
+        let server = long_payload_server();
+        let out = run(wsdbg().args(args).arg(server.url("/")));
+        server.finish();
+        out.code(0);
+        let line = received_line(&out, 1000);
+        assert!(line.ends_with(&text_end), "{args:?}: {line}\n{out}");
+        let line = received_line(&out, 200);
+        assert!(line.ends_with(&binary_end), "{args:?}: {line}\n{out}");
+    }
+    let out = run(wsdbg().args(["--full", "--max-payload", "3", "ws://127.0.0.1:1/"]));
+    out.code(2);
+    assert!(first_err_line(&out).contains("--full"), "{out}");
+}
+
+/// Issue 8: a text payload with line breaks is one line per frame, escaped.
+#[test]
+fn text_with_newlines_stays_one_line_per_frame() {
+    let server = long_payload_server();
+    let out = run(wsdbg().args(["--full"]).arg(server.url("/")));
+    server.finish();
+    out.code(0);
+    let line = received_line(&out, LINES.len());
+    assert!(
+        line.ends_with(r#""one\ntwo\r\nthree\tfour\u{1b}[2J""#),
+        "{line}\n{out}"
+    );
+    // Every line of stdout is a whole frame or event line: none starts mid-payload.
+    for l in out.stdout.lines() {
+        assert!(
+            ["<< ", ">> ", "-- ", "== "]
+                .iter()
+                .any(|m| l.starts_with(m)),
+            "{l:?}\n{out}"
+        );
+    }
+}
+
+/// `wsdbg listen 127.0.0.1:0` in pretty mode with these options, once it printed its
+/// address. (`common::Listen` has no way to pass options in pretty mode.)
+struct PrettyListen {
+    child: std::process::Child,
+    addr: String,
+    lines: std::sync::mpsc::Receiver<Vec<String>>,
+}
+
+impl PrettyListen {
+    fn start(extra: &[&str]) -> PrettyListen {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(bin())
+            .args(["listen", "127.0.0.1:0"])
+            .args(extra)
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("wsdbg listen");
+        let mut reader = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        let mut first = String::new();
+        reader.read_line(&mut first).expect("first line");
+        let addr = first
+            .trim()
+            .strip_prefix("listening on ws://")
+            .unwrap_or_else(|| panic!("first line {first:?}"))
+            .to_string();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(reader.lines().map_while(Result::ok).collect());
+        });
+        PrettyListen { child, addr, lines }
+    }
+
+    /// Kills the server and returns what it printed after its first line.
+    fn stop(mut self) -> Vec<String> {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.lines
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for PrettyListen {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn listen_takes_full_and_max_payload() {
+    let long_text = "0123456789".repeat(100);
+    for (args, want) in [
+        (&["--full"][..], format!("\"{long_text}\"")),
+        (
+            &["--max-payload", "4"],
+            "\"0123\"… (1000 bytes)".to_string(),
+        ),
+    ] {
+        let listen = PrettyListen::start(args);
+        let url = format!("ws://{}/", listen.addr);
+        let out = run(wsdbg().args(["--json", "-x", &long_text, "-x", "/wait", &url]));
+        let lines = listen.stop();
+        out.clean_close();
+        let line = lines
+            .iter()
+            .find(|l| l.starts_with("<<") && l.contains("len=1000"))
+            .unwrap_or_else(|| panic!("{args:?}: no << line\n{lines:#?}"));
+        assert!(line.ends_with(&want), "{args:?}: {line}");
+    }
+}
+
 // --- Connection failures: exit 1 ------------------------------------------------------------
 
 /// Issue 8: handshake errors show header values, not Rust's `Some("...")` / `None`.

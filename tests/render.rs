@@ -385,8 +385,17 @@ fn script(f: &Fixture) -> Vec<(Ctx, Event<'_>)> {
 }
 
 fn render(format: Format, verbose: bool, color: bool) -> (String, String) {
+    let opts = Opts {
+        verbose,
+        color,
+        ..Opts::default()
+    };
+    render_with(format, opts)
+}
+
+fn render_with(format: Format, opts: Opts) -> (String, String) {
     let f = fixture();
-    let mut p = Printer::new(format, Opts { verbose, color }, Vec::new(), Vec::new());
+    let mut p = Printer::new(format, opts, Vec::new(), Vec::new());
     for (ctx, ev) in script(&f) {
         p.emit(&ctx, &ev).unwrap();
     }
@@ -533,6 +542,47 @@ fn payload_mode_is_only_received_messages() {
     let (out, err) = render(Format::Payload, true, false);
     assert_eq!(out, expected);
     assert!(err.contains("error: protocol: RSV1 set"));
+}
+
+/// Issue 8: `--full` shows every payload whole; `--max-payload N` cuts at N bytes. The
+/// other formats never cut, whatever the options.
+#[test]
+fn pretty_payload_limits() {
+    let f = fixture();
+    let full = Opts {
+        text_max: usize::MAX,
+        hex_max: usize::MAX,
+        ..Opts::default()
+    };
+    let (out, _) = render_with(Format::Pretty, full);
+    assert!(!out.contains('…'), "nothing is cut");
+    let huge = format!("len=70000 \"{}\"\n", "x".repeat(70_000));
+    assert!(out.contains(&huge));
+    let hex: Vec<String> = f.long_binary.iter().map(|b| format!("{b:02x}")).collect();
+    assert!(out.contains(&format!("len=100 {}\n", hex.join(" "))));
+    let long = std::str::from_utf8(&f.long_text).unwrap();
+    assert!(out.contains(&format!("\"{long}\"\n")));
+
+    let at8 = Opts {
+        text_max: 8,
+        hex_max: 8,
+        ..Opts::default()
+    };
+    let (out, _) = render_with(Format::Pretty, at8);
+    assert!(out.contains("len=70000 \"xxxxxxxx\"… (70000 bytes)\n"));
+    assert!(out.contains(&format!("len=100 {} … (100 bytes)\n", hex[..8].join(" "))));
+    // 8 bytes of "0123456789αβ…" end inside no char: "01234567".
+    assert!(out.contains("\"01234567\"… (400 bytes)\n"));
+    // Short payloads are whole.
+    assert!(out.contains("len=5 \"hello\"\n"));
+
+    for format in [Format::Json, Format::Payload] {
+        assert_eq!(
+            render_with(format, at8),
+            render(format, false, false),
+            "{format:?}"
+        );
+    }
 }
 
 /// The keys of a JSON object, in the order they appear.

@@ -35,6 +35,23 @@ pub struct Opts {
     pub verbose: bool,
     /// Pretty: ANSI colours.
     pub color: bool,
+    /// Pretty: text payloads longer than this many bytes are cut (at a char boundary),
+    /// with the full length shown. `usize::MAX` never cuts (`--full`).
+    pub text_max: usize,
+    /// Pretty: binary payloads longer than this many bytes are cut.
+    pub hex_max: usize,
+}
+
+impl Default for Opts {
+    /// No headers, no colour, payloads cut at `pretty::TEXT_MAX` / `pretty::HEX_MAX`.
+    fn default() -> Self {
+        Opts {
+            verbose: false,
+            color: false,
+            text_max: pretty::TEXT_MAX,
+            hex_max: pretty::HEX_MAX,
+        }
+    }
 }
 
 /// Scratch buffers above this capacity are shrunk after use, so one huge message does
@@ -124,7 +141,7 @@ mod tests {
         for format in [Format::Pretty, Format::Json, Format::Payload] {
             let opts = Opts {
                 verbose: true,
-                color: false,
+                ..Opts::default()
             };
             let mut p = Printer::new(format, opts, counter(), counter());
             let ctx = Ctx::default();
@@ -153,10 +170,7 @@ mod tests {
 
     #[test]
     fn huge_scratch_is_released() {
-        let opts = Opts {
-            verbose: false,
-            color: false,
-        };
+        let opts = Opts::default();
         let mut p = Printer::new(Format::Json, opts, io::sink(), io::sink());
         let big = vec![7u8; 2 * SCRATCH_KEEP];
         let ev = Event::Message {
