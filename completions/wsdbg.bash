@@ -128,11 +128,11 @@ _wsdbg() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "pretty json payload" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "pretty json payload raw" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "pretty json payload" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "pretty json payload raw" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -244,11 +244,11 @@ _wsdbg() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "pretty json payload" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "pretty json payload raw" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "pretty json payload" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "pretty json payload raw" -- "${cur}"))
                     return 0
                     ;;
                 --color)

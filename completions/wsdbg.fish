@@ -41,9 +41,10 @@ complete -c wsdbg -n "__fish_wsdbg_needs_command" -l max-retries -d 'With --reco
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l backoff-min -d 'With --reconnect: first delay in milliseconds' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l backoff-max -d 'With --reconnect: longest delay in milliseconds' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l ping-interval -d 'Ping every SECS and show the round trip; no pong by the next = dead' -r
-complete -c wsdbg -n "__fish_wsdbg_needs_command" -s o -l output -d 'Output format' -r -f -a "pretty\t''
-json\t''
-payload\t''"
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -s o -l output -d 'Output format' -r -f -a "pretty\t'Every frame both ways, one line each, for people'
+json\t'One JSON object per line, first key "event"'
+payload\t'Each received message\'s payload, one per line (binary as hex)'
+raw\t'Each received message\'s payload as bytes, nothing added'"
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l color -d 'Colour (NO_COLOR in the environment means never)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -68,9 +69,10 @@ complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l port -d 'Port to 
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l max-size -d 'Largest message accepted; beyond it close with 1009' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l tls-cert -d 'Serve wss://: certificate chain (PEM); needs --tls-key' -r -F
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l tls-key -d 'Private key (PEM) for --tls-cert' -r -F
-complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -s o -l output -d 'Output format' -r -f -a "pretty\t''
-json\t''
-payload\t''"
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -s o -l output -d 'Output format' -r -f -a "pretty\t'Every frame both ways, one line each, for people'
+json\t'One JSON object per line, first key "event"'
+payload\t'Each received message\'s payload, one per line (binary as hex)'
+raw\t'Each received message\'s payload as bytes, nothing added'"
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l color -d 'Colour (NO_COLOR in the environment means never)' -r -f -a "auto\t''
 always\t''
 never\t''"

@@ -203,9 +203,14 @@ pub struct ConnArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
+    /// Every frame both ways, one line each, for people
     Pretty,
+    /// One JSON object per line, first key "event"
     Json,
+    /// Each received message's payload, one per line (binary as hex)
     Payload,
+    /// Each received message's payload as bytes, nothing added
+    Raw,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -255,6 +260,7 @@ impl OutArgs {
             (true, _) | (_, OutputFormat::Json) => crate::render::Format::Json,
             (_, OutputFormat::Pretty) => crate::render::Format::Pretty,
             (_, OutputFormat::Payload) => crate::render::Format::Payload,
+            (_, OutputFormat::Raw) => crate::render::Format::Raw,
         }
     }
 

@@ -567,52 +567,81 @@ fn text_with_newlines_stays_one_line_per_frame() {
     }
 }
 
-/// `wsdbg listen 127.0.0.1:0` in pretty mode with these options, once it printed its
-/// address. (`common::Listen` has no way to pass options in pretty mode.)
-struct PrettyListen {
+/// `wsdbg listen 127.0.0.1:0` with these options, once it printed its address.
+/// (`common::Listen` has no way to pass options in pretty or raw mode.)
+struct ListenProc {
     child: std::process::Child,
     addr: String,
-    lines: std::sync::mpsc::Receiver<Vec<String>>,
+    /// All of stdout, when the process has ended.
+    out: std::sync::mpsc::Receiver<Vec<u8>>,
 }
 
-impl PrettyListen {
-    fn start(extra: &[&str]) -> PrettyListen {
-        use std::io::BufRead;
+impl ListenProc {
+    /// `addr_on_stderr`: the `listening on` line goes to stderr (payload and raw modes).
+    fn start(extra: &[&str], addr_on_stderr: bool) -> ListenProc {
+        use std::io::{BufRead, Read};
+        use std::process::Stdio;
         let mut child = std::process::Command::new(bin())
             .args(["listen", "127.0.0.1:0"])
             .args(extra)
             .env("NO_COLOR", "1")
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("wsdbg listen");
-        let mut reader = std::io::BufReader::new(child.stdout.take().expect("stdout"));
-        let mut first = String::new();
-        reader.read_line(&mut first).expect("first line");
-        let addr = first
+        let mut stdout = child.stdout.take().expect("stdout");
+        let stderr = child.stderr.take().expect("stderr");
+        let (first_tx, first) = std::sync::mpsc::channel();
+        let (out_tx, out) = std::sync::mpsc::channel();
+        let first_tx2 = first_tx.clone();
+        std::thread::spawn(move || {
+            let mut r = std::io::BufReader::new(stderr);
+            let mut line = String::new();
+            let _ = r.read_line(&mut line);
+            if addr_on_stderr {
+                let _ = first_tx2.send(line);
+            }
+            let _ = std::io::copy(&mut r, &mut std::io::sink());
+        });
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if addr_on_stderr {
+                let _ = stdout.read_to_end(&mut bytes);
+            } else {
+                let mut r = std::io::BufReader::new(stdout);
+                let mut line = String::new();
+                let _ = r.read_line(&mut line);
+                let _ = first_tx.send(line);
+                let _ = r.read_to_end(&mut bytes);
+            }
+            let _ = out_tx.send(bytes);
+        });
+        let line = first
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_default();
+        let addr = line
             .trim()
             .strip_prefix("listening on ws://")
-            .unwrap_or_else(|| panic!("first line {first:?}"))
+            .unwrap_or_else(|| {
+                let _ = child.kill();
+                panic!("wsdbg listen {extra:?}: first line {line:?}")
+            })
             .to_string();
-        let (tx, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let _ = tx.send(reader.lines().map_while(Result::ok).collect());
-        });
-        PrettyListen { child, addr, lines }
+        ListenProc { child, addr, out }
     }
 
-    /// Kills the server and returns what it printed after its first line.
-    fn stop(mut self) -> Vec<String> {
+    /// Kills the server and returns what it wrote to stdout after its address.
+    fn stop(mut self) -> Vec<u8> {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        self.lines
+        self.out
             .recv_timeout(Duration::from_secs(10))
             .unwrap_or_default()
     }
 }
 
-impl Drop for PrettyListen {
+impl Drop for ListenProc {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -629,17 +658,79 @@ fn listen_takes_full_and_max_payload() {
             "\"0123\"… (1000 bytes)".to_string(),
         ),
     ] {
-        let listen = PrettyListen::start(args);
+        let listen = ListenProc::start(args, false);
         let url = format!("ws://{}/", listen.addr);
         let out = run(wsdbg().args(["--json", "-x", &long_text, "-x", "/wait", &url]));
-        let lines = listen.stop();
+        let stdout = String::from_utf8(listen.stop()).unwrap();
         out.clean_close();
+        let lines: Vec<&str> = stdout.lines().collect();
         let line = lines
             .iter()
             .find(|l| l.starts_with("<<") && l.contains("len=1000"))
             .unwrap_or_else(|| panic!("{args:?}: no << line\n{lines:#?}"));
         assert!(line.ends_with(&want), "{args:?}: {line}");
     }
+}
+
+// --- -o raw -----------------------------------------------------------------------------------
+
+/// Issue 8: `-o raw` writes received payloads as bytes, nothing added: a text "00ff"
+/// and a binary 00 ff come out different (in `-o payload` they are the same line).
+#[test]
+fn raw_output_is_the_received_bytes_exactly() {
+    let sent: Vec<(bool, Vec<u8>)> = vec![
+        (true, b"00ff".to_vec()),
+        (false, vec![0x00, 0xff]),
+        (true, b"line\nbreak".to_vec()),
+        (false, vec![0x0a, 0x0d, 0x1b, 0x80]),
+        (true, Vec::new()),
+        (true, "é✓".as_bytes().to_vec()),
+    ];
+    let expected: Vec<u8> = sent.iter().flat_map(|(_, b)| b.clone()).collect();
+    let script = sent.clone();
+    let server = Server::scripted(move |c| {
+        for (is_text, bytes) in &script {
+            let op = if *is_text { OP_TEXT } else { OP_BINARY };
+            c.send(&frame(true, 0, op, None, bytes));
+        }
+        // Then a protocol error, which must reach stderr, not stdout.
+        c.send(&frame(true, RSV1, OP_TEXT, None, b"x"));
+        c.drain(Duration::from_secs(2));
+    });
+    let out = wsdbg()
+        .args(["-o", "raw", "--keep-open", server.url("/").as_str()])
+        .output()
+        .expect("wsdbg");
+    server.finish();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        out.stdout == expected,
+        "stdout {:?}\nstderr {stderr}",
+        out.stdout
+    );
+    assert!(stderr.starts_with("wsdbg: error: protocol: "), "{stderr}");
+
+    // The same data in payload mode: the text "00ff" and the binary 00 ff look alike.
+    let server = Server::scripted(|c| {
+        c.send(&text("00ff"));
+        c.send(&binary(&[0x00, 0xff]));
+        c.echo_until_close()
+    });
+    let out = run(wsdbg().args(["-o", "payload", server.url("/").as_str()]));
+    server.finish();
+    out.code(0);
+    assert_eq!(out.stdout, "00ff\n00ff\n", "{out}");
+}
+
+#[test]
+fn listen_takes_raw_output() {
+    let listen = ListenProc::start(&["-o", "raw"], true);
+    let url = format!("ws://{}/", listen.addr);
+    let out = run(wsdbg().args(["-x", "/binary 00 ff 0a", "-x", "hi", "-x", "/wait 2", &url]));
+    let stdout = listen.stop();
+    out.code(0);
+    assert_eq!(stdout, b"\x00\xff\x0ahi", "{out}");
 }
 
 // --- Connection failures: exit 1 ------------------------------------------------------------

@@ -585,6 +585,39 @@ fn pretty_payload_limits() {
     }
 }
 
+/// Issue 8: `-o raw` writes each received data message's bytes exactly, nothing added
+/// (binary stays binary), and its diagnostics are payload mode's.
+#[test]
+fn raw_mode_is_received_payloads_byte_for_byte() {
+    let f = fixture();
+    let mut expected = Vec::new();
+    for (_, ev) in script(&f) {
+        if let Event::Message {
+            dir: Dir::In,
+            payload,
+            ..
+        } = ev
+        {
+            expected.extend_from_slice(payload);
+        }
+    }
+    let mut p = Printer::new(Format::Raw, Opts::default(), Vec::new(), Vec::new());
+    for (ctx, ev) in script(&f) {
+        p.emit(&ctx, &ev).unwrap();
+    }
+    p.flush().unwrap();
+    assert!(
+        p.out == expected,
+        "raw out is the received payloads, concatenated"
+    );
+    assert!(
+        p.out.windows(2).any(|w| w == [0x00, 0xff]),
+        "binary as bytes"
+    );
+    let (_, payload_err) = render(Format::Payload, false, false);
+    assert_eq!(String::from_utf8(p.err).unwrap(), payload_err);
+}
+
 /// The keys of a JSON object, in the order they appear.
 fn key_order(line: &str) -> Vec<String> {
     struct Keys;

@@ -8,6 +8,7 @@
 //!   also written to `err` as the human line.
 //! - `payload`: only the payload of each received data message on `out`; diagnostics
 //!   to `err`; everything else is dropped.
+//! - `raw`: as `payload`, but the payload's bytes exactly, with nothing added.
 //!
 //! Each event is built in a reused scratch buffer and written with one `write_all`, so
 //! a line is never split between two writes. `emit` never flushes: the caller flushes
@@ -21,12 +22,14 @@ mod esc;
 mod json;
 mod payload;
 mod pretty;
+mod raw;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Pretty,
     Json,
     Payload,
+    Raw,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +95,7 @@ impl<W: Write, E: Write> Printer<W, E> {
             Format::Pretty => pretty::emit(self, ctx, ev),
             Format::Json => json::emit(self, ctx, ev),
             Format::Payload => payload::emit(self, ctx, ev),
+            Format::Raw => raw::emit(self, ctx, ev),
         };
         if self.line.capacity() > SCRATCH_KEEP {
             self.line = Vec::with_capacity(4096);
@@ -138,7 +142,7 @@ mod tests {
 
     #[test]
     fn emit_never_flushes_and_flush_flushes_both() {
-        for format in [Format::Pretty, Format::Json, Format::Payload] {
+        for format in [Format::Pretty, Format::Json, Format::Payload, Format::Raw] {
             let opts = Opts {
                 verbose: true,
                 ..Opts::default()
