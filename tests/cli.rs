@@ -733,6 +733,63 @@ fn listen_takes_raw_output() {
     assert_eq!(stdout, b"\x00\xff\x0ahi", "{out}");
 }
 
+// --- Order of stdout and stderr -------------------------------------------------------------
+
+/// `wsdbg ARGS 2>&1`: stdout and stderr into one pipe, as on a terminal.
+fn run_merged(args: &[&str]) -> Run {
+    let mut cmd = assert_cmd::Command::new("sh");
+    cmd.arg("-c")
+        .arg("exec \"$0\" \"$@\" 2>&1")
+        .arg(bin())
+        .args(args);
+    for v in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "NO_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+        "no_proxy",
+    ] {
+        cmd.env_remove(v);
+    }
+    cmd.env("NO_COLOR", "1")
+        .timeout(RUN_TIMEOUT)
+        .write_stdin("");
+    run(&mut cmd)
+}
+
+/// Issue 8: in script mode stdout is buffered and stderr is not; an error must still
+/// come after the frames printed before it (here: `connected`, a text frame, then the
+/// RSV1 protocol error), in every format that prints both.
+#[test]
+fn errors_come_after_the_frames_before_them() {
+    for output in ["pretty", "payload", "raw", "json"] {
+        for _ in 0..5 {
+            let server = Server::scripted(|c| {
+                c.send(&text("before"));
+                c.send(&frame(true, RSV1, OP_TEXT, None, b"x"));
+                c.drain(Duration::from_secs(2));
+            });
+            let out = run_merged(&["-o", output, "--keep-open", server.url("/").as_str()]);
+            server.finish();
+            out.code(3);
+            let all = &out.stdout;
+            let before = all.find("before");
+            let error = all.find("wsdbg: error: protocol: ");
+            assert!(
+                before.is_some() && error.is_some() && before < error,
+                "-o {output}: the error came first\n{out}"
+            );
+            if output == "pretty" {
+                let connected = all.find("connected to ").expect("connected line");
+                assert!(connected < before.unwrap_or(0), "{out}");
+            }
+        }
+    }
+}
+
 // --- Connection failures: exit 1 ------------------------------------------------------------
 
 /// Issue 8: handshake errors show header values, not Rust's `Some("...")` / `None`.

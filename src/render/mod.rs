@@ -11,8 +11,10 @@
 //! - `raw`: as `payload`, but the payload's bytes exactly, with nothing added.
 //!
 //! Each event is built in a reused scratch buffer and written with one `write_all`, so
-//! a line is never split between two writes. `emit` never flushes: the caller flushes
-//! (`flush`) when it goes idle, so a burst of frames costs one system call per buffer.
+//! a line is never split between two writes. `emit` does not flush data: the caller
+//! flushes (`flush`) when it goes idle, so a burst of frames costs one system call per
+//! buffer. Only a line for `err` flushes `out` first (`to_err`), so that when both
+//! streams reach one terminal or pipe they come out in the order things happened.
 
 use std::io::{self, Write};
 
@@ -112,6 +114,15 @@ impl<W: Write, E: Write> Printer<W, E> {
     }
 }
 
+/// Writes a line for `err` (a diagnostic, or text kept off stdout) after flushing `out`,
+/// so the frames printed before it come out before it. The line is written even when
+/// the flush fails (a closed stdout); the flush error is returned after.
+fn to_err<W: Write, E: Write>(out: &mut W, err: &mut E, line: &[u8]) -> io::Result<()> {
+    let flushed = out.flush();
+    err.write_all(line)?;
+    flushed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,7 +152,7 @@ mod tests {
     }
 
     #[test]
-    fn emit_never_flushes_and_flush_flushes_both() {
+    fn data_never_flushes_and_flush_flushes_both() {
         for format in [Format::Pretty, Format::Json, Format::Payload, Format::Raw] {
             let opts = Opts {
                 verbose: true,
@@ -165,10 +176,61 @@ mod tests {
             };
             p.emit(&ctx, &frame).unwrap();
             p.emit(&ctx, &msg).unwrap();
-            p.emit(&ctx, &Event::Warning("w")).unwrap();
             assert_eq!((p.out.flushes, p.err.flushes), (0, 0), "{format:?}");
             p.flush().unwrap();
             assert_eq!((p.out.flushes, p.err.flushes), (1, 1), "{format:?}");
+        }
+    }
+
+    /// One log shared by `out` (behind a `BufWriter`, as stdout is) and `err`
+    /// (unbuffered, as stderr is): what a terminal showing both would show.
+    #[derive(Clone, Default)]
+    struct Shared(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn diagnostics_come_after_the_data_printed_before_them() {
+        for format in [Format::Pretty, Format::Json, Format::Payload, Format::Raw] {
+            let log = Shared::default();
+            let out = io::BufWriter::with_capacity(1 << 16, log.clone());
+            let mut p = Printer::new(format, Opts::default(), out, log.clone());
+            let ctx = Ctx::default();
+            let frame = Event::Frame(FrameEv {
+                dir: Dir::In,
+                fin: true,
+                rsv: [false; 3],
+                opcode: 1,
+                mask: None,
+                payload: b"first",
+            });
+            let msg = Event::Message {
+                dir: Dir::In,
+                kind: MsgType::Text,
+                payload: b"first",
+                frames: 1,
+            };
+            let e = crate::error::Error::protocol("RSV1 set", "RFC 6455 5.2");
+            p.emit(&ctx, &frame).unwrap();
+            p.emit(&ctx, &msg).unwrap();
+            p.emit(&ctx, &Event::Error(&e)).unwrap();
+            p.emit(&ctx, &Event::Warning("w")).unwrap();
+            p.flush().unwrap();
+            let all = String::from_utf8_lossy(&log.0.borrow()).into_owned();
+            let first = all
+                .find("first")
+                .unwrap_or_else(|| panic!("{format:?}: {all}"));
+            let error = all.find("wsdbg: error:").expect("error line");
+            let warning = all.find("wsdbg: warning:").expect("warning line");
+            assert!(first < error && error < warning, "{format:?}:\n{all}");
         }
     }
 

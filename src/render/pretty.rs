@@ -192,7 +192,7 @@ pub(super) fn emit<W: Write, E: Write>(
         }
     };
     if to_err {
-        p.err.write_all(&p.line)
+        super::to_err(&mut p.out, &mut p.err, &p.line)
     } else {
         p.out.write_all(&p.line)
     }
