@@ -115,11 +115,14 @@ impl<W: Write, E: Write> Printer<W, E> {
 }
 
 /// Writes a line for `err` (a diagnostic, or text kept off stdout) after flushing `out`,
-/// so the frames printed before it come out before it. The line is written even when
-/// the flush fails (a closed stdout); the flush error is returned after.
+/// so the frames printed before it come out before it, and flushes `err` too (a no-op
+/// for stderr; the REPL's writer buffers), so the frames after it come out after it.
+/// The line is written even when flushing `out` fails (a closed stdout); that error is
+/// returned after.
 fn to_err<W: Write, E: Write>(out: &mut W, err: &mut E, line: &[u8]) -> io::Result<()> {
     let flushed = out.flush();
     err.write_all(line)?;
+    err.flush()?;
     flushed
 }
 
@@ -182,8 +185,8 @@ mod tests {
         }
     }
 
-    /// One log shared by `out` (behind a `BufWriter`, as stdout is) and `err`
-    /// (unbuffered, as stderr is): what a terminal showing both would show.
+    /// One log shared by `out` and `err`, each behind a `BufWriter` (stdout is; the
+    /// REPL's stderr writer buffers too): what a terminal showing both would show.
     #[derive(Clone, Default)]
     struct Shared(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
 
@@ -202,16 +205,18 @@ mod tests {
         for format in [Format::Pretty, Format::Json, Format::Payload, Format::Raw] {
             let log = Shared::default();
             let out = io::BufWriter::with_capacity(1 << 16, log.clone());
-            let mut p = Printer::new(format, Opts::default(), out, log.clone());
+            let err = io::BufWriter::with_capacity(1 << 16, log.clone());
+            let mut p = Printer::new(format, Opts::default(), out, err);
             let ctx = Ctx::default();
-            let frame = Event::Frame(FrameEv {
+            let f = FrameEv {
                 dir: Dir::In,
                 fin: true,
                 rsv: [false; 3],
                 opcode: 1,
                 mask: None,
                 payload: b"first",
-            });
+            };
+            let frame = Event::Frame(f);
             let msg = Event::Message {
                 dir: Dir::In,
                 kind: MsgType::Text,
@@ -223,14 +228,31 @@ mod tests {
             p.emit(&ctx, &msg).unwrap();
             p.emit(&ctx, &Event::Error(&e)).unwrap();
             p.emit(&ctx, &Event::Warning("w")).unwrap();
+            let second = FrameEv {
+                payload: b"second",
+                ..f
+            };
+            p.emit(&ctx, &Event::Frame(second)).unwrap();
+            let second = Event::Message {
+                dir: Dir::In,
+                kind: MsgType::Text,
+                payload: b"second",
+                frames: 1,
+            };
+            p.emit(&ctx, &second).unwrap();
             p.flush().unwrap();
             let all = String::from_utf8_lossy(&log.0.borrow()).into_owned();
-            let first = all
-                .find("first")
-                .unwrap_or_else(|| panic!("{format:?}: {all}"));
-            let error = all.find("wsdbg: error:").expect("error line");
-            let warning = all.find("wsdbg: warning:").expect("warning line");
-            assert!(first < error && error < warning, "{format:?}:\n{all}");
+            let at = |s: &str| {
+                all.find(s)
+                    .unwrap_or_else(|| panic!("{format:?}: {s}\n{all}"))
+            };
+            let order = [
+                at("first"),
+                at("wsdbg: error:"),
+                at("wsdbg: warning:"),
+                at("second"),
+            ];
+            assert!(order.is_sorted(), "{format:?}:\n{all}");
         }
     }
 
