@@ -66,10 +66,7 @@ fn render(c: &mut Criterion) {
         t: Duration::from_micros(1_234_567),
         client: None,
     };
-    let opts = Opts {
-        verbose: false,
-        color: false,
-    };
+    let opts = Opts::default();
     for (fname, format) in [
         ("pretty", Format::Pretty),
         ("json", Format::Json),

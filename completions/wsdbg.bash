@@ -41,7 +41,7 @@ _wsdbg() {
 
     case "${cmd}" in
         wsdbg)
-            opts="-H -p -k -x -r -b -L -o -v -h -V --header --protocol --origin --cacert --insecure --cert --key --connect-timeout --close-timeout --max-size --execute --keep-open --linger --raw --binary --chunk-size --max-messages --echo --no-auto-pong --follow-redirects --proxy --no-proxy --reconnect --max-retries --backoff-min --backoff-max --ping-interval --output --json --color --verbose --help --version listen completions help"
+            opts="-H -p -k -x -r -b -L -o -v -h -V --header --protocol --origin --cacert --insecure --cert --key --connect-timeout --close-timeout --max-size --execute --keep-open --linger --raw --binary --chunk-size --max-messages --echo --no-auto-pong --follow-redirects --proxy --no-proxy --reconnect --max-retries --backoff-min --backoff-max --ping-interval --output --json --color --verbose --full --max-payload --help --version listen completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -132,15 +132,19 @@ _wsdbg() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "pretty json payload" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "pretty json payload raw" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "pretty json payload" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "pretty json payload raw" -- "${cur}"))
                     return 0
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --max-payload)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -221,7 +225,7 @@ _wsdbg() {
             return 0
             ;;
         wsdbg__subcmd__listen)
-            opts="-o -v -h --port --max-size --tls-cert --tls-key --output --json --color --verbose --help"
+            opts="-o -v -h --port --max-size --tls-cert --tls-key --output --json --color --verbose --full --max-payload --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -244,15 +248,19 @@ _wsdbg() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "pretty json payload" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "pretty json payload raw" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "pretty json payload" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "pretty json payload raw" -- "${cur}"))
                     return 0
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --max-payload)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

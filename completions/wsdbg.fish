@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_wsdbg_global_optspecs
-    string join \n H/header= p/protocol= origin= cacert= k/insecure cert= key= connect-timeout= close-timeout= max-size= x/execute= keep-open linger= r/raw b/binary chunk-size= max-messages= echo no-auto-pong L/follow-redirects proxy= no-proxy reconnect max-retries= backoff-min= backoff-max= ping-interval= o/output= json color= v/verbose h/help V/version
+    string join \n H/header= p/protocol= origin= cacert= k/insecure cert= key= connect-timeout= close-timeout= max-size= x/execute= keep-open linger= r/raw b/binary chunk-size= max-messages= echo no-auto-pong L/follow-redirects proxy= no-proxy reconnect max-retries= backoff-min= backoff-max= ping-interval= o/output= json color= v/verbose full max-payload= h/help V/version
 end
 
 function __fish_wsdbg_needs_command
@@ -31,34 +31,37 @@ complete -c wsdbg -n "__fish_wsdbg_needs_command" -l cacert -d 'Trust the CA cer
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l cert -d 'Client certificate chain (PEM) for mutual TLS; needs --key' -r -F
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l key -d 'Private key (PEM: PKCS#8, PKCS#1 or SEC1) for --cert' -r -F
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l connect-timeout -d 'TCP + TLS + handshake deadline in seconds' -r
-complete -c wsdbg -n "__fish_wsdbg_needs_command" -l close-timeout -d 'Seconds to wait for the peer\'s close reply, counted from the last bytes it sent' -r
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l close-timeout -d 'Seconds to wait for the peer\'s close reply' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l max-size -d 'Largest message accepted; beyond it close with 1009' -r
-complete -c wsdbg -n "__fish_wsdbg_needs_command" -s x -l execute -d 'Run this command after connecting (repeatable); then close. Stdin is not read' -r
-complete -c wsdbg -n "__fish_wsdbg_needs_command" -l linger -d 'Script mode: at end of input, wait up to MS for the replies before closing (until a message came after the last one sent and the peer went quiet); 0 closes at once' -r
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -s x -l execute -d 'Run CMD after connecting (repeatable), then close; stdin is not read' -r
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l linger -d 'Script mode: at end of input, wait up to MS for the replies, then close' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l chunk-size -d 'With --binary: largest binary message made from stdin' -r
-complete -c wsdbg -n "__fish_wsdbg_needs_command" -l max-messages -d 'Deliver exactly N received data messages, then close with 1000 and exit (the end of input does not close before the Nth)' -r
-complete -c wsdbg -n "__fish_wsdbg_needs_command" -l proxy -d 'Proxy: http://[user:pass@]host:port (CONNECT), socks5:// or socks5h:// (names resolved by the proxy); else HTTPS_PROXY/HTTP_PROXY/ALL_PROXY/NO_PROXY apply' -r
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l max-messages -d 'Deliver exactly N received data messages, then close and exit' -r
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l proxy -d 'Proxy: http://[user:pass@]host:port, socks5:// or socks5h://' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l max-retries -d 'With --reconnect: give up after N failed attempts in a row' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l backoff-min -d 'With --reconnect: first delay in milliseconds' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l backoff-max -d 'With --reconnect: longest delay in milliseconds' -r
-complete -c wsdbg -n "__fish_wsdbg_needs_command" -l ping-interval -d 'Ping this often and show each round trip; no pong by the next ping = dead' -r
-complete -c wsdbg -n "__fish_wsdbg_needs_command" -s o -l output -d 'Output format' -r -f -a "pretty\t''
-json\t''
-payload\t''"
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l ping-interval -d 'Ping every SECS and show the round trip; no pong by the next = dead' -r
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -s o -l output -d 'Output format' -r -f -a "pretty\t'Every frame both ways, one line each, for people'
+json\t'One JSON object per line, first key "event"'
+payload\t'Each received message\'s payload, one per line (binary as hex)'
+raw\t'Each received message\'s payload as bytes, nothing added'"
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l color -d 'Colour (NO_COLOR in the environment means never)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l max-payload -d 'Pretty output: cut payloads at N bytes (default: text 256, binary 64)' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s k -l insecure -d 'Do not verify the server certificate (prints a warning)'
-complete -c wsdbg -n "__fish_wsdbg_needs_command" -l keep-open -d 'Script mode: do not close at end of input; stay until the peer closes or Ctrl-C'
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l keep-open -d 'Script mode: at end of input, stay until the peer closes (or Ctrl-C)'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s r -l raw -d 'Send every input line verbatim as a text message; no commands'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s b -l binary -d 'Script mode: stdin is raw bytes, sent as binary messages'
-complete -c wsdbg -n "__fish_wsdbg_needs_command" -l echo -d 'Send every data message received back as it came (type and content): a client-side mirror, for servers that push and for Autobahn\'s client tests'
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l echo -d 'Send every data message received back as it came (a client-side mirror)'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l no-auto-pong -d 'Do not answer pings (the pings are still shown)'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s L -l follow-redirects -d 'Follow 3xx answers to the handshake (at most 10; wss -> ws refused)'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l no-proxy -d 'Ignore the proxy environment variables'
-complete -c wsdbg -n "__fish_wsdbg_needs_command" -l reconnect -d 'Reconnect (exponential backoff, jitter) after a disconnect not asked for'
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l reconnect -d 'Reconnect with backoff and jitter after a disconnect not asked for'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l json -d 'Same as --output json'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s v -l verbose -d 'Pretty output: also print the handshake headers'
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l full -d 'Pretty output: show payloads in full, never cut'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s V -l version -d 'Print version'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -a "listen" -d 'A local WebSocket echo server for trying things out (default 127.0.0.1:9001)'
@@ -68,14 +71,17 @@ complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l port -d 'Port to 
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l max-size -d 'Largest message accepted; beyond it close with 1009' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l tls-cert -d 'Serve wss://: certificate chain (PEM); needs --tls-key' -r -F
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l tls-key -d 'Private key (PEM) for --tls-cert' -r -F
-complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -s o -l output -d 'Output format' -r -f -a "pretty\t''
-json\t''
-payload\t''"
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -s o -l output -d 'Output format' -r -f -a "pretty\t'Every frame both ways, one line each, for people'
+json\t'One JSON object per line, first key "event"'
+payload\t'Each received message\'s payload, one per line (binary as hex)'
+raw\t'Each received message\'s payload as bytes, nothing added'"
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l color -d 'Colour (NO_COLOR in the environment means never)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l max-payload -d 'Pretty output: cut payloads at N bytes (default: text 256, binary 64)' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l json -d 'Same as --output json'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -s v -l verbose -d 'Pretty output: also print the handshake headers'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l full -d 'Pretty output: show payloads in full, never cut'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand help; and not __fish_seen_subcommand_from listen completions help" -f -a "listen" -d 'A local WebSocket echo server for trying things out (default 127.0.0.1:9001)'

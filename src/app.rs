@@ -98,7 +98,6 @@ pub fn run(cli: Cli, start: Instant) -> Result<u8, Error> {
         .collect::<Result<Vec<_>, _>>()?;
     let stdout = io::stdout();
     let format = cli.out.format();
-    let verbose = cli.out.verbose;
     let (binary, chunk, raw) = (c.binary, c.chunk_size, c.raw);
     let mode = if raw {
         LineMode::Raw
@@ -106,15 +105,11 @@ pub fn run(cli: Cli, start: Instant) -> Result<u8, Error> {
         LineMode::Commands
     };
     if execute.is_empty() && !binary && io::stdin().is_terminal() {
-        let color = cli.out.color(true);
-        return repl(opts, format, Opts { verbose, color }, start);
+        return repl(opts, format, cli.out.opts(true), start);
     }
     let printer = Printer::new(
         format,
-        Opts {
-            verbose,
-            color: cli.out.color(stdout.is_terminal()),
-        },
+        cli.out.opts(stdout.is_terminal()),
         io::BufWriter::with_capacity(64 * 1024, stdout.lock()),
         io::stderr(),
     );

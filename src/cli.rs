@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::error::Error;
 
@@ -63,7 +63,7 @@ pub struct Cli {
     pub cmd: Option<Sub>,
 
     /// ws://, wss://, http(s):// (mapped to ws(s)://) or host:port/path
-    #[arg(value_name = "URL", required = true)]
+    #[arg(value_name = "URL", required = true, value_parser = url_word)]
     pub url: Option<String>,
 
     #[command(flatten)]
@@ -126,7 +126,7 @@ pub struct ConnArgs {
     #[arg(long, value_name = "FILE", requires = "key")]
     pub cert: Option<PathBuf>,
     /// Private key (PEM: PKCS#8, PKCS#1 or SEC1) for --cert
-    #[arg(hide_short_help = true, long, value_name = "FILE", requires = "cert")]
+    #[arg(long, value_name = "FILE", requires = "cert")]
     pub key: Option<PathBuf>,
     /// TCP + TLS + handshake deadline in seconds
     #[arg(
@@ -136,21 +136,26 @@ pub struct ConnArgs {
         default_value = "10"
     )]
     pub connect_timeout: f64,
-    /// Seconds to wait for the peer's close reply, counted from the last bytes it sent
-    #[arg(hide_short_help = true, long, value_name = "SECS", default_value = "5")]
+    /// Seconds to wait for the peer's close reply
+    ///
+    /// Counted from the last bytes the peer sent, so a peer still delivering is not cut
+    /// off. Also the default timeout of /wait.
+    #[arg(long, value_name = "SECS", default_value = "5")]
     pub close_timeout: f64,
     /// Largest message accepted; beyond it close with 1009
     #[arg(hide_short_help = true, long, value_name = "BYTES", default_value_t = 64 << 20)]
     pub max_size: u64,
-    /// Run this command after connecting (repeatable); then close. Stdin is not read
+    /// Run CMD after connecting (repeatable), then close; stdin is not read
     #[arg(short = 'x', long = "execute", value_name = "CMD")]
     pub execute: Vec<String>,
-    /// Script mode: do not close at end of input; stay until the peer closes or Ctrl-C
-    #[arg(hide_short_help = true, long)]
+    /// Script mode: at end of input, stay until the peer closes (or Ctrl-C)
+    #[arg(long)]
     pub keep_open: bool,
-    /// Script mode: at end of input, wait up to MS for the replies before closing
-    /// (until a message came after the last one sent and the peer went quiet); 0
-    /// closes at once
+    /// Script mode: at end of input, wait up to MS for the replies, then close
+    ///
+    /// The close goes once a frame arrived after the last one sent and the peer then went
+    /// quiet (10 ms when every message and ping sent was answered, else 100 ms), or when
+    /// MS passed since the end of input. 0 closes at once.
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     pub linger: u64,
     /// Send every input line verbatim as a text message; no commands
@@ -162,12 +167,16 @@ pub struct ConnArgs {
     /// With --binary: largest binary message made from stdin
     #[arg(hide_short_help = true, long, value_name = "BYTES", default_value_t = 64 * 1024)]
     pub chunk_size: usize,
-    /// Deliver exactly N received data messages, then close with 1000 and exit (the
-    /// end of input does not close before the Nth)
+    /// Deliver exactly N received data messages, then close and exit
+    ///
+    /// The close is 1000; later messages are shown only as frames; the end of input does
+    /// not close before the Nth arrived.
     #[arg(long, value_name = "N")]
     pub max_messages: Option<u64>,
-    /// Send every data message received back as it came (type and content): a
-    /// client-side mirror, for servers that push and for Autobahn's client tests
+    /// Send every data message received back as it came (a client-side mirror)
+    ///
+    /// Text as text and binary as binary, a fragmented one as one frame: for servers that
+    /// push, and for Autobahn's client tests.
     #[arg(long)]
     pub echo: bool,
     /// Do not answer pings (the pings are still shown)
@@ -176,14 +185,19 @@ pub struct ConnArgs {
     /// Follow 3xx answers to the handshake (at most 10; wss -> ws refused)
     #[arg(short = 'L', long)]
     pub follow_redirects: bool,
-    /// Proxy: http://[user:pass@]host:port (CONNECT), socks5:// or socks5h://
-    /// (names resolved by the proxy); else HTTPS_PROXY/HTTP_PROXY/ALL_PROXY/NO_PROXY apply
+    /// Proxy: http://[user:pass@]host:port, socks5:// or socks5h://
+    ///
+    /// http:// tunnels with CONNECT; socks5h:// has the proxy resolve names. Without
+    /// --proxy, HTTPS_PROXY/HTTP_PROXY/ALL_PROXY/NO_PROXY apply.
     #[arg(long, value_name = "URL", conflicts_with = "no_proxy")]
     pub proxy: Option<String>,
     /// Ignore the proxy environment variables
-    #[arg(long)]
+    #[arg(hide_short_help = true, long)]
     pub no_proxy: bool,
-    /// Reconnect (exponential backoff, jitter) after a disconnect not asked for
+    /// Reconnect with backoff and jitter after a disconnect not asked for
+    ///
+    /// Exponential backoff from --backoff-min to --backoff-max, with jitter; a failed
+    /// first connection is retried too.
     #[arg(long)]
     pub reconnect: bool,
     /// With --reconnect: give up after N failed attempts in a row
@@ -200,16 +214,24 @@ pub struct ConnArgs {
         default_value_t = 30_000
     )]
     pub backoff_max: u64,
-    /// Ping this often and show each round trip; no pong by the next ping = dead
+    /// Ping every SECS and show the round trip; no pong by the next = dead
+    ///
+    /// A connection whose pong has not come back by the next ping is taken as dead:
+    /// reconnect with --reconnect, else exit 3.
     #[arg(long, value_name = "SECS")]
     pub ping_interval: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
+    /// Every frame both ways, one line each, for people
     Pretty,
+    /// One JSON object per line, first key "event"
     Json,
+    /// Each received message's payload, one per line (binary as hex)
     Payload,
+    /// Each received message's payload as bytes, nothing added
+    Raw,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -225,7 +247,7 @@ pub struct OutArgs {
     #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Pretty)]
     pub output: OutputFormat,
     /// Same as --output json
-    #[arg(long)]
+    #[arg(long, conflicts_with = "output")]
     pub json: bool,
     /// Colour (NO_COLOR in the environment means never)
     #[arg(hide_short_help = true, long, value_enum, default_value_t = ColorChoice::Auto)]
@@ -233,6 +255,24 @@ pub struct OutArgs {
     /// Pretty output: also print the handshake headers
     #[arg(short = 'v', long)]
     pub verbose: bool,
+    /// Pretty output: show payloads in full, never cut
+    #[arg(long, conflicts_with = "max_payload")]
+    pub full: bool,
+    /// Pretty output: cut payloads at N bytes (default: text 256, binary 64)
+    ///
+    /// The full length is still shown after the cut: `… (N bytes)`.
+    #[arg(long, value_name = "N")]
+    pub max_payload: Option<usize>,
+}
+
+impl Cli {
+    /// The output format of the command given: `listen` has its own output options.
+    pub fn format(&self) -> crate::render::Format {
+        match &self.cmd {
+            Some(Sub::Listen(a)) => a.out.format(),
+            _ => self.out.format(),
+        }
+    }
 }
 
 impl OutArgs {
@@ -241,6 +281,23 @@ impl OutArgs {
             (true, _) | (_, OutputFormat::Json) => crate::render::Format::Json,
             (_, OutputFormat::Pretty) => crate::render::Format::Pretty,
             (_, OutputFormat::Payload) => crate::render::Format::Payload,
+            (_, OutputFormat::Raw) => crate::render::Format::Raw,
+        }
+    }
+
+    /// The printer's options; `stdout_is_tty` for `--color auto`.
+    pub fn opts(&self, stdout_is_tty: bool) -> crate::render::Opts {
+        let default = crate::render::Opts::default();
+        let (text_max, hex_max) = match (self.full, self.max_payload) {
+            (true, _) => (usize::MAX, usize::MAX),
+            (false, Some(n)) => (n, n),
+            (false, None) => (default.text_max, default.hex_max),
+        };
+        crate::render::Opts {
+            verbose: self.verbose,
+            color: self.color(stdout_is_tty),
+            text_max,
+            hex_max,
         }
     }
 
@@ -256,24 +313,105 @@ impl OutArgs {
     }
 }
 
-/// A clap error as one line: what was wrong and what was expected, then where to look.
-pub fn one_line(rendered: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for line in rendered.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with("For more information") {
-            continue;
+/// A clap error as the text for stderr: `wsdbg: error: ` and one line saying what was
+/// wrong and what was expected, then clap's tips, one per line. `first` is the first
+/// argument: a near-miss of a subcommand there (`wsdbg lsten --port 0`) is what went
+/// wrong, whatever clap tripped on after it; a subcommand there gives the usage shown.
+pub fn usage_error(e: &clap::Error, first: Option<&str>) -> String {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let mut cmd = Cli::command();
+    cmd.build();
+    let sub = first.and_then(|w| cmd.find_subcommand(w)).cloned();
+    let usage = sub.unwrap_or(cmd).render_usage().to_string();
+    let usage = usage.lines().next().unwrap_or_default();
+    let usage = usage.strip_prefix("Usage: ").unwrap_or(usage).trim();
+
+    let mut msg = Vec::new();
+    let mut tips = String::new();
+    let near = first.and_then(|w| near_miss(w).map(|m| format!("{w:?}: {m}")));
+    let extra = match (e.kind(), e.get(ContextKind::InvalidSubcommand)) {
+        (ErrorKind::ArgumentConflict, Some(ContextValue::String(arg))) => Some(format!(
+            "unexpected extra argument {arg:?}: wsdbg takes one URL"
+        )),
+        _ => None,
+    };
+    if let Some(m) = near.or(extra) {
+        msg.push(m);
+    } else {
+        for line in e.render().to_string().lines() {
+            let line = line.trim();
+            if line.starts_with("Usage:") {
+                break;
+            }
+            if line.is_empty() || line.starts_with("For more information") {
+                continue;
+            }
+            if line.starts_with("tip:") {
+                tips.push_str("  ");
+                tips.push_str(line);
+                tips.push('\n');
+            } else {
+                msg.push(line.strip_prefix("error: ").unwrap_or(line).to_string());
+            }
         }
-        if line.starts_with("Usage:") {
-            break;
-        }
-        parts.push(line.strip_prefix("error: ").unwrap_or(line));
     }
-    let usage = rendered
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Usage: "))
-        .unwrap_or("wsdbg [OPTIONS] <URL>");
-    format!("usage: {} (expected: {usage}; see --help)", parts.join(" "))
+    format!(
+        "wsdbg: error: {} (expected: {usage}; see --help)\n{tips}",
+        msg.join(" ")
+    )
+}
+
+/// The subcommand names a mistyped word is compared with (`probe` is planned).
+pub const SUBCOMMANDS: &[&str] = &["listen", "completions", "probe"];
+
+/// The URL argument: a bare word that is a near-miss of a subcommand name (`lsten`) is
+/// a usage error, not a host name. Words with a dot, colon or slash are left to the URL
+/// rules, so `localhost` and `h:9001` still mean `ws://...`.
+fn url_word(s: &str) -> Result<String, String> {
+    match near_miss(s) {
+        Some(msg) => Err(msg),
+        None => Ok(s.to_string()),
+    }
+}
+
+/// `not a URL or a subcommand; did you mean listen? ...` for a near-miss word.
+fn near_miss(word: &str) -> Option<String> {
+    let name = near_subcommand(word)?;
+    if Cli::command().find_subcommand(word).is_some() {
+        return None;
+    }
+    Some(format!(
+        "not a URL or a subcommand; did you mean {name}? (for a host of that name: ws://{word}/)"
+    ))
+}
+
+/// The subcommand `word` is a typo of: a bare word within edit distance 2 of its name.
+pub fn near_subcommand(word: &str) -> Option<&'static str> {
+    if word.is_empty() || word.contains(['.', ':', '/']) {
+        return None;
+    }
+    let word = word.to_ascii_lowercase();
+    SUBCOMMANDS
+        .iter()
+        .map(|&name| (edit_distance(&word, name), name))
+        .filter(|&(d, _)| d <= 2)
+        .min()
+        .map(|(_, name)| name)
+}
+
+/// Levenshtein distance, by chars.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, &cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }
 
 /// `Name: value` from `-H`.
@@ -314,22 +452,78 @@ pub fn secs(opt: &str, v: f64) -> Result<Duration, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
     }
 
+    /// The stderr text for these arguments, which must fail to parse.
+    fn usage_text(args: &[&str]) -> String {
+        let e = Cli::try_parse_from(args).unwrap_err();
+        usage_error(&e, args.get(1).copied())
+    }
+
     #[test]
-    fn clap_errors_become_one_line() {
-        let e = Cli::try_parse_from(["wsdbg"]).unwrap_err();
-        let line = one_line(&e.render().to_string());
-        assert!(!line.contains('\n'), "{line}");
-        assert!(line.contains("<URL>"), "{line}");
-        let e = Cli::try_parse_from(["wsdbg", "-o", "xml", "ws://h/"]).unwrap_err();
-        let line = one_line(&e.render().to_string());
-        assert!(line.contains("xml") && line.contains("pretty"), "{line}");
+    fn clap_errors_become_one_line_then_tips() {
+        let text = usage_text(&["wsdbg"]);
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(text.starts_with("wsdbg: error: "), "{text}");
+        assert!(text.contains("<URL>"), "{text}");
+        let text = usage_text(&["wsdbg", "-o", "xml", "ws://h/"]);
+        assert!(text.contains("xml") && text.contains("pretty"), "{text}");
+        let text = usage_text(&["wsdbg", "--bogus", "ws://h/"]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(lines[0].starts_with("wsdbg: error: unexpected argument '--bogus'"));
+        assert!(!lines[0].contains("tip"), "{text}");
+        assert!(lines[1].starts_with("  tip: "), "{text}");
+    }
+
+    #[test]
+    fn usage_shown_is_the_subcommands() {
+        for (args, usage) in [
+            (
+                &["wsdbg", "completions", "foo"][..],
+                "wsdbg completions <SHELL>",
+            ),
+            (&["wsdbg", "completions"], "wsdbg completions <SHELL>"),
+            (
+                &["wsdbg", "listen", "--bogus"],
+                "wsdbg listen [OPTIONS] [ADDR]",
+            ),
+            (&["wsdbg", "--bogus", "ws://h/"], "wsdbg [OPTIONS] <URL>"),
+        ] {
+            let text = usage_text(args);
+            let want = format!("(expected: {usage}; see --help)");
+            assert!(
+                text.lines().next().unwrap().ends_with(&want),
+                "{args:?}: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_extra_argument_is_not_called_a_subcommand() {
+        let text = usage_text(&["wsdbg", "ws://h/", "extra"]);
+        assert!(
+            text.starts_with("wsdbg: error: unexpected extra argument \"extra\""),
+            "{text}"
+        );
+        assert!(!text.contains("subcommand"), "{text}");
+    }
+
+    #[test]
+    fn json_conflicts_with_output() {
+        for o in ["pretty", "payload", "json"] {
+            let text = usage_text(&["wsdbg", "--json", "-o", o, "ws://h/"]);
+            assert!(
+                text.contains("--json") && text.contains("--output"),
+                "{text}"
+            );
+        }
+        let text = usage_text(&["wsdbg", "listen", "--json", "-o", "pretty"]);
+        assert!(text.contains("--json"), "{text}");
     }
 
     #[test]
@@ -359,6 +553,69 @@ mod tests {
             Some(Sub::Listen(ListenArgs { port: Some(0), .. }))
         ));
         assert!(Cli::try_parse_from(["wsdbg"]).is_err());
+    }
+
+    #[test]
+    fn near_misses_of_subcommands() {
+        for (word, meant) in [
+            ("lsten", Some("listen")),
+            ("listne", Some("listen")),
+            ("Listen", Some("listen")),
+            ("lis", None),
+            ("completion", Some("completions")),
+            ("complete", None),
+            ("prob", Some("probe")),
+            ("localhost", None),
+            ("lsten.example", None),
+            ("lsten:9001", None),
+            ("lsten/x", None),
+            ("", None),
+        ] {
+            assert_eq!(near_subcommand(word), meant, "{word:?}");
+        }
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("é", "e"), 1);
+    }
+
+    #[test]
+    fn near_miss_list_has_every_subcommand() {
+        for sub in Cli::command().get_subcommands() {
+            let name = sub.get_name();
+            assert!(name == "help" || SUBCOMMANDS.contains(&name), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_near_miss_is_a_usage_error_and_a_host_is_not() {
+        let e = Cli::try_parse_from(["wsdbg", "lsten"]).unwrap_err();
+        assert!(e.to_string().contains("did you mean listen?"), "{e}");
+        let cli = Cli::try_parse_from(["wsdbg", "localhost"]).unwrap();
+        assert_eq!(cli.url.as_deref(), Some("localhost"));
+    }
+
+    #[test]
+    fn full_and_max_payload() {
+        let opts = |args: &[&str]| {
+            let mut all = vec!["wsdbg"];
+            all.extend_from_slice(args);
+            all.push("ws://h/");
+            Cli::try_parse_from(all).map(|c| c.out.opts(false))
+        };
+        let o = opts(&[]).unwrap();
+        assert_eq!((o.text_max, o.hex_max), (256, 64));
+        let o = opts(&["--full"]).unwrap();
+        assert_eq!((o.text_max, o.hex_max), (usize::MAX, usize::MAX));
+        let o = opts(&["--max-payload", "1000"]).unwrap();
+        assert_eq!((o.text_max, o.hex_max), (1000, 1000));
+        assert!(opts(&["--full", "--max-payload", "9"]).is_err());
+        assert!(opts(&["--max-payload", "-1"]).is_err());
+        assert!(opts(&["--max-payload", "x"]).is_err());
+        let cli = Cli::try_parse_from(["wsdbg", "listen", "--full"]).unwrap();
+        let Some(Sub::Listen(a)) = cli.cmd else {
+            panic!("listen")
+        };
+        assert_eq!(a.out.opts(false).text_max, usize::MAX);
     }
 
     #[test]

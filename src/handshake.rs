@@ -95,6 +95,20 @@ fn header<'a>(head: &'a HttpHead, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+/// A header value in a message: `"value"` (quoted, escaped), or `none` when missing.
+fn shown(v: Option<&str>) -> String {
+    v.map_or_else(|| "none".to_string(), |v| format!("{v:?}"))
+}
+
+/// A list in a message: `"a", "b"`, or `none` when empty.
+fn shown_list(items: &[String]) -> String {
+    if items.is_empty() {
+        return "none".to_string();
+    }
+    let quoted: Vec<String> = items.iter().map(|i| format!("{i:?}")).collect();
+    quoted.join(", ")
+}
+
 fn io_err(e: io::Error, what: &str) -> Error {
     match e.kind() {
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
@@ -166,7 +180,10 @@ pub fn perform<S: Read + Write>(
         Some(v) if v.trim().eq_ignore_ascii_case("websocket") => {}
         other => {
             return Err(fail(
-                format!("expected \"Upgrade: websocket\" in the 101 response, got {other:?}"),
+                format!(
+                    "expected \"Upgrade: websocket\" in the 101 response, got {}",
+                    shown(other)
+                ),
                 &response,
             ))
         }
@@ -178,8 +195,8 @@ pub fn perform<S: Read + Write>(
     if !conn_ok {
         return Err(fail(
             format!(
-                "expected \"Connection: Upgrade\" in the 101 response, got {:?}",
-                header(&response, "connection")
+                "expected \"Connection: Upgrade\" in the 101 response, got {}",
+                shown(header(&response, "connection"))
             ),
             &response,
         ));
@@ -190,7 +207,8 @@ pub fn perform<S: Read + Write>(
         other => {
             return Err(fail(
                 format!(
-                    "wrong Sec-WebSocket-Accept: expected {want:?}, got {other:?} (RFC 6455 4.1)"
+                    "wrong Sec-WebSocket-Accept: expected {want:?}, got {} (RFC 6455 4.1)",
+                    shown(other)
                 ),
                 &response,
             ))
@@ -201,8 +219,8 @@ pub fn perform<S: Read + Write>(
         if !ask.protocols.iter().any(|o| o == p) {
             return Err(fail(
                 format!(
-                    "the server chose subprotocol {p:?}, which was not offered (offered: {:?}) (RFC 6455 4.1)",
-                    ask.protocols
+                    "the server chose subprotocol {p:?}, which was not offered (offered: {}) (RFC 6455 4.1)",
+                    shown_list(&ask.protocols)
                 ),
                 &response,
             ));
@@ -499,5 +517,101 @@ mod tests {
         assert_eq!(h.reason, "Forbidden");
         assert_eq!(h.headers[0].0, "B");
         assert!(parse_response(b"SSH-2.0\r\n\r\n").is_err());
+    }
+
+    /// Answers the request written to it with a canned response, in which `{ACCEPT}`
+    /// stands for the right `Sec-WebSocket-Accept` value.
+    struct Canned {
+        response: String,
+        written: Vec<u8>,
+        reply: Option<io::Cursor<Vec<u8>>>,
+    }
+
+    impl Read for Canned {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.reply.is_none() {
+                let req = String::from_utf8_lossy(&self.written).into_owned();
+                let key = req
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+                    .unwrap_or_default();
+                let accept = derive_accept_key(key.trim().as_bytes());
+                let resp = self.response.replace("{ACCEPT}", &accept);
+                self.reply = Some(io::Cursor::new(resp.into_bytes()));
+            }
+            self.reply.as_mut().map_or(Ok(0), |r| r.read(buf))
+        }
+    }
+
+    impl Write for Canned {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.written.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The error `perform` gives for a 101 with these header lines.
+    fn refused_101(protocols: &[&str], lines: &str) -> String {
+        let t = crate::target::parse("ws://h/").unwrap();
+        let ask = Ask {
+            protocols: protocols.iter().map(|p| p.to_string()).collect(),
+            ..Ask::default()
+        };
+        let mut s = Canned {
+            response: format!("HTTP/1.1 101 Switching Protocols\r\n{lines}\r\n"),
+            written: Vec::new(),
+            reply: None,
+        };
+        perform(&mut s, &t, &ask, Instant::now()).unwrap_err().msg
+    }
+
+    #[test]
+    fn messages_show_values_not_rust_debug_syntax() {
+        let ok = "Upgrade: websocket\r\nConnection: Upgrade\r\n";
+        let cases: &[(&[&str], String, &str)] = &[
+            (&[], String::new(), "in the 101 response, got none"),
+            (&[], "Upgrade: h2c\r\n".into(), "got \"h2c\""),
+            (
+                &[],
+                "Upgrade: websocket\r\n".into(),
+                "\"Connection: Upgrade\" in the 101 response, got none",
+            ),
+            (&[], ok.into(), "Sec-WebSocket-Accept: expected \""),
+            (&[], ok.into(), "got none (RFC 6455 4.1)"),
+            (
+                &[],
+                format!("{ok}Sec-WebSocket-Accept: abc\r\n"),
+                "got \"abc\" (RFC 6455 4.1)",
+            ),
+            (
+                &["chat", "v2"],
+                format!("{ok}Sec-WebSocket-Accept: {{ACCEPT}}\r\nSec-WebSocket-Protocol: v3\r\n"),
+                "subprotocol \"v3\", which was not offered (offered: \"chat\", \"v2\")",
+            ),
+            (
+                &[],
+                format!("{ok}Sec-WebSocket-Accept: {{ACCEPT}}\r\nSec-WebSocket-Protocol: v3\r\n"),
+                "(offered: none)",
+            ),
+        ];
+        for (protocols, lines, want) in cases {
+            let msg = refused_101(protocols, lines);
+            assert!(msg.contains(want), "{lines:?}: {msg}");
+            assert!(!msg.contains("Some(") && !msg.contains("None"), "{msg}");
+        }
+    }
+
+    #[test]
+    fn offered_subprotocols_are_listed_plainly() {
+        assert_eq!(shown_list(&[]), "none");
+        assert_eq!(
+            shown_list(&["chat".into(), "super chat".into()]),
+            "\"chat\", \"super chat\""
+        );
+        assert_eq!(shown(None), "none");
+        assert_eq!(shown(Some("a\"b")), "\"a\\\"b\"");
     }
 }

@@ -21,7 +21,7 @@ use crate::handshake;
 use crate::output::Output;
 use crate::outq::OutQ;
 use crate::protocol::{self, Driver, Tx};
-use crate::render::{Opts, Printer};
+use crate::render::Printer;
 use crate::session::Sink;
 use crate::transport::{ReadOutcome, Transport};
 use crate::wire::Role;
@@ -86,17 +86,18 @@ pub fn run(args: ListenArgs, start: Instant) -> Result<u8, Error> {
             ))
         }
     };
-    let listener = TcpListener::bind(addr)
-        .map_err(|e| Error::connect(format!("listen: cannot bind {addr}: {e}")))?;
+    let listener = TcpListener::bind(addr).map_err(|e| {
+        // `Address already in use`, without Rust's ` (os error 98)`.
+        let why = e.to_string();
+        let why = why.split(" (os error ").next().unwrap_or_default();
+        Error::connect(format!("cannot listen on {addr}: {why}"))
+    })?;
     let local = listener
         .local_addr()
         .map_err(|e| Error::io(format!("listen: {e}")))?;
     let printer = Printer::new(
         args.out.format(),
-        Opts {
-            verbose: args.out.verbose,
-            color: args.out.color(io::IsTerminal::is_terminal(&io::stdout())),
-        },
+        args.out.opts(io::IsTerminal::is_terminal(&io::stdout())),
         io::BufWriter::with_capacity(64 * 1024, io::stdout()),
         io::stderr(),
     );

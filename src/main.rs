@@ -19,19 +19,17 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            eprintln!("wsdbg: {}", wsdbg::cli::one_line(&e.render().to_string()));
+            let first = std::env::args_os().nth(1);
+            let first = first.as_deref().and_then(|a| a.to_str());
+            eprint!("{}", wsdbg::cli::usage_error(&e, first));
             return ExitCode::from(2);
         }
     };
-    let format = cli.out.format();
+    let format = cli.format();
     match wsdbg::app::run(cli, start) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            let opts = Opts {
-                verbose: false,
-                color: false,
-            };
-            let mut p = Printer::new(format, opts, io::stdout(), io::stderr());
+            let mut p = Printer::new(format, Opts::default(), io::stdout(), io::stderr());
             let ctx = Ctx {
                 t: start.elapsed(),
                 client: None,

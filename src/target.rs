@@ -34,6 +34,12 @@ pub fn parse(input: &str) -> Result<Target, Error> {
             "URL: {expected}, got an empty string"
         )));
     }
+    if let Some(fixed) = short_slashes(trimmed) {
+        return Err(Error::usage(match fixed {
+            Some(url) => format!("URL: {expected}, got {input:?} (did you mean {url}?)"),
+            None => format!("URL: {expected}, got {input:?} with no host"),
+        }));
+    }
     let with_scheme = match trimmed.find("://") {
         Some(_) => trimmed.to_string(),
         None => format!("ws://{trimmed}"),
@@ -103,6 +109,23 @@ pub fn parse(input: &str) -> Result<Target, Error> {
         host_header,
         authorization,
     })
+}
+
+/// `ws:/host` or `ws:host`: a scheme we know followed by fewer than two slashes, which
+/// would otherwise be taken as a host named `ws`. Returns the URL meant (`None` when
+/// there is no host in it). `ws:9001/path` is left alone: host `ws`, port 9001.
+fn short_slashes(input: &str) -> Option<Option<String>> {
+    let (scheme, rest) = input.split_once(':')?;
+    let known = ["ws", "wss", "http", "https"];
+    if !known.iter().any(|k| scheme.eq_ignore_ascii_case(k)) || rest.starts_with("//") {
+        return None;
+    }
+    let port = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let rest = rest.trim_start_matches('/');
+    Some((!rest.is_empty()).then(|| format!("{scheme}://{rest}")))
 }
 
 /// Where a redirect from `from` to `location` (absolute or relative) leads. `ws` to
@@ -210,6 +233,41 @@ mod tests {
         let e = redirect(&secure, "ws://h/").unwrap_err();
         assert!(e.msg.contains("drop TLS"), "{}", e.msg);
         assert_eq!(redirect(&secure, "/x").unwrap().url, "wss://h/x");
+    }
+
+    #[test]
+    fn a_scheme_with_one_slash_or_none_gets_a_hint() {
+        for (input, meant) in [
+            ("ws:/127.0.0.1:9001", "ws://127.0.0.1:9001"),
+            ("ws:127.0.0.1", "ws://127.0.0.1"),
+            ("http:/x", "http://x"),
+            ("wss:/h/p?q=ws://z", "wss://h/p?q=ws://z"),
+            ("WS:/h", "WS://h"),
+            ("https:h:443", "https://h:443"),
+        ] {
+            let e = parse(input).unwrap_err();
+            assert_eq!(e.kind, crate::error::Kind::Usage, "{input}");
+            let hint = format!("(did you mean {meant}?)");
+            assert!(e.msg.ends_with(&hint), "{input}: {}", e.msg);
+            assert!(e.msg.contains(&format!("{input:?}")), "{}", e.msg);
+        }
+        for input in ["ws:", "ws:/", "http:///"] {
+            let e = parse(input).unwrap_err();
+            assert!(e.msg.contains("no host"), "{input}: {}", e.msg);
+        }
+    }
+
+    #[test]
+    fn bare_hosts_that_look_like_schemes_still_work() {
+        let t = parse("ws:9001/path").unwrap();
+        assert_eq!(
+            (t.host.as_str(), t.port, t.path.as_str()),
+            ("ws", 9001, "/path")
+        );
+        let t = parse("http:8080").unwrap();
+        assert_eq!((t.host.as_str(), t.port), ("http", 8080));
+        assert_eq!(parse("localhost").unwrap().url, "ws://localhost/");
+        assert_eq!(parse("wsserver:1/").unwrap().host, "wsserver");
     }
 
     #[test]

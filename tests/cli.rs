@@ -49,6 +49,42 @@ fn ftp_url_in_json_mode_is_a_usage_error_event() {
     assert!(err["message"].as_str().unwrap().contains("ftp"), "{out}");
 }
 
+/// Issue 8: a scheme with one slash (or none) and a mistyped subcommand are usage
+/// errors with a hint, not host names to resolve.
+#[test]
+fn url_and_subcommand_typos_are_usage_errors_with_a_hint() {
+    for (args, hint) in [
+        (
+            &["ws:/127.0.0.1:9001"][..],
+            "did you mean ws://127.0.0.1:9001?",
+        ),
+        (&["ws:127.0.0.1"], "did you mean ws://127.0.0.1?"),
+        (&["http:/x"], "did you mean http://x?"),
+        (
+            &["--json", "ws:/127.0.0.1:9001"],
+            "did you mean ws://127.0.0.1:9001?",
+        ),
+        (&["lsten"], "did you mean listen?"),
+        (&["lsten", "--port", "0"], "did you mean listen?"),
+        (&["completion", "bash"], "did you mean completions?"),
+        (&["-v", "prob"], "did you mean probe?"),
+    ] {
+        let out = run(wsdbg().args(args));
+        out.code(2);
+        assert!(out.stderr.contains(hint), "{args:?}: want {hint:?}\n{out}");
+        assert_eq!(out.stderr.lines().count(), 1, "one line\n{out}");
+        assert!(!out.stderr.contains("resolve"), "{out}");
+    }
+}
+
+#[test]
+fn a_bare_word_far_from_any_subcommand_is_still_a_host() {
+    // Taken as ws://localhost:PORT/: a closed port gives a connect error (exit 1).
+    let url = format!("localhost:{}", closed_port());
+    let out = run(wsdbg().args(["--json", url.as_str()]));
+    out.error_kind("connect", 1);
+}
+
 #[test]
 fn bad_output_value_is_a_usage_error() {
     let out = run(wsdbg().args(["-o", "xml", "ws://127.0.0.1:1/"]));
@@ -68,6 +104,123 @@ fn bad_header_is_a_usage_error() {
     let out = run(wsdbg().args(["-H", "no colon here", "ws://127.0.0.1:1/"]));
     out.code(2);
     assert!(first_err_line(&out).contains("-H"), "{out}");
+}
+
+/// Issue 8: the usage shown is the subcommand's, an extra argument is called that, and
+/// `--json` with `-o` is a conflict; every line is `wsdbg: error: ...`, tips after it.
+#[test]
+fn usage_errors_say_what_was_wrong_and_whose_usage() {
+    for (args, what, usage) in [
+        (
+            &["completions", "foo"][..],
+            "invalid value 'foo' for '<SHELL>'",
+            "wsdbg completions <SHELL>",
+        ),
+        (
+            &["listen", "--bogus"],
+            "unexpected argument '--bogus'",
+            "wsdbg listen [OPTIONS] [ADDR]",
+        ),
+        (
+            &["ws://127.0.0.1:1/", "extra"],
+            "unexpected extra argument \"extra\"",
+            "wsdbg [OPTIONS] <URL>",
+        ),
+        (
+            &["--json", "-o", "pretty", "ws://127.0.0.1:1/"],
+            "'--json' cannot be used with '--output <OUTPUT>'",
+            "wsdbg [OPTIONS] <URL>",
+        ),
+        (
+            &["-o", "payload", "--json", "ws://127.0.0.1:1/"],
+            "cannot be used with",
+            "wsdbg [OPTIONS] <URL>",
+        ),
+        (
+            &["listen", "--json", "-o", "pretty"],
+            "'--json' cannot be used with '--output <OUTPUT>'",
+            "wsdbg listen [OPTIONS] [ADDR]",
+        ),
+    ] {
+        let out = run(wsdbg().args(args));
+        out.code(2);
+        assert!(out.stdout.is_empty(), "{out}");
+        let line = first_err_line(&out);
+        assert!(line.starts_with("wsdbg: error: "), "{args:?}\n{out}");
+        assert!(line.contains(what), "{args:?}: want {what:?}\n{out}");
+        let expected = format!("(expected: {usage}; see --help)");
+        assert!(
+            line.ends_with(&expected),
+            "{args:?}: want {expected}\n{out}"
+        );
+        assert!(!line.contains("subcommand"), "{out}");
+    }
+}
+
+#[test]
+fn clap_tips_go_on_their_own_line() {
+    let out = run(wsdbg().args(["--bogus-option", "ws://127.0.0.1:1/"]));
+    out.code(2);
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        lines[0].starts_with("wsdbg: error: unexpected argument"),
+        "{out}"
+    );
+    assert!(!lines[0].contains("tip:"), "{out}");
+    assert!(lines[1].starts_with("  tip: "), "{out}");
+}
+
+/// Issue 8: every diagnostic on stderr starts `wsdbg: error: ` or `wsdbg: warning: `,
+/// whether it comes from clap, from the checks after it, or from the session.
+#[test]
+fn one_prefix_for_every_diagnostic() {
+    let closed = format!("ws://127.0.0.1:{}/", closed_port());
+    for (args, want) in [
+        (vec!["--bogus-option", "ws://h/"], "wsdbg: error: "),
+        (vec!["ftp://127.0.0.1/"], "wsdbg: error: "),
+        (vec!["-H", "nocolon", "ws://h/"], "wsdbg: error: "),
+        (vec![closed.as_str()], "wsdbg: error: "),
+        (vec!["-o", "payload", closed.as_str()], "wsdbg: error: "),
+        (vec!["--json", closed.as_str()], "wsdbg: error: "),
+    ] {
+        let out = run(wsdbg().args(&args));
+        assert!(out.code.is_some_and(|c| c != 0), "{out}");
+        assert!(first_err_line(&out).starts_with(want), "{args:?}\n{out}");
+    }
+    for output in ["pretty", "payload", "json"] {
+        let server = echo();
+        let out = run(wsdbg().args(["-o", output, "-x", "/close 1005", server.url("/").as_str()]));
+        server.finish();
+        let warning = out
+            .stderr
+            .lines()
+            .find(|l| l.contains("1005"))
+            .unwrap_or_else(|| panic!("no warning about 1005\n{out}"));
+        assert!(warning.starts_with("wsdbg: warning: "), "{output}\n{out}");
+    }
+}
+
+/// Issue 8: a busy port is a one-line error that says so (exit 1), not `error: connect:`.
+#[test]
+fn listen_on_a_busy_port() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port();
+    let out = run(wsdbg().args(["listen", "--port", port.to_string().as_str()]));
+    out.code(1);
+    assert_eq!(
+        out.stderr,
+        format!("wsdbg: error: cannot listen on 127.0.0.1:{port}: Address already in use\n"),
+        "{out}"
+    );
+    let out = run(wsdbg().args(["listen", "--json", "--port", port.to_string().as_str()]));
+    let err = out.error_kind("connect", 1);
+    assert_eq!(
+        err["message"],
+        format!("cannot listen on 127.0.0.1:{port}: Address already in use"),
+        "{out}"
+    );
+    drop(busy);
 }
 
 #[test]
@@ -90,6 +243,10 @@ fn short_help_fits_one_screen_and_long_help_has_examples() {
     short.code(0);
     let lines = short.stdout.lines().count();
     assert!(lines <= 45, "-h is {lines} lines\n{short}");
+    // Issue 8: options a first session needs are in -h, not only in --help.
+    for opt in ["--keep-open", "--close-timeout", "--key"] {
+        assert!(short.stdout.contains(opt), "-h lacks {opt}\n{short}");
+    }
     let long = run(wsdbg().arg("--help"));
     for job in [
         "listen",
@@ -322,7 +479,365 @@ fn pretty_without_verbose_hides_headers() {
     assert!(!out.stdout.contains("hello-verbose"), "{out}");
 }
 
+// --- Pretty payloads: --full, --max-payload, one line per frame ------------------------------
+
+/// A text with line breaks and a terminal escape.
+const LINES: &str = "one\ntwo\r\nthree\tfour\u{1b}[2J";
+
+/// A server that sends a 1000-byte text, a 200-byte binary and a text with line
+/// breaks, then echoes until the client closes.
+fn long_payload_server() -> Server<Option<ClientFrame>> {
+    Server::scripted(|c| {
+        c.send(&text(&"0123456789".repeat(100)));
+        c.send(&binary(&[0xab; 200]));
+        c.send(&text(LINES));
+        c.echo_until_close()
+    })
+}
+
+/// The `<<` line of the received frame with this length.
+fn received_line(out: &Run, len: usize) -> String {
+    let want = format!(" len={len} ");
+    out.stdout
+        .lines()
+        .find(|l| l.starts_with("<<") && l.contains(&want))
+        .unwrap_or_else(|| panic!("no << line with len={len}\n{out}"))
+        .to_string()
+}
+
+/// Issue 8: `--full` never cuts, `--max-payload N` cuts at N bytes, the default cuts
+/// text at 256 and binary at 64; the full length is always shown.
+#[test]
+fn full_and_max_payload_in_pretty_output() {
+    let long_text = "0123456789".repeat(100);
+    let hex = |n: usize| vec!["ab"; n].join(" ");
+    let cases: Vec<(&[&str], String, String)> = vec![
+        (
+            &[],
+            format!("\"{}\"… (1000 bytes)", &long_text[..256]),
+            format!("{} … (200 bytes)", hex(64)),
+        ),
+        (&["--full"], format!("\"{long_text}\""), hex(200)),
+        (
+            &["--max-payload", "10"],
+            "\"0123456789\"… (1000 bytes)".to_string(),
+            format!("{} … (200 bytes)", hex(10)),
+        ),
+        (
+            &["--max-payload", "5000"],
+            format!("\"{long_text}\""),
+            hex(200),
+        ),
+    ];
+    for (args, text_end, binary_end) in cases {
+        let server = long_payload_server();
+        let out = run(wsdbg().args(args).arg(server.url("/")));
+        server.finish();
+        out.code(0);
+        let line = received_line(&out, 1000);
+        assert!(line.ends_with(&text_end), "{args:?}: {line}\n{out}");
+        let line = received_line(&out, 200);
+        assert!(line.ends_with(&binary_end), "{args:?}: {line}\n{out}");
+    }
+    let out = run(wsdbg().args(["--full", "--max-payload", "3", "ws://127.0.0.1:1/"]));
+    out.code(2);
+    assert!(first_err_line(&out).contains("--full"), "{out}");
+}
+
+/// Issue 8: a text payload with line breaks is one line per frame, escaped.
+#[test]
+fn text_with_newlines_stays_one_line_per_frame() {
+    let server = long_payload_server();
+    let out = run(wsdbg().args(["--full"]).arg(server.url("/")));
+    server.finish();
+    out.code(0);
+    let line = received_line(&out, LINES.len());
+    assert!(
+        line.ends_with(r#""one\ntwo\r\nthree\tfour\u{1b}[2J""#),
+        "{line}\n{out}"
+    );
+    // Every line of stdout is a whole frame or event line: none starts mid-payload.
+    for l in out.stdout.lines() {
+        assert!(
+            ["<< ", ">> ", "-- ", "== "]
+                .iter()
+                .any(|m| l.starts_with(m)),
+            "{l:?}\n{out}"
+        );
+    }
+}
+
+/// `wsdbg listen 127.0.0.1:0` with these options, once it printed its address.
+/// (`common::Listen` has no way to pass options in pretty or raw mode.)
+struct ListenProc {
+    child: std::process::Child,
+    addr: String,
+    /// All of stdout, when the process has ended.
+    out: std::sync::mpsc::Receiver<Vec<u8>>,
+}
+
+impl ListenProc {
+    /// `addr_on_stderr`: the `listening on` line goes to stderr (payload and raw modes).
+    fn start(extra: &[&str], addr_on_stderr: bool) -> ListenProc {
+        use std::io::{BufRead, Read};
+        use std::process::Stdio;
+        let mut child = std::process::Command::new(bin())
+            .args(["listen", "127.0.0.1:0"])
+            .args(extra)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("wsdbg listen");
+        let mut stdout = child.stdout.take().expect("stdout");
+        let stderr = child.stderr.take().expect("stderr");
+        let (first_tx, first) = std::sync::mpsc::channel();
+        let (out_tx, out) = std::sync::mpsc::channel();
+        let first_tx2 = first_tx.clone();
+        std::thread::spawn(move || {
+            let mut r = std::io::BufReader::new(stderr);
+            let mut line = String::new();
+            let _ = r.read_line(&mut line);
+            if addr_on_stderr {
+                let _ = first_tx2.send(line);
+            }
+            let _ = std::io::copy(&mut r, &mut std::io::sink());
+        });
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if addr_on_stderr {
+                let _ = stdout.read_to_end(&mut bytes);
+            } else {
+                let mut r = std::io::BufReader::new(stdout);
+                let mut line = String::new();
+                let _ = r.read_line(&mut line);
+                let _ = first_tx.send(line);
+                let _ = r.read_to_end(&mut bytes);
+            }
+            let _ = out_tx.send(bytes);
+        });
+        let line = first
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_default();
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ws://")
+            .unwrap_or_else(|| {
+                let _ = child.kill();
+                panic!("wsdbg listen {extra:?}: first line {line:?}")
+            })
+            .to_string();
+        ListenProc { child, addr, out }
+    }
+
+    /// Kills the server and returns what it wrote to stdout after its address.
+    fn stop(mut self) -> Vec<u8> {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.out
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for ListenProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn listen_takes_full_and_max_payload() {
+    let long_text = "0123456789".repeat(100);
+    for (args, want) in [
+        (&["--full"][..], format!("\"{long_text}\"")),
+        (
+            &["--max-payload", "4"],
+            "\"0123\"… (1000 bytes)".to_string(),
+        ),
+    ] {
+        let listen = ListenProc::start(args, false);
+        let url = format!("ws://{}/", listen.addr);
+        let out = run(wsdbg().args(["--json", "-x", &long_text, "-x", "/wait", &url]));
+        let stdout = String::from_utf8(listen.stop()).unwrap();
+        out.clean_close();
+        let lines: Vec<&str> = stdout.lines().collect();
+        let line = lines
+            .iter()
+            .find(|l| l.starts_with("<<") && l.contains("len=1000"))
+            .unwrap_or_else(|| panic!("{args:?}: no << line\n{lines:#?}"));
+        assert!(line.ends_with(&want), "{args:?}: {line}");
+    }
+}
+
+// --- -o raw -----------------------------------------------------------------------------------
+
+/// Issue 8: `-o raw` writes received payloads as bytes, nothing added: a text "00ff"
+/// and a binary 00 ff come out different (in `-o payload` they are the same line).
+#[test]
+fn raw_output_is_the_received_bytes_exactly() {
+    let sent: Vec<(bool, Vec<u8>)> = vec![
+        (true, b"00ff".to_vec()),
+        (false, vec![0x00, 0xff]),
+        (true, b"line\nbreak".to_vec()),
+        (false, vec![0x0a, 0x0d, 0x1b, 0x80]),
+        (true, Vec::new()),
+        (true, "é✓".as_bytes().to_vec()),
+    ];
+    let expected: Vec<u8> = sent.iter().flat_map(|(_, b)| b.clone()).collect();
+    let script = sent.clone();
+    let server = Server::scripted(move |c| {
+        for (is_text, bytes) in &script {
+            let op = if *is_text { OP_TEXT } else { OP_BINARY };
+            c.send(&frame(true, 0, op, None, bytes));
+        }
+        // Then a protocol error, which must reach stderr, not stdout.
+        c.send(&frame(true, RSV1, OP_TEXT, None, b"x"));
+        c.drain(Duration::from_secs(2));
+    });
+    let out = wsdbg()
+        .args(["-o", "raw", "--keep-open", server.url("/").as_str()])
+        .output()
+        .expect("wsdbg");
+    server.finish();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        out.stdout == expected,
+        "stdout {:?}\nstderr {stderr}",
+        out.stdout
+    );
+    assert!(stderr.starts_with("wsdbg: error: protocol: "), "{stderr}");
+
+    // The same data in payload mode: the text "00ff" and the binary 00 ff look alike.
+    let server = Server::scripted(|c| {
+        c.send(&text("00ff"));
+        c.send(&binary(&[0x00, 0xff]));
+        c.echo_until_close()
+    });
+    let out = run(wsdbg().args(["-o", "payload", server.url("/").as_str()]));
+    server.finish();
+    out.code(0);
+    assert_eq!(out.stdout, "00ff\n00ff\n", "{out}");
+}
+
+#[test]
+fn listen_takes_raw_output() {
+    let listen = ListenProc::start(&["-o", "raw"], true);
+    let url = format!("ws://{}/", listen.addr);
+    let out = run(wsdbg().args(["-x", "/binary 00 ff 0a", "-x", "hi", "-x", "/wait 2", &url]));
+    let stdout = listen.stop();
+    out.code(0);
+    assert_eq!(stdout, b"\x00\xff\x0ahi", "{out}");
+}
+
+// --- Order of stdout and stderr -------------------------------------------------------------
+
+/// `wsdbg ARGS 2>&1`: stdout and stderr into one pipe, as on a terminal.
+fn run_merged(args: &[&str]) -> Run {
+    let mut cmd = assert_cmd::Command::new("sh");
+    cmd.arg("-c")
+        .arg("exec \"$0\" \"$@\" 2>&1")
+        .arg(bin())
+        .args(args);
+    for v in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "NO_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+        "no_proxy",
+    ] {
+        cmd.env_remove(v);
+    }
+    cmd.env("NO_COLOR", "1")
+        .timeout(RUN_TIMEOUT)
+        .write_stdin("");
+    run(&mut cmd)
+}
+
+/// Issue 8: in script mode stdout is buffered and stderr is not; an error must still
+/// come after the frames printed before it (here: `connected`, a text frame, then the
+/// RSV1 protocol error), in every format that prints both.
+#[test]
+fn errors_come_after_the_frames_before_them() {
+    for output in ["pretty", "payload", "raw", "json"] {
+        for _ in 0..5 {
+            let server = Server::scripted(|c| {
+                c.send(&text("before"));
+                c.send(&frame(true, RSV1, OP_TEXT, None, b"x"));
+                c.drain(Duration::from_secs(2));
+            });
+            let out = run_merged(&["-o", output, "--keep-open", server.url("/").as_str()]);
+            server.finish();
+            out.code(3);
+            let all = &out.stdout;
+            let before = all.find("before");
+            let error = all.find("wsdbg: error: protocol: ");
+            assert!(
+                before.is_some() && error.is_some() && before < error,
+                "-o {output}: the error came first\n{out}"
+            );
+            if output == "pretty" {
+                let connected = all.find("connected to ").expect("connected line");
+                assert!(connected < before.unwrap_or(0), "{out}");
+            }
+        }
+    }
+}
+
 // --- Connection failures: exit 1 ------------------------------------------------------------
+
+/// Issue 8: handshake errors show header values, not Rust's `Some("...")` / `None`.
+#[test]
+fn handshake_errors_show_values_not_debug_syntax() {
+    let raw = |lines: &str| {
+        Reply::Raw(format!("HTTP/1.1 101 Switching Protocols\r\n{lines}\r\n").into_bytes())
+    };
+    let cases: Vec<(Reply, &[&str], &str)> = vec![
+        (
+            Reply::WrongAccept,
+            &[],
+            "wrong Sec-WebSocket-Accept: expected \"",
+        ),
+        (
+            Reply::WrongAccept,
+            &[],
+            "got \"dGhlIHNhbXBsZSBub25jZQ==\" (RFC 6455 4.1)",
+        ),
+        (
+            raw("Upgrade: websocket\r\nConnection: Upgrade\r\n"),
+            &[],
+            "got none (RFC 6455 4.1)",
+        ),
+        (
+            raw("Connection: Upgrade\r\n"),
+            &[],
+            "\"Upgrade: websocket\" in the 101 response, got none",
+        ),
+        (
+            Reply::accept_with(&[("Sec-WebSocket-Protocol", "mqtt")]),
+            &["-p", "chat", "-p", "v2"],
+            "(offered: \"chat\", \"v2\")",
+        ),
+    ];
+    for (reply, args, want) in cases {
+        let server = Server::builder().reply(reply).run(|_| ());
+        let out = run(wsdbg().arg("--json").args(args).arg(server.url("/")));
+        server.finish();
+        let err = out.error_kind("handshake", 1);
+        let msg = err["message"].as_str().unwrap_or_default();
+        assert!(msg.contains(want), "want {want:?}\n{out}");
+        for leak in ["Some(", "None", "[\""] {
+            assert!(!msg.contains(leak), "{leak} in the message\n{out}");
+            assert!(!out.stderr.contains(leak), "{leak} on stderr\n{out}");
+        }
+    }
+}
 
 #[test]
 fn connection_refused() {

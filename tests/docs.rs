@@ -323,11 +323,7 @@ fn rendered() -> Vec<(Tag, Value, String)> {
         assert!(!list.is_empty(), "{t:?} has no sample");
         for (ctx, ev) in list {
             assert_eq!(tag(&ev), t, "a sample of {t:?} is another variant");
-            let opts = Opts {
-                verbose: false,
-                color: false,
-            };
-            let mut p = Printer::new(Format::Json, opts, Vec::new(), Vec::new());
+            let mut p = Printer::new(Format::Json, Opts::default(), Vec::new(), Vec::new());
             p.emit(&ctx, &ev).expect("writing to a Vec");
             let out = String::from_utf8(p.out).expect("JSON is UTF-8");
             let lines: Vec<&str> = out.lines().collect();

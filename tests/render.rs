@@ -399,8 +399,17 @@ fn script(f: &Fixture) -> Vec<(Ctx, Event<'_>)> {
 }
 
 fn render(format: Format, verbose: bool, color: bool) -> (String, String) {
+    let opts = Opts {
+        verbose,
+        color,
+        ..Opts::default()
+    };
+    render_with(format, opts)
+}
+
+fn render_with(format: Format, opts: Opts) -> (String, String) {
     let f = fixture();
-    let mut p = Printer::new(format, Opts { verbose, color }, Vec::new(), Vec::new());
+    let mut p = Printer::new(format, opts, Vec::new(), Vec::new());
     for (ctx, ev) in script(&f) {
         p.emit(&ctx, &ev).unwrap();
     }
@@ -547,6 +556,80 @@ fn payload_mode_is_only_received_messages() {
     let (out, err) = render(Format::Payload, true, false);
     assert_eq!(out, expected);
     assert!(err.contains("error: protocol: RSV1 set"));
+}
+
+/// Issue 8: `--full` shows every payload whole; `--max-payload N` cuts at N bytes. The
+/// other formats never cut, whatever the options.
+#[test]
+fn pretty_payload_limits() {
+    let f = fixture();
+    let full = Opts {
+        text_max: usize::MAX,
+        hex_max: usize::MAX,
+        ..Opts::default()
+    };
+    let (out, _) = render_with(Format::Pretty, full);
+    assert!(!out.contains('…'), "nothing is cut");
+    let huge = format!("len=70000 \"{}\"\n", "x".repeat(70_000));
+    assert!(out.contains(&huge));
+    let hex: Vec<String> = f.long_binary.iter().map(|b| format!("{b:02x}")).collect();
+    assert!(out.contains(&format!("len=100 {}\n", hex.join(" "))));
+    let long = std::str::from_utf8(&f.long_text).unwrap();
+    assert!(out.contains(&format!("\"{long}\"\n")));
+
+    let at8 = Opts {
+        text_max: 8,
+        hex_max: 8,
+        ..Opts::default()
+    };
+    let (out, _) = render_with(Format::Pretty, at8);
+    assert!(out.contains("len=70000 \"xxxxxxxx\"… (70000 bytes)\n"));
+    assert!(out.contains(&format!("len=100 {} … (100 bytes)\n", hex[..8].join(" "))));
+    // 8 bytes of "0123456789αβ…" end inside no char: "01234567".
+    assert!(out.contains("\"01234567\"… (400 bytes)\n"));
+    // Short payloads are whole.
+    assert!(out.contains("len=5 \"hello\"\n"));
+
+    for format in [Format::Json, Format::Payload] {
+        assert_eq!(
+            render_with(format, at8),
+            render(format, false, false),
+            "{format:?}"
+        );
+    }
+}
+
+/// Issue 8: `-o raw` writes each received data message's bytes exactly, nothing added
+/// (binary stays binary), and its diagnostics are payload mode's.
+#[test]
+fn raw_mode_is_received_payloads_byte_for_byte() {
+    let f = fixture();
+    let mut expected = Vec::new();
+    for (_, ev) in script(&f) {
+        if let Event::Message {
+            dir: Dir::In,
+            payload,
+            ..
+        } = ev
+        {
+            expected.extend_from_slice(payload);
+        }
+    }
+    let mut p = Printer::new(Format::Raw, Opts::default(), Vec::new(), Vec::new());
+    for (ctx, ev) in script(&f) {
+        p.emit(&ctx, &ev).unwrap();
+    }
+    p.flush().unwrap();
+    assert!(
+        p.out == expected,
+        "raw out is the received payloads, concatenated"
+    );
+    assert!(
+        p.out.windows(2).any(|w| w == [0x00, 0xff]),
+        "binary as bytes"
+    );
+    let (_, payload_err) = render(Format::Payload, false, false);
+    assert_eq!(String::from_utf8(p.err).unwrap(), payload_err);
 }
 
 /// The keys of a JSON object, in the order they appear.
@@ -781,7 +864,27 @@ fn json_follows_the_contract() {
     assert_eq!(err.lines().count(), errors);
     assert!(err
         .lines()
-        .all(|l| l.starts_with("error: ") || l.starts_with("warning: ")));
+        .all(|l| l.starts_with("wsdbg: error: ") || l.starts_with("wsdbg: warning: ")));
+}
+
+/// Issue 8: one prefix for every diagnostic, in every format: `wsdbg: error: ` and
+/// `wsdbg: warning: ` (the lines after an error that show a refused handshake aside).
+#[test]
+fn diagnostics_have_one_prefix_in_every_format() {
+    for format in [Format::Pretty, Format::Json, Format::Payload] {
+        let (_, err) = render(format, false, false);
+        let mut n = 0;
+        for line in err.lines() {
+            if line.contains("error:") || line.contains("warning:") {
+                n += 1;
+                assert!(
+                    line.starts_with("wsdbg: error: ") || line.starts_with("wsdbg: warning: "),
+                    "{format:?}: {line}"
+                );
+            }
+        }
+        assert_eq!(n, 7, "{format:?}\n{err}");
+    }
 }
 
 #[test]

@@ -514,7 +514,7 @@ pub(super) fn emit<W: Write, E: Write>(
             p.out.write_all(buf)?;
             buf.clear();
             pretty::error(buf, Paint(p.opts.color), ctx, e, false);
-            return p.err.write_all(buf);
+            return super::to_err(&mut p.out, &mut p.err, buf);
         }
         Event::Warning(message) => {
             put(
@@ -529,7 +529,7 @@ pub(super) fn emit<W: Write, E: Write>(
             p.out.write_all(buf)?;
             buf.clear();
             pretty::warning(buf, Paint(p.opts.color), ctx, message);
-            return p.err.write_all(buf);
+            return super::to_err(&mut p.out, &mut p.err, buf);
         }
         Event::Notice(message) => put(
             buf,

@@ -8,10 +8,13 @@
 //!   also written to `err` as the human line.
 //! - `payload`: only the payload of each received data message on `out`; diagnostics
 //!   to `err`; everything else is dropped.
+//! - `raw`: as `payload`, but the payload's bytes exactly, with nothing added.
 //!
 //! Each event is built in a reused scratch buffer and written with one `write_all`, so
-//! a line is never split between two writes. `emit` never flushes: the caller flushes
-//! (`flush`) when it goes idle, so a burst of frames costs one system call per buffer.
+//! a line is never split between two writes. `emit` does not flush data: the caller
+//! flushes (`flush`) when it goes idle, so a burst of frames costs one system call per
+//! buffer. Only a line for `err` flushes `out` first (`to_err`), so that when both
+//! streams reach one terminal or pipe they come out in the order things happened.
 
 use std::io::{self, Write};
 
@@ -21,12 +24,14 @@ mod esc;
 mod json;
 mod payload;
 mod pretty;
+mod raw;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Pretty,
     Json,
     Payload,
+    Raw,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +40,23 @@ pub struct Opts {
     pub verbose: bool,
     /// Pretty: ANSI colours.
     pub color: bool,
+    /// Pretty: text payloads longer than this many bytes are cut (at a char boundary),
+    /// with the full length shown. `usize::MAX` never cuts (`--full`).
+    pub text_max: usize,
+    /// Pretty: binary payloads longer than this many bytes are cut.
+    pub hex_max: usize,
+}
+
+impl Default for Opts {
+    /// No headers, no colour, payloads cut at `pretty::TEXT_MAX` / `pretty::HEX_MAX`.
+    fn default() -> Self {
+        Opts {
+            verbose: false,
+            color: false,
+            text_max: pretty::TEXT_MAX,
+            hex_max: pretty::HEX_MAX,
+        }
+    }
 }
 
 /// Scratch buffers above this capacity are shrunk after use, so one huge message does
@@ -75,6 +97,7 @@ impl<W: Write, E: Write> Printer<W, E> {
             Format::Pretty => pretty::emit(self, ctx, ev),
             Format::Json => json::emit(self, ctx, ev),
             Format::Payload => payload::emit(self, ctx, ev),
+            Format::Raw => raw::emit(self, ctx, ev),
         };
         if self.line.capacity() > SCRATCH_KEEP {
             self.line = Vec::with_capacity(4096);
@@ -89,6 +112,18 @@ impl<W: Write, E: Write> Printer<W, E> {
         self.out.flush()?;
         self.err.flush()
     }
+}
+
+/// Writes a line for `err` (a diagnostic, or text kept off stdout) after flushing `out`,
+/// so the frames printed before it come out before it, and flushes `err` too (a no-op
+/// for stderr; the REPL's writer buffers), so the frames after it come out after it.
+/// The line is written even when flushing `out` fails (a closed stdout); that error is
+/// returned after.
+fn to_err<W: Write, E: Write>(out: &mut W, err: &mut E, line: &[u8]) -> io::Result<()> {
+    let flushed = out.flush();
+    err.write_all(line)?;
+    err.flush()?;
+    flushed
 }
 
 #[cfg(test)]
@@ -120,11 +155,11 @@ mod tests {
     }
 
     #[test]
-    fn emit_never_flushes_and_flush_flushes_both() {
-        for format in [Format::Pretty, Format::Json, Format::Payload] {
+    fn data_never_flushes_and_flush_flushes_both() {
+        for format in [Format::Pretty, Format::Json, Format::Payload, Format::Raw] {
             let opts = Opts {
                 verbose: true,
-                color: false,
+                ..Opts::default()
             };
             let mut p = Printer::new(format, opts, counter(), counter());
             let ctx = Ctx::default();
@@ -144,19 +179,86 @@ mod tests {
             };
             p.emit(&ctx, &frame).unwrap();
             p.emit(&ctx, &msg).unwrap();
-            p.emit(&ctx, &Event::Warning("w")).unwrap();
             assert_eq!((p.out.flushes, p.err.flushes), (0, 0), "{format:?}");
             p.flush().unwrap();
             assert_eq!((p.out.flushes, p.err.flushes), (1, 1), "{format:?}");
         }
     }
 
+    /// One log shared by `out` and `err`, each behind a `BufWriter` (stdout is; the
+    /// REPL's stderr writer buffers too): what a terminal showing both would show.
+    #[derive(Clone, Default)]
+    struct Shared(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn diagnostics_come_after_the_data_printed_before_them() {
+        for format in [Format::Pretty, Format::Json, Format::Payload, Format::Raw] {
+            let log = Shared::default();
+            let out = io::BufWriter::with_capacity(1 << 16, log.clone());
+            let err = io::BufWriter::with_capacity(1 << 16, log.clone());
+            let mut p = Printer::new(format, Opts::default(), out, err);
+            let ctx = Ctx::default();
+            let f = FrameEv {
+                dir: Dir::In,
+                fin: true,
+                rsv: [false; 3],
+                opcode: 1,
+                mask: None,
+                payload: b"first",
+            };
+            let frame = Event::Frame(f);
+            let msg = Event::Message {
+                dir: Dir::In,
+                kind: MsgType::Text,
+                payload: b"first",
+                frames: 1,
+            };
+            let e = crate::error::Error::protocol("RSV1 set", "RFC 6455 5.2");
+            p.emit(&ctx, &frame).unwrap();
+            p.emit(&ctx, &msg).unwrap();
+            p.emit(&ctx, &Event::Error(&e)).unwrap();
+            p.emit(&ctx, &Event::Warning("w")).unwrap();
+            let second = FrameEv {
+                payload: b"second",
+                ..f
+            };
+            p.emit(&ctx, &Event::Frame(second)).unwrap();
+            let second = Event::Message {
+                dir: Dir::In,
+                kind: MsgType::Text,
+                payload: b"second",
+                frames: 1,
+            };
+            p.emit(&ctx, &second).unwrap();
+            p.flush().unwrap();
+            let all = String::from_utf8_lossy(&log.0.borrow()).into_owned();
+            let at = |s: &str| {
+                all.find(s)
+                    .unwrap_or_else(|| panic!("{format:?}: {s}\n{all}"))
+            };
+            let order = [
+                at("first"),
+                at("wsdbg: error:"),
+                at("wsdbg: warning:"),
+                at("second"),
+            ];
+            assert!(order.is_sorted(), "{format:?}:\n{all}");
+        }
+    }
+
     #[test]
     fn huge_scratch_is_released() {
-        let opts = Opts {
-            verbose: false,
-            color: false,
-        };
+        let opts = Opts::default();
         let mut p = Printer::new(Format::Json, opts, io::sink(), io::sink());
         let big = vec![7u8; 2 * SCRATCH_KEEP];
         let ev = Event::Message {

@@ -46,27 +46,27 @@ pub(super) fn emit<W: Write, E: Write>(
         Event::Error(e) => {
             buf.clear();
             pretty::error(buf, Paint(p.opts.color), ctx, e, true);
-            p.err.write_all(buf)
+            super::to_err(&mut p.out, &mut p.err, buf)
         }
         Event::Warning(msg) => {
             buf.clear();
             pretty::warning(buf, Paint(p.opts.color), ctx, msg);
-            p.err.write_all(buf)
+            super::to_err(&mut p.out, &mut p.err, buf)
         }
         Event::Notice(text) => {
             buf.clear();
             pretty::notice(buf, text);
-            p.err.write_all(buf)
+            super::to_err(&mut p.out, &mut p.err, buf)
         }
         Event::Info(info) => {
             buf.clear();
             pretty::info(buf, info);
-            p.err.write_all(buf)
+            super::to_err(&mut p.out, &mut p.err, buf)
         }
         Event::Listening { addr, tls } => {
             buf.clear();
             pretty::listening(buf, addr, tls);
-            p.err.write_all(buf)
+            super::to_err(&mut p.out, &mut p.err, buf)
         }
         _ => Ok(()),
     }

@@ -11,7 +11,7 @@
 //! In `listen`, `[#N]` after the time names the client. A single-frame message is not
 //! repeated (its frame line showed it); a fragmented one gets an `==` line after its
 //! last fragment. Peer-controlled text is always escaped, so a payload cannot drive the
-//! terminal. Errors and warnings go to `err` as `error: ...` / `warning: ...`.
+//! terminal. Errors and warnings go to `err` as `wsdbg: error: ...` / `wsdbg: warning: ...`.
 
 use std::io::{self, Write};
 
@@ -19,15 +19,16 @@ use colored::Color;
 
 use super::esc::{self, Esc, Paint, Style};
 use super::Printer;
-use crate::error::Error;
+use crate::error::{Error, Kind};
 use crate::event::{
     close_code_name, close_parts, CloseFrame, Ctx, Dir, Event, FrameEv, Handshake, Info, Initiator,
     MsgType,
 };
 
-/// Text payloads longer than this many bytes are cut (at a char boundary).
+/// Text payloads longer than this many bytes are cut (at a char boundary), unless
+/// `--full` or `--max-payload` say otherwise (`Opts::text_max`).
 pub const TEXT_MAX: usize = 256;
-/// Binary payloads longer than this many bytes are cut.
+/// Binary payloads longer than this many bytes are cut (`Opts::hex_max`).
 pub const HEX_MAX: usize = 64;
 
 pub(super) fn emit<W: Write, E: Write>(
@@ -36,6 +37,10 @@ pub(super) fn emit<W: Write, E: Write>(
     ev: &Event<'_>,
 ) -> io::Result<()> {
     let paint = Paint(p.opts.color);
+    let cut = Cut {
+        text: p.opts.text_max,
+        hex: p.opts.hex_max,
+    };
     let buf = &mut p.line;
     buf.clear();
     let to_err = match *ev {
@@ -54,7 +59,7 @@ pub(super) fn emit<W: Write, E: Write>(
         }
         Event::Frame(f) => {
             let text = p.frag.is_text(ctx, &f);
-            frame(buf, paint, ctx, &f, text);
+            frame(buf, paint, cut, ctx, &f, text);
             false
         }
         Event::Message {
@@ -70,7 +75,7 @@ pub(super) fn emit<W: Write, E: Write>(
             let _ = write!(buf, "message {} {} frames len=", kind.as_str(), frames);
             esc::num(buf, payload.len() as u64);
             buf.push(b' ');
-            show_payload(buf, paint, payload, kind == MsgType::Text);
+            show_payload(buf, paint, cut, payload, kind == MsgType::Text);
             buf.push(b'\n');
             false
         }
@@ -166,7 +171,7 @@ pub(super) fn emit<W: Write, E: Write>(
         }
     };
     if to_err {
-        p.err.write_all(&p.line)
+        super::to_err(&mut p.out, &mut p.err, &p.line)
     } else {
         p.out.write_all(&p.line)
     }
@@ -321,7 +326,14 @@ impl Fragments {
     }
 }
 
-fn frame(buf: &mut Vec<u8>, paint: Paint, ctx: &Ctx, f: &FrameEv<'_>, as_text: bool) {
+/// How many payload bytes to show: text and binary.
+#[derive(Clone, Copy)]
+struct Cut {
+    text: usize,
+    hex: usize,
+}
+
+fn frame(buf: &mut Vec<u8>, paint: Paint, cut: Cut, ctx: &Ctx, f: &FrameEv<'_>, as_text: bool) {
     let mark = match f.dir {
         Dir::Out => Mark::Out,
         Dir::In => Mark::In,
@@ -389,28 +401,28 @@ fn frame(buf: &mut Vec<u8>, paint: Paint, ctx: &Ctx, f: &FrameEv<'_>, as_text: b
                 code_name(buf, paint, c);
                 if !reason.is_empty() {
                     buf.extend_from_slice(b" reason=");
-                    show_payload(buf, paint, reason, true);
+                    show_payload(buf, paint, cut, reason, true);
                 }
             }
             None if f.payload.is_empty() => buf.extend_from_slice(b"no code"),
             None => {
                 buf.extend_from_slice(b"no code, stray byte ");
-                show_payload(buf, paint, f.payload, false);
+                show_payload(buf, paint, cut, f.payload, false);
             }
         }
     } else if !f.payload.is_empty() {
         buf.push(b' ');
-        show_payload(buf, paint, f.payload, as_text);
+        show_payload(buf, paint, cut, f.payload, as_text);
     }
     buf.push(b'\n');
 }
 
-/// `"text"` (escaped) or `00 ff 10` (hex); cut to `TEXT_MAX` / `HEX_MAX` with
-/// `… (N bytes)` after it, so the full length is always there.
-fn show_payload(buf: &mut Vec<u8>, paint: Paint, bytes: &[u8], as_text: bool) {
+/// `"text"` (escaped, so always one line) or `00 ff 10` (hex); cut to `cut.text` /
+/// `cut.hex` bytes with `… (N bytes)` after it, so the full length is always there.
+fn show_payload(buf: &mut Vec<u8>, paint: Paint, cut: Cut, bytes: &[u8], as_text: bool) {
     if as_text {
         if let Ok(s) = std::str::from_utf8(bytes) {
-            let end = esc::cut(s, TEXT_MAX);
+            let end = esc::cut(s, cut.text);
             buf.push(b'"');
             esc::escape(buf, &s[..end], Esc::Quoted);
             buf.push(b'"');
@@ -420,10 +432,12 @@ fn show_payload(buf: &mut Vec<u8>, paint: Paint, bytes: &[u8], as_text: bool) {
             return;
         }
     }
-    let end = bytes.len().min(HEX_MAX);
+    let end = bytes.len().min(cut.hex);
     esc::hex_spaced(buf, &bytes[..end]);
     if end < bytes.len() {
-        buf.push(b' ');
+        if end > 0 {
+            buf.push(b' ');
+        }
         more(buf, paint, bytes.len());
     }
 }
@@ -485,15 +499,29 @@ fn headers(buf: &mut Vec<u8>, prefix: &[u8], headers: &[(String, String)]) {
     }
 }
 
-/// `error: ...` and, when `details`, the refused handshake's status, headers and body.
+/// `wsdbg: error: ...` and, when `details`, the refused handshake's status, headers and
+/// body. The kind is named where the message alone would not say what failed (`protocol:
+/// RSV1 set ...`); usage, connect and I/O messages name their subject themselves.
 pub(super) fn error(buf: &mut Vec<u8>, paint: Paint, ctx: &Ctx, e: &Error, details: bool) {
+    buf.extend_from_slice(b"wsdbg: ");
     paint.put(buf, Style::BoldFg(Color::Red), b"error:");
     buf.push(b' ');
     if let Some(n) = ctx.client {
         client_tag(buf, n);
         buf.push(b' ');
     }
-    let _ = writeln!(buf, "{e}");
+    match e.kind {
+        Kind::Usage | Kind::Connect | Kind::Io => {}
+        Kind::Protocol | Kind::Handshake | Kind::Tls | Kind::Timeout => {
+            buf.extend_from_slice(e.kind.as_str().as_bytes());
+            buf.extend_from_slice(b": ");
+        }
+    }
+    buf.extend_from_slice(e.msg.as_bytes());
+    if let Some(rule) = e.rule {
+        let _ = write!(buf, " ({rule})");
+    }
+    buf.push(b'\n');
     let Some(r) = e.refusal.as_deref().filter(|_| details) else {
         return;
     };
@@ -519,8 +547,9 @@ pub(super) fn error(buf: &mut Vec<u8>, paint: Paint, ctx: &Ctx, e: &Error, detai
     }
 }
 
-/// `warning: ...`
+/// `wsdbg: warning: ...`
 pub(super) fn warning(buf: &mut Vec<u8>, paint: Paint, ctx: &Ctx, msg: &str) {
+    buf.extend_from_slice(b"wsdbg: ");
     paint.put(buf, Style::BoldFg(Color::Yellow), b"warning:");
     buf.push(b' ');
     if let Some(n) = ctx.client {
@@ -649,14 +678,107 @@ mod tests {
     }
 
     #[test]
+    fn error_lines_have_one_prefix_and_a_kind_where_it_says_something() {
+        let cases = [
+            (
+                Error::usage("URL: expected ws://"),
+                "wsdbg: error: URL: expected ws://",
+            ),
+            (
+                Error::connect("cannot listen on 127.0.0.1:1: Address already in use"),
+                "wsdbg: error: cannot listen on 127.0.0.1:1: Address already in use",
+            ),
+            (
+                Error::io("connection: reset"),
+                "wsdbg: error: connection: reset",
+            ),
+            (
+                Error::protocol("RSV1 set", "RFC 6455 5.2"),
+                "wsdbg: error: protocol: RSV1 set (RFC 6455 5.2)",
+            ),
+            (
+                Error::handshake("refused"),
+                "wsdbg: error: handshake: refused",
+            ),
+            (Error::tls("bad cert"), "wsdbg: error: tls: bad cert"),
+            (Error::timeout("/wait"), "wsdbg: error: timeout: /wait"),
+        ];
+        for (e, want) in cases {
+            let mut buf = Vec::new();
+            error(&mut buf, Paint(false), &Ctx::default(), &e, true);
+            assert_eq!(String::from_utf8(buf).unwrap(), format!("{want}\n"));
+        }
+        let mut buf = Vec::new();
+        let ctx = Ctx {
+            client: Some(3),
+            ..Ctx::default()
+        };
+        warning(&mut buf, Paint(false), &ctx, "w");
+        assert_eq!(buf, b"wsdbg: warning: [#3] w\n");
+    }
+
+    const DEFAULT_CUT: Cut = Cut {
+        text: TEXT_MAX,
+        hex: HEX_MAX,
+    };
+
+    fn shown(cut: Cut, bytes: &[u8], as_text: bool) -> String {
+        let mut buf = Vec::new();
+        show_payload(&mut buf, Paint(false), cut, bytes, as_text);
+        String::from_utf8(buf).unwrap()
+    }
+
+    #[test]
     fn long_payloads_keep_their_length() {
-        let mut buf = Vec::new();
-        show_payload(&mut buf, Paint(false), &[0xab; 65], false);
-        let s = String::from_utf8(buf).unwrap();
+        let s = shown(DEFAULT_CUT, &[0xab; 65], false);
         assert!(s.ends_with("ab ab … (65 bytes)"), "{s}");
-        let mut buf = Vec::new();
-        show_payload(&mut buf, Paint(false), "é".repeat(200).as_bytes(), true);
-        let s = String::from_utf8(buf).unwrap();
+        let s = shown(DEFAULT_CUT, "é".repeat(200).as_bytes(), true);
         assert_eq!(s, format!("\"{}\"… (400 bytes)", "é".repeat(128)));
+    }
+
+    #[test]
+    fn payload_cut_follows_the_options() {
+        let never = Cut {
+            text: usize::MAX,
+            hex: usize::MAX,
+        };
+        let at = |n| Cut { text: n, hex: n };
+        let text = "x".repeat(1000);
+        let bin = vec![0xab; 1000];
+        let cases: &[(Cut, &[u8], bool, String)] = &[
+            (never, text.as_bytes(), true, format!("\"{text}\"")),
+            (never, &bin, false, vec!["ab"; 1000].join(" ")),
+            (at(3), b"abcdef", true, "\"abc\"… (6 bytes)".into()),
+            (at(3), b"abc", true, "\"abc\"".into()),
+            (at(2), &[1, 2, 3], false, "01 02 … (3 bytes)".into()),
+            (at(0), &[1, 2, 3], false, "… (3 bytes)".into()),
+            (at(0), b"ab", true, "\"\"… (2 bytes)".into()),
+            // Cut at a char boundary: 3 bytes of "éé" is one char.
+            (at(3), "éé".as_bytes(), true, "\"é\"… (4 bytes)".into()),
+        ];
+        for (cut, bytes, as_text, want) in cases {
+            assert_eq!(&shown(*cut, bytes, *as_text), want);
+        }
+    }
+
+    #[test]
+    fn text_with_line_breaks_stays_on_one_line() {
+        let s = shown(DEFAULT_CUT, b"a\nb\r\nc\td\x0be\x1b[0m", true);
+        assert_eq!(s, r#""a\nb\r\nc\td\u{b}e\u{1b}[0m""#);
+        let mut buf = Vec::new();
+        let f = FrameEv {
+            payload: b"line 1\nline 2\n",
+            ..f(Dir::In, 1, true)
+        };
+        frame(
+            &mut buf,
+            Paint(false),
+            DEFAULT_CUT,
+            &Ctx::default(),
+            &f,
+            true,
+        );
+        assert_eq!(buf.iter().filter(|&&b| b == b'\n').count(), 1);
+        assert!(buf.ends_with(b"len=14 \"line 1\\nline 2\\n\"\n"));
     }
 }
