@@ -303,3 +303,39 @@ fn issue8_payload_prompt_follows_the_state_and_ctrl_c_leaves_a_backoff_at_once()
         t.screen()
     );
 }
+
+#[test]
+fn issue8_reconnect_errors_come_before_their_reconnecting_line() {
+    if !Tmux::available() {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let exit_file = dir.path().join("exit");
+    let cmd = format!(
+        "env NO_COLOR=1 XDG_STATE_HOME={state} {bin} --reconnect --max-retries 2 --backoff-min 300 --backoff-max 300 ws://127.0.0.1:{port}/; echo $? > {exit}; sleep 30",
+        state = dir.path().join("state").display(),
+        bin = bin(),
+        port = closed_port(),
+        exit = exit_file.display(),
+    );
+    let t = Tmux::start(&format!("wsdbg-order-{}", std::process::id()), &cmd);
+    let code = exit_status(&t, &exit_file, Duration::from_secs(10))
+        .unwrap_or_else(|| panic!("wsdbg did not give up; screen:\n{}", t.screen()));
+    assert_eq!(code, "1", "{}", t.screen());
+    let screen = t.screen();
+    let lines: Vec<&str> = screen
+        .lines()
+        .filter(|l| l.contains("error") || l.contains("reconnecting (attempt"))
+        .collect();
+    // error, reconnecting 1, error, reconnecting 2, error, giving up.
+    let kinds: Vec<char> = lines
+        .iter()
+        .map(|l| if l.contains("reconnecting") { 'r' } else { 'e' })
+        .collect();
+    assert_eq!(
+        kinds,
+        vec!['e', 'r', 'e', 'r', 'e', 'e'],
+        "each connect error before its reconnecting line:\n{screen}"
+    );
+}
