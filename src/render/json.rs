@@ -233,7 +233,58 @@ fn hex<'b>(aux: &'b mut Vec<u8>, bytes: &[u8]) -> &'b str {
 // output is byte for byte what serde_json writes for the reference structs in the
 // tests below (same key order, same escapes, floats through serde_json).
 
-fn frame(buf: &mut Vec<u8>, f: &FrameEv<'_>, t: f64, client: Option<u64>) {
+/// Payload fields of at least this many bytes are written to the output in pieces as
+/// they are made, rather than built whole in the line buffer: a 64 MiB message then
+/// costs its own buffer and a few pieces, not its hex, its text and their copies.
+const STREAM_FROM: usize = 64 * 1024;
+
+/// `,"hex":"..."`: built in `buf`, or for a large payload written out piece by piece
+/// (what `buf` held before goes first).
+fn hex_field<W: Write>(buf: &mut Vec<u8>, out: &mut W, payload: &[u8]) -> io::Result<()> {
+    buf.extend_from_slice(b",\"hex\":\"");
+    if payload.len() < STREAM_FROM {
+        esc::hex(buf, payload);
+    } else {
+        for piece in payload.chunks(STREAM_FROM / 2) {
+            esc::hex(buf, piece);
+            out.write_all(buf)?;
+            buf.clear();
+        }
+    }
+    buf.push(b'"');
+    Ok(())
+}
+
+/// A JSON string as `string` makes it, written out piece by piece when large.
+fn string_out<W: Write>(buf: &mut Vec<u8>, out: &mut W, s: &str) -> io::Result<()> {
+    if s.len() < STREAM_FROM {
+        string(buf, s);
+        return Ok(());
+    }
+    buf.push(b'"');
+    let mut rest = s;
+    while !rest.is_empty() {
+        let mut cut = rest.len().min(STREAM_FROM);
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let (piece, tail) = rest.split_at(cut);
+        escape(buf, piece);
+        out.write_all(buf)?;
+        buf.clear();
+        rest = tail;
+    }
+    buf.push(b'"');
+    Ok(())
+}
+
+fn frame<W: Write>(
+    buf: &mut Vec<u8>,
+    out: &mut W,
+    f: &FrameEv<'_>,
+    t: f64,
+    client: Option<u64>,
+) -> io::Result<()> {
     buf.extend_from_slice(b"{\"event\":\"frame\",\"dir\":\"");
     buf.extend_from_slice(f.dir.as_str().as_bytes());
     buf.extend_from_slice(b"\",\"opcode\":");
@@ -266,12 +317,10 @@ fn frame(buf: &mut Vec<u8>, f: &FrameEv<'_>, t: f64, client: Option<u64>) {
     }
     buf.extend_from_slice(b",\"len\":");
     esc::num(buf, f.payload.len() as u64);
-    buf.extend_from_slice(b",\"hex\":\"");
-    esc::hex(buf, f.payload);
-    buf.push(b'"');
+    hex_field(buf, out, f.payload)?;
     if let Ok(text) = std::str::from_utf8(f.payload) {
         buf.extend_from_slice(b",\"text\":");
-        string(buf, text);
+        string_out(buf, out, text)?;
     }
     if f.opcode == 8 {
         let (code, reason) = close_parts(f.payload);
@@ -284,17 +333,20 @@ fn frame(buf: &mut Vec<u8>, f: &FrameEv<'_>, t: f64, client: Option<u64>) {
         string(buf, &String::from_utf8_lossy(reason));
     }
     tail(buf, t, client);
+    Ok(())
 }
 
-fn message(
+#[allow(clippy::too_many_arguments)]
+fn message<W: Write>(
     buf: &mut Vec<u8>,
+    out: &mut W,
     dir: Dir,
     kind: MsgType,
     payload: &[u8],
     frames: u64,
     t: f64,
     client: Option<u64>,
-) {
+) -> io::Result<()> {
     buf.extend_from_slice(b"{\"event\":\"message\",\"dir\":\"");
     buf.extend_from_slice(dir.as_str().as_bytes());
     buf.extend_from_slice(b"\",\"type\":\"");
@@ -312,15 +364,12 @@ fn message(
     match text {
         Some(text) => {
             buf.extend_from_slice(b",\"text\":");
-            string(buf, text);
+            string_out(buf, out, text)?;
         }
-        None => {
-            buf.extend_from_slice(b",\"hex\":\"");
-            esc::hex(buf, payload);
-            buf.push(b'"');
-        }
+        None => hex_field(buf, out, payload)?,
     }
     tail(buf, t, client);
+    Ok(())
 }
 
 fn boolean(buf: &mut Vec<u8>, b: bool) {
@@ -343,12 +392,19 @@ fn tail(buf: &mut Vec<u8>, t: f64, client: Option<u64>) {
 /// `\u00XX` for the other control characters; everything else as it is. Runs of 32
 /// bytes that need no escape are checked at once.
 fn string(buf: &mut Vec<u8>, s: &str) {
+    buf.reserve(s.len() + 2);
+    buf.push(b'"');
+    escape(buf, s);
+    buf.push(b'"');
+}
+
+/// The inside of a JSON string (see `string`).
+fn escape(buf: &mut Vec<u8>, s: &str) {
     fn bad(c: u8) -> bool {
         c < 0x20 || c == b'"' || c == b'\\'
     }
     let b = s.as_bytes();
-    buf.reserve(b.len() + 2);
-    buf.push(b'"');
+    buf.reserve(b.len());
     let mut run = 0;
     let mut i = 0;
     while i < b.len() {
@@ -389,7 +445,6 @@ fn string(buf: &mut Vec<u8>, s: &str) {
         }
     }
     buf.extend_from_slice(&b[run..]);
-    buf.push(b'"');
 }
 
 pub(super) fn emit<W: Write, E: Write>(
@@ -422,7 +477,7 @@ pub(super) fn emit<W: Write, E: Write>(
             },
         )?,
         Event::Frame(f) => {
-            frame(buf, &f, t, client);
+            frame(buf, &mut p.out, &f, t, client)?;
             return p.out.write_all(buf);
         }
         Event::Message {
@@ -431,7 +486,7 @@ pub(super) fn emit<W: Write, E: Write>(
             payload,
             frames,
         } => {
-            message(buf, dir, kind, payload, frames, t, client);
+            message(buf, &mut p.out, dir, kind, payload, frames, t, client)?;
             return p.out.write_all(buf);
         }
         Event::Pong { rtt, payload } => put(
@@ -730,6 +785,14 @@ mod tests {
             }
         }
         all.push((0u8..=255).collect());
+        // Past STREAM_FROM: written in pieces, with a multi-byte character and escapes
+        // across the piece boundaries.
+        let mut big = Vec::new();
+        while big.len() < 3 * STREAM_FROM {
+            big.extend_from_slice("ab\"\n é✓ \u{1F600}\\".as_bytes());
+        }
+        all.push(big);
+        all.push((0..2 * STREAM_FROM + 7).map(|i| (i * 31) as u8).collect());
         all
     }
 
@@ -752,8 +815,10 @@ mod tests {
                         payload: &p,
                     };
                     buf.clear();
-                    frame(&mut buf, &f, t, client);
-                    assert_eq!(std::str::from_utf8(&buf).unwrap(), frame_ref(&f, t, client));
+                    let mut out = Vec::new();
+                    frame(&mut buf, &mut out, &f, t, client).unwrap();
+                    out.extend_from_slice(&buf);
+                    assert_eq!(std::str::from_utf8(&out).unwrap(), frame_ref(&f, t, client));
                 }
             }
         }
@@ -766,9 +831,11 @@ mod tests {
             for kind in [MsgType::Text, MsgType::Binary] {
                 for (dir, client, t) in [(Dir::In, None, 1.5), (Dir::Out, Some(1), 0.02)] {
                     buf.clear();
-                    message(&mut buf, dir, kind, &p, 3, t, client);
+                    let mut out = Vec::new();
+                    message(&mut buf, &mut out, dir, kind, &p, 3, t, client).unwrap();
+                    out.extend_from_slice(&buf);
                     let want = message_ref(dir, kind, &p, 3, t, client);
-                    assert_eq!(std::str::from_utf8(&buf).unwrap(), want);
+                    assert_eq!(std::str::from_utf8(&out).unwrap(), want);
                 }
             }
         }
