@@ -27,7 +27,7 @@ fn header(len: usize, mask: Option<[u8; 4]>) -> Header {
     Header {
         fin: true,
         rsv: [false; 3],
-        opcode: 1,
+        opcode: wsdbg::event::OpCode::Text,
         mask,
         len: len as u64,
     }

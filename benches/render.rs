@@ -83,7 +83,7 @@ fn render(c: &mut Criterion) {
                 dir: case.dir,
                 fin: true,
                 rsv: [false; 3],
-                opcode,
+                opcode: wsdbg::event::OpCode::from(opcode),
                 mask: case.mask,
                 payload: &case.payload,
             });

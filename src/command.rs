@@ -5,11 +5,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::wire::OpCode;
+
 /// A raw frame exactly as asked with `/frame`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawFrame {
-    /// 0-15.
-    pub opcode: u8,
+    pub opcode: OpCode,
     pub fin: bool,
     pub rsv: [bool; 3],
     pub mask: bool,
@@ -339,15 +340,17 @@ fn frame_error(expected: &str, found: &str) -> CommandError {
     error("/frame", expected, found)
 }
 
-fn parse_opcode(word: &str) -> Result<u8, CommandError> {
+fn parse_opcode(word: &str) -> Result<OpCode, CommandError> {
     let opcode = match word {
-        "cont" | "continuation" => Some(0),
-        "text" => Some(1),
-        "binary" => Some(2),
-        "close" => Some(8),
-        "ping" => Some(9),
-        "pong" => Some(10),
-        _ => decimal::<u8>(word).filter(|n| *n <= 15),
+        "cont" | "continuation" => Some(OpCode::Continue),
+        "text" => Some(OpCode::Text),
+        "binary" => Some(OpCode::Binary),
+        "close" => Some(OpCode::Close),
+        "ping" => Some(OpCode::Ping),
+        "pong" => Some(OpCode::Pong),
+        _ => decimal::<u8>(word)
+            .filter(|n| *n <= 15)
+            .map(OpCode::from_u8),
     };
     opcode.ok_or_else(|| {
         frame_error(
@@ -734,7 +737,7 @@ mod tests {
         assert_eq!(
             frame("/frame text"),
             RawFrame {
-                opcode: 1,
+                opcode: OpCode::from(1),
                 fin: true,
                 rsv: [false; 3],
                 mask: true,
@@ -755,15 +758,19 @@ mod tests {
             ("ping", 9),
             ("pong", 10),
         ] {
-            assert_eq!(frame(&format!("/frame {name}")).opcode, opcode, "{name}");
+            assert_eq!(
+                frame(&format!("/frame {name}")).opcode,
+                OpCode::from(opcode),
+                "{name}"
+            );
         }
     }
 
     #[test]
     fn frame_opcode_numbers() {
-        assert_eq!(frame("/frame 0").opcode, 0);
-        assert_eq!(frame("/frame 3").opcode, 3);
-        assert_eq!(frame("/frame 15").opcode, 15);
+        assert_eq!(frame("/frame 0").opcode, OpCode::from(0));
+        assert_eq!(frame("/frame 3").opcode, OpCode::from(3));
+        assert_eq!(frame("/frame 15").opcode, OpCode::from(15));
     }
 
     #[test]
@@ -795,7 +802,7 @@ mod tests {
         assert_eq!(
             f,
             RawFrame {
-                opcode: 0,
+                opcode: OpCode::from(0),
                 fin: false,
                 rsv: [true, false, true],
                 mask: true,
@@ -811,7 +818,7 @@ mod tests {
         assert_eq!(
             f,
             RawFrame {
-                opcode: 2,
+                opcode: OpCode::from(2),
                 fin: false,
                 rsv: [false, true, false],
                 mask: false,
@@ -1138,7 +1145,7 @@ mod tests {
             let key_hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
             let parsed = parse(&format!("/frame 2 key={key_hex} hex={hex}"));
             prop_assert_eq!(parsed, Ok(Command::Frame(RawFrame {
-                opcode: 2,
+                opcode: OpCode::from(2),
                 fin: true,
                 rsv: [false; 3],
                 mask: true,

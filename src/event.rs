@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use crate::error::Error;
+pub use crate::wire::OpCode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dir {
@@ -70,8 +71,8 @@ pub struct FrameEv<'a> {
     pub dir: Dir,
     pub fin: bool,
     pub rsv: [bool; 3],
-    /// Raw opcode 0-15.
-    pub opcode: u8,
+    /// Reserved ones included.
+    pub opcode: OpCode,
     pub mask: Option<[u8; 4]>,
     pub payload: &'a [u8],
 }
@@ -271,7 +272,7 @@ mod tests {
     fn names() {
         assert_eq!(close_code_name(1006), "Abnormal Closure");
         assert_eq!(close_code_name(4001), "Private Use");
-        assert_eq!(opcode_name(0), Some("continuation"));
-        assert_eq!(opcode_name(3), None);
+        assert_eq!(opcode_name(OpCode::Continue), Some("continuation"));
+        assert_eq!(opcode_name(OpCode::Reserved(3)), None);
     }
 }

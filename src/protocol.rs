@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use crate::error::Error;
 use crate::event::{close_parts, CloseFrame, Dir, Event, FrameEv, Initiator, MsgType};
 use crate::outq::{OutQ, WriteSome};
-use crate::wire::{self, Checker, Header, Role, Violation};
+use crate::wire::{self, Checker, Header, OpCode, Role, Violation};
 
 /// The read buffer's size when idle, and its smallest growth step.
 pub const READ_CHUNK: usize = 64 * 1024;
@@ -282,8 +282,8 @@ impl Conn {
             return self.fail(d, v);
         }
         match h.opcode {
-            1 | 2 => {
-                let kind = if h.opcode == 1 {
+            OpCode::Text | OpCode::Binary => {
+                let kind = if h.opcode == OpCode::Text {
                     MsgType::Text
                 } else {
                     MsgType::Binary
@@ -298,7 +298,7 @@ impl Conn {
                     });
                 }
             }
-            0 => {
+            OpCode::Continue => {
                 if let Some(p) = &mut self.rx.partial {
                     p.data.extend_from_slice(payload);
                     p.frames += 1;
@@ -309,13 +309,13 @@ impl Conn {
                     }
                 }
             }
-            8 => self.on_close(d, payload),
-            9 if self.tx.auto_pong && !self.tx.close_sent() => {
+            OpCode::Close => self.on_close(d, payload),
+            OpCode::Ping if self.tx.auto_pong && !self.tx.close_sent() => {
                 // Only the latest ping is answered while the queue is full.
                 self.tx.pong_due = Some(payload.to_vec());
                 self.tx.send_due_pong(d);
             }
-            10 => d.pong(payload),
+            OpCode::Pong => d.pong(payload),
             _ => {}
         }
     }
@@ -344,7 +344,7 @@ impl Conn {
                 let key = self.tx.mask_key();
                 self.tx.send_frame(
                     d,
-                    8,
+                    OpCode::Close,
                     true,
                     [false; 3],
                     key,
@@ -529,12 +529,8 @@ impl Tx {
 
     /// A data message, masked as the role asks.
     pub fn send_data(&mut self, d: &mut (impl Driver + ?Sized), kind: MsgType, payload: &[u8]) {
-        let op = match kind {
-            MsgType::Text => 1,
-            MsgType::Binary => 2,
-        };
         let key = self.mask_key();
-        self.send_frame(d, op, true, [false; 3], key, payload);
+        self.send_frame(d, data_op(kind), true, [false; 3], key, payload);
     }
 
     /// Start (or answer) the closing handshake, unless our close frame went already.
@@ -548,7 +544,7 @@ impl Tx {
             payload.extend_from_slice(reason.as_bytes());
         }
         let key = self.mask_key();
-        self.send_frame(d, 8, true, [false; 3], key, &payload);
+        self.send_frame(d, OpCode::Close, true, [false; 3], key, &payload);
     }
 
     /// Encode one frame exactly as asked into the send queue and show it. A close
@@ -556,7 +552,7 @@ impl Tx {
     pub fn send_frame(
         &mut self,
         d: &mut (impl Driver + ?Sized),
-        opcode: u8,
+        opcode: OpCode,
         fin: bool,
         rsv: [bool; 3],
         mask: Option<[u8; 4]>,
@@ -591,10 +587,7 @@ impl Tx {
         start: usize,
         end: usize,
     ) {
-        let opcode = match kind {
-            MsgType::Text => 1,
-            MsgType::Binary => 2,
-        };
+        let opcode = data_op(kind);
         let mask = self.mask_key();
         let h = Header {
             fin: true,
@@ -628,7 +621,7 @@ impl Tx {
             mask: h.mask,
             payload,
         }));
-        if h.opcode == 8 {
+        if h.opcode == OpCode::Close {
             let end = before + (hdr.len() + payload.len()) as u64;
             self.close_went(payload, end);
         } else {
@@ -666,9 +659,9 @@ impl Tx {
     /// Emit the `message` event for a data message we sent, fragments put together.
     fn track_message(&mut self, d: &mut (impl Driver + ?Sized), h: &Header, payload: &[u8]) {
         let kind = match h.opcode {
-            1 => MsgType::Text,
-            2 => MsgType::Binary,
-            0 => {
+            OpCode::Text => MsgType::Text,
+            OpCode::Binary => MsgType::Binary,
+            OpCode::Continue => {
                 let Some(p) = &mut self.partial else {
                     return;
                 };
@@ -718,7 +711,7 @@ impl Tx {
         }
         if let Some(p) = self.pong_due.take() {
             let key = self.mask_key();
-            self.send_frame(d, 10, true, [false; 3], key, &p);
+            self.send_frame(d, OpCode::Pong, true, [false; 3], key, &p);
         }
     }
 
@@ -748,6 +741,14 @@ impl Tx {
     }
 }
 
+/// The opcode of a data message's (first) frame.
+pub fn data_op(kind: MsgType) -> OpCode {
+    match kind {
+        MsgType::Text => OpCode::Text,
+        MsgType::Binary => OpCode::Binary,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -765,7 +766,7 @@ mod tests {
                 Event::Frame(f) => format!(
                     "{} op={} fin={} len={}",
                     f.dir.as_str(),
-                    f.opcode,
+                    f.opcode.as_u8(),
                     f.fin as u8,
                     f.payload.len()
                 ),
@@ -815,7 +816,7 @@ mod tests {
         let h = Header {
             fin,
             rsv: [false; 3],
-            opcode,
+            opcode: OpCode::from(opcode),
             mask: None,
             len: payload.len() as u64,
         };
@@ -830,7 +831,7 @@ mod tests {
         let h = Header {
             fin,
             rsv: [false; 3],
-            opcode,
+            opcode: OpCode::from(opcode),
             mask: Some(key),
             len: payload.len() as u64,
         };
@@ -877,7 +878,7 @@ mod tests {
             if let Some(key) = h.mask {
                 wire::apply_mask(&mut p, key, 0);
             }
-            frames.push((h.opcode, p));
+            frames.push((h.opcode.as_u8(), p));
             pos = end;
         }
         assert_eq!(pos, bytes.len(), "whole frames only");

@@ -26,7 +26,7 @@ use crate::outq::OWN_FROM;
 use crate::protocol::{self, Driver, End, Tx};
 use crate::target::Target;
 use crate::transport::{ReadOutcome, Transport};
-use crate::wire::{self, Role};
+use crate::wire::{self, OpCode, Role};
 
 const SOCK: Token = Token(0);
 const WAKE: Token = Token(1);
@@ -648,7 +648,8 @@ impl<S: Sink> Session<S> {
                     let payload = format!("wsdbg-keepalive-{}", self.keepalives).into_bytes();
                     self.now.pings.push_back((payload.clone(), now));
                     let key = c.p.tx.mask_key();
-                    c.p.tx.send_frame(self, 9, true, [false; 3], key, &payload);
+                    c.p.tx
+                        .send_frame(self, OpCode::Ping, true, [false; 3], key, &payload);
                     self.now.keepalive = Some(payload);
                     c.next_ping = Some(now + interval);
                 }
@@ -865,11 +866,13 @@ impl<S: Sink> Session<S> {
                     self.now.pings.pop_front();
                 }
                 let key = c.p.tx.mask_key();
-                c.p.tx.send_frame(self, 9, true, [false; 3], key, &p);
+                c.p.tx
+                    .send_frame(self, OpCode::Ping, true, [false; 3], key, &p);
             }
             Command::Pong(p) => {
                 let key = c.p.tx.mask_key();
-                c.p.tx.send_frame(self, 10, true, [false; 3], key, &p);
+                c.p.tx
+                    .send_frame(self, OpCode::Pong, true, [false; 3], key, &p);
             }
             Command::Close { code, reason } => {
                 if !wire::close_code_allowed(code) {
@@ -919,7 +922,7 @@ impl<S: Sink> Session<S> {
         } else {
             None
         };
-        if f.opcode == 8 {
+        if f.opcode == OpCode::Close {
             // A close frame sent by hand still starts the closing handshake.
             self.stop = true;
         }
@@ -1026,7 +1029,7 @@ impl<S: Sink> Driver for Session<S> {
         if let Event::Frame(f) = ev {
             match f.dir {
                 Dir::In => self.now.rx_at = Some(Instant::now()),
-                Dir::Out if f.opcode == 8 => self.sink.state(ConnState::Closing),
+                Dir::Out if f.opcode == OpCode::Close => self.sink.state(ConnState::Closing),
                 Dir::Out => {}
             }
         }

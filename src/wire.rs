@@ -5,8 +5,72 @@
 //! The decoder is our own: tungstenite's `FrameHeader::parse` rejects reserved opcodes,
 //! and a debugger must show them. Nothing here allocates from an announced length.
 
-use tungstenite::protocol::frame::coding::{Control, Data, OpCode};
+use tungstenite::protocol::frame::coding::OpCode as WsOpCode;
 use tungstenite::protocol::frame::FrameHeader;
+
+/// An opcode (RFC 6455 5.2), a reserved one kept as it came (3-7, 11-15), since a
+/// debugger shows and sends them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OpCode {
+    /// 0: a continuation frame.
+    Continue,
+    /// 1
+    Text,
+    /// 2
+    Binary,
+    /// 8
+    Close,
+    /// 9
+    Ping,
+    /// 10
+    Pong,
+    /// 3-7 (data) and 11-15 (control).
+    Reserved(u8),
+}
+
+impl OpCode {
+    /// The opcode in the low 4 bits of `n`.
+    pub fn from_u8(n: u8) -> OpCode {
+        match n & 0x0f {
+            0 => OpCode::Continue,
+            1 => OpCode::Text,
+            2 => OpCode::Binary,
+            8 => OpCode::Close,
+            9 => OpCode::Ping,
+            10 => OpCode::Pong,
+            n => OpCode::Reserved(n),
+        }
+    }
+
+    /// Its number on the wire, 0-15.
+    pub fn as_u8(self) -> u8 {
+        match self {
+            OpCode::Continue => 0,
+            OpCode::Text => 1,
+            OpCode::Binary => 2,
+            OpCode::Close => 8,
+            OpCode::Ping => 9,
+            OpCode::Pong => 10,
+            OpCode::Reserved(n) => n & 0x0f,
+        }
+    }
+
+    /// Control frames (8-15) have the high bit of the opcode set (RFC 6455 5.5).
+    pub fn is_control(self) -> bool {
+        self.as_u8() & 0x08 != 0
+    }
+
+    /// The name as in the JSON output, or `None` for a reserved one.
+    pub fn name(self) -> Option<&'static str> {
+        opcode_name(self)
+    }
+}
+
+impl From<u8> for OpCode {
+    fn from(n: u8) -> OpCode {
+        OpCode::from_u8(n)
+    }
+}
 
 /// The longest header: 2 bytes, a 64-bit length and a masking key.
 pub const MAX_HEADER_LEN: usize = 14;
@@ -23,8 +87,8 @@ pub enum Role {
 pub struct Header {
     pub fin: bool,
     pub rsv: [bool; 3],
-    /// 0-15, reserved ones included.
-    pub opcode: u8,
+    /// Reserved ones included.
+    pub opcode: OpCode,
     pub mask: Option<[u8; 4]>,
     /// Payload length as announced (may be huge: never allocate from it unchecked).
     pub len: u64,
@@ -54,7 +118,6 @@ impl Violation {
 ///
 /// Any bits are written as asked (reserved opcodes, RSV bits, fragmented control
 /// frames, no mask); the length takes the shortest of the 7/16/64-bit forms.
-/// Only the low 4 bits of `h.opcode` are used.
 pub fn encode_header(h: &Header, out: &mut Vec<u8>) {
     let fh = FrameHeader {
         is_final: h.fin,
@@ -62,7 +125,7 @@ pub fn encode_header(h: &Header, out: &mut Vec<u8>) {
         rsv2: h.rsv[1],
         rsv3: h.rsv[2],
         // `From<u8>` maps 3-7 and 11-15 to the `Reserved` arms, which format back as is.
-        opcode: OpCode::from(h.opcode & 0x0f),
+        opcode: WsOpCode::from(h.opcode.as_u8()),
         mask: h.mask,
     };
     out.reserve(MAX_HEADER_LEN);
@@ -98,7 +161,7 @@ pub fn decode_header(buf: &[u8]) -> Option<(Header, usize)> {
     let h = Header {
         fin: b0 & 0x80 != 0,
         rsv: [b0 & 0x40 != 0, b0 & 0x20 != 0, b0 & 0x10 != 0],
-        opcode: b0 & 0x0f,
+        opcode: OpCode::from_u8(b0),
         mask,
         len,
     };
@@ -227,15 +290,15 @@ fn utf8_width(lead: u8) -> usize {
 }
 
 /// The opcode's name as in the JSON output, or `None` for a reserved one.
-pub fn opcode_name(opcode: u8) -> Option<&'static str> {
+pub fn opcode_name(opcode: OpCode) -> Option<&'static str> {
     match opcode {
-        0 => Some("continuation"),
-        1 => Some("text"),
-        2 => Some("binary"),
-        8 => Some("close"),
-        9 => Some("ping"),
-        10 => Some("pong"),
-        _ => None,
+        OpCode::Continue => Some("continuation"),
+        OpCode::Text => Some("text"),
+        OpCode::Binary => Some("binary"),
+        OpCode::Close => Some("close"),
+        OpCode::Ping => Some("ping"),
+        OpCode::Pong => Some("pong"),
+        OpCode::Reserved(_) => None,
     }
 }
 
@@ -278,14 +341,14 @@ impl Checker {
     /// `check_header` passed; `check_payload` then checks only the rest.
     pub fn check_partial(&mut self, h: &Header, payload: &[u8]) -> Result<(), Violation> {
         let text = match h.opcode {
-            1 => true,
-            0 => self.frag.is_some_and(|f| f.text),
+            OpCode::Text => true,
+            OpCode::Continue => self.frag.is_some_and(|f| f.text),
             _ => false,
         };
         if !text || payload.len() <= self.fed {
             return Ok(());
         }
-        if h.opcode == 1 && self.fed == 0 {
+        if h.opcode == OpCode::Text && self.fed == 0 {
             self.utf8.reset();
         }
         let fed = self.fed;
@@ -302,25 +365,26 @@ impl Checker {
     ///
     /// Changes no state: calling it twice for one frame is harmless.
     pub fn check_header(&mut self, h: &Header) -> Result<(), Violation> {
-        let op = OpCode::from(h.opcode & 0x0f);
-        let name = opcode_name(h.opcode).unwrap_or("reserved");
+        let op = h.opcode;
+        let name = opcode_name(op).unwrap_or("reserved");
 
         // The size limit applies to every frame, so that no announced length can make
         // the reader buffer more than `max_size`.
         let so_far = match (op, self.frag) {
-            (OpCode::Data(Data::Continue), Some(f)) => f.len,
+            (OpCode::Continue, Some(f)) => f.len,
             _ => 0,
         };
         let total = so_far.saturating_add(h.len);
         // A control frame is not a message: a small `max_size` does not refuse a legal
         // one (at most 125 bytes), but a longer one is bounded like any frame.
-        let limit = match op {
-            OpCode::Control(_) => self.max_size.max(125),
-            OpCode::Data(_) => self.max_size,
+        let limit = if op.is_control() {
+            self.max_size.max(125)
+        } else {
+            self.max_size
         };
         if total > limit {
             let what = match op {
-                OpCode::Control(_) => format!("{name} frame of {} bytes", h.len),
+                _ if op.is_control() => format!("{name} frame of {} bytes", h.len),
                 _ if so_far > 0 => format!(
                     "fragmented message of {total} bytes so far ({so_far} before this frame)"
                 ),
@@ -370,16 +434,13 @@ impl Checker {
 
         // RFC 6455 5.2: "If an unknown opcode is received, the receiving endpoint MUST
         // _Fail the WebSocket Connection_."
-        let control = match op {
-            OpCode::Data(Data::Reserved(n)) | OpCode::Control(Control::Reserved(n)) => {
-                return Err(Violation::protocol(
-                    "RFC 6455 5.2",
-                    format!("reserved opcode {n} (expected 0-2 or 8-10; no extension negotiated)"),
-                ))
-            }
-            OpCode::Control(_) => true,
-            OpCode::Data(_) => false,
-        };
+        if let OpCode::Reserved(n) = op {
+            return Err(Violation::protocol(
+                "RFC 6455 5.2",
+                format!("reserved opcode {n} (expected 0-2 or 8-10; no extension negotiated)"),
+            ));
+        }
+        let control = op.is_control();
 
         if control {
             // RFC 6455 5.5: "All control frames MUST have a payload length of 125 bytes
@@ -408,13 +469,13 @@ impl Checker {
         // RFC 6455 5.4: a fragmented message is one frame with FIN=0 and a data opcode,
         // then zero or more continuation frames with FIN=0, then one with FIN=1.
         match (op, self.frag) {
-            (OpCode::Data(Data::Continue), None) => Err(Violation::protocol(
+            (OpCode::Continue, None) => Err(Violation::protocol(
                 "RFC 6455 5.4",
                 "continuation frame with no fragmented message in progress \
                  (expected a text or binary frame first)"
                     .to_string(),
             )),
-            (OpCode::Data(Data::Text | Data::Binary), Some(f)) => {
+            (OpCode::Text | OpCode::Binary, Some(f)) => {
                 let started = if f.text { "text" } else { "binary" };
                 Err(Violation::protocol(
                     "RFC 6455 5.4",
@@ -440,10 +501,10 @@ impl Checker {
         // What check_partial already took.
         let fed = std::mem::take(&mut self.fed).min(payload.len());
         match h.opcode {
-            8 => check_close(payload),
+            OpCode::Close => check_close(payload),
             // Ping and pong: any payload.
-            9 | 10 => Ok(()),
-            0 => {
+            OpCode::Ping | OpCode::Pong => Ok(()),
+            OpCode::Continue => {
                 // check_header made sure a fragmented message is in progress.
                 let Some(mut f) = self.frag else {
                     return Ok(());
@@ -455,8 +516,8 @@ impl Checker {
                 }
                 Ok(())
             }
-            1 | 2 => {
-                let text = h.opcode == 1;
+            OpCode::Text | OpCode::Binary => {
+                let text = h.opcode == OpCode::Text;
                 if !h.fin {
                     self.frag = Some(Fragmented {
                         text,
@@ -472,7 +533,7 @@ impl Checker {
                 Ok(())
             }
             // Reserved opcodes were refused by check_header.
-            _ => Ok(()),
+            OpCode::Reserved(_) => Ok(()),
         }
     }
 
@@ -544,7 +605,7 @@ mod tests {
         Header {
             fin,
             rsv: [false; 3],
-            opcode,
+            opcode: OpCode::from(opcode),
             mask,
             len,
         }
@@ -621,7 +682,7 @@ mod tests {
         let h = Header {
             fin: false,
             rsv: [true, false, true],
-            opcode: 0xb,
+            opcode: OpCode::from(0xb),
             mask: None,
             len: 3,
         };
@@ -653,7 +714,7 @@ mod tests {
             Header {
                 fin: false,
                 rsv: [true, true, true],
-                opcode: 0xe,
+                opcode: OpCode::from(0xe),
                 mask: Some([9, 8, 7, 6]),
                 len: 5,
             }
@@ -977,7 +1038,7 @@ mod tests {
         let h = Header {
             fin: false,
             rsv: [true; 3],
-            opcode: 0xb,
+            opcode: OpCode::from(0xb),
             mask: Some([0; 4]),
             len: 200,
         };
@@ -1043,7 +1104,7 @@ mod tests {
             .prop_map(|(fin, rsv, opcode, mask, len)| Header {
                 fin,
                 rsv,
-                opcode,
+                opcode: OpCode::from(opcode),
                 mask,
                 len,
             })
@@ -1067,7 +1128,7 @@ mod tests {
         fn decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..32)) {
             if let Some((h, n)) = decode_header(&bytes) {
                 prop_assert!(n <= bytes.len() && n <= MAX_HEADER_LEN);
-                prop_assert!(h.opcode < 16);
+                prop_assert!(h.opcode.as_u8() < 16);
                 // What decodes can be checked without panicking too.
                 let _ = Checker::new(Role::Client, 64 * MIB).check_header(&h);
                 let _ = Checker::new(Role::Server, 64 * MIB).check_header(&h);

@@ -160,7 +160,7 @@ fn frame(dir: Dir, opcode: u8, mask: Option<[u8; 4]>, payload: &[u8]) -> Event<'
         dir,
         fin: true,
         rsv: [false; 3],
-        opcode,
+        opcode: wsdbg::event::OpCode::from(opcode),
         mask,
         payload,
     })

@@ -136,7 +136,7 @@ fn frame(dir: Dir, opcode: u8, fin: bool, payload: &[u8]) -> FrameEv<'_> {
         dir,
         fin,
         rsv: [false; 3],
-        opcode,
+        opcode: wsdbg::event::OpCode::from(opcode),
         mask: match dir {
             Dir::Out => Some([0x1a, 0x2b, 0x3c, 0x4d]),
             Dir::In => None,
@@ -261,7 +261,7 @@ fn script(f: &Fixture) -> Vec<(Ctx, Event<'_>)> {
                 dir: Out,
                 fin: true,
                 rsv: [true, false, true],
-                opcode: 3,
+                opcode: wsdbg::event::OpCode::from(3),
                 mask: None,
                 payload: &[0xde, 0xad],
             }),

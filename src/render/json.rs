@@ -14,7 +14,7 @@ use super::esc::{self, Paint};
 use super::{pretty, Printer};
 use crate::event::{
     close_parts, opcode_name, CloseFrame, Ctx, Dir, Event, FrameEv, Handshake, HttpHead, Info,
-    MsgType,
+    MsgType, OpCode,
 };
 
 type Headers<'a> = &'a [(String, String)];
@@ -294,7 +294,7 @@ fn frame<W: Write>(
             buf.extend_from_slice(name.as_bytes());
             buf.push(b'"');
         }
-        None => esc::num(buf, f.opcode as u64),
+        None => esc::num(buf, f.opcode.as_u8() as u64),
     }
     buf.extend_from_slice(b",\"fin\":");
     boolean(buf, f.fin);
@@ -322,7 +322,7 @@ fn frame<W: Write>(
         buf.extend_from_slice(b",\"text\":");
         string_out(buf, out, text)?;
     }
-    if f.opcode == 8 {
+    if f.opcode == OpCode::Close {
         let (code, reason) = close_parts(f.payload);
         buf.extend_from_slice(b",\"code\":");
         match code {
@@ -708,7 +708,7 @@ mod tests {
         let key = f.mask.map(esc::key_hex);
         let mut hexbuf = Vec::new();
         esc::hex(&mut hexbuf, f.payload);
-        let (code, reason) = if f.opcode == 8 {
+        let (code, reason) = if f.opcode == OpCode::Close {
             let (code, reason) = close_parts(f.payload);
             (Some(code), Some(String::from_utf8_lossy(reason)))
         } else {
@@ -719,7 +719,7 @@ mod tests {
             dir: f.dir.as_str(),
             opcode: match opcode_name(f.opcode) {
                 Some(name) => Opcode::Name(name),
-                None => Opcode::Reserved(f.opcode),
+                None => Opcode::Reserved(f.opcode.as_u8()),
             },
             fin: f.fin,
             rsv: f.rsv,
@@ -810,7 +810,7 @@ mod tests {
                         dir: if mask.is_some() { Dir::Out } else { Dir::In },
                         fin: opcode != 0,
                         rsv: [opcode == 3, false, opcode == 15],
-                        opcode,
+                        opcode: OpCode::from(opcode),
                         mask,
                         payload: &p,
                     };

@@ -167,7 +167,7 @@ mod tests {
                 dir: Dir::In,
                 fin: true,
                 rsv: [false; 3],
-                opcode: 1,
+                opcode: crate::event::OpCode::Text,
                 mask: None,
                 payload: b"hi",
             });
@@ -212,7 +212,7 @@ mod tests {
                 dir: Dir::In,
                 fin: true,
                 rsv: [false; 3],
-                opcode: 1,
+                opcode: crate::event::OpCode::Text,
                 mask: None,
                 payload: b"first",
             };

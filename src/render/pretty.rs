@@ -22,7 +22,7 @@ use super::Printer;
 use crate::error::{Error, Kind};
 use crate::event::{
     close_code_name, close_parts, CloseFrame, Ctx, Dir, Event, FrameEv, Handshake, Info, Initiator,
-    MsgType,
+    MsgType, OpCode,
 };
 
 /// Text payloads longer than this many bytes are cut (at a char boundary), unless
@@ -296,8 +296,8 @@ impl Fragments {
             .iter()
             .position(|&(c, d, _)| c == ctx.client && d == f.dir);
         match f.opcode {
-            1 | 2 => {
-                let text = f.opcode == 1;
+            OpCode::Text | OpCode::Binary => {
+                let text = f.opcode == OpCode::Text;
                 match (at, f.fin) {
                     (Some(i), false) => self.0[i].2 = text,
                     (Some(i), true) => {
@@ -308,7 +308,7 @@ impl Fragments {
                 }
                 text
             }
-            0 => {
+            OpCode::Continue => {
                 // A continuation with no start seen: text when it is valid UTF-8.
                 let text = at.is_none_or(|i| self.0[i].2);
                 if let (Some(i), true) = (at, f.fin) {
@@ -316,7 +316,7 @@ impl Fragments {
                 }
                 text
             }
-            9 | 10 => true,
+            OpCode::Ping | OpCode::Pong => true,
             _ => false,
         }
     }
@@ -342,22 +342,22 @@ fn frame(buf: &mut Vec<u8>, paint: Paint, cut: Cut, ctx: &Ctx, f: &FrameEv<'_>, 
 
     // Opcode, padded to the width of BINARY so the flags line up.
     let style = match f.opcode {
-        0..=2 => Style::Bold,
-        8..=10 => Style::BoldFg(Color::Yellow),
-        _ => Style::BoldFg(Color::Red),
+        OpCode::Reserved(_) => Style::BoldFg(Color::Red),
+        op if op.is_control() => Style::BoldFg(Color::Yellow),
+        _ => Style::Bold,
     };
     paint.on(buf, style);
     let name_start = buf.len();
     match f.opcode {
-        0 => buf.extend_from_slice(b"CONT"),
-        1 => buf.extend_from_slice(b"TEXT"),
-        2 => buf.extend_from_slice(b"BINARY"),
-        8 => buf.extend_from_slice(b"CLOSE"),
-        9 => buf.extend_from_slice(b"PING"),
-        10 => buf.extend_from_slice(b"PONG"),
-        op => {
+        OpCode::Continue => buf.extend_from_slice(b"CONT"),
+        OpCode::Text => buf.extend_from_slice(b"TEXT"),
+        OpCode::Binary => buf.extend_from_slice(b"BINARY"),
+        OpCode::Close => buf.extend_from_slice(b"CLOSE"),
+        OpCode::Ping => buf.extend_from_slice(b"PING"),
+        OpCode::Pong => buf.extend_from_slice(b"PONG"),
+        OpCode::Reserved(n) => {
             buf.extend_from_slice(b"OP");
-            esc::num(buf, op as u64);
+            esc::num(buf, n as u64);
         }
     }
     let name_len = buf.len() - name_start;
@@ -392,7 +392,7 @@ fn frame(buf: &mut Vec<u8>, paint: Paint, cut: Cut, ctx: &Ctx, f: &FrameEv<'_>, 
     esc::num(buf, f.payload.len() as u64);
     paint.off(buf);
 
-    if f.opcode == 8 {
+    if f.opcode == OpCode::Close {
         buf.push(b' ');
         let (code, reason) = close_parts(f.payload);
         match code {
@@ -641,7 +641,7 @@ mod tests {
             dir,
             fin,
             rsv: [false; 3],
-            opcode,
+            opcode: OpCode::from(opcode),
             mask: None,
             payload: b"",
         }
