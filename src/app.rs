@@ -1,5 +1,6 @@
-//! `run(cli)`: turn checked options into a session (or `listen`, or `completions`),
-//! wire input and output to it, and return the exit code.
+//! `run(config)`: start what the checked command line asks for (a session, `listen`,
+//! or `completions`), wire input and output to it (the printers are made here, and
+//! nowhere below), and return the exit code.
 
 use std::io::{self, IsTerminal, Write};
 use std::sync::{Arc, Mutex};
@@ -7,109 +8,55 @@ use std::time::{Duration, Instant};
 
 use clap::CommandFactory;
 
-use crate::cli::{self, Cli, Sub};
-use crate::connect::{self, TlsOpts};
+use crate::cli::{Cli, Config, ConnectConfig, Mode, OutConfig, Stdin};
 use crate::error::Error;
 use crate::event::ConnState;
-use crate::handshake::Ask;
+use crate::exit;
 use crate::input::{self, LineMode};
 use crate::output::Output;
 use crate::render::{Format, Opts, Printer};
 use crate::repl::{self, PromptState, ReplWriter};
 use crate::session::{Options, Session};
-use crate::target;
 
-pub fn run(cli: Cli, start: Instant) -> Result<u8, Error> {
-    match cli.cmd {
-        Some(Sub::Completions { shell }) => {
+pub fn run(cfg: Config, start: Instant) -> Result<u8, Error> {
+    let out = cfg.out;
+    match cfg.mode {
+        Mode::Completions(shell) => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "wsdbg", &mut io::stdout());
-            return Ok(0);
+            Ok(exit::OK)
         }
-        Some(Sub::Listen(args)) => return crate::listen::run(args, start),
-        None => {}
+        Mode::Listen(l) => {
+            let stdout = io::stdout();
+            let printer = Printer::new(
+                out.format,
+                out.opts(stdout.is_terminal()),
+                io::BufWriter::with_capacity(64 * 1024, stdout),
+                io::stderr(),
+            );
+            crate::listen::run(l, Output::new(printer, start))
+        }
+        Mode::Connect(c) => connect(*c, out, start),
     }
-    let url = cli.url.as_deref().unwrap_or_default();
-    let target = target::parse(url)?;
-    let c = &cli.conn;
-    let headers = c
-        .headers
-        .iter()
-        .map(|h| cli::parse_header(h))
-        .collect::<Result<Vec<_>, _>>()?;
-    let tls = if target.tls || c.follow_redirects {
-        Some(connect::tls_config(&TlsOpts {
-            cacert: c.cacert.clone(),
-            insecure: c.insecure,
-            cert: c.cert.clone(),
-            key: c.key.clone(),
-        })?)
-    } else {
-        None
-    };
-    if c.chunk_size == 0 {
-        return Err(Error::usage(
-            "--chunk-size: expected at least 1 byte, got 0",
-        ));
+}
+
+/// The client: the REPL when stdin is a terminal, else script mode.
+fn connect(c: ConnectConfig, out: OutConfig, start: Instant) -> Result<u8, Error> {
+    let ConnectConfig {
+        session: opts,
+        execute,
+        stdin,
+    } = c;
+    if execute.is_empty()
+        && matches!(stdin, Stdin::Lines(LineMode::Commands))
+        && io::stdin().is_terminal()
+    {
+        return repl(opts, out.format, out.opts(true), start);
     }
-    let opts = Options {
-        target,
-        ask: Ask {
-            headers,
-            protocols: c.protocols.clone(),
-            origin: c.origin.clone(),
-        },
-        tls,
-        insecure: c.insecure,
-        connect_timeout: cli::secs("--connect-timeout", c.connect_timeout)?,
-        close_timeout: cli::secs("--close-timeout", c.close_timeout)?,
-        max_size: c.max_size,
-        max_messages: c.max_messages,
-        keep_open: c.keep_open,
-        linger: Duration::from_millis(c.linger),
-        script: false,
-        auto_pong: !c.no_auto_pong,
-        echo: c.echo,
-        reconnect: c.reconnect,
-        max_retries: c.max_retries,
-        backoff_min: Duration::from_millis(c.backoff_min),
-        backoff_max: Duration::from_millis(c.backoff_max),
-        follow_redirects: c.follow_redirects,
-        proxy: match (&c.proxy, c.no_proxy) {
-            (Some(url), _) => crate::connect::ProxyMode::Flag(crate::proxy::parse(url)?),
-            (None, true) => crate::connect::ProxyMode::Off,
-            (None, false) => crate::connect::ProxyMode::Env,
-        },
-        ping_interval: match c.ping_interval {
-            Some(s) if s > 0.0 => Some(cli::secs("--ping-interval", s)?),
-            Some(s) => {
-                return Err(Error::usage(format!(
-                    "--ping-interval: expected a number of seconds above 0, got {s}"
-                )))
-            }
-            None => None,
-        },
-    };
-    // -x commands are checked before connecting: a malformed one sends nothing.
-    let execute = c
-        .execute
-        .iter()
-        .map(|x| crate::command::parse(x).map_err(|e| Error::usage(e.to_string())))
-        .collect::<Result<Vec<_>, _>>()?;
     let stdout = io::stdout();
-    let format = cli.out.format();
-    let (binary, chunk, raw) = (c.binary, c.chunk_size, c.raw);
-    let mode = if raw {
-        LineMode::Raw
-    } else {
-        LineMode::Commands
-    };
-    if execute.is_empty() && !binary && io::stdin().is_terminal() {
-        return repl(opts, format, cli.out.opts(true), start);
-    }
     let printer = Printer::new(
-        format,
-        cli.out.opts(stdout.is_terminal()),
+        out.format,
+        out.opts(stdout.is_terminal()),
         io::BufWriter::with_capacity(64 * 1024, stdout.lock()),
         io::stderr(),
     );
@@ -121,10 +68,11 @@ pub fn run(cli: Cli, start: Instant) -> Result<u8, Error> {
     spawn_input(move || {
         if !execute.is_empty() {
             input::execute(tx, execute)
-        } else if binary {
-            input::bytes(tx, io::stdin().lock(), chunk)
         } else {
-            input::lines(tx, io::stdin().lock(), mode)
+            match stdin {
+                Stdin::Binary { chunk } => input::bytes(tx, io::stdin().lock(), chunk),
+                Stdin::Lines(mode) => input::lines(tx, io::stdin().lock(), mode),
+            }
         }
     })?;
     let code = session.run();

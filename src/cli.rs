@@ -273,6 +273,192 @@ impl Cli {
             _ => self.out.format(),
         }
     }
+
+    /// Every check of what the user gave, once: the rest of the program sees a
+    /// `Config`, never a clap type. Reads the files named (certificates, keys) but
+    /// connects to nothing.
+    pub fn into_config(self) -> Result<Config, Error> {
+        match self.cmd {
+            Some(Sub::Completions { shell }) => Ok(Config {
+                mode: Mode::Completions(shell),
+                out: self.out.config(),
+            }),
+            Some(Sub::Listen(args)) => {
+                let out = args.out.config();
+                Ok(Config {
+                    mode: Mode::Listen(args.into_config()?),
+                    out,
+                })
+            }
+            None => {
+                let out = self.out.config();
+                let url = self.url.as_deref().unwrap_or_default();
+                Ok(Config {
+                    mode: Mode::Connect(Box::new(self.conn.into_config(url)?)),
+                    out,
+                })
+            }
+        }
+    }
+}
+
+/// The checked command line.
+pub struct Config {
+    pub mode: Mode,
+    pub out: OutConfig,
+}
+
+pub enum Mode {
+    Connect(Box<ConnectConfig>),
+    Listen(ListenConfig),
+    Completions(clap_complete::Shell),
+}
+
+/// How output looks: the format, and the printer's options on a terminal and not.
+#[derive(Debug, Clone, Copy)]
+pub struct OutConfig {
+    pub format: crate::render::Format,
+    pub tty: crate::render::Opts,
+    pub pipe: crate::render::Opts,
+}
+
+impl OutConfig {
+    /// The printer's options for an output that is (or is not) a terminal.
+    pub fn opts(&self, is_tty: bool) -> crate::render::Opts {
+        if is_tty {
+            self.tty
+        } else {
+            self.pipe
+        }
+    }
+}
+
+/// The client, checked.
+pub struct ConnectConfig {
+    pub session: crate::session::Options,
+    /// `-x` commands, parsed: a malformed one is a usage error before connecting.
+    pub execute: Vec<crate::command::Command>,
+    /// How stdin is read in script mode.
+    pub stdin: Stdin,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stdin {
+    /// One command per line (or, `--raw`, one text message per line).
+    Lines(crate::input::LineMode),
+    /// `--binary`: raw bytes, one message per read of at most this many bytes.
+    Binary { chunk: usize },
+}
+
+/// `listen`, checked.
+pub struct ListenConfig {
+    pub addr: std::net::SocketAddr,
+    pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+    pub max_size: u64,
+}
+
+impl ListenArgs {
+    fn into_config(self) -> Result<ListenConfig, Error> {
+        let addr = crate::listen::bind_addr(self.addr.as_deref(), self.port)?;
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(c), Some(k)) => Some(crate::connect::server_tls_config(c, k)?),
+            // clap's `requires` makes sure both or neither are given.
+            _ => None,
+        };
+        Ok(ListenConfig {
+            addr,
+            tls,
+            max_size: self.max_size,
+        })
+    }
+}
+
+impl ConnArgs {
+    fn into_config(self, url: &str) -> Result<ConnectConfig, Error> {
+        use crate::connect::{ProxyMode, TlsOpts};
+        let c = self;
+        let target = crate::target::parse(url)?;
+        let headers = c
+            .headers
+            .iter()
+            .map(|h| parse_header(h))
+            .collect::<Result<Vec<_>, _>>()?;
+        let tls = if target.tls || c.follow_redirects {
+            Some(crate::connect::tls_config(&TlsOpts {
+                cacert: c.cacert.clone(),
+                insecure: c.insecure,
+                cert: c.cert.clone(),
+                key: c.key.clone(),
+            })?)
+        } else {
+            None
+        };
+        if c.chunk_size == 0 {
+            return Err(Error::usage(
+                "--chunk-size: expected at least 1 byte, got 0",
+            ));
+        }
+        let ping_interval = match c.ping_interval {
+            Some(s) if s > 0.0 => Some(secs("--ping-interval", s)?),
+            Some(s) => {
+                return Err(Error::usage(format!(
+                    "--ping-interval: expected a number of seconds above 0, got {s}"
+                )))
+            }
+            None => None,
+        };
+        let ask = crate::handshake::Ask {
+            headers,
+            protocols: c.protocols,
+            origin: c.origin,
+        };
+        let session = crate::session::Options {
+            target,
+            ask,
+            tls,
+            insecure: c.insecure,
+            connect_timeout: secs("--connect-timeout", c.connect_timeout)?,
+            close_timeout: secs("--close-timeout", c.close_timeout)?,
+            max_size: c.max_size,
+            max_messages: c.max_messages,
+            keep_open: c.keep_open,
+            linger: Duration::from_millis(c.linger),
+            script: false,
+            auto_pong: !c.no_auto_pong,
+            echo: c.echo,
+            reconnect: c.reconnect,
+            max_retries: c.max_retries,
+            backoff_min: Duration::from_millis(c.backoff_min),
+            backoff_max: Duration::from_millis(c.backoff_max),
+            follow_redirects: c.follow_redirects,
+            proxy: match (&c.proxy, c.no_proxy) {
+                (Some(url), _) => ProxyMode::Flag(crate::proxy::parse(url)?),
+                (None, true) => ProxyMode::Off,
+                (None, false) => ProxyMode::Env,
+            },
+            ping_interval,
+        };
+        // A malformed -x command sends nothing: it is a usage error here.
+        let execute = c
+            .execute
+            .iter()
+            .map(|x| crate::command::parse(x).map_err(|e| Error::usage(e.to_string())))
+            .collect::<Result<Vec<_>, _>>()?;
+        let stdin = if c.binary {
+            Stdin::Binary {
+                chunk: c.chunk_size,
+            }
+        } else if c.raw {
+            Stdin::Lines(crate::input::LineMode::Raw)
+        } else {
+            Stdin::Lines(crate::input::LineMode::Commands)
+        };
+        Ok(ConnectConfig {
+            session,
+            execute,
+            stdin,
+        })
+    }
 }
 
 impl OutArgs {
@@ -298,6 +484,15 @@ impl OutArgs {
             color: self.color(stdout_is_tty),
             text_max,
             hex_max,
+        }
+    }
+
+    /// The output options, checked.
+    pub fn config(&self) -> OutConfig {
+        OutConfig {
+            format: self.format(),
+            tty: self.opts(true),
+            pipe: self.opts(false),
         }
     }
 

@@ -14,19 +14,15 @@ use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 use rustls::ServerConfig;
 
-use crate::cli::ListenArgs;
+use crate::cli::ListenConfig;
 use crate::error::Error;
 use crate::event::{Dir, Event, MsgType};
 use crate::handshake;
-use crate::output::Output;
 use crate::outq::OutQ;
 use crate::protocol::{self, Driver, Tx};
-use crate::render::Printer;
 use crate::session::Sink;
 use crate::transport::{ReadOutcome, Transport};
 use crate::wire::Role;
-
-type Out = Output<io::BufWriter<io::Stdout>, io::Stderr>;
 
 const DEFAULT_PORT: u16 = 9001;
 const LISTENER: Token = Token(0);
@@ -75,17 +71,9 @@ pub fn bind_addr(addr: Option<&str>, port: Option<u16>) -> Result<SocketAddr, Er
         .ok_or_else(|| Error::usage(format!("listen: cannot resolve {host:?}")))
 }
 
-pub fn run(args: ListenArgs, start: Instant) -> Result<u8, Error> {
-    let addr = bind_addr(args.addr.as_deref(), args.port)?;
-    let tls = match (&args.tls_cert, &args.tls_key) {
-        (Some(c), Some(k)) => Some(crate::connect::server_tls_config(c, k)?),
-        (None, None) => None,
-        _ => {
-            return Err(Error::usage(
-                "listen: expected both --tls-cert and --tls-key (or neither)",
-            ))
-        }
-    };
+/// Serve until killed; events go to `out`.
+pub fn run<S: Sink>(cfg: ListenConfig, mut out: S) -> Result<u8, Error> {
+    let addr = cfg.addr;
     let listener = TcpListener::bind(addr).map_err(|e| {
         // `Address already in use`, without Rust's ` (os error 98)`.
         let why = e.to_string();
@@ -95,24 +83,17 @@ pub fn run(args: ListenArgs, start: Instant) -> Result<u8, Error> {
     let local = listener
         .local_addr()
         .map_err(|e| Error::io(format!("listen: {e}")))?;
-    let printer = Printer::new(
-        args.out.format(),
-        args.out.opts(io::IsTerminal::is_terminal(&io::stdout())),
-        io::BufWriter::with_capacity(64 * 1024, io::stdout()),
-        io::stderr(),
-    );
-    let mut out = Output::new(printer, start);
     let a = local.to_string();
     out.emit(&Event::Listening {
         addr: &a,
-        tls: tls.is_some(),
+        tls: cfg.tls.is_some(),
     });
     out.idle();
     let mut server = Server {
         poll: Poll::new().map_err(|e| Error::io(format!("listen: poll: {e}")))?,
         listener,
-        tls,
-        max_size: args.max_size,
+        tls: cfg.tls,
+        max_size: cfg.max_size,
         out,
         clients: HashMap::new(),
         next_id: 0,
@@ -125,12 +106,12 @@ pub fn run(args: ListenArgs, start: Instant) -> Result<u8, Error> {
     server.run()
 }
 
-struct Server {
+struct Server<S: Sink> {
     poll: Poll,
     listener: TcpListener,
     tls: Option<Arc<ServerConfig>>,
     max_size: u64,
-    out: Out,
+    out: S,
     /// By token; a client's token is its id.
     clients: HashMap<Token, Client>,
     next_id: u64,
@@ -175,14 +156,14 @@ enum Phase {
 }
 
 /// The protocol core's view of the server: print with the client's id; echo.
-struct Echo<'a> {
-    out: &'a mut Out,
+struct Echo<'a, S: Sink> {
+    out: &'a mut S,
     id: u64,
 }
 
-impl Driver for Echo<'_> {
+impl<S: Sink> Driver for Echo<'_, S> {
     fn emit(&mut self, ev: &Event<'_>) {
-        self.out.client = Some(self.id);
+        self.out.client(Some(self.id));
         self.out.emit(ev);
     }
 
@@ -200,7 +181,7 @@ impl Driver for Echo<'_> {
     }
 }
 
-impl Server {
+impl<S: Sink> Server<S> {
     fn run(&mut self) -> Result<u8, Error> {
         let mut events = Events::with_capacity(1024);
         loop {
@@ -257,7 +238,7 @@ impl Server {
                 Err(e) => {
                     // Out of file descriptors, say: report, keep serving the others.
                     let err = Error::io(format!("listen: accept: {e}"));
-                    self.out.client = None;
+                    self.out.client(None);
                     self.out.emit(&Event::Error(&err));
                     return;
                 }
@@ -272,7 +253,7 @@ impl Server {
                 Interest::READABLE | Interest::WRITABLE,
             ) {
                 let err = Error::io(format!("listen: poll: {e}"));
-                self.out.client = Some(id);
+                self.out.client(Some(id));
                 self.out.emit(&Event::Error(&err));
                 continue;
             }
@@ -282,7 +263,7 @@ impl Server {
                     Ok(c) => Some(rustls::Connection::Server(c)),
                     Err(e) => {
                         let err = Error::tls(format!("listen: TLS: {e}"));
-                        self.out.client = Some(id);
+                        self.out.client(Some(id));
                         self.out.emit(&Event::Error(&err));
                         let _ = self.poll.registry().deregister(&mut sock);
                         continue;
@@ -318,7 +299,7 @@ impl Server {
         if done {
             let _ = self.poll.registry().deregister(&mut c.t.sock);
             if c.connected {
-                self.out.client = Some(c.id);
+                self.out.client(Some(c.id));
                 self.out.emit(&Event::Client {
                     peer: &c.peer,
                     connected: false,
@@ -430,7 +411,7 @@ impl Server {
                     &head[end..],
                 ));
                 conn.tx.out.append(|o| o.extend_from_slice(&a.response));
-                self.out.client = Some(c.id);
+                self.out.client(Some(c.id));
                 self.out.emit(&Event::Client {
                     peer: &c.peer,
                     connected: true,
@@ -463,7 +444,7 @@ impl Server {
     }
 
     fn client_error(&mut self, id: u64, e: &Error) {
-        self.out.client = Some(id);
+        self.out.client(Some(id));
         self.out.emit(&Event::Error(e));
     }
 

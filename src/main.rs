@@ -22,11 +22,14 @@ fn main() -> ExitCode {
             let first = std::env::args_os().nth(1);
             let first = first.as_deref().and_then(|a| a.to_str());
             eprint!("{}", wsdbg::cli::usage_error(&e, first));
-            return ExitCode::from(2);
+            return ExitCode::from(wsdbg::exit::USAGE);
         }
     };
     let format = cli.format();
-    match wsdbg::app::run(cli, start) {
+    match cli
+        .into_config()
+        .and_then(|cfg| wsdbg::app::run(cfg, start))
+    {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             let mut p = Printer::new(format, Opts::default(), io::stdout(), io::stderr());

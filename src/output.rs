@@ -66,6 +66,10 @@ impl<W: Write, E: Write> Sink for Output<W, E> {
         self.broken
     }
 
+    fn client(&mut self, id: Option<u64>) {
+        self.client = id;
+    }
+
     fn state(&mut self, state: ConnState) {
         let Some(p) = &self.prompt else {
             return;

@@ -48,6 +48,8 @@ pub trait Sink {
     }
     /// The connection state changed (for the REPL prompt).
     fn state(&mut self, _state: ConnState) {}
+    /// The events that follow are about this client of `listen` (or none).
+    fn client(&mut self, _id: Option<u64>) {}
 }
 
 /// Everything the session needs to know, checked.
