@@ -5,6 +5,7 @@ pub mod backoff;
 pub mod cli;
 pub mod command;
 pub mod connect;
+pub mod deflate;
 pub mod error;
 pub mod event;
 pub mod events_doc;
