@@ -92,6 +92,7 @@ fn render(c: &mut Criterion) {
                 kind: case.kind,
                 payload: &case.payload,
                 frames: 1,
+                wire: None,
             };
             let mut p = Printer::new(format, opts, Vec::with_capacity(1 << 20), io::sink());
             g.bench_function(BenchmarkId::from_parameter(case.name), |b| {

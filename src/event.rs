@@ -115,12 +115,15 @@ pub enum Event<'a> {
     },
     Handshake(&'a Handshake),
     Frame(FrameEv<'a>),
-    /// A complete data message, after its last fragment.
+    /// A complete data message, after its last fragment (inflated, when it came
+    /// compressed).
     Message {
         dir: Dir,
         kind: MsgType,
         payload: &'a [u8],
         frames: u64,
+        /// permessage-deflate: `Some(bytes on the wire)` when it was compressed.
+        wire: Option<u64>,
     },
     /// A pong that answers a ping we sent.
     Pong {

@@ -117,12 +117,20 @@ pub const EVENTS: &[EventDoc] = &[
     },
     EventDoc {
         name: "message",
-        meaning: "a complete data message, after its last fragment",
+        meaning: "a complete data message, after its last fragment (inflated)",
         fields: &[
             f("dir", "`in` or `out`"),
             f("type", "`text` or `binary`"),
-            f("len", "length in bytes"),
+            f("len", "length in bytes (inflated, when it came compressed)"),
             f("frames", "how many frames carried it"),
+            f(
+                "compressed",
+                "true when it crossed the wire compressed (permessage-deflate, RSV1)",
+            ),
+            f(
+                "wire_len",
+                "its payload bytes on the wire: the compressed size, or `len`",
+            ),
             f("text", "the text of a text message"),
             f(
                 "hex",

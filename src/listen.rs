@@ -173,6 +173,7 @@ impl<S: Sink> Driver for Echo<'_, S> {
             kind,
             payload,
             frames,
+            wire: None,
         });
         if !tx.close_sent() && !tx.close_received() {
             // A fragmented message is echoed as one frame.

@@ -675,6 +675,7 @@ impl Tx {
                             kind: p.kind,
                             payload: &p.data,
                             frames: p.frames,
+                            wire: None,
                         });
                     }
                 }
@@ -690,6 +691,7 @@ impl Tx {
                 kind,
                 payload,
                 frames: 1,
+                wire: None,
             });
         } else {
             self.partial = Some(Partial {
@@ -775,6 +777,7 @@ mod tests {
                     kind,
                     payload,
                     frames,
+                    ..
                 } => format!(
                     "message {} {} {:?} frames={frames}",
                     dir.as_str(),
@@ -805,6 +808,7 @@ mod tests {
                 kind,
                 payload,
                 frames,
+                wire: None,
             });
             if self.echo {
                 tx.send_data(self, kind, payload);

@@ -1055,6 +1055,7 @@ impl<S: Sink> Driver for Session<S> {
             kind,
             payload,
             frames,
+            wire: None,
         });
         if let Block::Wait { need, .. } = self.block {
             if self.rx_since_tx >= need {

@@ -192,6 +192,7 @@ fn samples(t: Tag, d: &Data) -> Vec<(Ctx, Event<'_>)> {
                     kind: MsgType::Text,
                     payload: b"hello",
                     frames: 2,
+                    wire: None,
                 },
             ),
             (
@@ -201,6 +202,7 @@ fn samples(t: Tag, d: &Data) -> Vec<(Ctx, Event<'_>)> {
                     kind: MsgType::Binary,
                     payload: &[0, 1],
                     frames: 1,
+                    wire: None,
                 },
             ),
         ],

@@ -152,6 +152,7 @@ fn script(f: &Fixture) -> Vec<(Ctx, Event<'_>)> {
         kind: MsgType::Text,
         payload: p,
         frames: 1,
+        wire: None,
     };
     vec![
         (
@@ -174,6 +175,7 @@ fn script(f: &Fixture) -> Vec<(Ctx, Event<'_>)> {
                 kind: MsgType::Text,
                 payload: b"hello",
                 frames: 1,
+                wire: None,
             },
         ),
         (at(14), Event::Frame(frame(In, 1, true, b"hello"))),
@@ -204,6 +206,7 @@ fn script(f: &Fixture) -> Vec<(Ctx, Event<'_>)> {
                 kind: MsgType::Binary,
                 payload: &[0x00, 0xff, 0x10, 0x80],
                 frames: 1,
+                wire: None,
             },
         ),
         (at(17), Event::Frame(frame(In, 2, true, &f.long_binary))),
@@ -214,6 +217,7 @@ fn script(f: &Fixture) -> Vec<(Ctx, Event<'_>)> {
                 kind: MsgType::Binary,
                 payload: &f.long_binary,
                 frames: 1,
+                wire: None,
             },
         ),
         // A long text, cut at a char boundary in pretty.
@@ -234,6 +238,26 @@ fn script(f: &Fixture) -> Vec<(Ctx, Event<'_>)> {
                 kind: MsgType::Text,
                 payload: b"hello world",
                 frames: 3,
+                wire: None,
+            },
+        ),
+        // A compressed message (permessage-deflate): the frame shows the wire bytes
+        // with RSV1, the message what they inflate to.
+        (
+            at(23),
+            Event::Frame(FrameEv {
+                rsv: [true, false, false],
+                ..frame(In, 1, true, b"\xf2\x48\xcd\xc9\xc9\x07\x00")
+            }),
+        ),
+        (
+            at(23),
+            Event::Message {
+                dir: In,
+                kind: MsgType::Text,
+                payload: b"Hello",
+                frames: 1,
+                wire: Some(7),
             },
         ),
         // A fragmented binary message we sent.
@@ -246,6 +270,7 @@ fn script(f: &Fixture) -> Vec<(Ctx, Event<'_>)> {
                 kind: MsgType::Binary,
                 payload: &[1, 2, 3],
                 frames: 2,
+                wire: None,
             },
         ),
         // A big message: pretty cuts it, json and payload keep all of it.
@@ -377,6 +402,7 @@ fn script(f: &Fixture) -> Vec<(Ctx, Event<'_>)> {
                 kind: MsgType::Text,
                 payload: b"echo me",
                 frames: 1,
+                wire: None,
             },
         ),
         (

@@ -344,6 +344,7 @@ fn message<W: Write>(
     kind: MsgType,
     payload: &[u8],
     frames: u64,
+    wire: Option<u64>,
     t: f64,
     client: Option<u64>,
 ) -> io::Result<()> {
@@ -355,6 +356,10 @@ fn message<W: Write>(
     esc::num(buf, payload.len() as u64);
     buf.extend_from_slice(b",\"frames\":");
     esc::num(buf, frames);
+    buf.extend_from_slice(b",\"compressed\":");
+    boolean(buf, wire.is_some());
+    buf.extend_from_slice(b",\"wire_len\":");
+    esc::num(buf, wire.unwrap_or(payload.len() as u64));
     // A text message is valid UTF-8 (the session checks); should one not be, it is
     // shown as hex rather than altered.
     let text = match kind {
@@ -485,8 +490,9 @@ pub(super) fn emit<W: Write, E: Write>(
             kind,
             payload,
             frames,
+            wire,
         } => {
-            message(buf, &mut p.out, dir, kind, payload, frames, t, client)?;
+            message(buf, &mut p.out, dir, kind, payload, frames, wire, t, client)?;
             return p.out.write_all(buf);
         }
         Event::Pong { rtt, payload } => put(
@@ -695,6 +701,8 @@ mod tests {
         kind: &'static str,
         len: usize,
         frames: u64,
+        compressed: bool,
+        wire_len: u64,
         #[serde(skip_serializing_if = "Option::is_none")]
         text: Option<&'a str>,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -741,6 +749,7 @@ mod tests {
         kind: MsgType,
         payload: &[u8],
         frames: u64,
+        wire: Option<u64>,
         t: f64,
         client: Option<u64>,
     ) -> String {
@@ -756,6 +765,8 @@ mod tests {
             kind: kind.as_str(),
             len: payload.len(),
             frames,
+            compressed: wire.is_some(),
+            wire_len: wire.unwrap_or(payload.len() as u64),
             text,
             hex: text
                 .is_none()
@@ -829,12 +840,15 @@ mod tests {
         let mut buf = Vec::new();
         for p in payloads() {
             for kind in [MsgType::Text, MsgType::Binary] {
-                for (dir, client, t) in [(Dir::In, None, 1.5), (Dir::Out, Some(1), 0.02)] {
+                for (dir, client, t, wire) in [
+                    (Dir::In, None, 1.5, None),
+                    (Dir::Out, Some(1), 0.02, Some(7)),
+                ] {
                     buf.clear();
                     let mut out = Vec::new();
-                    message(&mut buf, &mut out, dir, kind, &p, 3, t, client).unwrap();
+                    message(&mut buf, &mut out, dir, kind, &p, 3, wire, t, client).unwrap();
                     out.extend_from_slice(&buf);
-                    let want = message_ref(dir, kind, &p, 3, t, client);
+                    let want = message_ref(dir, kind, &p, 3, wire, t, client);
                     assert_eq!(std::str::from_utf8(&out).unwrap(), want);
                 }
             }

@@ -176,6 +176,7 @@ mod tests {
                 kind: MsgType::Text,
                 payload: b"hi",
                 frames: 1,
+                wire: None,
             };
             p.emit(&ctx, &frame).unwrap();
             p.emit(&ctx, &msg).unwrap();
@@ -222,6 +223,7 @@ mod tests {
                 kind: MsgType::Text,
                 payload: b"first",
                 frames: 1,
+                wire: None,
             };
             let e = crate::error::Error::protocol("RSV1 set", "RFC 6455 5.2");
             p.emit(&ctx, &frame).unwrap();
@@ -238,6 +240,7 @@ mod tests {
                 kind: MsgType::Text,
                 payload: b"second",
                 frames: 1,
+                wire: None,
             };
             p.emit(&ctx, &second).unwrap();
             p.flush().unwrap();
@@ -266,6 +269,7 @@ mod tests {
             kind: MsgType::Binary,
             payload: &big,
             frames: 1,
+            wire: None,
         };
         p.emit(&Ctx::default(), &ev).unwrap();
         assert!(p.line.capacity() <= SCRATCH_KEEP);

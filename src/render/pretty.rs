@@ -67,13 +67,30 @@ pub(super) fn emit<W: Write, E: Write>(
             kind,
             payload,
             frames,
+            wire,
         } => {
-            if frames <= 1 {
+            // A single uncompressed frame showed the message already.
+            if frames <= 1 && wire.is_none() {
                 return Ok(());
             }
             stamp(buf, paint, Mark::Message, ctx);
-            let _ = write!(buf, "message {} {} frames len=", kind.as_str(), frames);
+            let _ = write!(buf, "message {} ", kind.as_str());
+            if frames > 1 {
+                let _ = write!(buf, "{frames} frames ");
+            }
+            buf.extend_from_slice(b"len=");
             esc::num(buf, payload.len() as u64);
+            if let Some(w) = wire {
+                // permessage-deflate: what crossed the wire, and the ratio.
+                buf.extend_from_slice(b" deflated=");
+                esc::num(buf, w);
+                let pct = if payload.is_empty() {
+                    100.0
+                } else {
+                    w as f64 * 100.0 / payload.len() as f64
+                };
+                let _ = write!(buf, " ({pct:.1}%)");
+            }
             buf.push(b' ');
             show_payload(buf, paint, cut, payload, kind == MsgType::Text);
             buf.push(b'\n');
