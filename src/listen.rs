@@ -16,10 +16,10 @@ use rustls::ServerConfig;
 
 use crate::cli::ListenConfig;
 use crate::error::Error;
-use crate::event::{Dir, Event, MsgType};
+use crate::event::{Dir, Event};
 use crate::handshake;
 use crate::outq::OutQ;
-use crate::protocol::{self, Driver, Tx};
+use crate::protocol::{self, Driver, Msg, Tx};
 use crate::session::Sink;
 use crate::transport::{ReadOutcome, Transport};
 use crate::wire::Role;
@@ -167,17 +167,12 @@ impl<S: Sink> Driver for Echo<'_, S> {
         self.out.emit(ev);
     }
 
-    fn message(&mut self, tx: &mut Tx, kind: MsgType, payload: &[u8], frames: u64) {
-        self.emit(&Event::Message {
-            dir: Dir::In,
-            kind,
-            payload,
-            frames,
-            wire: None,
-        });
+    fn message(&mut self, tx: &mut Tx, m: Msg<'_>) {
+        self.emit(&m.event(Dir::In));
         if !tx.close_sent() && !tx.close_received() {
-            // A fragmented message is echoed as one frame.
-            tx.send_data(self, kind, payload);
+            // A fragmented message is echoed as one frame (compressed when the
+            // extension is on).
+            tx.send_data(self, m.kind, m.payload);
         }
     }
 }
@@ -408,6 +403,7 @@ impl<S: Sink> Server<S> {
                         max_size: self.max_size,
                         auto_pong: true,
                         rbuf: CLIENT_RBUF,
+                        deflate: None,
                     },
                     &head[end..],
                 ));

@@ -11,6 +11,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::deflate::{self, Deflater, InflateError, Inflater};
 use crate::error::Error;
 use crate::event::{close_parts, CloseFrame, Dir, Event, FrameEv, Initiator, MsgType};
 use crate::outq::{OutQ, WriteSome};
@@ -31,12 +32,40 @@ pub trait Driver {
     /// Something happened: a frame crossed the wire (either way), the closing
     /// handshake ended, a rule was broken.
     fn emit(&mut self, ev: &Event<'_>);
-    /// A complete data message arrived (fragments put together). The driver shows it
+    /// A complete data message arrived (fragments put together, inflated when it came
+    /// compressed: `wire` is then its size on the wire). The driver shows it
     /// (`Event::Message`) and may answer through `tx`.
-    fn message(&mut self, tx: &mut Tx, kind: MsgType, payload: &[u8], frames: u64);
+    fn message(&mut self, tx: &mut Tx, m: Msg<'_>);
     /// A pong arrived (to match it with a ping the driver sent).
     fn pong(&mut self, _payload: &[u8]) {}
 }
+
+/// A complete data message, as the core hands it to its driver.
+#[derive(Debug, Clone, Copy)]
+pub struct Msg<'a> {
+    pub kind: MsgType,
+    pub payload: &'a [u8],
+    pub frames: u64,
+    /// permessage-deflate: `Some(bytes on the wire)` when it came compressed.
+    pub wire: Option<u64>,
+}
+
+impl<'a> Msg<'a> {
+    /// The `message` event for it.
+    pub fn event(&self, dir: Dir) -> Event<'a> {
+        Event::Message {
+            dir,
+            kind: self.kind,
+            payload: self.payload,
+            frames: self.frames,
+            wire: self.wire,
+        }
+    }
+}
+
+/// Data messages shorter than this are sent uncompressed even when permessage-deflate
+/// is on: deflating them would not save a byte.
+const COMPRESS_FROM: usize = 32;
 
 /// How a connection ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +86,8 @@ pub struct Config {
     /// The read buffer's first size: a client takes 64 KiB reads; a server with many
     /// idle clients starts small, and each buffer grows with what arrives.
     pub rbuf: usize,
+    /// permessage-deflate, when negotiated.
+    pub deflate: Option<deflate::Agreed>,
 }
 
 /// One connection's protocol state: the receiving half and the sending half, apart so
@@ -83,6 +114,9 @@ pub struct Rx {
     unmasked: usize,
     checker: Checker,
     partial: Option<Partial>,
+    /// permessage-deflate: inflates what came with RSV1.
+    inflater: Option<Inflater>,
+    max_size: u64,
     /// The peer ended its side of the connection.
     eof: bool,
     pub frames: u64,
@@ -98,6 +132,10 @@ pub struct Tx {
     auto_pong: bool,
     /// The ping to answer once the send queue has room.
     pong_due: Option<Vec<u8>>,
+    /// permessage-deflate: compresses our data messages (none when we may not).
+    deflater: Option<Deflater>,
+    /// permessage-deflate was negotiated (RSV1 is ours to set).
+    negotiated: bool,
     /// A data message we are sending in fragments, for its `message` event.
     partial: Option<Partial>,
     close: Option<Closing>,
@@ -114,6 +152,8 @@ struct Partial {
     kind: MsgType,
     data: Vec<u8>,
     frames: u64,
+    /// Its first frame had RSV1 (permessage-deflate): `data` is compressed.
+    compressed: bool,
 }
 
 /// The closing handshake: what each side's close frame said, and when.
@@ -162,6 +202,8 @@ impl Conn {
     pub fn new(cfg: Config, early: &[u8]) -> Conn {
         let mut buf = vec![0u8; cfg.rbuf.max(early.len()).max(64)];
         buf[..early.len()].copy_from_slice(early);
+        let mut checker = Checker::new(cfg.role, cfg.max_size);
+        checker.rsv1 = cfg.deflate.is_some();
         Conn {
             rx: Rx {
                 buf,
@@ -171,8 +213,10 @@ impl Conn {
                 checked: false,
                 violation: None,
                 unmasked: 0,
-                checker: Checker::new(cfg.role, cfg.max_size),
+                checker,
                 partial: None,
+                inflater: cfg.deflate.map(|a| Inflater::new(a.in_reset)),
+                max_size: cfg.max_size,
                 eof: false,
                 frames: 0,
                 bytes: 0,
@@ -183,6 +227,11 @@ impl Conn {
                 out: OutQ::default(),
                 auto_pong: cfg.auto_pong,
                 pong_due: None,
+                deflater: cfg
+                    .deflate
+                    .filter(|a| a.compress_out)
+                    .map(|a| Deflater::new(a.out_bits, a.out_reset)),
+                negotiated: cfg.deflate.is_some(),
                 partial: None,
                 close: None,
                 end: None,
@@ -288,13 +337,15 @@ impl Conn {
                 } else {
                     MsgType::Binary
                 };
+                let compressed = h.rsv[0] && self.rx.inflater.is_some();
                 if h.fin {
-                    d.message(&mut self.tx, kind, payload, 1);
+                    self.deliver(d, kind, payload, 1, compressed);
                 } else {
                     self.rx.partial = Some(Partial {
                         kind,
                         data: payload.to_vec(),
                         frames: 1,
+                        compressed,
                     });
                 }
             }
@@ -305,7 +356,7 @@ impl Conn {
                 }
                 if h.fin {
                     if let Some(p) = self.rx.partial.take() {
-                        d.message(&mut self.tx, p.kind, &p.data, p.frames);
+                        self.deliver(d, p.kind, &p.data, p.frames, p.compressed);
                     }
                 }
             }
@@ -318,6 +369,65 @@ impl Conn {
             OpCode::Pong => d.pong(payload),
             _ => {}
         }
+    }
+
+    /// A complete message to the driver, inflated first when it came compressed: a
+    /// message that inflates past `--max-size` is refused with 1009 (inflating stops
+    /// there), one that does not inflate with 1007.
+    fn deliver(
+        &mut self,
+        d: &mut (impl Driver + ?Sized),
+        kind: MsgType,
+        payload: &[u8],
+        frames: u64,
+        compressed: bool,
+    ) {
+        let inflater = match &mut self.rx.inflater {
+            Some(i) if compressed => i,
+            _ => {
+                let m = Msg {
+                    kind,
+                    payload,
+                    frames,
+                    wire: None,
+                };
+                return d.message(&mut self.tx, m);
+            }
+        };
+        let mut plain = Vec::new();
+        if let Err(e) = inflater.message(payload, self.rx.max_size, &mut plain) {
+            let v = match e {
+                InflateError::TooBig { limit } => Violation {
+                    close_code: 1009,
+                    rule: "RFC 6455 10.4",
+                    msg: format!(
+                        "compressed message of {} bytes inflates past --max-size ({limit} bytes); inflating stopped there",
+                        payload.len()
+                    ),
+                },
+                InflateError::Corrupt(why) => Violation {
+                    close_code: 1007,
+                    rule: "RFC 7692 7.2.2",
+                    msg: format!(
+                        "compressed message of {} bytes does not inflate: {why}",
+                        payload.len()
+                    ),
+                },
+            };
+            return self.fail(d, v);
+        }
+        if kind == MsgType::Text {
+            if let Err(v) = self.rx.checker.check_text(&plain) {
+                return self.fail(d, v);
+            }
+        }
+        let m = Msg {
+            kind,
+            payload: &plain,
+            frames,
+            wire: Some(payload.len() as u64),
+        };
+        d.message(&mut self.tx, m);
     }
 
     /// The peer's close frame: the reply to ours, or the start of the closing handshake
@@ -527,10 +637,59 @@ impl Tx {
         cl.sent_at
     }
 
-    /// A data message, masked as the role asks.
+    /// A data message, masked as the role asks, compressed when permessage-deflate is
+    /// on and the message is long enough to gain from it.
     pub fn send_data(&mut self, d: &mut (impl Driver + ?Sized), kind: MsgType, payload: &[u8]) {
+        let compress = self.deflater.is_some() && payload.len() >= COMPRESS_FROM;
+        self.send_message(d, kind, payload, compress);
+    }
+
+    /// Whether `send_message(.., true)` can compress: permessage-deflate was
+    /// negotiated and allows us to.
+    pub fn can_compress(&self) -> bool {
+        self.deflater.is_some()
+    }
+
+    /// A data message, compressed (RSV1) or not, as asked; `compress` needs
+    /// `can_compress()` (else it is sent plain).
+    pub fn send_message(
+        &mut self,
+        d: &mut (impl Driver + ?Sized),
+        kind: MsgType,
+        payload: &[u8],
+        compress: bool,
+    ) {
         let key = self.mask_key();
-        self.send_frame(d, data_op(kind), true, [false; 3], key, payload);
+        let Some(deflater) = self.deflater.as_mut().filter(|_| compress) else {
+            return self.send_frame(d, data_op(kind), true, [false; 3], key, payload);
+        };
+        let mut wire = Vec::new();
+        deflater.message(payload, &mut wire);
+        let h = Header {
+            fin: true,
+            rsv: [true, false, false],
+            opcode: data_op(kind),
+            mask: key,
+            len: wire.len() as u64,
+        };
+        self.out.append(|out| {
+            wire::encode_header(&h, out);
+            let start = out.len();
+            out.extend_from_slice(&wire);
+            if let Some(key) = key {
+                wire::apply_mask(&mut out[start..], key, 0);
+            }
+        });
+        self.count_and_show(d, &h, &wire);
+        self.partial = None;
+        self.messages += 1;
+        d.emit(&Event::Message {
+            dir: Dir::Out,
+            kind,
+            payload,
+            frames: 1,
+            wire: Some(wire.len() as u64),
+        });
     }
 
     /// Start (or answer) the closing handshake, unless our close frame went already.
@@ -596,6 +755,10 @@ impl Tx {
             mask,
             len: (end - start) as u64,
         };
+        if self.deflater.is_some() {
+            // Compressed: a copy is made anyway.
+            return self.send_data(d, kind, &buf[start..end]);
+        }
         buf.truncate(end);
         let before = self.out.queued();
         self.sent(d, &h, &buf[start..], before);
@@ -606,13 +769,19 @@ impl Tx {
         self.out.push_owned(buf, start);
     }
 
-    /// Count, show and follow a frame just queued (from `before` in the queue).
-    fn sent(&mut self, d: &mut (impl Driver + ?Sized), h: &Header, payload: &[u8], before: u64) {
+    /// Count and show a frame just queued; returns its size on the wire.
+    fn count_and_show(
+        &mut self,
+        d: &mut (impl Driver + ?Sized),
+        h: &Header,
+        payload: &[u8],
+    ) -> u64 {
         self.frames += 1;
         // Header and payload: for `send_owned` the payload is queued after this.
         let mut hdr = Vec::with_capacity(wire::MAX_HEADER_LEN);
         wire::encode_header(h, &mut hdr);
-        self.bytes += (hdr.len() + payload.len()) as u64;
+        let size = (hdr.len() + payload.len()) as u64;
+        self.bytes += size;
         d.emit(&Event::Frame(FrameEv {
             dir: Dir::Out,
             fin: h.fin,
@@ -621,9 +790,14 @@ impl Tx {
             mask: h.mask,
             payload,
         }));
+        size
+    }
+
+    /// Count, show and follow a frame just queued (from `before` in the queue).
+    fn sent(&mut self, d: &mut (impl Driver + ?Sized), h: &Header, payload: &[u8], before: u64) {
+        let size = self.count_and_show(d, h, payload);
         if h.opcode == OpCode::Close {
-            let end = before + (hdr.len() + payload.len()) as u64;
-            self.close_went(payload, end);
+            self.close_went(payload, before + size);
         } else {
             self.track_message(d, h, payload);
         }
@@ -670,6 +844,7 @@ impl Tx {
                 if h.fin {
                     if let Some(p) = self.partial.take() {
                         self.messages += 1;
+                        // A message made by hand with RSV1 is shown as it went.
                         d.emit(&Event::Message {
                             dir: Dir::Out,
                             kind: p.kind,
@@ -698,6 +873,7 @@ impl Tx {
                 kind,
                 data: payload.to_vec(),
                 frames: 1,
+                compressed: h.rsv[0] && self.negotiated,
             });
         }
     }
@@ -802,16 +978,10 @@ mod tests {
             };
             self.lines.push(line);
         }
-        fn message(&mut self, tx: &mut Tx, kind: MsgType, payload: &[u8], frames: u64) {
-            self.emit(&Event::Message {
-                dir: Dir::In,
-                kind,
-                payload,
-                frames,
-                wire: None,
-            });
+        fn message(&mut self, tx: &mut Tx, m: Msg<'_>) {
+            self.emit(&m.event(Dir::In));
             if self.echo {
-                tx.send_data(self, kind, payload);
+                tx.send_data(self, m.kind, m.payload);
             }
         }
     }
@@ -854,6 +1024,7 @@ mod tests {
                 max_size: 1000,
                 auto_pong: true,
                 rbuf: READ_CHUNK,
+                deflate: None,
             },
             &[],
         )
@@ -1051,6 +1222,7 @@ mod tests {
                 max_size: 64 << 20,
                 auto_pong: true,
                 rbuf: READ_CHUNK,
+                deflate: None,
             },
             &[],
         );
@@ -1099,6 +1271,161 @@ mod tests {
         feed(&mut c, &mut d, &bytes, 100);
         assert!(!d.lines.iter().any(|l| l.contains("late")));
         assert_eq!(written(&mut c, &mut d), vec![(8, vec![])]);
+    }
+
+    fn deflate_conn(role: Role, max_size: u64) -> Conn {
+        let (agreed, _) = deflate::Agreed::client(
+            &deflate::Params::browser_offer(),
+            &deflate::Params::default(),
+        )
+        .unwrap();
+        Conn::new(
+            Config {
+                role,
+                max_size,
+                auto_pong: true,
+                rbuf: READ_CHUNK,
+                deflate: Some(agreed),
+            },
+            &[],
+        )
+    }
+
+    fn deflated(data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        deflate::Deflater::new(15, true).message(data, &mut out);
+        out
+    }
+
+    fn rsv1_frame(opcode: u8, fin: bool, payload: &[u8]) -> Vec<u8> {
+        let mut f = server_frame(opcode, fin, payload);
+        f[0] |= 0x40;
+        f
+    }
+
+    #[test]
+    fn compressed_messages_are_inflated_single_and_fragmented() {
+        let text = "hello hello hello hello hello compressed world".repeat(3);
+        let wire = deflated(text.as_bytes());
+        let mut bytes = rsv1_frame(1, true, &wire);
+        // Fragmented: RSV1 on the first frame only.
+        bytes.extend(rsv1_frame(1, false, &wire[..5]));
+        bytes.extend(server_frame(0, true, &wire[5..]));
+        // An uncompressed message is legal too (RSV1=0).
+        bytes.extend(server_frame(1, true, b"plain"));
+        let mut c = deflate_conn(Role::Client, 1 << 20);
+        let mut d = Rec::default();
+        feed(&mut c, &mut d, &bytes, 9);
+        let msgs: Vec<&String> = d
+            .lines
+            .iter()
+            .filter(|l| l.starts_with("message"))
+            .collect();
+        assert_eq!(msgs.len(), 3, "{:?}", d.lines);
+        assert!(
+            msgs[0].contains(&text) && msgs[1].contains(&text),
+            "{msgs:?}"
+        );
+        assert!(msgs[1].ends_with("frames=2"), "{msgs:?}");
+        assert!(msgs[2].contains("plain"));
+        assert_eq!(c.end(), None);
+    }
+
+    #[test]
+    fn rsv1_on_a_continuation_or_control_frame_breaks_rfc_7692() {
+        for bytes in [
+            {
+                let mut b = server_frame(1, false, b"a");
+                b.extend(rsv1_frame(0, true, b"b"));
+                b
+            },
+            rsv1_frame(9, true, b"p"),
+        ] {
+            let mut c = deflate_conn(Role::Client, 1 << 20);
+            let mut d = Rec::default();
+            feed(&mut c, &mut d, &bytes, 100);
+            assert!(
+                d.lines.contains(&"error RFC 7692 6.1".to_string()),
+                "{:?}",
+                d.lines
+            );
+            assert_eq!(&written(&mut c, &mut d)[0].1[..2], &1002u16.to_be_bytes());
+        }
+        // Without the extension RSV1 anywhere is RFC 6455 5.2.
+        let mut c = conn(Role::Client);
+        let mut d = Rec::default();
+        feed(&mut c, &mut d, &rsv1_frame(1, true, b"x"), 100);
+        assert!(
+            d.lines.contains(&"error RFC 6455 5.2".to_string()),
+            "{:?}",
+            d.lines
+        );
+    }
+
+    #[test]
+    fn a_bomb_is_1009_and_a_corrupt_stream_1007() {
+        let bomb = deflated(&vec![b'a'; 5 << 20]);
+        let mut c = deflate_conn(Role::Client, 100_000);
+        let mut d = Rec::default();
+        feed(&mut c, &mut d, &rsv1_frame(2, true, &bomb), 4096);
+        assert!(
+            d.lines.contains(&"error RFC 6455 10.4".to_string()),
+            "{:?}",
+            d.lines
+        );
+        assert_eq!(&written(&mut c, &mut d)[0].1[..2], &1009u16.to_be_bytes());
+
+        let mut c = deflate_conn(Role::Client, 100_000);
+        let mut d = Rec::default();
+        feed(
+            &mut c,
+            &mut d,
+            &rsv1_frame(1, true, b"\xff\xfe\xfd not deflate"),
+            100,
+        );
+        assert!(
+            d.lines.contains(&"error RFC 7692 7.2.2".to_string()),
+            "{:?}",
+            d.lines
+        );
+        assert_eq!(&written(&mut c, &mut d)[0].1[..2], &1007u16.to_be_bytes());
+
+        // Valid deflate, invalid UTF-8 inside: 1007 too.
+        let mut c = deflate_conn(Role::Client, 100_000);
+        let mut d = Rec::default();
+        let bad = deflated(b"ok \xff\xfe not utf-8 ........................");
+        feed(&mut c, &mut d, &rsv1_frame(1, true, &bad), 100);
+        assert!(
+            d.lines.contains(&"error RFC 6455 8.1".to_string()),
+            "{:?}",
+            d.lines
+        );
+    }
+
+    #[test]
+    fn our_messages_go_compressed_when_worth_it() {
+        let mut c = deflate_conn(Role::Client, 1 << 20);
+        let mut d = Rec::default();
+        let long = "x".repeat(1000);
+        c.tx.send_data(&mut d, MsgType::Text, long.as_bytes());
+        c.tx.send_data(&mut d, MsgType::Text, b"tiny");
+        c.tx.send_message(&mut d, MsgType::Text, long.as_bytes(), false);
+        let mut bytes = Vec::new();
+        c.write_to(&mut d, &mut bytes).unwrap();
+        let mut pos = 0;
+        let mut seen = Vec::new();
+        while let Some((h, hlen)) = wire::decode_header(&bytes[pos..]) {
+            seen.push((h.rsv[0], h.len));
+            pos += hlen + h.len as usize;
+        }
+        assert!(seen[0].0 && seen[0].1 < 100, "{seen:?}");
+        assert_eq!(seen[1], (false, 4));
+        assert_eq!(seen[2], (false, 1000));
+        // The message event shows the text, the frame what crossed the wire.
+        assert!(d
+            .lines
+            .iter()
+            .any(|l| l.starts_with("message out text") && l.contains("xxxx")));
     }
 
     #[test]

@@ -23,7 +23,7 @@ use crate::exit;
 use crate::handshake::{self, Ask};
 use crate::input::{Input, InputTx};
 use crate::outq::OWN_FROM;
-use crate::protocol::{self, Driver, End, Tx};
+use crate::protocol::{self, Driver, End, Msg, Tx};
 use crate::target::Target;
 use crate::transport::{ReadOutcome, Transport};
 use crate::wire::{self, OpCode, Role};
@@ -438,6 +438,7 @@ impl<S: Sink> Session<S> {
                 max_size: self.opts.max_size,
                 auto_pong: self.opts.auto_pong,
                 rbuf: protocol::READ_CHUNK,
+                deflate: None,
             },
             &rest,
         );
@@ -1041,7 +1042,7 @@ impl<S: Sink> Driver for Session<S> {
         self.sink.emit(ev);
     }
 
-    fn message(&mut self, tx: &mut Tx, kind: MsgType, payload: &[u8], frames: u64) {
+    fn message(&mut self, tx: &mut Tx, m: Msg<'_>) {
         let total = self.info.messages_in + self.now.msgs_in;
         if self.opts.max_messages.is_some_and(|max| total >= max) {
             // --max-messages: exactly N are delivered; later ones were on the wire
@@ -1050,20 +1051,14 @@ impl<S: Sink> Driver for Session<S> {
         }
         self.now.msgs_in += 1;
         self.rx_since_tx += 1;
-        self.sink.emit(&Event::Message {
-            dir: Dir::In,
-            kind,
-            payload,
-            frames,
-            wire: None,
-        });
+        self.sink.emit(&m.event(Dir::In));
         if let Block::Wait { need, .. } = self.block {
             if self.rx_since_tx >= need {
                 self.block = Block::None;
             }
         }
         if self.opts.echo && !tx.close_sent() && !tx.close_received() {
-            tx.send_data(self, kind, payload);
+            tx.send_data(self, m.kind, m.payload);
         }
         if self.opts.max_messages.is_some_and(|max| total + 1 >= max) {
             self.stop = true;

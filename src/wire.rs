@@ -306,6 +306,8 @@ pub fn opcode_name(opcode: OpCode) -> Option<&'static str> {
 #[derive(Debug, Clone, Copy)]
 struct Fragmented {
     text: bool,
+    /// permessage-deflate: its first frame had RSV1; its UTF-8 is checked once inflated.
+    compressed: bool,
     /// Payload bytes in its fragments so far.
     len: u64,
 }
@@ -321,6 +323,9 @@ pub struct Checker {
     /// Payload bytes of the frame being received already fed to `utf8` by
     /// `check_partial`.
     fed: usize,
+    /// permessage-deflate was negotiated: RSV1 may be set on the first frame of a data
+    /// message (RFC 7692 6).
+    pub rsv1: bool,
 }
 
 impl Checker {
@@ -331,7 +336,31 @@ impl Checker {
             frag: None,
             utf8: Utf8Validator::new(),
             fed: 0,
+            rsv1: false,
         }
+    }
+
+    /// Is the frame `h` (a data frame) part of a compressed message? Its UTF-8 is then
+    /// checked after inflating (`check_text`), not on the wire.
+    fn compressed(&self, h: &Header) -> bool {
+        match h.opcode {
+            OpCode::Continue => self.frag.is_some_and(|f| f.compressed),
+            _ => self.rsv1 && h.rsv[0],
+        }
+    }
+
+    /// The text of a message that came compressed, once inflated (RFC 6455 8.1).
+    pub fn check_text(&self, text: &[u8]) -> Result<(), Violation> {
+        std::str::from_utf8(text)
+            .map(|_| ())
+            .map_err(|e| Violation {
+                close_code: 1007,
+                rule: "RFC 6455 8.1",
+                msg: format!(
+                    "invalid UTF-8 in text message at byte {} (after inflating it)",
+                    e.valid_up_to()
+                ),
+            })
     }
 
     /// The text payload of a frame still being received, `payload` being its unmasked
@@ -345,7 +374,7 @@ impl Checker {
             OpCode::Continue => self.frag.is_some_and(|f| f.text),
             _ => false,
         };
-        if !text || payload.len() <= self.fed {
+        if !text || self.compressed(h) || payload.len() <= self.fed {
             return Ok(());
         }
         if h.opcode == OpCode::Text && self.fed == 0 {
@@ -417,12 +446,30 @@ impl Checker {
             _ => {}
         }
 
+        // RFC 7692 6: permessage-deflate gives RSV1 a meaning ("Per-Message
+        // Compressed") on the first frame of a data message, and only there: "An
+        // endpoint MUST NOT set the "Per-Message Compressed" bit of control frames and
+        // non-first fragments of a data message."
+        let rsv = if self.rsv1 && h.rsv[0] {
+            if op.is_control() || op == OpCode::Continue {
+                return Err(Violation::protocol(
+                    "RFC 7692 6.1",
+                    format!(
+                        "RSV1 set on a {name} frame (permessage-deflate allows it only on \
+                         the first frame of a data message)"
+                    ),
+                ));
+            }
+            [false, h.rsv[1], h.rsv[2]]
+        } else {
+            h.rsv
+        };
         // RFC 6455 5.2: "MUST be 0 unless an extension is negotiated that defines
         // meanings for non-zero values."
-        if h.rsv.iter().any(|&b| b) {
+        if rsv.iter().any(|&b| b) {
             let set: Vec<&str> = ["RSV1", "RSV2", "RSV3"]
                 .iter()
-                .zip(h.rsv)
+                .zip(rsv)
                 .filter(|&(_, b)| b)
                 .map(|(n, _)| *n)
                 .collect();
@@ -511,20 +558,22 @@ impl Checker {
                 };
                 f.len = f.len.saturating_add(payload.len() as u64);
                 self.frag = if h.fin { None } else { Some(f) };
-                if f.text {
+                if f.text && !f.compressed {
                     self.text_piece(&payload[fed..], h.fin)?;
                 }
                 Ok(())
             }
             OpCode::Text | OpCode::Binary => {
                 let text = h.opcode == OpCode::Text;
+                let compressed = self.compressed(h);
                 if !h.fin {
                     self.frag = Some(Fragmented {
                         text,
+                        compressed,
                         len: payload.len() as u64,
                     });
                 }
-                if text {
+                if text && !compressed {
                     if fed == 0 {
                         self.utf8.reset();
                     }
