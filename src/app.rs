@@ -90,6 +90,7 @@ pub fn run(cli: Cli, start: Instant) -> Result<u8, Error> {
             None => None,
         },
     };
+    opts.ask.check()?;
     // -x commands are checked before connecting: a malformed one sends nothing.
     let execute = c
         .execute
