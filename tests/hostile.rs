@@ -445,6 +445,10 @@ fn issue9_connect_timeout_bounds_a_head_trickled_one_byte_a_second() {
     stop.store(true, Ordering::SeqCst);
     server.join();
     no_panic(&out);
+    eprintln!(
+        "measured: trickled, --connect-timeout 2: over after {:?}",
+        out.elapsed
+    );
     let err = out.error_kind("timeout", 1);
     let msg = err["message"].as_str().unwrap_or_default();
     assert!(msg.contains("--connect-timeout"), "{out}");
@@ -473,6 +477,10 @@ fn issue9_connect_timeout_bounds_a_refused_body_that_trickles() {
     stop.store(true, Ordering::SeqCst);
     server.join();
     no_panic(&out);
+    eprintln!(
+        "measured: trickled, --connect-timeout 2: over after {:?}",
+        out.elapsed
+    );
     let err = out.error_kind("handshake", 1);
     assert_eq!(err["status"], 403, "{out}");
     let msg = err["message"].as_str().unwrap_or_default();
@@ -527,6 +535,10 @@ fn issue9_connect_timeout_bounds_a_tls_handshake_that_trickles() {
         .arg(format!("wss://localhost:{port}/")));
     server.join();
     no_panic(&out);
+    eprintln!(
+        "measured: TLS trickled, --connect-timeout 2: over after {:?}",
+        out.elapsed
+    );
     let err = out.error_kind("timeout", 1);
     assert!(
         err["message"]
@@ -1327,6 +1339,7 @@ fn issue9_the_close_wait_is_capped_at_10_close_timeouts() {
         .arg(server.url()));
     server.join();
     no_panic(&out);
+    eprintln!("measured: close wait capped after {:?}", out.elapsed);
     let err = out.error_kind("timeout", 3);
     assert!(
         err["message"]
