@@ -12,7 +12,7 @@ use tungstenite::handshake::client::generate_key;
 use tungstenite::handshake::derive_accept_key;
 
 use crate::connect::Deadline;
-use crate::error::{Error, Refusal};
+use crate::error::{Error, Kind, Refusal};
 use crate::event::{Handshake, HttpHead};
 use crate::target::Target;
 
@@ -180,7 +180,10 @@ pub fn perform<S: Read + Write + Deadline>(
             ))
         };
         if let Some(d) = deadline {
-            stream.set_deadline(d).map_err(|_| timed_out())?;
+            stream.set_deadline(d).map_err(|e| match e.kind {
+                Kind::Timeout => timed_out(),
+                _ => e,
+            })?;
         }
         let n = match stream.read(&mut chunk) {
             Ok(n) => n,
