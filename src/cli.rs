@@ -412,6 +412,8 @@ impl ConnArgs {
             protocols: c.protocols,
             origin: c.origin,
         };
+        // No CR or LF can get into the request (header injection).
+        ask.check()?;
         let session = crate::session::Options {
             target,
             ask,

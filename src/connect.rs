@@ -44,22 +44,68 @@ impl Stream {
 
     /// Set both socket timeouts to what is left until `deadline`.
     pub fn set_deadline(&self, deadline: Instant) -> Result<(), Error> {
+        Stream::set_deadline_on(self.tcp(), deadline)
+    }
+
+    fn set_deadline_on(s: &TcpStream, deadline: Instant) -> Result<(), Error> {
         let left = deadline
             .checked_duration_since(Instant::now())
             .filter(|d| !d.is_zero())
-            .ok_or_else(|| Error::timeout("connect timeout passed"))?;
-        let s = self.tcp();
+            .ok_or_else(|| Error::timeout("--connect-timeout passed"))?;
         s.set_read_timeout(Some(left))
             .and_then(|_| s.set_write_timeout(Some(left)))
             .map_err(|e| Error::io(format!("socket: {e}")))
     }
 }
 
+/// A stream whose every wait can be bounded: what the opening handshake needs besides
+/// bytes, so that a peer trickling its answer cannot stretch the handshake past
+/// `--connect-timeout`.
+pub trait Deadline {
+    /// The next read or write waits at most until `deadline`; a timeout error when it
+    /// has passed already.
+    fn set_deadline(&self, deadline: Instant) -> Result<(), Error>;
+}
+
+impl Deadline for Stream {
+    fn set_deadline(&self, deadline: Instant) -> Result<(), Error> {
+        Stream::set_deadline(self, deadline)
+    }
+}
+
 impl Read for Stream {
+    /// At most one socket read per call, so that a caller with a deadline checks it
+    /// between reads: with TLS, a record that is still incomplete after that read
+    /// gives `Interrupted` (read again). rustls's own `Stream` would loop over socket
+    /// reads until a whole record is in, each with a fresh timeout.
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Stream::Plain(s) => s.read(buf),
-            Stream::Tls(c, s) => rustls::Stream::new(c.as_mut(), s).read(buf),
+            Stream::Tls(c, s) => {
+                // Plaintext rustls holds already comes first.
+                match c.reader().read(buf) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    r => return r,
+                }
+                while c.wants_write() {
+                    if c.write_tls(s)? == 0 {
+                        break;
+                    }
+                }
+                // EOF is recorded by rustls: the reader then says whether it was clean.
+                c.read_tls(s)?;
+                if let Err(e) = c.process_new_packets() {
+                    // Send the alert rustls queued, then report.
+                    let _ = c.write_tls(s);
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+                }
+                match c.reader().read(buf) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        Err(io::ErrorKind::Interrupted.into())
+                    }
+                    r => r,
+                }
+            }
         }
     }
 }
@@ -314,11 +360,31 @@ pub fn connect(
     let conn = ClientConnection::new(config.clone(), name)
         .map_err(|e| Error::tls(format!("TLS setup: {e}")))?;
     let mut stream = Stream::Tls(Box::new(conn), tcp);
-    stream.set_deadline(deadline)?;
     if let Stream::Tls(conn, sock) = &mut stream {
-        while conn.is_handshaking() {
-            conn.complete_io(sock)
-                .map_err(|e| tls_error(e, &target.host))?;
+        // One socket read or write at a time, each waiting only what is left of the
+        // deadline (rustls's `complete_io` would loop with the timeout set once).
+        // Until our last handshake message (the client Finished) is sent too.
+        while conn.is_handshaking() || conn.wants_write() {
+            Stream::set_deadline_on(sock, deadline).map_err(|e| match e.kind {
+                Kind::Timeout => Error::timeout(format!(
+                    "TLS handshake with {}: not done before --connect-timeout",
+                    target.host
+                )),
+                _ => e,
+            })?;
+            let step = if conn.wants_write() {
+                conn.write_tls(sock).map(|_| ())
+            } else {
+                match conn.read_tls(sock) {
+                    Ok(0) => Err(io::ErrorKind::UnexpectedEof.into()),
+                    Ok(_) => conn.process_new_packets().map(|_| ()).map_err(|e| {
+                        let _ = conn.write_tls(sock);
+                        io::Error::new(io::ErrorKind::InvalidData, e)
+                    }),
+                    Err(e) => Err(e),
+                }
+            };
+            step.map_err(|e| tls_error(e, &target.host))?;
         }
     }
     Ok(stream)

@@ -1,7 +1,9 @@
 //! The opening handshake: build the request, read the response, check
 //! `Sec-WebSocket-Accept` and the subprotocol, and describe a refusal (status,
-//! headers, up to 4 KiB of body). Returns a `Handshake` value and any bytes that
-//! arrived after the response head (frames the server sent at once).
+//! headers, up to 4 KiB of body, said to be cut when there was more). Returns a
+//! `Handshake` value and any bytes that arrived after the response head (frames the
+//! server sent at once). Every size the peer gives is checked arithmetic, and the
+//! deadline set on the stream bounds the whole handshake, read by read.
 
 use std::io::{self, Read, Write};
 use std::time::Instant;
@@ -9,7 +11,8 @@ use std::time::Instant;
 use tungstenite::handshake::client::generate_key;
 use tungstenite::handshake::derive_accept_key;
 
-use crate::error::{Error, Refusal};
+use crate::connect::Deadline;
+use crate::error::{Error, Kind, Refusal};
 use crate::event::{Handshake, HttpHead};
 use crate::target::Target;
 
@@ -23,8 +26,37 @@ pub struct Ask {
     pub origin: Option<String>,
 }
 
+impl Ask {
+    /// Every value goes into the request head as it is: a CR or LF in one would end
+    /// its header line and start another (header injection), a NUL is never valid.
+    /// `-H` is checked when parsed; this checks all of them, `-p` and `--origin` too.
+    pub fn check(&self) -> Result<(), Error> {
+        let bad = |v: &str| v.contains(['\r', '\n', '\0']);
+        if let Some(o) = self.origin.as_deref().filter(|o| bad(o)) {
+            return Err(Error::usage(format!(
+                "--origin: expected a one-line value (no CR, LF or NUL), got {o:?}"
+            )));
+        }
+        if let Some(p) = self.protocols.iter().find(|p| bad(p)) {
+            return Err(Error::usage(format!(
+                "-p: expected a one-line subprotocol name (no CR, LF or NUL), got {p:?}"
+            )));
+        }
+        if let Some((n, v)) = self.headers.iter().find(|(n, v)| bad(n) || bad(v)) {
+            return Err(Error::usage(format!(
+                "-H: expected a one-line header (no CR, LF or NUL), got {:?}",
+                format!("{n}: {v}")
+            )));
+        }
+        Ok(())
+    }
+}
+
 const MAX_HEAD: usize = 64 * 1024;
+/// The most of a refused handshake's body that is kept (and shown).
 const MAX_BODY: usize = 4096;
+/// Raw bytes read of a chunked body: room for the chunk-size lines around `MAX_BODY`.
+const MAX_CHUNKED: usize = MAX_BODY + 1024;
 
 /// The request head we send, headers in wire order, and its key.
 pub fn request(target: &Target, ask: &Ask) -> (HttpHead, String) {
@@ -109,23 +141,34 @@ fn shown_list(items: &[String]) -> String {
     quoted.join(", ")
 }
 
+/// A socket timeout shows as either kind, depending on the platform.
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
 fn io_err(e: io::Error, what: &str) -> Error {
-    match e.kind() {
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
-            Error::timeout(format!("{what}: no answer before --connect-timeout"))
-        }
-        _ => Error::handshake(format!("{what}: {e}")),
+    if is_timeout(&e) {
+        Error::timeout(format!("{what}: no answer before --connect-timeout"))
+    } else {
+        Error::handshake(format!("{what}: {e}"))
     }
 }
 
 /// Send the request and read the answer. On success returns the handshake and the
-/// bytes read past the response head.
-pub fn perform<S: Read + Write>(
+/// bytes read past the response head. `deadline` bounds the whole of it: each read
+/// waits only what is left (the stream's `set_deadline`), however slowly bytes come.
+pub fn perform<S: Read + Write + Deadline>(
     stream: &mut S,
     target: &Target,
     ask: &Ask,
     started: Instant,
+    deadline: Instant,
 ) -> Result<(Handshake, Vec<u8>), Error> {
+    ask.check()?;
+    let deadline = Some(deadline);
     let (req, key) = request(target, ask);
     stream
         .write_all(&encode_request(&req))
@@ -145,9 +188,24 @@ pub fn perform<S: Read + Write>(
                 )))
             }
         }
-        let n = stream
-            .read(&mut chunk)
-            .map_err(|e| io_err(e, "reading the handshake response"))?;
+        let timed_out = || {
+            Error::timeout(format!(
+                "reading the handshake response: no complete response head before --connect-timeout ({} bytes of it received)",
+                buf.len()
+            ))
+        };
+        if let Some(d) = deadline {
+            stream.set_deadline(d).map_err(|e| match e.kind {
+                Kind::Timeout => timed_out(),
+                _ => e,
+            })?;
+        }
+        let n = match stream.read(&mut chunk) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if is_timeout(&e) => return Err(timed_out()),
+            Err(e) => return Err(io_err(e, "reading the handshake response")),
+        };
         if n == 0 {
             return Err(Error::handshake(if buf.is_empty() {
                 "the server closed the connection without answering the handshake".to_string()
@@ -164,7 +222,7 @@ pub fn perform<S: Read + Write>(
     let rest = buf[head_end..].to_vec();
 
     if response.status != 101 {
-        return Err(refused(stream, response, rest));
+        return Err(refused(stream, deadline, response, rest));
     }
     let fail = |msg: String, response: &HttpHead| {
         let mut e = Error::handshake(msg);
@@ -397,24 +455,84 @@ pub fn parse_response(head: &[u8]) -> Result<HttpHead, Error> {
     })
 }
 
-/// A non-101 answer: read up to 4 KiB of its body (within the deadline already set on
-/// the socket) and describe it.
-fn refused<S: Read>(stream: &mut S, response: HttpHead, mut body: Vec<u8>) -> Error {
-    let content_length =
-        header(&response, "content-length").and_then(|v| v.trim().parse::<usize>().ok());
+/// How a refused handshake's body ends (RFC 9112 6.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    Length(u64),
+    Chunked,
+    /// Until the connection closes.
+    Close,
+}
+
+/// A non-101 answer: read up to 4 KiB of its body, no later than `deadline`, and
+/// describe it; a body that was longer, or did not come whole in time, is said to be
+/// cut where it was.
+fn refused<S: Read + Deadline>(
+    stream: &mut S,
+    deadline: Option<Instant>,
+    response: HttpHead,
+    mut raw: Vec<u8>,
+) -> Error {
     let chunked = header(&response, "transfer-encoding")
         .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
-    let want = content_length.unwrap_or(MAX_BODY).min(MAX_BODY);
+    // A length too big for a u64 is as good as endless.
+    let framing = match header(&response, "content-length").map(str::trim) {
+        _ if chunked => Framing::Chunked,
+        Some(v) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => {
+            Framing::Length(v.parse::<u64>().unwrap_or(u64::MAX))
+        }
+        _ => Framing::Close,
+    };
+    // Read at most this much: one byte past what is kept tells that there was more.
+    let limit = match framing {
+        Framing::Length(n) => usize::try_from(n).map_or(MAX_BODY, |n| n.min(MAX_BODY)),
+        Framing::Chunked => MAX_CHUNKED,
+        Framing::Close => MAX_BODY + 1,
+    };
     let mut chunk = [0u8; 4096];
-    while body.len() < want && !(chunked && body.windows(5).any(|w| w == b"0\r\n\r\n")) {
-        match stream.read(&mut chunk) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => body.extend_from_slice(&chunk[..n]),
+    // Why reading stopped before the body's end, if it did.
+    let mut stopped: Option<&str> = None;
+    while raw.len() < limit && !(framing == Framing::Chunked && dechunk(&raw).1) {
+        if deadline.is_some_and(|d| stream.set_deadline(d).is_err()) {
+            stopped = Some("no more of it before --connect-timeout");
+            break;
+        }
+        let want = (limit - raw.len()).min(chunk.len());
+        match stream.read(&mut chunk[..want]) {
+            Ok(0) => {
+                if framing != Framing::Close {
+                    stopped = Some("the server closed the connection");
+                }
+                break;
+            }
+            Ok(n) => raw.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if is_timeout(&e) => {
+                stopped = Some("no more of it before --connect-timeout");
+                break;
+            }
+            Err(_) => {
+                stopped = Some("the connection failed");
+                break;
+            }
         }
     }
-    if chunked {
-        body = dechunk(&body);
-    }
+    let (mut body, cut) = match framing {
+        Framing::Length(n) => {
+            raw.truncate(limit);
+            let cut = (raw.len() as u64) < n;
+            (raw, cut)
+        }
+        Framing::Chunked => {
+            let (body, complete) = dechunk(&raw);
+            let cut = !complete || body.len() > MAX_BODY;
+            (body, cut)
+        }
+        Framing::Close => {
+            let cut = raw.len() > MAX_BODY || stopped.is_some();
+            (raw, cut)
+        }
+    };
     body.truncate(MAX_BODY);
     let status = response.status;
     let mut msg = format!(
@@ -427,6 +545,12 @@ fn refused<S: Read>(stream: &mut S, response: HttpHead, mut body: Vec<u8>) -> Er
             None => msg.push_str(" (a redirect with no Location header)"),
         }
     }
+    if cut {
+        match stopped {
+            Some(why) => msg.push_str(&format!(" (body cut at {} bytes: {why})", body.len())),
+            None => msg.push_str(&format!(" (body cut at {} bytes)", body.len())),
+        }
+    }
     let mut e = Error::handshake(msg);
     e.refusal = Some(Box::new(Refusal {
         status,
@@ -437,29 +561,34 @@ fn refused<S: Read>(stream: &mut S, response: HttpHead, mut body: Vec<u8>) -> Er
     e
 }
 
-/// Decode a chunked body as far as it goes; on anything odd, return it as it came.
-fn dechunk(raw: &[u8]) -> Vec<u8> {
+/// Decode a chunked body as far as it goes: the data, and whether its last chunk
+/// came. Sizes are the peer's: all arithmetic on them is checked. Anything that is
+/// not chunked encoding is returned as it came (not complete).
+fn dechunk(raw: &[u8]) -> (Vec<u8>, bool) {
     let mut out = Vec::new();
     let mut rest = raw;
     loop {
         let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") else {
-            return if out.is_empty() { raw.to_vec() } else { out };
+            return (if out.is_empty() { raw.to_vec() } else { out }, false);
         };
         let size_str = String::from_utf8_lossy(&rest[..eol]);
         let size_str = size_str.split(';').next().unwrap_or("").trim();
-        let Ok(size) = usize::from_str_radix(size_str, 16) else {
-            return raw.to_vec();
+        let Ok(size) = u64::from_str_radix(size_str, 16) else {
+            return (raw.to_vec(), false);
         };
         if size == 0 {
-            return out;
+            return (out, true);
         }
         let start = eol + 2;
-        let end = (start + size).min(rest.len());
-        out.extend_from_slice(&rest[start..end]);
-        if end + 2 > rest.len() {
-            return out;
+        let have = rest.len() - start;
+        // A size past what arrived (2^64 - 1, say) takes what there is.
+        let take = usize::try_from(size).map_or(have, |s| s.min(have));
+        out.extend_from_slice(&rest[start..start + take]);
+        // Past the data and its CRLF, if they are all there.
+        match (start + take).checked_add(2) {
+            Some(next) if take as u64 == size && next <= rest.len() => rest = &rest[next..],
+            _ => return (out, false),
         }
-        rest = &rest[end + 2..];
     }
 }
 
@@ -506,8 +635,75 @@ mod tests {
 
     #[test]
     fn dechunk_decodes() {
-        assert_eq!(dechunk(b"5\r\nhello\r\n1\r\n!\r\n0\r\n\r\n"), b"hello!");
-        assert_eq!(dechunk(b"zz"), b"zz");
+        let whole = dechunk(b"5\r\nhello\r\n1\r\n!\r\n0\r\n\r\n");
+        assert_eq!(whole, (b"hello!".to_vec(), true));
+        assert_eq!(dechunk(b"zz"), (b"zz".to_vec(), false));
+        assert_eq!(dechunk(b"5\r\nhel"), (b"hel".to_vec(), false));
+    }
+
+    #[test]
+    fn dechunk_survives_any_size_the_peer_gives() {
+        for size in [
+            "ffffffffffffffff",
+            "fffffffffffffffe",
+            "ffffffffffffffffff",
+            "-1",
+        ] {
+            let raw = format!("{size}\r\nabc\r\n0\r\n\r\n");
+            let (body, complete) = dechunk(raw.as_bytes());
+            assert!(!complete, "{size}");
+            assert!(body.len() <= raw.len(), "{size}");
+        }
+    }
+
+    #[test]
+    fn ask_check_refuses_line_breaks_everywhere() {
+        let ok = Ask {
+            headers: vec![("X-A".into(), "b".into())],
+            protocols: vec!["chat".into()],
+            origin: Some("http://o".into()),
+        };
+        assert!(ok.check().is_ok());
+        let cases = [
+            (
+                Ask {
+                    origin: Some("http://o\r\nX-Evil: 1".into()),
+                    ..ok.clone()
+                },
+                "--origin",
+            ),
+            (
+                Ask {
+                    protocols: vec!["chat\nX-Evil: 1".into()],
+                    ..ok.clone()
+                },
+                "-p",
+            ),
+            (
+                Ask {
+                    headers: vec![("X-A".into(), "b\rc".into())],
+                    ..ok.clone()
+                },
+                "-H",
+            ),
+            (
+                Ask {
+                    origin: Some("a\0b".into()),
+                    ..ok.clone()
+                },
+                "--origin",
+            ),
+        ];
+        for (ask, opt) in cases {
+            let e = ask.check().unwrap_err();
+            assert_eq!(e.kind, crate::error::Kind::Usage);
+            assert!(e.msg.starts_with(opt), "{opt}: {}", e.msg);
+            assert!(
+                !e.msg.contains('\n') && !e.msg.contains('\r'),
+                "one line: {}",
+                e.msg
+            );
+        }
     }
 
     #[test]
@@ -543,6 +739,12 @@ mod tests {
         }
     }
 
+    impl Deadline for Canned {
+        fn set_deadline(&self, _deadline: Instant) -> Result<(), Error> {
+            Ok(())
+        }
+    }
+
     impl Write for Canned {
         fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
             self.written.extend_from_slice(buf);
@@ -565,7 +767,15 @@ mod tests {
             written: Vec::new(),
             reply: None,
         };
-        perform(&mut s, &t, &ask, Instant::now()).unwrap_err().msg
+        perform(
+            &mut s,
+            &t,
+            &ask,
+            Instant::now(),
+            Instant::now() + std::time::Duration::from_secs(5),
+        )
+        .unwrap_err()
+        .msg
     }
 
     #[test]

@@ -399,7 +399,7 @@ impl<S: Sink> Session<S> {
             let mut stream =
                 connect::connect(&target, self.opts.tls.as_ref(), &self.opts.proxy, deadline)?;
             stream.set_deadline(deadline)?;
-            match handshake::perform(&mut stream, &target, &self.opts.ask, started) {
+            match handshake::perform(&mut stream, &target, &self.opts.ask, started, deadline) {
                 Ok((hs, rest)) => break (stream, hs, rest),
                 Err(e) => {
                     let Some(location) =
@@ -844,20 +844,36 @@ impl<S: Sink> Session<S> {
         match cmd {
             Command::Text(t) => c.p.tx.send_data(self, MsgType::Text, t.as_bytes()),
             Command::Binary(b) => c.p.tx.send_data(self, MsgType::Binary, &b),
-            Command::File(path) => match std::fs::read(&path) {
-                Ok(b) if b.len() >= OWN_FROM => {
-                    let n = b.len();
-                    c.p.tx.send_owned(self, MsgType::Binary, b, 0, n)
+            Command::File(path) => {
+                // At most --max-size bytes (one more tells a bigger file): a device or
+                // a pipe (/dev/zero) never ends.
+                let max = self.opts.max_size;
+                let mut b = Vec::new();
+                let read = std::fs::File::open(&path).and_then(|f| {
+                    std::io::Read::read_to_end(
+                        &mut std::io::Read::take(f, max.saturating_add(1)),
+                        &mut b,
+                    )
+                });
+                match read {
+                    Ok(n) if n as u64 > max => {
+                        let err = Error::usage(format!(
+                            "/file: {} is larger than --max-size ({max} bytes); nothing sent",
+                            path.display()
+                        ));
+                        self.command_failed(&err);
+                    }
+                    Ok(n) if n >= OWN_FROM => c.p.tx.send_owned(self, MsgType::Binary, b, 0, n),
+                    Ok(_) => c.p.tx.send_data(self, MsgType::Binary, &b),
+                    Err(e) => {
+                        let err = Error::usage(format!(
+                            "/file: expected a readable file, could not read {}: {e}",
+                            path.display()
+                        ));
+                        self.command_failed(&err);
+                    }
                 }
-                Ok(b) => c.p.tx.send_data(self, MsgType::Binary, &b),
-                Err(e) => {
-                    let err = Error::usage(format!(
-                        "/file: expected a readable file, could not read {}: {e}",
-                        path.display()
-                    ));
-                    self.command_failed(&err);
-                }
-            },
+            }
             Command::Ping(p) => {
                 if p.len() > 125 {
                     self.sink.emit(&Event::Warning(

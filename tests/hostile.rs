@@ -1,0 +1,1526 @@
+//! Issue 9 §3, "a hostile peer cannot hurt": servers (and clients of `listen`) that
+//! trickle, flood, announce absurd sizes, never end, or go away while we write. Every
+//! test goes through real sockets on 127.0.0.1 and is bounded in time; where memory is
+//! the point, wsdbg's peak RSS (VmHWM in /proc/PID/status, polled while it runs) is
+//! checked against a bound stated here and in the README ("Hostile peers").
+
+mod common;
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::process::{Command as StdCommand, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+// ---------------------------------------------------------------------------------------
+// Peak memory of a wsdbg child
+// ---------------------------------------------------------------------------------------
+
+/// wsdbg's peak RSS in every memory test must stay under this. Measured on the debug
+/// build the tests run (each case in the README, "Hostile peers"): an ordinary short
+/// session peaks at about 9 MiB, and so does every hostile case here but one, endless
+/// continuation frames with `--max-size 1000000` (about 11 MiB: the message so far).
+const RSS_BOUND_KIB: u64 = 16 * 1024;
+/// A run whose peak passes this is killed at once: a regression fails the test
+/// instead of eating the machine's memory.
+const KILL_KIB: u64 = 512 * 1024;
+
+/// How wsdbg's standard output is wired in a watched run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Out {
+    /// Read to the end by the test.
+    Capture,
+    /// /dev/null.
+    Null,
+    /// A pipe nobody reads: once it is full, wsdbg's writes to stdout block.
+    Blocked,
+}
+
+/// A watched run: what it printed, how it ended, its peak RSS.
+struct Watched {
+    run: Run,
+    peak_kib: u64,
+    /// The test killed it (time limit or memory).
+    killed: bool,
+}
+
+/// VmHWM (peak resident set) of a process, in KiB, once it runs wsdbg (not while it
+/// is still the test's fork before `exec`).
+fn vm_hwm(pid: u32) -> Option<u64> {
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+    if comm.trim_end() != "wsdbg" {
+        return None;
+    }
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// How long wsdbg's first write to stderr waits (see `full_pipe`).
+const HOLD: Duration = Duration::from_millis(300);
+
+/// A pipe whose buffer is already full, and how many bytes fill it: a child's first
+/// write to it waits until the test reads. As wsdbg's stderr, this keeps it alive at
+/// its last error line (after all the work) long enough for VmHWM to be read, so a
+/// run that fails within milliseconds is measured too.
+fn full_pipe() -> (std::fs::File, std::os::fd::OwnedFd, usize) {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe2 writes.
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    // SAFETY: both descriptors were just made, and each is owned once.
+    let (r, w) = unsafe {
+        (
+            std::fs::File::from_raw_fd(fds[0]),
+            std::os::fd::OwnedFd::from_raw_fd(fds[1]),
+        )
+    };
+    let set_nonblocking = |on: bool| {
+        // SAFETY: fcntl on a descriptor we own.
+        unsafe {
+            let flags = libc::fcntl(fds[1], libc::F_GETFL);
+            let flags = if on {
+                flags | libc::O_NONBLOCK
+            } else {
+                flags & !libc::O_NONBLOCK
+            };
+            assert_eq!(libc::fcntl(fds[1], libc::F_SETFL, flags), 0);
+        }
+    };
+    set_nonblocking(true);
+    let junk = [b'#'; 4096];
+    let mut filled = 0;
+    loop {
+        // SAFETY: writing from a live buffer of the length given.
+        let n = unsafe { libc::write(fds[1], junk.as_ptr().cast(), junk.len()) };
+        if n <= 0 {
+            break;
+        }
+        filled += n as usize;
+    }
+    set_nonblocking(false);
+    (r, w, filled)
+}
+
+/// Runs `wsdbg ARGS` with `stdin` written (then closed), polling its peak RSS every
+/// 2 ms; kills it after `limit`, or as soon as its peak passes `KILL_KIB`.
+fn watch(args: &[&str], stdin: Vec<u8>, out: Out, limit: Duration) -> Watched {
+    let mut cmd = StdCommand::new(bin());
+    for v in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "NO_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+        "no_proxy",
+        "SSLKEYLOGFILE",
+        "CLICOLOR_FORCE",
+    ] {
+        cmd.env_remove(v);
+    }
+    let (mut err, err_w, filled) = full_pipe();
+    cmd.env("NO_COLOR", "1").env("TERM", "dumb");
+    cmd.args(args)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::from(err_w))
+        .stdout(match out {
+            Out::Capture | Out::Blocked => Stdio::piped(),
+            Out::Null => Stdio::null(),
+        });
+    let start = Instant::now();
+    let mut child = cmd.spawn().expect("cannot start wsdbg");
+    // Our copy of the pipe's write end goes with `cmd`, so the reader sees its end.
+    drop(cmd);
+    let pid = child.id();
+    let mut sin = child.stdin.take().expect("stdin");
+    let writer = thread::spawn(move || {
+        let _ = sin.write_all(&stdin);
+    });
+    let stdout = child.stdout.take();
+    let (reader, held) = match out {
+        Out::Capture => {
+            let mut s = stdout.expect("stdout");
+            let r = thread::spawn(move || {
+                let mut v = Vec::new();
+                let _ = s.read_to_end(&mut v);
+                String::from_utf8_lossy(&v).into_owned()
+            });
+            (Some(r), None)
+        }
+        Out::Blocked => (None, stdout),
+        Out::Null => (None, None),
+    };
+    let err_reader = thread::spawn(move || {
+        thread::sleep(HOLD);
+        let mut v = Vec::new();
+        let _ = err.read_to_end(&mut v);
+        String::from_utf8_lossy(&v[filled.min(v.len())..]).into_owned()
+    });
+    let mut peak = 0;
+    let mut killed = false;
+    let code = loop {
+        if let Some(kib) = vm_hwm(pid) {
+            peak = peak.max(kib);
+        }
+        match child.try_wait() {
+            Ok(Some(st)) => break st.code(),
+            Ok(None) => {}
+            Err(e) => panic!("wait: {e}"),
+        }
+        if start.elapsed() >= limit || peak > KILL_KIB {
+            killed = true;
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        thread::sleep(Duration::from_millis(2));
+    };
+    let elapsed = start.elapsed();
+    drop(held);
+    let _ = writer.join();
+    let stdout = reader
+        .map(|r| r.join().expect("stdout reader"))
+        .unwrap_or_default();
+    let stderr = err_reader.join().expect("stderr reader");
+    Watched {
+        run: Run {
+            code,
+            stdout,
+            stderr,
+            elapsed,
+        },
+        peak_kib: peak,
+        killed,
+    }
+}
+
+impl Watched {
+    /// Asserts the peak RSS bound, and prints the measurement (for the README).
+    #[track_caller]
+    fn peak_under(&self, what: &str, bound_kib: u64) -> &Self {
+        eprintln!(
+            "measured: {what}: peak RSS {:.1} MiB in {:.1} s",
+            self.peak_kib as f64 / 1024.0,
+            self.run.elapsed.as_secs_f64()
+        );
+        assert!(self.peak_kib > 0, "{what}: no VmHWM was read\n{}", self.run);
+        assert!(
+            self.peak_kib < bound_kib,
+            "{what}: peak RSS {} KiB, bound {} KiB (killed: {})\n{}",
+            self.peak_kib,
+            bound_kib,
+            self.killed,
+            self.run
+        );
+        self
+    }
+
+    /// Asserts that wsdbg ended by itself (the test did not have to kill it).
+    #[track_caller]
+    fn ended(&self) -> &Run {
+        assert!(!self.killed, "wsdbg had to be killed\n{}", self.run);
+        &self.run
+    }
+}
+
+/// No panic on stderr, and every error a single line.
+#[track_caller]
+fn no_panic(run: &Run) {
+    assert_ne!(run.code, Some(101), "wsdbg panicked\n{run}");
+    assert!(!run.stderr.contains("panicked"), "wsdbg panicked\n{run}");
+}
+
+// ---------------------------------------------------------------------------------------
+// A bare server
+// ---------------------------------------------------------------------------------------
+
+/// A bare TCP server for one client on 127.0.0.1:0: `script` gets the accepted socket
+/// (blocking, with 10 s timeouts). No client within 20 s fails the test at `join`.
+struct Raw<T> {
+    addr: SocketAddr,
+    handle: Option<JoinHandle<Option<T>>>,
+}
+
+fn raw_server<T, F>(script: F) -> Raw<T>
+where
+    T: Send + 'static,
+    F: FnOnce(TcpStream) -> T + Send + 'static,
+{
+    raw_server_on(TcpListener::bind("127.0.0.1:0").expect("bind"), script)
+}
+
+fn raw_server_on<T, F>(listener: TcpListener, script: F) -> Raw<T>
+where
+    T: Send + 'static,
+    F: FnOnce(TcpStream) -> T + Send + 'static,
+{
+    let addr = listener.local_addr().expect("addr");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let handle = thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let sock = loop {
+            match listener.accept() {
+                Ok((s, _)) => break s,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if Instant::now() > deadline {
+                        return None;
+                    }
+                    thread::sleep(Duration::from_millis(5));
+                }
+                Err(e) => panic!("accept: {e}"),
+            }
+        };
+        sock.set_nonblocking(false).expect("blocking");
+        sock.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        sock.set_write_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let _ = sock.set_nodelay(true);
+        Some(script(sock))
+    });
+    Raw {
+        addr,
+        handle: Some(handle),
+    }
+}
+
+impl<T> Raw<T> {
+    fn url(&self) -> String {
+        format!("ws://{}/", self.addr)
+    }
+
+    /// What the script returned; fails the test when nobody connected or it panicked.
+    #[track_caller]
+    fn join(mut self) -> T {
+        let h = self.handle.take().expect("joined once");
+        match h.join() {
+            Ok(Some(t)) => t,
+            Ok(None) => panic!("raw server on {}: nobody connected", self.addr),
+            Err(_) => panic!("raw server on {}: its script panicked", self.addr),
+        }
+    }
+}
+
+/// Reads the upgrade request and answers 101.
+fn upgrade(s: &mut TcpStream) -> Request {
+    let req = read_request(s).expect("an upgrade request");
+    s.write_all(&Reply::Accept.bytes_for(&req)).expect("101");
+    req
+}
+
+/// Reads the upgrade request, and answers nothing yet.
+fn request_only(s: &mut TcpStream) -> Request {
+    read_request(s).expect("an upgrade request")
+}
+
+/// Writes `bytes` one at a time, `every` apart, until a write fails or `stop` is set.
+fn trickle(s: &mut TcpStream, bytes: &[u8], every: Duration, stop: &AtomicBool) {
+    for b in bytes {
+        if stop.load(Ordering::SeqCst) || s.write_all(&[*b]).is_err() {
+            return;
+        }
+        thread::sleep(every);
+    }
+}
+
+/// Frames read from `s` until a close frame (included), EOF, an error or a timeout.
+fn frames_until_close(s: &mut TcpStream) -> Vec<ClientFrame> {
+    let mut out = Vec::new();
+    while let Ok(f) = read_frame(s) {
+        let close = f.opcode == OP_CLOSE;
+        out.push(f);
+        if close {
+            break;
+        }
+    }
+    out
+}
+
+/// The close code of the first close frame in `frames`.
+fn close_code(frames: &[ClientFrame]) -> Option<u16> {
+    frames
+        .iter()
+        .find(|f| f.opcode == OP_CLOSE)
+        .and_then(ClientFrame::close_code)
+}
+
+/// Shrinks a listening socket's receive buffer (accepted sockets inherit it), so a
+/// peer that does not read fills it quickly.
+fn small_rcvbuf(l: &TcpListener) {
+    use std::os::fd::AsRawFd;
+    let v: libc::c_int = 4096;
+    // SAFETY: a valid socket, and a pointer to a c_int of the size given.
+    let r = unsafe {
+        libc::setsockopt(
+            l.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&v as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(r, 0, "setsockopt SO_RCVBUF");
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. Peer-given sizes in a refused handshake
+// ---------------------------------------------------------------------------------------
+
+/// A 403 whose body sizes are absurd: before the fix, `ffffffffffffffff` as a chunk
+/// size overflowed in `dechunk` and wsdbg panicked (exit 101). Now: exit 1, one error
+/// line, the status and what there is of the body.
+#[test]
+fn issue9_a_refused_body_with_absurd_sizes_is_an_error_not_a_panic() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "Transfer-Encoding: chunked",
+            "ffffffffffffffff\r\nabc\r\n0\r\n\r\n",
+        ),
+        (
+            "Transfer-Encoding: chunked",
+            "fffffffffffffffe\r\nabc\r\n0\r\n\r\n",
+        ),
+        (
+            "Transfer-Encoding: chunked",
+            "3\r\nabc\r\nffffffffffffffff\r\n\r\n0\r\n\r\n",
+        ),
+        (
+            "Transfer-Encoding: chunked",
+            "1ffffffffffffffff\r\nabc\r\n0\r\n\r\n",
+        ),
+        ("Content-Length: 99999999999999999999999", "abc"),
+        ("Content-Length: 18446744073709551615", "abc"),
+        ("Content-Length: -1", "abc"),
+    ];
+    for (header, body) in cases {
+        let response =
+            format!("HTTP/1.1 403 Forbidden\r\n{header}\r\nConnection: close\r\n\r\n{body}");
+        let server = Server::builder()
+            .reply(Reply::Raw(response.into_bytes()))
+            .run(|c| c.hang_up());
+        let out = run(wsdbg()
+            .args(["--json", "--connect-timeout", "5"])
+            .arg(server.url("/")));
+        server.finish();
+        no_panic(&out);
+        let err = out.error_kind("handshake", 1);
+        assert_eq!(err["status"], 403, "{header} / {body:?}\n{out}");
+        assert_eq!(
+            out.stderr.trim_end().lines().count(),
+            1,
+            "{header}: one error line\n{out}"
+        );
+        assert!(
+            out.elapsed < Duration::from_secs(4),
+            "{header}: not bounded by the server's close\n{out}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 2. --connect-timeout bounds the whole handshake
+// ---------------------------------------------------------------------------------------
+
+/// Before: each read got the whole timeout again, so a head trickled 1 byte/s kept
+/// wsdbg waiting past 30 s. Now `--connect-timeout 2` ends it at 2 s (bound checked:
+/// under 3.5 s), exit 1 with a timeout error.
+#[test]
+fn issue9_connect_timeout_bounds_a_head_trickled_one_byte_a_second() {
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let server = raw_server(move |mut s| {
+        let req = request_only(&mut s);
+        let head = Reply::Accept.bytes_for(&req);
+        trickle(&mut s, &head, Duration::from_secs(1), &stop2);
+    });
+    let out = run(wsdbg()
+        .args(["--json", "--connect-timeout", "2"])
+        .arg(server.url()));
+    stop.store(true, Ordering::SeqCst);
+    server.join();
+    no_panic(&out);
+    eprintln!(
+        "measured: trickled, --connect-timeout 2: over after {:?}",
+        out.elapsed
+    );
+    let err = out.error_kind("timeout", 1);
+    let msg = err["message"].as_str().unwrap_or_default();
+    assert!(msg.contains("--connect-timeout"), "{out}");
+    assert!(
+        out.elapsed >= Duration::from_millis(1900) && out.elapsed < Duration::from_millis(3500),
+        "expected to end at the 2 s deadline\n{out}"
+    );
+}
+
+/// The same for a 403 whose body trickles (Content-Length 100, 1 byte/s): the refusal
+/// is shown with what of the body came, said to be cut by the timeout; exit 1 within
+/// 3.5 s.
+#[test]
+fn issue9_connect_timeout_bounds_a_refused_body_that_trickles() {
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let server = raw_server(move |mut s| {
+        request_only(&mut s);
+        s.write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 100\r\n\r\nab")
+            .expect("head");
+        trickle(&mut s, &[b'x'; 98], Duration::from_secs(1), &stop2);
+    });
+    let out = run(wsdbg()
+        .args(["--json", "--connect-timeout", "2"])
+        .arg(server.url()));
+    stop.store(true, Ordering::SeqCst);
+    server.join();
+    no_panic(&out);
+    eprintln!(
+        "measured: trickled, --connect-timeout 2: over after {:?}",
+        out.elapsed
+    );
+    let err = out.error_kind("handshake", 1);
+    assert_eq!(err["status"], 403, "{out}");
+    let msg = err["message"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("body cut at") && msg.contains("--connect-timeout"),
+        "the message must say the body was cut by the timeout\n{out}"
+    );
+    let body = err["body"].as_str().unwrap_or_default();
+    assert!(body.starts_with("ab") && body.len() < 100, "{out}");
+    assert!(
+        out.elapsed >= Duration::from_millis(1900) && out.elapsed < Duration::from_millis(3500),
+        "expected to end at the 2 s deadline\n{out}"
+    );
+}
+
+/// A TLS server whose handshake bytes trickle (one socket write of 1 byte every 50 ms):
+/// rustls's `complete_io` looped with the timeout set once; now each socket read waits
+/// only what is left. `--connect-timeout 2` ends it within 3.5 s, exit 1, timeout.
+#[test]
+fn issue9_connect_timeout_bounds_a_tls_handshake_that_trickles() {
+    /// Writes one byte per call, slowly.
+    struct Slow<'a>(&'a TcpStream);
+    impl Read for Slow<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            (&mut &*self.0).read(buf)
+        }
+    }
+    impl Write for Slow<'_> {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            thread::sleep(Duration::from_millis(50));
+            (&mut &*self.0).write(&buf[..buf.len().min(1)])
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let pki = pki();
+    let cfg = pki.server_config(false);
+    let server = raw_server(move |s| {
+        let mut conn = rustls::ServerConnection::new(cfg).expect("tls");
+        let deadline = Instant::now() + Duration::from_secs(8);
+        while conn.is_handshaking() && Instant::now() < deadline {
+            if conn.complete_io(&mut Slow(&s)).is_err() {
+                break;
+            }
+        }
+    });
+    let port = server.addr.port();
+    let out = run(wsdbg()
+        .args(["--json", "--connect-timeout", "2", "--cacert"])
+        .arg(&pki.ca_pem)
+        .arg(format!("wss://localhost:{port}/")));
+    server.join();
+    no_panic(&out);
+    eprintln!(
+        "measured: TLS trickled, --connect-timeout 2: over after {:?}",
+        out.elapsed
+    );
+    let err = out.error_kind("timeout", 1);
+    assert!(
+        err["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("--connect-timeout")),
+        "{out}"
+    );
+    assert!(
+        out.elapsed < Duration::from_millis(3500),
+        "expected to end at the 2 s deadline\n{out}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. Memory bounded under a hostile server
+// ---------------------------------------------------------------------------------------
+
+/// A response head that never ends (header lines forever), or 100 MB of them: wsdbg
+/// stops at 64 KiB with a one-line error, exit 1, peak RSS under the bound.
+#[test]
+fn issue9_a_response_head_that_never_ends_is_cut_at_64_kib() {
+    // (what, bytes of header lines the server sends; None: until we stop it)
+    let cases: [(&str, Option<usize>); 2] = [
+        ("headers forever", None),
+        ("100 MB of headers", Some(100_000_000)),
+    ];
+    for (what, total) in cases {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop2 = stop.clone();
+        let server = raw_server(move |mut s| {
+            request_only(&mut s);
+            let _ = s.write_all(b"HTTP/1.1 101 Switching Protocols\r\n");
+            let line = format!("X-Filler: {}\r\n", "a".repeat(100));
+            let block = line.repeat(640);
+            let mut sent = 0;
+            while !stop2.load(Ordering::SeqCst) && total.is_none_or(|t| sent < t) {
+                if s.write_all(block.as_bytes()).is_err() {
+                    break;
+                }
+                sent += block.len();
+            }
+            if total.is_some_and(|t| sent >= t) {
+                let _ = s.write_all(b"\r\n");
+            }
+            sent
+        });
+        let w = watch(
+            &["--json", "--connect-timeout", "10", &server.url()],
+            Vec::new(),
+            Out::Capture,
+            Duration::from_secs(15),
+        );
+        stop.store(true, Ordering::SeqCst);
+        let sent = server.join();
+        w.peak_under(what, RSS_BOUND_KIB);
+        let run = w.ended();
+        no_panic(run);
+        let err = run.error_kind("handshake", 1);
+        assert!(
+            err["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("at most 65536 bytes")),
+            "{what}\n{run}"
+        );
+        assert!(
+            run.elapsed < Duration::from_secs(5),
+            "{what}: took {:?} (server sent {sent} bytes)\n{run}",
+            run.elapsed
+        );
+    }
+}
+
+/// A refused handshake whose body never ends (no length; chunked; a 100 MB
+/// Content-Length): the first 4 KiB are shown and the message says the body was cut;
+/// exit 1 at once, peak RSS under the bound.
+#[test]
+fn issue9_an_endless_refused_body_is_shown_cut_at_4_kib() {
+    // (what, extra header, body chunk sent again and again)
+    let cases: [(&str, &str, Vec<u8>); 3] = [
+        ("no length", "", vec![b'z'; 16 * 1024]),
+        (
+            "chunked",
+            "Transfer-Encoding: chunked\r\n",
+            format!("400\r\n{}\r\n", "z".repeat(1024)).into_bytes(),
+        ),
+        (
+            "Content-Length 100 MB",
+            "Content-Length: 100000000\r\n",
+            vec![b'z'; 16 * 1024],
+        ),
+    ];
+    for (what, header, chunk) in cases {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop2 = stop.clone();
+        let head = format!("HTTP/1.1 403 Forbidden\r\n{header}\r\n");
+        let server = raw_server(move |mut s| {
+            request_only(&mut s);
+            let _ = s.write_all(head.as_bytes());
+            while !stop2.load(Ordering::SeqCst) && s.write_all(&chunk).is_ok() {}
+        });
+        let w = watch(
+            &["--json", "--connect-timeout", "10", &server.url()],
+            Vec::new(),
+            Out::Capture,
+            Duration::from_secs(15),
+        );
+        stop.store(true, Ordering::SeqCst);
+        server.join();
+        w.peak_under(what, RSS_BOUND_KIB);
+        let run = w.ended();
+        no_panic(run);
+        let err = run.error_kind("handshake", 1);
+        assert_eq!(err["status"], 403, "{what}\n{run}");
+        let body = err["body"].as_str().unwrap_or_default();
+        assert_eq!(body, "z".repeat(4096), "{what}: the first 4 KiB\n{run}");
+        assert!(
+            err["message"]
+                .as_str()
+                .is_some_and(|m| m.ends_with("(body cut at 4096 bytes)")),
+            "{what}: the message must say the body was cut\n{run}"
+        );
+        assert!(
+            run.stderr.contains("(body cut at 4096 bytes)"),
+            "{what}: stderr too\n{run}"
+        );
+        assert!(run.elapsed < Duration::from_secs(5), "{what}\n{run}");
+    }
+}
+
+/// A refused body that ends within 4 KiB is not said to be cut; one of exactly 4 KiB
+/// neither; one byte more is.
+#[test]
+fn issue9_a_whole_refused_body_is_not_said_to_be_cut() {
+    for (len, cut) in [(10, false), (4096, false), (4097, true)] {
+        for chunked in [false, true] {
+            let body = "y".repeat(len);
+            let response = if chunked {
+                format!(
+                    "HTTP/1.1 403 Forbidden\r\nTransfer-Encoding: chunked\r\n\r\n{len:x}\r\n{body}\r\n0\r\n\r\n"
+                )
+            } else {
+                format!("HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n{body}")
+            };
+            let server = Server::builder()
+                .reply(Reply::Raw(response.into_bytes()))
+                .run(|c| c.hang_up());
+            let out = run(wsdbg().args(["--json"]).arg(server.url("/")));
+            server.finish();
+            let err = out.error_kind("handshake", 1);
+            let msg = err["message"].as_str().unwrap_or_default();
+            assert_eq!(
+                msg.contains("body cut at 4096"),
+                cut,
+                "{len} {chunked}\n{out}"
+            );
+            assert_eq!(
+                err["body"].as_str().map(str::len),
+                Some(len.min(4096)),
+                "{len} {chunked}\n{out}"
+            );
+        }
+    }
+}
+
+/// A server that sends `bytes` after the upgrade, then reads the client's frames until
+/// its close frame (none within `wait`: `None`), answers it, and ends.
+fn sends_then_reads(bytes: Vec<u8>, wait: Duration) -> Raw<Vec<ClientFrame>> {
+    raw_server(move |mut s| {
+        upgrade(&mut s);
+        let _ = s.write_all(&bytes);
+        let _ = s.set_read_timeout(Some(wait));
+        let frames = frames_until_close(&mut s);
+        if let Some(f) = frames.last().filter(|f| f.opcode == OP_CLOSE) {
+            let _ = s.write_all(&close_raw(&f.payload));
+        }
+        let _ = s.shutdown(Shutdown::Write);
+        frames
+    })
+}
+
+/// A frame header announcing 2^63 - 1 bytes: refused from the header alone (1009,
+/// exit 3), nothing buffered; peak RSS under the bound.
+#[test]
+fn issue9_a_frame_announcing_2_pow_63_bytes_is_refused_with_1009() {
+    let server = sends_then_reads(
+        header(true, 0, OP_BINARY, None, u64::MAX >> 1),
+        Duration::from_secs(5),
+    );
+    let w = watch(
+        &["--json", "--close-timeout", "2", &server.url()],
+        sleep_stdin(5000).into_bytes(),
+        Out::Capture,
+        Duration::from_secs(15),
+    );
+    let frames = server.join();
+    w.peak_under("2^63 bytes announced", RSS_BOUND_KIB);
+    let run = w.ended();
+    no_panic(run);
+    run.protocol_error("RFC 6455 10.4");
+    assert_eq!(close_code(&frames), Some(1009), "{frames:?}\n{run}");
+    assert!(run.elapsed < Duration::from_secs(4), "{run}");
+}
+
+/// Endless small continuation frames (1 KiB each) past `--max-size 1000000`: 1009 as
+/// soon as the message passes the limit, exit 3; peak RSS under the bound.
+#[test]
+fn issue9_endless_continuation_frames_past_max_size_are_refused_with_1009() {
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let server = raw_server(move |mut s| {
+        upgrade(&mut s);
+        let mut reader = s.try_clone().expect("clone");
+        let writer = thread::spawn(move || {
+            let mut block = frame(false, 0, OP_TEXT, None, &[b'c'; 1024]);
+            let mut sent = 0u64;
+            while !stop2.load(Ordering::SeqCst) && s.write_all(&block).is_ok() {
+                sent += block.len() as u64;
+                if sent >= 200 << 20 {
+                    break;
+                }
+                block = frame(false, 0, OP_CONT, None, &[b'c'; 1024]).repeat(64);
+            }
+            sent
+        });
+        let frames = frames_until_close(&mut reader);
+        let _ = writer.join();
+        frames
+    });
+    let w = watch(
+        &[
+            "--json",
+            "--max-size",
+            "1000000",
+            "--close-timeout",
+            "2",
+            &server.url(),
+        ],
+        sleep_stdin(8000).into_bytes(),
+        Out::Null,
+        Duration::from_secs(15),
+    );
+    stop.store(true, Ordering::SeqCst);
+    let frames = server.join();
+    w.peak_under("endless continuation frames", RSS_BOUND_KIB);
+    let run = w.ended();
+    no_panic(run);
+    assert_eq!(run.code, Some(3), "{run}");
+    assert!(run.stderr.contains("RFC 6455 10.4"), "{run}");
+    assert_eq!(close_code(&frames), Some(1009), "{run}");
+}
+
+/// A header announcing 64 MiB (allowed: the default --max-size), then 3 bytes, then
+/// silence: the read buffer grows with what arrives, not with what is announced. The
+/// session ends by its own close (end of input after 1.5 s, --close-timeout 1).
+#[test]
+fn issue9_64_mib_announced_then_3_bytes_commits_no_memory() {
+    let done = Arc::new(AtomicBool::new(false));
+    let done2 = done.clone();
+    let server = raw_server(move |mut s| {
+        upgrade(&mut s);
+        let mut bytes = header(true, 0, OP_BINARY, None, 64 << 20);
+        bytes.extend_from_slice(b"abc");
+        let _ = s.write_all(&bytes);
+        // Silence, and nothing read, until wsdbg is gone.
+        while !done2.load(Ordering::SeqCst) {
+            thread::sleep(Duration::from_millis(20));
+        }
+    });
+    let w = watch(
+        &["--json", "--close-timeout", "1", &server.url()],
+        sleep_stdin(1500).into_bytes(),
+        Out::Capture,
+        Duration::from_secs(15),
+    );
+    done.store(true, Ordering::SeqCst);
+    server.join();
+    w.peak_under("64 MiB announced, 3 bytes sent", RSS_BOUND_KIB);
+    let run = w.ended();
+    no_panic(run);
+    assert_eq!(run.code, Some(3), "{run}");
+}
+
+/// A server that floods 125-byte pings for `flood`, reads nothing, then stays silent
+/// until `done`. Returns how many pings it sent.
+fn ping_flood(flood: Duration, done: Arc<AtomicBool>) -> Raw<u64> {
+    raw_server(move |mut s| {
+        upgrade(&mut s);
+        let pings = ping(&[b'p'; 125]).repeat(64);
+        let until = Instant::now() + flood;
+        let mut n = 0;
+        while Instant::now() < until && !done.load(Ordering::SeqCst) {
+            if s.write_all(&pings).is_err() {
+                break;
+            }
+            n += 64;
+        }
+        while !done.load(Ordering::SeqCst) {
+            thread::sleep(Duration::from_millis(20));
+        }
+        n
+    })
+}
+
+/// Pings flooding for 3 s while the server reads nothing: the core keeps one pong
+/// waiting, so RSS stays bounded (before: 126 MB after 20 s and growing). wsdbg then
+/// closes (end of input), gets no reply, and ends: exit 3.
+#[test]
+fn issue9_a_ping_flood_while_the_server_never_reads_keeps_memory_bounded() {
+    let done = Arc::new(AtomicBool::new(false));
+    let server = ping_flood(Duration::from_secs(3), done.clone());
+    let w = watch(
+        &["--json", "--close-timeout", "1", &server.url()],
+        sleep_stdin(3000).into_bytes(),
+        Out::Null,
+        Duration::from_secs(20),
+    );
+    done.store(true, Ordering::SeqCst);
+    let pings = server.join();
+    eprintln!("measured: the server sent {pings} pings");
+    assert!(pings > 10_000, "not much of a flood: {pings} pings");
+    w.peak_under("ping flood, server never reads", RSS_BOUND_KIB);
+    let run = w.ended();
+    no_panic(run);
+    assert_eq!(run.code, Some(3), "{run}");
+}
+
+/// The same flood while wsdbg's stdout is a pipe nobody reads: once the pipe is full
+/// wsdbg waits on it (and reads no more from the socket); its memory stays bounded.
+/// The test ends it after 4 s.
+#[test]
+fn issue9_a_ping_flood_while_our_stdout_is_blocked_keeps_memory_bounded() {
+    let done = Arc::new(AtomicBool::new(false));
+    let server = ping_flood(Duration::from_secs(4), done.clone());
+    let w = watch(
+        &["--json", "--close-timeout", "1", &server.url()],
+        sleep_stdin(10_000).into_bytes(),
+        Out::Blocked,
+        Duration::from_secs(4),
+    );
+    done.store(true, Ordering::SeqCst);
+    server.join();
+    w.peak_under("ping flood, stdout blocked", RSS_BOUND_KIB);
+    assert!(
+        w.killed,
+        "wsdbg was expected to wait on its stdout\n{}",
+        w.run
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// 4. The close for a failure reaches the peer
+// ---------------------------------------------------------------------------------------
+
+/// Reads and drops what the client still sends, until its end (at most 5 s).
+fn until_end(s: &mut TcpStream) {
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut b = [0u8; 16 * 1024];
+    while matches!(s.read(&mut b), Ok(n) if n > 0) {}
+}
+
+/// How a run of `oversize_once` goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Oversize {
+    /// The server sends a 2000-byte message.
+    Once,
+    /// ... and 1000-byte messages after it, until it has our close.
+    KeepSending,
+    /// ... and, besides, our close is queued behind a 1 MiB message of ours that the
+    /// server (with a small receive buffer) reads only after 300 ms: when wsdbg is done
+    /// writing, its close frame still sits in its kernel's send queue, which a close
+    /// with unread data (the server's messages) would throw away with a reset.
+    Backlog,
+}
+
+/// One run: the server sends a 2000-byte message to `--max-size 1000` (and more, as
+/// `how` says), waits (100 ms, 300 ms with a backlog), then reads what came, answers
+/// the close, and reads until the client's end. Returns the close code it got, and
+/// the run.
+fn oversize_once(how: Oversize) -> (Option<u16>, Run) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    if how == Oversize::Backlog {
+        small_rcvbuf(&listener);
+    }
+    let server = raw_server_on(listener, move |mut s| {
+        upgrade(&mut s);
+        // Our 1 MiB message: its header (2 + 8 length bytes + 4 mask bytes) shows it
+        // is on its way.
+        let mut rest = 0;
+        if how == Oversize::Backlog {
+            let mut h = [0u8; 14];
+            s.read_exact(&mut h).expect("the message's header");
+            rest = u64::from_be_bytes(h[2..10].try_into().expect("8 bytes"));
+        }
+        let _ = s.write_all(&binary(&[7u8; 2000]));
+        let stop = Arc::new(AtomicBool::new(false));
+        let writer = (how != Oversize::Once).then(|| {
+            let mut w = s.try_clone().expect("clone");
+            let stop = stop.clone();
+            thread::spawn(move || {
+                let m = binary(&[8u8; 1000]);
+                let until = Instant::now() + Duration::from_secs(5);
+                while !stop.load(Ordering::SeqCst) && Instant::now() < until {
+                    if w.write_all(&m).is_err() {
+                        break;
+                    }
+                    thread::sleep(Duration::from_micros(200));
+                }
+            })
+        });
+        thread::sleep(Duration::from_millis(if rest > 0 { 300 } else { 100 }));
+        let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+        let skipped = io::copy(&mut (&s).take(rest), &mut io::sink()).unwrap_or(0);
+        let frames = if skipped == rest {
+            frames_until_close(&mut s)
+        } else {
+            Vec::new()
+        };
+        stop.store(true, Ordering::SeqCst);
+        if let Some(w) = writer {
+            let _ = w.join();
+        }
+        if let Some(f) = frames.last().filter(|f| f.opcode == OP_CLOSE) {
+            let _ = s.write_all(&close_raw(&f.payload));
+        }
+        let _ = s.shutdown(Shutdown::Write);
+        until_end(&mut s);
+        close_code(&frames)
+    });
+    let mut stdin = Vec::new();
+    if how == Oversize::Backlog {
+        stdin.extend(std::iter::repeat_n(b'm', 1 << 20));
+        stdin.push(b'\n');
+    }
+    stdin.extend_from_slice(sleep_stdin(5000).as_bytes());
+    let out = run(wsdbg()
+        .args([
+            "-o",
+            "payload",
+            "--max-size",
+            "1000",
+            "--close-timeout",
+            "2",
+        ])
+        .arg(server.url())
+        .write_stdin(stdin));
+    (server.join(), out)
+}
+
+/// Runs `oversize_once` 50 times, 4 at a time: every run must deliver the 1009.
+fn oversize_50(how: Oversize) {
+    let (tx, rx) = mpsc::channel();
+    let workers: Vec<_> = (0..4)
+        .map(|i| {
+            let tx = tx.clone();
+            thread::spawn(move || {
+                let mut n = i;
+                while n < 50 {
+                    let _ = tx.send(oversize_once(how));
+                    n += 4;
+                }
+            })
+        })
+        .collect();
+    drop(tx);
+    let mut failures = Vec::new();
+    let mut runs = 0;
+    for (code, out) in rx {
+        runs += 1;
+        no_panic(&out);
+        if code != Some(1009) || out.code != Some(3) || !out.stderr.contains("RFC 6455 10.4") {
+            failures.push(format!("server got close {code:?}\n{out}"));
+        }
+    }
+    for w in workers {
+        w.join().expect("worker");
+    }
+    assert_eq!(runs, 50);
+    assert!(
+        failures.is_empty(),
+        "the 1009 did not reach the server in {} of 50 runs ({how:?}); first:\n{}",
+        failures.len(),
+        failures[0]
+    );
+}
+
+/// Before: the server missed our 1009 in 2 of 14 runs, and every run ended with a
+/// reset (wsdbg closed with the rest of the message unread). Now the session
+/// half-closes and drains first: 50 of 50 get the 1009, then a FIN.
+#[test]
+fn issue9_the_1009_close_reaches_the_peer_50_of_50() {
+    oversize_50(Oversize::Once);
+}
+
+/// Before: the 1009 never arrived when the server kept sending after the oversize
+/// message. Now: 50 of 50, then a FIN.
+#[test]
+fn issue9_the_1009_close_reaches_a_peer_that_keeps_sending_50_of_50() {
+    oversize_50(Oversize::KeepSending);
+}
+
+/// The case where closing at once loses the 1009 on Linux too: our close frame is
+/// still in our kernel's send queue (behind a message the server reads late) while
+/// the server's messages wait unread in our receive queue. Closing then would reset
+/// the connection and throw the close frame away; the session half-closes and drains
+/// instead. 50 of 50.
+#[test]
+fn issue9_the_1009_close_queued_behind_our_data_reaches_the_peer_50_of_50() {
+    oversize_50(Oversize::Backlog);
+}
+
+// ---------------------------------------------------------------------------------------
+// 5. Frames are not lost when our write fails
+// ---------------------------------------------------------------------------------------
+
+/// The server reads a little of our 10 MB line, sends a message and close 1000, and
+/// closes its socket with our data unread (so we get a reset while writing). wsdbg
+/// must still show the message and the server's close: 20 of 20 (before: 2 of 20).
+#[test]
+fn issue9_frames_before_a_failed_write_are_shown_20_of_20() {
+    let mut line = vec![b'q'; 10 << 20];
+    line.push(b'\n');
+    let line = Arc::new(line);
+    let (tx, rx) = mpsc::channel();
+    let workers: Vec<_> = (0..2)
+        .map(|i| {
+            let tx = tx.clone();
+            let line = line.clone();
+            thread::spawn(move || {
+                let mut n = i;
+                while n < 20 {
+                    let server = raw_server(|mut s| {
+                        upgrade(&mut s);
+                        let mut got = vec![0u8; 100 * 1024];
+                        let _ = s.read_exact(&mut got);
+                        let mut bytes = text("last words");
+                        bytes.extend(close(1000, "bye"));
+                        let _ = s.write_all(&bytes);
+                        // Dropped with our data unread: a reset.
+                    });
+                    let out = run(wsdbg()
+                        .args(["--close-timeout", "2"])
+                        .arg(server.url())
+                        .write_stdin(line.as_slice().to_vec()));
+                    server.join();
+                    let _ = tx.send(out);
+                    n += 2;
+                }
+            })
+        })
+        .collect();
+    drop(tx);
+    let mut failures = Vec::new();
+    let mut runs = 0;
+    for out in rx {
+        runs += 1;
+        no_panic(&out);
+        // Pretty output: `<<` marks frames received.
+        let message = out
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("<<") && l.contains("\"last words\""));
+        let close_in = out
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("<<") && l.contains("CLOSE") && l.contains("code=1000"));
+        if !message || !close_in || out.code != Some(3) {
+            failures.push(out);
+        }
+    }
+    for w in workers {
+        w.join().expect("worker");
+    }
+    assert_eq!(runs, 20);
+    assert!(
+        failures.is_empty(),
+        "the message or the close was lost in {} of 20 runs; first:\n{}",
+        failures.len(),
+        failures[0]
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// 6. No false clean close
+// ---------------------------------------------------------------------------------------
+
+/// The server floods 8 MiB of pings and reads nothing (its receive buffer is small),
+/// sends close 1000 and stops. With `line`, wsdbg is sending an 8 MiB line first (the
+/// server reads 64 KiB of it to know), so its close reply is queued behind more than
+/// the kernel takes and is never written. When wsdbg has gone, the server reads what
+/// reached it. Returns the run and whether our close reply was among it.
+fn flood_then_close(line: bool) -> (Run, bool) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    small_rcvbuf(&listener);
+    let done = Arc::new(AtomicBool::new(false));
+    let done2 = done.clone();
+    let server = raw_server_on(listener, move |mut s| {
+        upgrade(&mut s);
+        // The rest of our message's payload still to come, when there is one.
+        let mut rest = 0;
+        if line {
+            // Its header (2 + 8 length bytes + 4 mask bytes), and 64 KiB of it.
+            let mut h = [0u8; 14];
+            s.read_exact(&mut h).expect("the message's header");
+            let len = u64::from_be_bytes(h[2..10].try_into().expect("8 bytes"));
+            let mut first = vec![0u8; 64 * 1024];
+            s.read_exact(&mut first).expect("64 KiB of the message");
+            rest = len - first.len() as u64;
+        }
+        let pings = ping(&[b'p'; 125]).repeat(64);
+        for _ in 0..1024 {
+            if s.write_all(&pings).is_err() {
+                break;
+            }
+        }
+        let _ = s.write_all(&close(1000, "flooded"));
+        while !done2.load(Ordering::SeqCst) {
+            thread::sleep(Duration::from_millis(20));
+        }
+        let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+        // Frames start after our message: all of it must have come first.
+        let skipped = io::copy(&mut (&s).take(rest), &mut io::sink()).unwrap_or(0);
+        if skipped < rest {
+            return false;
+        }
+        let mut frames = Vec::new();
+        while let Ok(f) = read_frame(&mut s) {
+            frames.push(f.opcode);
+        }
+        frames.contains(&OP_CLOSE)
+    });
+    let mut stdin = Vec::new();
+    if line {
+        stdin.extend(std::iter::repeat_n(b'l', 8 << 20));
+        stdin.push(b'\n');
+    }
+    stdin.extend_from_slice(sleep_stdin(10_000).as_bytes());
+    // Payloads only (there are none): the flood's frames would make megabytes of
+    // output. The exit code reports the close: 0 for clean.
+    let w = watch(
+        &["-o", "payload", "--close-timeout", "1", &server.url()],
+        stdin,
+        Out::Capture,
+        Duration::from_secs(15),
+    );
+    done.store(true, Ordering::SeqCst);
+    let written = server.join();
+    let run = w.ended();
+    no_panic(run);
+    (
+        Run {
+            code: run.code,
+            stdout: run.stdout.clone(),
+            stderr: run.stderr.clone(),
+            elapsed: run.elapsed,
+        },
+        written,
+    )
+}
+
+/// Before, wsdbg reported `clean: true` and exit 0 while its reply to a flood's close
+/// was still queued and never reached the peer. Clean (exit 0) must mean the reply
+/// was written: checked against what the server finally received, flood alone (the
+/// kernel may well take the reply) ...
+#[test]
+fn issue9_a_clean_close_after_a_ping_flood_means_our_reply_was_written() {
+    let (run, written) = flood_then_close(false);
+    eprintln!("measured: after the flood alone, our reply reached the server: {written}");
+    assert_eq!(
+        run.code == Some(0),
+        written,
+        "exit 0 must mean our close reply was written (it was: {written})\n{run}"
+    );
+    assert!(matches!(run.code, Some(0 | 3)), "{run}");
+}
+
+/// ... and with our reply stuck behind an 8 MiB message: never written, so not clean:
+/// exit 3, once --close-timeout has passed.
+#[test]
+fn issue9_a_close_reply_that_is_never_written_is_not_clean() {
+    let (run, written) = flood_then_close(true);
+    assert!(!written, "the test did not block our reply\n{run}");
+    assert_eq!(
+        run.code,
+        Some(3),
+        "not clean: the reply was never written\n{run}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// 7. Header injection
+// ---------------------------------------------------------------------------------------
+
+/// A CR or LF in `--origin` or `-p` would add a header line of the user's to the
+/// request: a usage error (exit 2) before anything is sent, like `-H`.
+#[test]
+fn issue9_line_breaks_in_origin_or_protocol_are_refused_before_connecting() {
+    let cases: &[(&str, &str)] = &[
+        ("--origin", "http://o\r\nX-Evil: 1"),
+        ("--origin", "http://o\nX-Evil: 1"),
+        ("--origin", "http://o\rX-Evil: 1"),
+        ("-p", "chat\r\nX-Evil: 1"),
+        ("-p", "chat\nX-Evil: 1"),
+        ("-H", "X-A: b\r\nX-Evil: 1"),
+    ];
+    for (opt, value) in cases {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let url = format!("ws://{}/", listener.local_addr().expect("addr"));
+        let out = run(wsdbg().args(["--json", opt, value]).arg(&url));
+        no_panic(&out);
+        let err = out.error_kind("usage", 2);
+        let msg = err["message"].as_str().unwrap_or_default();
+        assert!(msg.starts_with(opt), "{opt} {value:?}\n{out}");
+        assert_eq!(out.stderr.trim_end().lines().count(), 1, "one line\n{out}");
+        match listener.accept() {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Ok(_) => panic!("{opt} {value:?}: wsdbg connected anyway\n{out}"),
+            Err(e) => panic!("accept: {e}"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 8. /file is capped at --max-size
+// ---------------------------------------------------------------------------------------
+
+/// `/file /dev/zero` read without end. Now it reads at most `--max-size` bytes (plus
+/// one): over that, a one-line error, nothing sent, the session goes on, exit 4.
+#[test]
+fn issue9_file_is_capped_at_max_size() {
+    let server = Server::scripted(|c| {
+        c.echo_until_close();
+        c.seen.clone()
+    });
+    let w = watch(
+        &["--json", "--max-size", "100000", &server.url("/")],
+        b"/file /dev/zero\nafter\n".to_vec(),
+        Out::Capture,
+        Duration::from_secs(15),
+    );
+    let seen = server.result();
+    w.peak_under("/file /dev/zero", RSS_BOUND_KIB);
+    let run = w.ended();
+    no_panic(run);
+    run.clean_close_script_failed();
+    let err = run.error();
+    assert_eq!(
+        err["message"], "/file: /dev/zero is larger than --max-size (100000 bytes); nothing sent",
+        "{run}"
+    );
+    assert_eq!(run.texts("out"), ["after"], "the session went on\n{run}");
+    let ops: Vec<u8> = seen.iter().map(|f| f.opcode).collect();
+    assert_eq!(
+        ops,
+        [OP_TEXT, OP_CLOSE],
+        "nothing else sent: {seen:?}\n{run}"
+    );
+}
+
+/// A file of exactly `--max-size` bytes is still sent.
+#[test]
+fn issue9_file_of_exactly_max_size_is_sent() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("exact.bin");
+    std::fs::write(&path, vec![5u8; 1000]).expect("write");
+    let server = Server::scripted(|c| {
+        c.echo_until_close();
+        c.seen.clone()
+    });
+    let out = run(wsdbg()
+        .args(["--json", "--max-size", "1000"])
+        .arg(server.url("/"))
+        .write_stdin(format!("/file {}\n", path.display())));
+    let seen = server.result();
+    out.clean_close();
+    assert_eq!(seen[0].opcode, OP_BINARY, "{seen:?}");
+    assert_eq!(seen[0].payload.len(), 1000);
+}
+
+// ---------------------------------------------------------------------------------------
+// 9. The close wait is capped
+// ---------------------------------------------------------------------------------------
+
+/// A server that never answers our close but pings every 300 ms: each ping restarts
+/// the close timeout, but the whole wait is capped at 10 x --close-timeout (here 10 s)
+/// and wsdbg says so; exit 3, over within 13 s.
+#[test]
+fn issue9_the_close_wait_is_capped_at_10_close_timeouts() {
+    let server = raw_server(|mut s| {
+        upgrade(&mut s);
+        let until = Instant::now() + Duration::from_secs(16);
+        while Instant::now() < until && s.write_all(&ping(b"still here")).is_ok() {
+            thread::sleep(Duration::from_millis(300));
+        }
+    });
+    let out = run(wsdbg()
+        .args(["--json", "--close-timeout", "1"])
+        .arg(server.url()));
+    server.join();
+    no_panic(&out);
+    eprintln!("measured: close wait capped after {:?}", out.elapsed);
+    let err = out.error_kind("timeout", 3);
+    assert!(
+        err["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("10 x --close-timeout")),
+        "{out}"
+    );
+    assert!(
+        out.elapsed >= Duration::from_millis(9500) && out.elapsed < Duration::from_secs(13),
+        "expected about 10 s\n{out}"
+    );
+    assert_eq!(out.first("close")["clean"], false, "{out}");
+}
+
+// ---------------------------------------------------------------------------------------
+// 10. listen: oversized and trickled requests
+// ---------------------------------------------------------------------------------------
+
+/// Reads an HTTP response (head, then `Content-Length` bytes of body) from `s`.
+fn read_response(s: &mut TcpStream) -> io::Result<(String, String)> {
+    let mut buf = Vec::new();
+    let mut b = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        if s.read(&mut b)? == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        buf.push(b[0]);
+    }
+    let head = String::from_utf8_lossy(&buf).into_owned();
+    let len = head
+        .lines()
+        .find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse::<usize>().ok())?
+        })
+        .unwrap_or(0);
+    let mut body = vec![0u8; len];
+    s.read_exact(&mut body)?;
+    Ok((head, String::from_utf8_lossy(&body).into_owned()))
+}
+
+/// A request head over 64 KiB (70 KiB of header lines) gets a 400 that says so, not a
+/// reset.
+#[test]
+fn issue9_listen_answers_a_request_head_over_64_kib_with_400() {
+    let l = Listen::json();
+    let mut s = TcpStream::connect(&l.addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let mut req = b"GET / HTTP/1.1\r\nHost: x\r\n".to_vec();
+    let mut i = 0;
+    while req.len() < 70 * 1024 {
+        req.extend_from_slice(format!("X-Pad-{i}: {}\r\n", "a".repeat(60)).as_bytes());
+        i += 1;
+    }
+    req.extend_from_slice(b"\r\n");
+    s.write_all(&req).expect("write the request");
+    let (head, body) = read_response(&mut s).expect("a response, not a reset");
+    assert!(head.starts_with("HTTP/1.1 400 "), "{head}");
+    assert!(body.contains("request head over 64 KiB"), "{body}");
+    drop(s);
+    thread::sleep(Duration::from_millis(100));
+    let lines = l.stop();
+    assert!(
+        lines
+            .iter()
+            .any(|x| x.contains("\"error\"") && x.contains("over 64 KiB")),
+        "{lines:#?}"
+    );
+}
+
+/// A client that sends its upgrade request one byte a second, forever: returns when
+/// the server ends the connection (how long it took), or `None` when `stop` is set
+/// or after 20 s.
+fn trickler(addr: String, stop: Arc<AtomicBool>) -> Option<Duration> {
+    let start = Instant::now();
+    let mut s = TcpStream::connect(&addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(1))).ok()?;
+    let mut bytes = b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: "
+        .iter()
+        .copied()
+        .chain(std::iter::repeat(b'a'));
+    let mut b = [0u8; 64];
+    while !stop.load(Ordering::SeqCst) && start.elapsed() < Duration::from_secs(20) {
+        let next = bytes.next().unwrap_or(b'a');
+        if s.write_all(&[next]).is_err() {
+            return Some(start.elapsed());
+        }
+        match s.read(&mut b) {
+            Ok(0) => return Some(start.elapsed()),
+            Ok(_) => {}
+            Err(e)
+                if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::TimedOut => {
+            }
+            Err(_) => return Some(start.elapsed()),
+        }
+    }
+    None
+}
+
+/// An ordinary client: upgrade, one masked text message, its echo. Returns how long
+/// that took.
+fn echo_client(addr: &str) -> Duration {
+    let start = Instant::now();
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    s.write_all(
+        b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    )
+    .expect("request");
+    let (head, _) = read_response(&mut s).expect("101");
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    s.write_all(&frame(true, 0, OP_TEXT, Some([1, 2, 3, 4]), b"prompt"))
+        .expect("message");
+    let f = read_frame(&mut s).expect("the echo");
+    let took = start.elapsed();
+    assert_eq!((f.opcode, f.text().as_str()), (OP_TEXT, "prompt"));
+    let _ = s.write_all(&frame(
+        true,
+        0,
+        OP_CLOSE,
+        Some([1, 2, 3, 4]),
+        &1000u16.to_be_bytes(),
+    ));
+    took
+}
+
+/// 20 clients trickling their requests a byte a second do not stop an ordinary
+/// client from getting its echo within 500 ms.
+#[test]
+fn issue9_listen_serves_a_client_promptly_while_others_trickle() {
+    let l = Listen::json();
+    let stop = Arc::new(AtomicBool::new(false));
+    let tricklers: Vec<_> = (0..20)
+        .map(|_| {
+            let (addr, stop) = (l.addr.clone(), stop.clone());
+            thread::spawn(move || trickler(addr, stop))
+        })
+        .collect();
+    thread::sleep(Duration::from_millis(1500));
+    let took: Vec<Duration> = (0..3).map(|_| echo_client(&l.addr)).collect();
+    stop.store(true, Ordering::SeqCst);
+    for t in tricklers {
+        let cut = t.join().expect("trickler");
+        assert_eq!(cut, None, "a trickler was cut within 3 s");
+    }
+    eprintln!("measured: echo while 20 clients trickle: {took:?}");
+    for t in &took {
+        assert!(*t < Duration::from_millis(500), "echo took {t:?}");
+    }
+}
+
+/// Each trickling client is cut at listen's 10 s handshake deadline (checked: between
+/// 9.5 and 12 s), however steadily it sends.
+#[test]
+fn issue9_listen_cuts_trickling_clients_at_its_handshake_deadline() {
+    let l = Listen::json();
+    let stop = Arc::new(AtomicBool::new(false));
+    let tricklers: Vec<_> = (0..20)
+        .map(|_| {
+            let (addr, stop) = (l.addr.clone(), stop.clone());
+            thread::spawn(move || trickler(addr, stop))
+        })
+        .collect();
+    let cuts: Vec<Option<Duration>> = tricklers
+        .into_iter()
+        .map(|t| t.join().expect("trickler"))
+        .collect();
+    eprintln!("measured: tricklers cut after {cuts:?}");
+    for cut in &cuts {
+        assert!(
+            cut.is_some_and(|c| c >= Duration::from_millis(9500) && c < Duration::from_secs(12)),
+            "{cuts:?}"
+        );
+    }
+    let lines = l.stop();
+    let timeouts = lines
+        .iter()
+        .filter(|x| x.contains("\"timeout\"") && x.contains("within 10 s"))
+        .count();
+    assert_eq!(timeouts, 20, "{lines:#?}");
+}
