@@ -1524,3 +1524,28 @@ fn issue9_listen_cuts_trickling_clients_at_its_handshake_deadline() {
         .count();
     assert_eq!(timeouts, 20, "{lines:#?}");
 }
+
+#[test]
+fn issue9_json_of_a_large_message_stays_within_3x_its_size() {
+    // --json used to build the hex and the text of a message whole in its line
+    // buffer (about 9x the message size); large payload fields now go out in pieces.
+    const SIZE: usize = 16 << 20;
+    let server = raw_server(move |mut s| {
+        upgrade(&mut s);
+        let mut bytes = header(true, 0, OP_TEXT, None, SIZE as u64);
+        bytes.extend(std::iter::repeat_n(b'j', SIZE));
+        bytes.extend(close(1000, "done"));
+        let _ = s.write_all(&bytes);
+        let _ = frames_until_close(&mut s);
+    });
+    let w = watch(
+        &["--json", "--max-size", "33554432", &server.url()],
+        sleep_stdin(2000).into_bytes(),
+        Out::Null,
+        Duration::from_secs(20),
+    );
+    server.join();
+    let bound = 3 * (SIZE as u64 / 1024) + RSS_BOUND_KIB;
+    w.peak_under("a 16 MiB text message as JSON", bound);
+    no_panic(w.ended());
+}
