@@ -41,7 +41,7 @@ _wsdbg() {
 
     case "${cmd}" in
         wsdbg)
-            opts="-H -p -k -x -r -b -L -o -v -h -V --header --protocol --origin --cacert --insecure --cert --key --connect-timeout --close-timeout --max-size --execute --keep-open --linger --raw --binary --chunk-size --max-messages --echo --no-auto-pong --follow-redirects --proxy --no-proxy --reconnect --max-retries --backoff-min --backoff-max --ping-interval --output --json --color --verbose --full --max-payload --help --version listen completions help"
+            opts="-H -p -k -x -r -b -L -o -v -h -V --header --protocol --origin --cacert --insecure --cert --key --connect-timeout --close-timeout --max-size --execute --keep-open --linger --raw --binary --chunk-size --max-messages --echo --no-auto-pong --follow-redirects --proxy --compress --no-proxy --reconnect --max-retries --backoff-min --backoff-max --ping-interval --output --json --color --verbose --full --max-payload --help --version listen completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -112,6 +112,10 @@ _wsdbg() {
                     return 0
                     ;;
                 --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compress)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -225,7 +229,7 @@ _wsdbg() {
             return 0
             ;;
         wsdbg__subcmd__listen)
-            opts="-o -v -h --port --max-size --tls-cert --tls-key --output --json --color --verbose --full --max-payload --help"
+            opts="-o -v -h --port --max-size --tls-cert --tls-key --compress --output --json --color --verbose --full --max-payload --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

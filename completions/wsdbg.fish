@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_wsdbg_global_optspecs
-    string join \n H/header= p/protocol= origin= cacert= k/insecure cert= key= connect-timeout= close-timeout= max-size= x/execute= keep-open linger= r/raw b/binary chunk-size= max-messages= echo no-auto-pong L/follow-redirects proxy= no-proxy reconnect max-retries= backoff-min= backoff-max= ping-interval= o/output= json color= v/verbose full max-payload= h/help V/version
+    string join \n H/header= p/protocol= origin= cacert= k/insecure cert= key= connect-timeout= close-timeout= max-size= x/execute= keep-open linger= r/raw b/binary chunk-size= max-messages= echo no-auto-pong L/follow-redirects proxy= compress= no-proxy reconnect max-retries= backoff-min= backoff-max= ping-interval= o/output= json color= v/verbose full max-payload= h/help V/version
 end
 
 function __fish_wsdbg_needs_command
@@ -38,6 +38,7 @@ complete -c wsdbg -n "__fish_wsdbg_needs_command" -l linger -d 'Script mode: at 
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l chunk-size -d 'With --binary: largest binary message made from stdin' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l max-messages -d 'Deliver exactly N received data messages, then close and exit' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l proxy -d 'Proxy: http://[user:pass@]host:port, socks5:// or socks5h://' -r
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l compress -d 'Offer permessage-deflate and show what it did; =PARAMS to ask for more' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l max-retries -d 'With --reconnect: give up after N failed attempts in a row' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l backoff-min -d 'With --reconnect: first delay in milliseconds' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l backoff-max -d 'With --reconnect: longest delay in milliseconds' -r
@@ -79,6 +80,7 @@ complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l color -d 'Colour 
 always\t''
 never\t''"
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l max-payload -d 'Pretty output: cut payloads at N bytes (default: text 256, binary 64)' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l compress -d 'Accept permessage-deflate (RFC 7692) when a client offers it, and echo compressed'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l json -d 'Same as --output json'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -s v -l verbose -d 'Pretty output: also print the handshake headers'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l full -d 'Pretty output: show payloads in full, never cut'

@@ -101,6 +101,9 @@ pub struct ListenArgs {
     /// Private key (PEM) for --tls-cert
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Accept permessage-deflate (RFC 7692) when a client offers it, and echo compressed
+    #[arg(long)]
+    pub compress: bool,
     #[command(flatten)]
     pub out: OutArgs,
 }
@@ -191,6 +194,21 @@ pub struct ConnArgs {
     /// --proxy, HTTPS_PROXY/HTTP_PROXY/ALL_PROXY/NO_PROXY apply.
     #[arg(long, value_name = "URL", conflicts_with = "no_proxy")]
     pub proxy: Option<String>,
+    /// Offer permessage-deflate and show what it did; =PARAMS to ask for more
+    ///
+    /// Offer permessage-deflate (RFC 7692) the way browsers do
+    /// (`client_max_window_bits`), or with the parameters given after `=` as in the
+    /// header, e.g. `--compress='server_no_context_takeover; server_max_window_bits=10'`
+    /// (also client_no_context_takeover, client_max_window_bits[=N]; bits 8-15).
+    /// Frames show the compressed bytes, messages the inflated ones with both sizes.
+    #[arg(
+        long,
+        value_name = "PARAMS",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = ""
+    )]
+    pub compress: Option<String>,
     /// Ignore the proxy environment variables
     #[arg(hide_short_help = true, long)]
     pub no_proxy: bool,
@@ -355,6 +373,8 @@ pub struct ListenConfig {
     pub addr: std::net::SocketAddr,
     pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
     pub max_size: u64,
+    /// `--compress`: take permessage-deflate offers.
+    pub compress: bool,
 }
 
 impl ListenArgs {
@@ -369,6 +389,7 @@ impl ListenArgs {
             addr,
             tls,
             max_size: self.max_size,
+            compress: self.compress,
         })
     }
 }
@@ -407,10 +428,25 @@ impl ConnArgs {
             }
             None => None,
         };
+        let compress = match c.compress.as_deref().map(str::trim) {
+            None => None,
+            Some("") => Some(crate::deflate::Params::browser_offer()),
+            Some(p) => {
+                let p = p
+                    .strip_prefix(crate::deflate::NAME)
+                    .map_or(p, |rest| rest.trim_start_matches(';'));
+                Some(crate::deflate::Params::parse(p).map_err(|e| {
+                    Error::usage(format!(
+                        "--compress: expected permessage-deflate parameters as in the header: {e}"
+                    ))
+                })?)
+            }
+        };
         let ask = crate::handshake::Ask {
             headers,
             protocols: c.protocols,
             origin: c.origin,
+            compress,
         };
         // No CR or LF can get into the request (header injection).
         ask.check()?;

@@ -61,6 +61,8 @@ pub struct Handshake {
     pub response: HttpHead,
     /// Negotiated subprotocol.
     pub protocol: Option<String>,
+    /// permessage-deflate, when the response agreed to it.
+    pub deflate: Option<crate::deflate::Agreed>,
     /// From the start of the TCP connect to the 101 response.
     pub elapsed: Duration,
 }

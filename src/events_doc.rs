@@ -87,6 +87,10 @@ pub const EVENTS: &[EventDoc] = &[
             f("response.headers", "[[name, value], ...]"),
             f("protocol", "the negotiated subprotocol, or null"),
             f(
+                "extensions",
+                "the extensions agreed, parameters parsed: `[{\"name\": \"permessage-deflate\", \"params\": {\"server_max_window_bits\": 12}}]`, or `[]`",
+            ),
+            f(
                 "elapsed_ms",
                 "from the start of the TCP connect to the 101 response",
             ),

@@ -12,6 +12,7 @@ use tungstenite::handshake::client::generate_key;
 use tungstenite::handshake::derive_accept_key;
 
 use crate::connect::Deadline;
+use crate::deflate;
 use crate::error::{Error, Kind, Refusal};
 use crate::event::{Handshake, HttpHead};
 use crate::target::Target;
@@ -24,6 +25,30 @@ pub struct Ask {
     /// `-p`, in the order given.
     pub protocols: Vec<String>,
     pub origin: Option<String>,
+    /// `--compress`: the permessage-deflate offer (unless `-H` sets the header).
+    pub compress: Option<deflate::Params>,
+}
+
+impl Ask {
+    /// The user's own `Sec-WebSocket-Extensions` (`-H`), which is sent as written.
+    fn user_extensions(&self) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("sec-websocket-extensions"))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The permessage-deflate offer the request carries: `--compress`, or the one in
+    /// the user's own header (honoured when the response names it).
+    pub fn deflate_offer(&self) -> Option<deflate::Params> {
+        match self.user_extensions() {
+            Some(v) => deflate::elements(v)
+                .into_iter()
+                .find(|(n, _)| n == deflate::NAME)
+                .and_then(|(_, p)| deflate::Params::parse(&p).ok()),
+            None => self.compress,
+        }
+    }
 }
 
 impl Ask {
@@ -73,6 +98,9 @@ pub fn request(target: &Target, ask: &Ask) -> (HttpHead, String) {
     }
     if let Some(origin) = &ask.origin {
         headers.push(("Origin".into(), origin.clone()));
+    }
+    if let (Some(offer), None) = (&ask.compress, ask.user_extensions()) {
+        headers.push(("Sec-WebSocket-Extensions".into(), offer.header()));
     }
     if let Some(auth) = &target.authorization {
         if !ask
@@ -284,26 +312,48 @@ pub fn perform<S: Read + Write + Deadline>(
             ));
         }
     }
-    if let Some(ext) = header(&response, "sec-websocket-extensions") {
-        if !ext.trim().is_empty() {
-            return Err(fail(
-                format!(
-                    "the server chose extensions {ext:?}, but none were offered (RFC 6455 4.1)"
-                ),
-                &response,
-            ));
-        }
-    }
+    let deflate = match header(&response, "sec-websocket-extensions").map(str::trim) {
+        None | Some("") => None,
+        Some(ext) => Some(agree(ask, ext).map_err(|m| fail(m, &response))?),
+    };
     Ok((
         Handshake {
             url: target.url.clone(),
             request: req,
             response,
             protocol,
+            deflate,
             elapsed: started.elapsed(),
         },
         rest,
     ))
+}
+
+/// The client's reading of the extensions a server chose (RFC 6455 4.1: only ones
+/// offered; RFC 7692 7.1: parameters the offer allowed).
+fn agree(ask: &Ask, ext: &str) -> Result<deflate::Agreed, String> {
+    let offer = ask.deflate_offer();
+    let chosen = deflate::elements(ext);
+    if chosen.len() > 1 {
+        return Err(format!(
+            "the server chose {} extensions ({ext:?}); at most permessage-deflate was offered (RFC 6455 4.1)",
+            chosen.len()
+        ));
+    }
+    let Some((name, params)) = chosen.into_iter().next() else {
+        return Err(format!("expected an extension in {ext:?}"));
+    };
+    let Some(offer) = offer.filter(|_| name == deflate::NAME) else {
+        return Err(format!(
+            "the server chose extension {name:?}, which was not offered (RFC 6455 4.1)"
+        ));
+    };
+    let params = deflate::Params::parse(&params)
+        .map_err(|e| format!("the server's permessage-deflate response: {e}"))?;
+    // An 8-bit window for us (`compress_out` false) is said by the session.
+    let (agreed, _note) = deflate::Agreed::client(&offer, &params)
+        .map_err(|e| format!("the server's permessage-deflate response: {e}"))?;
+    Ok(agreed)
 }
 
 /// The end of an HTTP head in `buf`, just past its blank line: `Ok(None)` while more is
@@ -332,6 +382,10 @@ pub struct Accepted {
     pub request: HttpHead,
     /// The subprotocol chosen (the first the client offered).
     pub protocol: Option<String>,
+    /// permessage-deflate, when offered and the server takes it.
+    pub deflate: Option<deflate::Agreed>,
+    /// Offers declined, and why.
+    pub notes: Vec<String>,
 }
 
 /// A request that is not a WebSocket upgrade: the 400 response to send, and why.
@@ -341,8 +395,9 @@ pub struct Rejected {
     pub problem: String,
 }
 
-/// The server side: judge a request head (as `head_end` found it) and answer it.
-pub fn accept(head: &[u8]) -> Result<Accepted, Rejected> {
+/// The server side: judge a request head (as `head_end` found it) and answer it;
+/// `compress`: take a permessage-deflate offer.
+pub fn accept(head: &[u8], compress: bool) -> Result<Accepted, Rejected> {
     let mut headers = [httparse::EMPTY_HEADER; 64];
     let mut req = httparse::Request::new(&mut headers);
     let parsed = req.parse(head);
@@ -411,11 +466,25 @@ pub fn accept(head: &[u8]) -> Result<Accepted, Rejected> {
     if let Some(p) = &protocol {
         resp.push_str(&format!("Sec-WebSocket-Protocol: {p}\r\n"));
     }
+    let (mut agreed, mut notes) = (None, Vec::new());
+    if let (true, Some(offers)) = (compress, get("sec-websocket-extensions")) {
+        let (taken, declined) = deflate::Agreed::server(&offers);
+        notes = declined;
+        if let Some((params, a)) = taken {
+            resp.push_str(&format!(
+                "Sec-WebSocket-Extensions: {}\r\n",
+                params.header()
+            ));
+            agreed = Some(a);
+        }
+    }
     resp.push_str("\r\n");
     Ok(Accepted {
         response: resp.into_bytes(),
         request,
         protocol,
+        deflate: agreed,
+        notes,
     })
 }
 
@@ -606,6 +675,7 @@ mod tests {
             ],
             protocols: vec!["chat".into(), "superchat".into()],
             origin: Some("http://o".into()),
+            compress: None,
         };
         let (head, key) = request(&t, &ask);
         let names: Vec<&str> = head.headers.iter().map(|(n, _)| n.as_str()).collect();
@@ -662,6 +732,7 @@ mod tests {
             headers: vec![("X-A".into(), "b".into())],
             protocols: vec!["chat".into()],
             origin: Some("http://o".into()),
+            compress: None,
         };
         assert!(ok.check().is_ok());
         let cases = [

@@ -94,6 +94,7 @@ pub fn run<S: Sink>(cfg: ListenConfig, mut out: S) -> Result<u8, Error> {
         listener,
         tls: cfg.tls,
         max_size: cfg.max_size,
+        compress: cfg.compress,
         out,
         clients: HashMap::new(),
         next_id: 0,
@@ -111,6 +112,7 @@ struct Server<S: Sink> {
     listener: TcpListener,
     tls: Option<Arc<ServerConfig>>,
     max_size: u64,
+    compress: bool,
     out: S,
     /// By token; a client's token is its id.
     clients: HashMap<Token, Client>,
@@ -394,7 +396,7 @@ impl<S: Sink> Server<S> {
             return true;
         };
         let head = std::mem::take(head);
-        match handshake::accept(&head[..end]) {
+        match handshake::accept(&head[..end], self.compress) {
             Err(r) => self.refuse(c, r.problem, Some(r.response)),
             Ok(a) => {
                 let mut conn = Box::new(protocol::Conn::new(
@@ -403,11 +405,15 @@ impl<S: Sink> Server<S> {
                         max_size: self.max_size,
                         auto_pong: true,
                         rbuf: CLIENT_RBUF,
-                        deflate: None,
+                        deflate: a.deflate,
                     },
                     &head[end..],
                 ));
                 conn.tx.out.append(|o| o.extend_from_slice(&a.response));
+                self.out.client(Some(c.id));
+                for note in &a.notes {
+                    self.out.emit(&Event::Warning(note));
+                }
                 self.out.client(Some(c.id));
                 self.out.emit(&Event::Client {
                     peer: &c.peer,

@@ -422,6 +422,13 @@ impl<S: Sink> Session<S> {
             }
         };
         self.sink.emit(&Event::Handshake(&hs));
+        let deflate = hs.deflate;
+        if deflate.is_some_and(|a| !a.compress_out) {
+            self.sink.emit(&Event::Warning(
+                "permessage-deflate: the server asks for an 8-bit window, which a raw deflater \
+                 cannot make: wsdbg sends its messages uncompressed (RSV1=0 is legal)",
+            ));
+        }
         self.info.handshake = Some(hs);
         self.rx_since_tx = 0;
         self.connected_at = Some(Instant::now());
@@ -438,7 +445,7 @@ impl<S: Sink> Session<S> {
                 max_size: self.opts.max_size,
                 auto_pong: self.opts.auto_pong,
                 rbuf: protocol::READ_CHUNK,
-                deflate: None,
+                deflate,
             },
             &rest,
         );

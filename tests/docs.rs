@@ -101,6 +101,14 @@ fn data() -> Data {
             headers: headers(&[("Upgrade", "websocket"), ("Sec-WebSocket-Protocol", "chat")]),
             ..HttpHead::default()
         },
+        deflate: Some(
+            wsdbg::deflate::Agreed::client(
+                &wsdbg::deflate::Params::browser_offer(),
+                &wsdbg::deflate::Params::parse("server_max_window_bits=12").unwrap(),
+            )
+            .unwrap()
+            .0,
+        ),
         protocol: Some("chat".into()),
         elapsed: Duration::from_micros(12_345),
     };

@@ -62,11 +62,23 @@ fn fixture() -> Fixture {
                 ("Connection", "Upgrade"),
                 ("Sec-WebSocket-Accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
                 ("Sec-WebSocket-Protocol", "chat"),
+                (
+                    "Sec-WebSocket-Extensions",
+                    "permessage-deflate; server_max_window_bits=12",
+                ),
                 ("X-Evil", "a\x1b[31mred"),
             ]),
             ..HttpHead::default()
         },
         protocol: Some("chat".into()),
+        deflate: Some(
+            wsdbg::deflate::Agreed::client(
+                &wsdbg::deflate::Params::browser_offer(),
+                &wsdbg::deflate::Params::parse("server_max_window_bits=12").unwrap(),
+            )
+            .unwrap()
+            .0,
+        ),
         elapsed: Duration::from_micros(12_345),
     };
     let info = Info {

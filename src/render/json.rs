@@ -66,7 +66,46 @@ struct HandshakeBody<'a> {
     request: Request<'a>,
     response: Response<'a>,
     protocol: Option<&'a str>,
+    /// The extensions agreed, parameters parsed.
+    extensions: Vec<Extension>,
     elapsed_ms: f64,
+}
+
+/// One agreed extension: `{"name": "permessage-deflate", "params": {...}}`.
+#[derive(Serialize)]
+struct Extension {
+    name: &'static str,
+    params: serde_json::Map<String, serde_json::Value>,
+}
+
+fn extensions(h: &Handshake) -> Vec<Extension> {
+    let Some(a) = &h.deflate else {
+        return Vec::new();
+    };
+    let p = a.params;
+    let mut params = serde_json::Map::new();
+    if p.server_no_context_takeover {
+        params.insert("server_no_context_takeover".into(), true.into());
+    }
+    if p.client_no_context_takeover {
+        params.insert("client_no_context_takeover".into(), true.into());
+    }
+    if let Some(b) = p.server_max_window_bits {
+        params.insert("server_max_window_bits".into(), b.into());
+    }
+    match p.client_max_window_bits {
+        Some(Some(b)) => {
+            params.insert("client_max_window_bits".into(), b.into());
+        }
+        Some(None) => {
+            params.insert("client_max_window_bits".into(), true.into());
+        }
+        None => {}
+    }
+    vec![Extension {
+        name: crate::deflate::NAME,
+        params,
+    }]
 }
 
 #[derive(Serialize)]
@@ -652,6 +691,7 @@ fn handshake_body(h: &Handshake) -> HandshakeBody<'_> {
         request: request(&h.request),
         response: response(&h.response),
         protocol: h.protocol.as_deref(),
+        extensions: extensions(h),
         elapsed_ms: esc::ms_f64(h.elapsed),
     }
 }

@@ -490,6 +490,10 @@ fn handshake(buf: &mut Vec<u8>, paint: Paint, ctx: &Ctx, h: &Handshake, verbose:
         buf.extend_from_slice(b", protocol=");
         esc::escape(buf, proto, Esc::Bare);
     }
+    if let Some(a) = &h.deflate {
+        buf.extend_from_slice(b", ");
+        buf.extend_from_slice(a.params.header().as_bytes());
+    }
     buf.extend_from_slice(b", ");
     esc::ms(buf, h.elapsed);
     buf.extend_from_slice(b")\n");
