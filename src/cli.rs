@@ -180,7 +180,7 @@ pub struct ConnArgs {
     ///
     /// Text as text and binary as binary, a fragmented one as one frame: for servers that
     /// push, and for Autobahn's client tests.
-    #[arg(long)]
+    #[arg(hide_short_help = true, long)]
     pub echo: bool,
     /// Do not answer pings (the pings are still shown)
     #[arg(hide_short_help = true, long)]
