@@ -24,6 +24,13 @@ pub enum Command {
     /// A plain line, a `//` line, or `/text TEXT`.
     Text(String),
     Binary(Vec<u8>),
+    /// `/text compress=0|1 TEXT`, `/binary compress=0|1 HEX`: one message sent
+    /// compressed (RSV1) or not, whatever the default (permessage-deflate).
+    Deflate {
+        binary: bool,
+        payload: Vec<u8>,
+        compress: bool,
+    },
     File(PathBuf),
     Ping(Vec<u8>),
     Pong(Vec<u8>),
@@ -72,12 +79,12 @@ impl std::error::Error for CommandError {}
 pub const COMMANDS: &[(&str, &str, &str)] = &[
     (
         "/text",
-        "/text TEXT",
+        "/text [compress=0|1] TEXT",
         "send TEXT (may be empty) as a text message",
     ),
     (
         "/binary",
-        "/binary HEX",
+        "/binary [compress=0|1] HEX",
         "send a binary message given in hex (00 ff 10 or 00ff10)",
     ),
     (
@@ -133,10 +140,11 @@ const HELP_NOTES: &[&str] = &[
     "/frame defaults: fin=1 rsv=000 mask=1 and a random key; options come first, in any order.",
     "/frame PAYLOAD runs from the first other word to the end of the line; or use hex=.",
     "/wait TIMEOUT_MS defaults to --close-timeout; N is at least 1.",
+    "compress=0|1 (with --compress): send this message uncompressed or compressed.",
 ];
 
 /// Usages longer than this get their summary on the next line in `/help`.
-const HELP_COLUMN: usize = 24;
+const HELP_COLUMN: usize = 28;
 
 const CLOSE_EXPECTED: &str = "/close [CODE [REASON]] with CODE 0-65535";
 const BINARY_EXPECTED: &str =
@@ -177,6 +185,20 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
     let rest = &line[1..];
     let (name, args) = rest.split_once(' ').unwrap_or((rest, ""));
     match name {
+        "text" | "binary" if compress_flag(args).is_some() => {
+            let (compress, rest) = compress_flag(args).unwrap_or((false, args));
+            let binary = name == "binary";
+            let payload = if binary {
+                parse_binary(rest)?
+            } else {
+                rest.as_bytes().to_vec()
+            };
+            Ok(Command::Deflate {
+                binary,
+                payload,
+                compress,
+            })
+        }
         "text" => Ok(Command::Text(args.to_owned())),
         "binary" => parse_binary(args).map(Command::Binary),
         "file" if args.is_empty() => Err(error("/file", "/file PATH", args)),
@@ -282,6 +304,17 @@ fn parse_binary(args: &str) -> Result<Vec<u8>, CommandError> {
         bytes.extend(group_bytes);
     }
     Ok(bytes)
+}
+
+/// `compress=0 ` or `compress=1 ` at the start of `/text` or `/binary` arguments: the
+/// flag and the rest.
+fn compress_flag(args: &str) -> Option<(bool, &str)> {
+    let (word, rest) = args.split_once(' ').unwrap_or((args, ""));
+    match word {
+        "compress=0" => Some((false, rest)),
+        "compress=1" => Some((true, rest)),
+        _ => None,
+    }
 }
 
 fn parse_close(args: &str) -> Result<Command, CommandError> {
@@ -554,6 +587,29 @@ mod tests {
     #[test]
     fn text_command() {
         assert_eq!(ok("/text hello world"), text("hello world"));
+    }
+
+    #[test]
+    fn compress_flag_on_text_and_binary() {
+        assert_eq!(
+            ok("/text compress=0 a b"),
+            Command::Deflate {
+                binary: false,
+                payload: b"a b".to_vec(),
+                compress: false
+            }
+        );
+        assert_eq!(
+            ok("/binary compress=1 00 ff"),
+            Command::Deflate {
+                binary: true,
+                payload: vec![0, 0xff],
+                compress: true
+            }
+        );
+        // Only 0 or 1; anything else is the text itself.
+        assert_eq!(ok("/text compress=2 x"), text("compress=2 x"));
+        assert_eq!(err("/binary compress=1 zz").found, "zz");
     }
 
     #[test]

@@ -851,6 +851,26 @@ impl<S: Sink> Session<S> {
         match cmd {
             Command::Text(t) => c.p.tx.send_data(self, MsgType::Text, t.as_bytes()),
             Command::Binary(b) => c.p.tx.send_data(self, MsgType::Binary, &b),
+            Command::Deflate {
+                binary,
+                payload,
+                compress,
+            } => {
+                let (kind, name) = if binary {
+                    (MsgType::Binary, "/binary")
+                } else {
+                    (MsgType::Text, "/text")
+                };
+                if compress && !c.p.tx.can_compress() {
+                    let e = Error::usage(format!(
+                        "{name} compress=1: expected permessage-deflate to be on (offer it with \
+                         --compress; the server must agree), nothing sent"
+                    ));
+                    self.command_failed(&e);
+                } else {
+                    c.p.tx.send_message(self, kind, &payload, compress);
+                }
+            }
             Command::File(path) => {
                 // At most --max-size bytes (one more tells a bigger file): a device or
                 // a pipe (/dev/zero) never ends.
@@ -1146,6 +1166,7 @@ fn sends(c: &Command) -> bool {
         c,
         Command::Text(_)
             | Command::Binary(_)
+            | Command::Deflate { .. }
             | Command::File(_)
             | Command::Ping(_)
             | Command::Pong(_)
