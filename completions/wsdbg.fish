@@ -72,6 +72,13 @@ complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l port -d 'Port to 
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l max-size -d 'Largest message accepted; beyond it close with 1009' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l tls-cert -d 'Serve wss://: certificate chain (PEM); needs --tls-key' -r -F
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l tls-key -d 'Private key (PEM) for --tls-cert' -r -F
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -s x -l execute -d 'Run this command when a client is connected (repeatable); stdin is not read' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l greet -d 'Send TEXT to each client once it is connected' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l close-after -d 'Close a client after N messages from it, with CODE (default 1000) and REASON' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l delay -d 'Echo MS milliseconds late' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l subprotocol -d 'Accept only this subprotocol: a client that does not offer it is refused (400)' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -s H -l header -d 'Extra header \'Name: value\' in every answer to an upgrade request (repeatable)' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l reject -d 'Refuse every upgrade with STATUS (and BODY), to test a client\'s error path' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -s o -l output -d 'Output format' -r -f -a "pretty\t'Every frame both ways, one line each, for people'
 json\t'One JSON object per line, first key "event"'
 payload\t'Each received message\'s payload, one per line (binary as hex)'
@@ -81,6 +88,9 @@ always\t''
 never\t''"
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l max-payload -d 'Pretty output: cut payloads at N bytes (default: text 256, binary 64)' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l compress -d 'Accept permessage-deflate (RFC 7692) when a client offers it, and echo compressed'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l no-echo -d 'Do not echo what clients send'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l no-pong -d 'Do not answer pings (they are still shown)'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l once -d 'Exit when the first client leaves: 0 if its close was clean, else 3'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l json -d 'Same as --output json'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -s v -l verbose -d 'Pretty output: also print the handshake headers'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l full -d 'Pretty output: show payloads in full, never cut'

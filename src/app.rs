@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use clap::CommandFactory;
 
-use crate::cli::{Cli, Config, ConnectConfig, Mode, OutConfig, Stdin};
+use crate::cli::{Cli, Config, ConnectConfig, ListenConfig, Mode, OutConfig, Stdin};
 use crate::error::Error;
-use crate::event::ConnState;
+use crate::event::{ConnState, PromptView};
 use crate::exit;
 use crate::input::{self, LineMode};
 use crate::output::Output;
@@ -26,18 +26,41 @@ pub fn run(cfg: Config, start: Instant) -> Result<u8, Error> {
             clap_complete::generate(shell, &mut cmd, "wsdbg", &mut io::stdout());
             Ok(exit::OK)
         }
-        Mode::Listen(l) => {
-            let stdout = io::stdout();
-            let printer = Printer::new(
-                out.format,
-                out.opts(stdout.is_terminal()),
-                io::BufWriter::with_capacity(64 * 1024, stdout),
-                io::stderr(),
-            );
-            crate::listen::run(l, Output::new(printer, start))
-        }
+        Mode::Listen(l) => listen(*l, out, start),
         Mode::Connect(c) => connect(*c, out, start),
     }
+}
+
+/// `listen`: commands from the REPL when stdin is a terminal, else from `-x` or stdin.
+fn listen(mut l: ListenConfig, out: OutConfig, start: Instant) -> Result<u8, Error> {
+    let execute = std::mem::take(&mut l.execute);
+    if execute.is_empty() && io::stdin().is_terminal() {
+        let state: PromptState = Arc::new(Mutex::new(PromptView::Listen {
+            clients: 0,
+            to: None,
+        }));
+        return with_repl(out.format, out.opts(true), start, state, |o| {
+            crate::listen::start(l, o, false).map(|(s, tx)| (tx, move || s.run()))
+        });
+    }
+    let stdout = io::stdout();
+    let printer = Printer::new(
+        out.format,
+        out.opts(stdout.is_terminal()),
+        io::BufWriter::with_capacity(64 * 1024, stdout),
+        io::stderr(),
+    );
+    let (server, tx) = crate::listen::start(l, Output::new(printer, start), true)?;
+    spawn_input(move || {
+        if execute.is_empty() {
+            input::lines(tx, io::stdin().lock(), LineMode::Commands)
+        } else {
+            input::execute(tx, execute)
+        }
+    })?;
+    let code = server.run();
+    let _ = io::stdout().flush();
+    Ok(code)
 }
 
 /// The client: the REPL when stdin is a terminal, else script mode.
@@ -88,10 +111,28 @@ fn spawn_input(f: impl FnOnce() + Send + 'static) -> Result<(), Error> {
         .map_err(|e| Error::io(format!("cannot start the input thread: {e}")))
 }
 
-/// stdin is a terminal: rustyline on the input thread, output above the prompt.
+/// The client's REPL.
 fn repl(opts: Options, format: Format, ropts: Opts, start: Instant) -> Result<u8, Error> {
+    let state: PromptState = Arc::new(Mutex::new(PromptView::Conn(ConnState::Connecting)));
+    with_repl(format, ropts, start, state, |out| {
+        Session::new(opts, out).map(|(session, tx)| (tx, move || session.run()))
+    })
+}
+
+/// The printer for a REPL: both streams end up above the prompt.
+type ReplOut = Output<ReplWriter, Box<dyn Write>>;
+
+/// stdin is a terminal: rustyline on the input thread, output above the prompt.
+/// `make` builds what runs (the session or listen) on that output and returns its
+/// input's sender and the run itself.
+fn with_repl<R: FnOnce() -> u8>(
+    format: Format,
+    ropts: Opts,
+    start: Instant,
+    state: PromptState,
+    make: impl FnOnce(ReplOut) -> Result<(crate::input::InputTx, R), Error>,
+) -> Result<u8, Error> {
     let saved = crate::term::save();
-    let state: PromptState = Arc::new(Mutex::new(ConnState::Connecting));
     let repl::Made {
         editor: ed,
         printer,
@@ -100,8 +141,8 @@ fn repl(opts: Options, format: Format, ropts: Opts, start: Instant) -> Result<u8
     } = repl::editor(state.clone(), ropts.color)
         .map_err(|e| Error::io(format!("cannot start the line editor: {e}")))?;
     let printer = Arc::new(Mutex::new(printer));
-    // Both streams end up above the prompt; with --json the JSON `error` event already
-    // says what the human line on stderr would, so that line is not printed twice.
+    // With --json the JSON `error` event already says what the human line on stderr
+    // would, so that line is not printed twice.
     let err: Box<dyn Write> = if format == Format::Json {
         Box::new(io::sink())
     } else {
@@ -110,12 +151,12 @@ fn repl(opts: Options, format: Format, ropts: Opts, start: Instant) -> Result<u8
     let p = Printer::new(format, ropts, ReplWriter::new(printer), err);
     let mut out = Output::new(p, start);
     out.prompt = Some(state.clone());
-    let (session, tx) = Session::new(opts, out)?;
+    let (tx, run) = make(out)?;
     if let Some(w) = warning {
         eprintln!("wsdbg: warning: {w}");
     }
     spawn_input(move || repl::run(ed, history, tx, state))?;
-    let code = session.run();
+    let code = run();
     // Let the line editor print what it was handed last (the closing handshake).
     std::thread::sleep(Duration::from_millis(150));
     crate::term::restore(saved);

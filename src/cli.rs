@@ -76,7 +76,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Sub {
     /// A local WebSocket echo server for trying things out (default 127.0.0.1:9001)
-    Listen(ListenArgs),
+    Listen(Box<ListenArgs>),
     /// Print a shell completion script
     Completions {
         /// bash, zsh, fish, elvish or powershell
@@ -104,6 +104,36 @@ pub struct ListenArgs {
     /// Accept permessage-deflate (RFC 7692) when a client offers it, and echo compressed
     #[arg(long)]
     pub compress: bool,
+    /// Run this command when a client is connected (repeatable); stdin is not read
+    #[arg(short = 'x', long = "execute", value_name = "CMD")]
+    pub execute: Vec<String>,
+    /// Do not echo what clients send
+    #[arg(long)]
+    pub no_echo: bool,
+    /// Send TEXT to each client once it is connected
+    #[arg(long, value_name = "TEXT")]
+    pub greet: Option<String>,
+    /// Close a client after N messages from it, with CODE (default 1000) and REASON
+    #[arg(long, value_name = "N [CODE [REASON]]", num_args = 1..=3)]
+    pub close_after: Vec<String>,
+    /// Echo MS milliseconds late
+    #[arg(long, value_name = "MS")]
+    pub delay: Option<u64>,
+    /// Do not answer pings (they are still shown)
+    #[arg(long)]
+    pub no_pong: bool,
+    /// Accept only this subprotocol: a client that does not offer it is refused (400)
+    #[arg(long, value_name = "NAME")]
+    pub subprotocol: Option<String>,
+    /// Extra header 'Name: value' in every answer to an upgrade request (repeatable)
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// Refuse every upgrade with STATUS (and BODY), to test a client's error path
+    #[arg(long, value_name = "STATUS [BODY]", num_args = 1..=2)]
+    pub reject: Vec<String>,
+    /// Exit when the first client leaves: 0 if its close was clean, else 3
+    #[arg(long)]
+    pub once: bool,
     #[command(flatten)]
     pub out: OutArgs,
 }
@@ -304,7 +334,7 @@ impl Cli {
             Some(Sub::Listen(args)) => {
                 let out = args.out.config();
                 Ok(Config {
-                    mode: Mode::Listen(args.into_config()?),
+                    mode: Mode::Listen(Box::new(args.into_config()?)),
                     out,
                 })
             }
@@ -328,7 +358,7 @@ pub struct Config {
 
 pub enum Mode {
     Connect(Box<ConnectConfig>),
-    Listen(ListenConfig),
+    Listen(Box<ListenConfig>),
     Completions(clap_complete::Shell),
 }
 
@@ -373,8 +403,10 @@ pub struct ListenConfig {
     pub addr: std::net::SocketAddr,
     pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
     pub max_size: u64,
-    /// `--compress`: take permessage-deflate offers.
-    pub compress: bool,
+    /// What it does on its own (echo, `--greet`, `--reject`, ...).
+    pub how: crate::listen::Behaviour,
+    /// `-x` commands, parsed.
+    pub execute: Vec<crate::command::Command>,
 }
 
 impl ListenArgs {
@@ -385,11 +417,79 @@ impl ListenArgs {
             // clap's `requires` makes sure both or neither are given.
             _ => None,
         };
+        let close_after = match self.close_after.as_slice() {
+            [] => None,
+            [n, rest @ ..] => {
+                let n = n.parse::<u64>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                    Error::usage(format!(
+                        "--close-after: expected N [CODE [REASON]] with N at least 1, got {n:?}"
+                    ))
+                })?;
+                let code = match rest.first() {
+                    None => 1000,
+                    Some(c) => c.parse::<u16>().map_err(|_| {
+                        Error::usage(format!(
+                            "--close-after: expected N [CODE [REASON]] with CODE 0-65535, got {c:?}"
+                        ))
+                    })?,
+                };
+                Some((n, code, rest.get(1).cloned().unwrap_or_default()))
+            }
+        };
+        let reject = match self.reject.as_slice() {
+            [] => None,
+            [status, rest @ ..] => {
+                let status = status
+                    .parse::<u16>()
+                    .ok()
+                    .filter(|s| (200..=599).contains(s) && *s != 101)
+                    .ok_or_else(|| {
+                        Error::usage(format!(
+                            "--reject: expected STATUS [BODY] with an HTTP status 200-599 other than 101, got {status:?}"
+                        ))
+                    })?;
+                Some((status, rest.first().cloned().unwrap_or_default()))
+            }
+        };
+        let headers = self
+            .headers
+            .iter()
+            .map(|h| parse_header(h))
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(p) = &self.subprotocol {
+            if p.is_empty() || p.contains(['\r', '\n', ',']) {
+                return Err(Error::usage(format!(
+                    "--subprotocol: expected one token, got {p:?}"
+                )));
+            }
+        }
+        if let Some(g) = &self.greet {
+            let _ = g;
+        }
+        let execute = self
+            .execute
+            .iter()
+            .map(|x| crate::command::parse(x).map_err(|e| Error::usage(e.to_string())))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(ListenConfig {
             addr,
             tls,
             max_size: self.max_size,
-            compress: self.compress,
+            how: crate::listen::Behaviour {
+                echo: !self.no_echo,
+                greet: self.greet,
+                close_after,
+                delay: self.delay.map(Duration::from_millis),
+                auto_pong: !self.no_pong,
+                once: self.once,
+                accept: crate::handshake::ServerOpts {
+                    compress: self.compress,
+                    subprotocol: self.subprotocol,
+                    headers,
+                    reject,
+                },
+            },
+            execute,
         })
     }
 }
@@ -781,10 +881,7 @@ mod tests {
     #[test]
     fn listen_subcommand() {
         let cli = Cli::try_parse_from(["wsdbg", "listen", "--port", "0"]).unwrap();
-        assert!(matches!(
-            cli.cmd,
-            Some(Sub::Listen(ListenArgs { port: Some(0), .. }))
-        ));
+        assert!(matches!(cli.cmd, Some(Sub::Listen(a)) if a.port == Some(0)));
         assert!(Cli::try_parse_from(["wsdbg"]).is_err());
     }
 

@@ -13,7 +13,9 @@ pub struct RawFrame {
     pub opcode: OpCode,
     pub fin: bool,
     pub rsv: [bool; 3],
-    pub mask: bool,
+    /// `mask=0|1`; `None`: as the role asks (a client masks, a server does not), or
+    /// masked when `key=` is given.
+    pub mask: Option<bool>,
     /// A fixed masking key (`key=`); `None` means a fresh random one when `mask` is set.
     pub key: Option<[u8; 4]>,
     pub payload: Vec<u8>,
@@ -50,6 +52,43 @@ pub enum Command {
     Info,
     Quit,
     Help,
+    /// `listen`: list the clients.
+    Clients,
+    /// `listen`: send to this client only, or to all (`None`).
+    To(Option<u64>),
+    /// `listen`: close one client's connection.
+    Kick {
+        id: u64,
+        code: u16,
+        reason: String,
+    },
+}
+
+/// The commands of one side: a client has no `/clients`, `/to`, `/kick`; `listen` has
+/// no `/reconnect`.
+pub fn commands_for(
+    listen: bool,
+) -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
+    COMMANDS.iter().filter(move |(name, _, _)| {
+        let listen_only = matches!(*name, "/clients" | "/to" | "/kick");
+        if listen {
+            *name != "/reconnect"
+        } else {
+            !listen_only
+        }
+    })
+}
+
+impl Command {
+    /// Only `listen` runs it.
+    pub fn listen_only(&self) -> Option<&'static str> {
+        match self {
+            Command::Clients => Some("/clients"),
+            Command::To(_) => Some("/to"),
+            Command::Kick { .. } => Some("/kick"),
+            _ => None,
+        }
+    }
 }
 
 /// A malformed command: which one, the expected form, and what was found.
@@ -129,6 +168,21 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
         "show handshake, subprotocol, counters and uptime",
     ),
     ("/quit", "/quit", "close with 1000 and exit"),
+    (
+        "/clients",
+        "/clients",
+        "listen: list the clients (id, peer, path, subprotocol, age, frames)",
+    ),
+    (
+        "/to",
+        "/to ID|all",
+        "listen: send what follows to this client only, or to all",
+    ),
+    (
+        "/kick",
+        "/kick ID [CODE [REASON]]",
+        "listen: close this client's connection (default 1000)",
+    ),
     ("/help", "/help", "list the commands"),
 ];
 
@@ -213,6 +267,9 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
         "info" => no_args("/info", args, Command::Info),
         "quit" => no_args("/quit", args, Command::Quit),
         "help" => no_args("/help", args, Command::Help),
+        "clients" => no_args("/clients", args, Command::Clients),
+        "to" => parse_to(args),
+        "kick" => parse_kick(args),
         _ => {
             let command = format!("/{name}");
             let names: Vec<&str> = COMMANDS.iter().map(|(name, _, _)| *name).collect();
@@ -347,6 +404,33 @@ fn parse_sleep(args: &str) -> Result<Command, CommandError> {
     Ok(Command::Sleep(Duration::from_millis(ms)))
 }
 
+const TO_EXPECTED: &str = "/to ID|all with ID a client number (see /clients)";
+const KICK_EXPECTED: &str = "/kick ID [CODE [REASON]] with ID a client number and CODE 0-65535";
+
+fn parse_to(args: &str) -> Result<Command, CommandError> {
+    match args.trim() {
+        "all" | "*" => Ok(Command::To(None)),
+        word => match decimal::<u64>(word) {
+            Some(id) if id >= 1 => Ok(Command::To(Some(id))),
+            _ => Err(error("/to", TO_EXPECTED, word)),
+        },
+    }
+}
+
+fn parse_kick(args: &str) -> Result<Command, CommandError> {
+    let args = args.trim_start_matches(' ');
+    let (word, rest) = args.split_once(' ').unwrap_or((args, ""));
+    let id = match decimal::<u64>(word) {
+        Some(id) if id >= 1 => id,
+        _ => return Err(error("/kick", KICK_EXPECTED, word)),
+    };
+    let (code, reason) = match parse_close(rest)? {
+        Command::Close { code, reason } => (code, reason),
+        _ => (1000, String::new()),
+    };
+    Ok(Command::Kick { id, code, reason })
+}
+
 fn parse_wait(args: &str) -> Result<Command, CommandError> {
     let mut words = args.split_ascii_whitespace();
     let n = match words.next() {
@@ -465,10 +549,10 @@ fn parse_frame(args: &str) -> Result<RawFrame, CommandError> {
         }
         rest = after;
     }
-    let mask = mask.unwrap_or(true);
-    if let Some((word, _)) = key.filter(|_| !mask) {
+    if let Some((word, _)) = key.filter(|_| mask == Some(false)) {
         return Err(frame_error("key=HEX8 only with mask=1", word));
     }
+    let mask = mask.or(key.map(|_| true));
     let payload = match hex {
         Some(_) if !payload.is_empty() => {
             return Err(frame_error("hex=HEX or PAYLOAD, not both", payload));
@@ -796,7 +880,7 @@ mod tests {
                 opcode: OpCode::from(1),
                 fin: true,
                 rsv: [false; 3],
-                mask: true,
+                mask: None,
                 key: None,
                 payload: vec![],
             }
@@ -861,7 +945,7 @@ mod tests {
                 opcode: OpCode::from(0),
                 fin: false,
                 rsv: [true, false, true],
-                mask: true,
+                mask: Some(true),
                 key: Some([0x0a, 0x0b, 0x0c, 0x0d]),
                 payload: b"hi fin=1".to_vec(),
             }
@@ -877,7 +961,7 @@ mod tests {
                 opcode: OpCode::from(2),
                 fin: false,
                 rsv: [false, true, false],
-                mask: false,
+                mask: Some(false),
                 key: None,
                 payload: vec![],
             }
@@ -1116,6 +1200,9 @@ mod tests {
                 "/reconnect",
                 "/info",
                 "/quit",
+                "/clients",
+                "/to",
+                "/kick",
                 "/help"
             ]
         );
@@ -1204,7 +1291,7 @@ mod tests {
                 opcode: OpCode::from(2),
                 fin: true,
                 rsv: [false; 3],
-                mask: true,
+                mask: Some(true),
                 key: Some(key),
                 payload: bytes,
             })));

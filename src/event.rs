@@ -169,6 +169,9 @@ pub enum Event<'a> {
     Client {
         peer: &'a str,
         connected: bool,
+        /// On connect: its upgrade request and the subprotocol chosen.
+        request: Option<&'a HttpHead>,
+        protocol: Option<&'a str>,
     },
 }
 
@@ -205,6 +208,21 @@ pub enum ConnState {
     /// Waiting this long before the next attempt.
     Reconnecting(Duration),
     Closed,
+}
+
+/// What the REPL prompt shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromptView {
+    /// The client: its connection's state.
+    Conn(ConnState),
+    /// `listen`: how many clients, and which one commands go to (`None`: all).
+    Listen { clients: usize, to: Option<u64> },
+}
+
+impl Default for PromptView {
+    fn default() -> Self {
+        PromptView::Conn(ConnState::default())
+    }
 }
 
 /// When and for whom an event happened.

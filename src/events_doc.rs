@@ -65,6 +65,15 @@ pub const EVENTS: &[EventDoc] = &[
         fields: &[
             f("peer", "the client's address"),
             f("connected", "true when it connected, false when it left"),
+            f("path", "on connect: the path of its upgrade request"),
+            f(
+                "headers",
+                "on connect: its request headers, `[[name, value], ...]` in wire order",
+            ),
+            f(
+                "protocol",
+                "on connect: the subprotocol chosen, when there is one",
+            ),
         ],
     },
     EventDoc {

@@ -395,9 +395,47 @@ pub struct Rejected {
     pub problem: String,
 }
 
-/// The server side: judge a request head (as `head_end` found it) and answer it;
-/// `compress`: take a permessage-deflate offer.
-pub fn accept(head: &[u8], compress: bool) -> Result<Accepted, Rejected> {
+/// How `listen` answers upgrade requests.
+#[derive(Debug, Clone, Default)]
+pub struct ServerOpts {
+    /// Take a permessage-deflate offer.
+    pub compress: bool,
+    /// `--subprotocol`: accept only this one (a client offering others is refused).
+    pub subprotocol: Option<String>,
+    /// `--header`: extra response headers.
+    pub headers: Vec<(String, String)>,
+    /// `--reject STATUS [BODY]`: refuse every upgrade so.
+    pub reject: Option<(u16, String)>,
+}
+
+/// An HTTP answer that refuses the upgrade, with a plain-text body.
+fn refusal(status: u16, body: &str, extra: &[(String, String)]) -> Vec<u8> {
+    let reason = match status {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        426 => "Upgrade Required",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Refused",
+    };
+    let mut resp = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (n, v) in extra {
+        resp.push_str(&format!("{n}: {v}\r\n"));
+    }
+    resp.push_str("\r\n");
+    resp.push_str(body);
+    resp.into_bytes()
+}
+
+/// The server side: judge a request head (as `head_end` found it) and answer it.
+pub fn accept(head: &[u8], opts: &ServerOpts) -> Result<Accepted, Rejected> {
+    let compress = opts.compress;
     let mut headers = [httparse::EMPTY_HEADER; 64];
     let mut req = httparse::Request::new(&mut headers);
     let parsed = req.parse(head);
@@ -456,13 +494,40 @@ pub fn accept(head: &[u8], compress: bool) -> Result<Accepted, Rejected> {
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n",
         derive_accept_key(key.as_bytes())
     );
-    let protocol = get("sec-websocket-protocol").and_then(|protos| {
-        protos
-            .split(',')
-            .map(str::trim)
-            .find(|p| !p.is_empty())
-            .map(str::to_string)
-    });
+    if let Some((status, body)) = &opts.reject {
+        return Err(Rejected {
+            response: refusal(*status, body, &opts.headers),
+            problem: format!("refused as asked (--reject {status})"),
+        });
+    }
+    let offered: Vec<String> = get("sec-websocket-protocol")
+        .map(|protos| {
+            protos
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    let protocol = match &opts.subprotocol {
+        None => offered.first().cloned(),
+        Some(only) if offered.iter().any(|p| p == only) => Some(only.clone()),
+        Some(only) => {
+            let problem = format!(
+                "expected the subprotocol {only:?} to be offered (--subprotocol), got {}",
+                shown_list(&offered)
+            );
+            let body = format!("wsdbg listen: {problem}\n");
+            return Err(Rejected {
+                response: refusal(400, &body, &opts.headers),
+                problem,
+            });
+        }
+    };
+    for (n, v) in &opts.headers {
+        resp.push_str(&format!("{n}: {v}\r\n"));
+    }
     if let Some(p) = &protocol {
         resp.push_str(&format!("Sec-WebSocket-Protocol: {p}\r\n"));
     }

@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 
-use mio::Waker;
+use mio::{Interest, Poll, Token, Waker};
+
+use crate::error::Error;
 
 use crate::command::{self, Command, CommandError};
 
@@ -145,4 +147,95 @@ pub fn bytes<R: Read>(tx: InputTx, mut r: R, chunk: usize) {
         }
     }
     tx.send(vec![Input::Eof]);
+}
+
+/// The event loop's end of the input: the channel, the waker (held so it outlives the
+/// input thread: closing its fd would drop a wake-up still pending), the interrupt
+/// flag, and SIGINT as a readable pipe registered with the loop's poll.
+pub struct InputRx {
+    pub rx: std::sync::mpsc::Receiver<Vec<Input>>,
+    pub waker: Arc<Waker>,
+    pub interrupted: Arc<AtomicBool>,
+    /// True while a blocking connect runs: Ctrl-C then exits at once (130).
+    pub connecting: Arc<AtomicBool>,
+    sigint: Option<mio::net::UnixStream>,
+}
+
+/// The input channel of an event loop whose poll is `poll`: input wakes `wake`,
+/// SIGINT makes `signal` readable (then `InputRx::sigint` says which one it was).
+pub fn channel(poll: &Poll, wake: Token, signal: Token) -> Result<(InputTx, InputRx), Error> {
+    let waker =
+        Arc::new(Waker::new(poll.registry(), wake).map_err(|e| Error::io(format!("waker: {e}")))?);
+    // At most 16 chunks of input (about 1 MiB) wait here; then the reader waits.
+    let (tx, rx) = std::sync::mpsc::sync_channel(16);
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let connecting = Arc::new(AtomicBool::new(false));
+    let _ = signal_hook::flag::register_conditional_shutdown(
+        signal_hook::consts::SIGINT,
+        crate::exit::INTERRUPTED.into(),
+        connecting.clone(),
+    );
+    let sigint = match mio::net::UnixStream::pair() {
+        Ok((mut r, w)) => {
+            let ok = poll
+                .registry()
+                .register(&mut r, signal, Interest::READABLE)
+                .is_ok()
+                && signal_hook::low_level::pipe::register(signal_hook::consts::SIGINT, w).is_ok();
+            ok.then_some(r)
+        }
+        Err(_) => None,
+    };
+    Ok((
+        InputTx {
+            tx,
+            waker: waker.clone(),
+            interrupted: interrupted.clone(),
+            connecting: connecting.clone(),
+        },
+        InputRx {
+            rx,
+            waker,
+            interrupted,
+            connecting,
+            sigint,
+        },
+    ))
+}
+
+/// What a SIGINT means now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sigint {
+    None,
+    /// The first: close and finish.
+    First,
+    /// Another after that: exit at once.
+    Again,
+}
+
+impl InputRx {
+    /// The signal token was readable: was it Ctrl-C, and the first one?
+    pub fn sigint(&mut self) -> Sigint {
+        let mut got = false;
+        if let Some(r) = &mut self.sigint {
+            let mut buf = [0u8; 16];
+            while let Ok(n) = std::io::Read::read(r, &mut buf) {
+                if n == 0 {
+                    break;
+                }
+                got = true;
+            }
+        }
+        if !got {
+            Sigint::None
+        } else if self.interrupted.swap(true, Ordering::SeqCst) {
+            Sigint::Again
+        } else {
+            Sigint::First
+        }
+    }
+
+    pub fn is_interrupted(&self) -> bool {
+        self.interrupted.load(Ordering::SeqCst)
+    }
 }

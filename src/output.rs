@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use std::sync::{Arc, Mutex};
 
-use crate::event::{ConnState, Ctx, Event};
+use crate::event::{ConnState, Ctx, Event, PromptView};
 use crate::render::Printer;
 use crate::session::Sink;
 
@@ -18,7 +18,7 @@ pub struct Output<W: Write, E: Write> {
     pub start: Instant,
     pub client: Option<u64>,
     /// The REPL's prompt state, when there is a REPL.
-    pub prompt: Option<Arc<Mutex<ConnState>>>,
+    pub prompt: Option<Arc<Mutex<PromptView>>>,
     broken: bool,
 }
 
@@ -71,12 +71,16 @@ impl<W: Write, E: Write> Sink for Output<W, E> {
     }
 
     fn state(&mut self, state: ConnState) {
+        self.prompt(PromptView::Conn(state));
+    }
+
+    fn prompt(&mut self, view: PromptView) {
         let Some(p) = &self.prompt else {
             return;
         };
         let changed = match p.lock() {
-            Ok(mut s) if *s != state => {
-                *s = state;
+            Ok(mut s) if *s != view => {
+                *s = view;
                 true
             }
             _ => false,

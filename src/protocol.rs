@@ -637,6 +637,14 @@ impl Tx {
         cl.sent_at
     }
 
+    /// `/frame`: one frame exactly as asked, masked as asked (by default as the role
+    /// asks).
+    pub fn send_raw(&mut self, d: &mut (impl Driver + ?Sized), f: &crate::command::RawFrame) {
+        let masked = f.mask.unwrap_or(self.role == Role::Client);
+        let key = masked.then(|| f.key.unwrap_or_else(rand::random));
+        self.send_frame(d, f.opcode, f.fin, f.rsv, key, &f.payload);
+    }
+
     /// A data message, masked as the role asks, compressed when permessage-deflate is
     /// on and the message is long enough to gain from it.
     pub fn send_data(&mut self, d: &mut (impl Driver + ?Sized), kind: MsgType, payload: &[u8]) {

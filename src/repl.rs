@@ -16,13 +16,13 @@ use rustyline::history::DefaultHistory;
 use rustyline::validate::Validator;
 use rustyline::{Context, Editor, ExternalPrinter, Helper};
 
-use crate::command::COMMANDS;
-use crate::event::{close_code_name, ConnState};
+use crate::command::commands_for;
+use crate::event::{close_code_name, ConnState, PromptView};
 use crate::input::{line_input, LineMode};
 use crate::input::{Input, InputTx};
 
-/// The connection state the prompt shows; the session sets it.
-pub type PromptState = Arc<Mutex<ConnState>>;
+/// What the prompt shows; the session (or listen) sets it.
+pub type PromptState = Arc<Mutex<PromptView>>;
 
 /// The state word's width: the prompt never changes width (rustyline measures it once
 /// per line), so every word is padded to the longest.
@@ -52,6 +52,30 @@ pub fn prompt_for(state: Option<ConnState>) -> String {
     format!("[{word:<STATE_WIDTH$.STATE_WIDTH$}] ")
 }
 
+/// `listen`'s prompt: how many clients and where commands go, fixed width:
+/// `[  2 clients → all ] `, `[  1 client  → #7  ] `.
+pub fn listen_prompt(view: Option<(usize, Option<u64>)>) -> String {
+    let Some((n, to)) = view else {
+        return format!("[{:18}] ", "");
+    };
+    let n = n.min(999);
+    let noun = if n == 1 { "client " } else { "clients" };
+    let to = match to {
+        None => "all".to_string(),
+        Some(id) if id < 1000 => format!("#{id}"),
+        Some(_) => "#...".to_string(),
+    };
+    format!("[{n:>3} {noun} → {to:<4}] ")
+}
+
+/// The prompt for what the prompt shows.
+pub fn prompt_of(view: PromptView) -> String {
+    match view {
+        PromptView::Conn(state) => prompt_for(Some(state)),
+        PromptView::Listen { clients, to } => listen_prompt(Some((clients, to))),
+    }
+}
+
 const OPCODES: &[&str] = &["text", "binary", "cont", "ping", "pong", "close"];
 const CLOSE_CODES: &[u16] = &[
     1000, 1001, 1002, 1003, 1005, 1006, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 1015, 3000,
@@ -67,17 +91,22 @@ impl ReplHelper {
     pub fn new(state: PromptState, color: bool) -> ReplHelper {
         ReplHelper { state, color }
     }
+
+    /// The REPL of `wsdbg listen` (its commands differ a little).
+    fn listen(&self) -> bool {
+        matches!(self.state.lock().map(|s| *s), Ok(PromptView::Listen { .. }))
+    }
 }
 
-/// Completion candidates for `line` up to the cursor: (start, candidates).
-pub fn complete(line: &str) -> (usize, Vec<Pair>) {
+/// Completion candidates for `line` up to the cursor: (start, candidates); `listen`:
+/// the commands of `wsdbg listen`.
+pub fn complete(line: &str, listen: bool) -> (usize, Vec<Pair>) {
     if !line.starts_with('/') {
         return (0, Vec::new());
     }
     match line.split_once(' ') {
         None => {
-            let c = COMMANDS
-                .iter()
+            let c = commands_for(listen)
                 .filter(|(name, _, _)| name.starts_with(line))
                 .map(|(name, usage, _)| Pair {
                     display: usage.to_string(),
@@ -113,21 +142,21 @@ pub fn complete(line: &str) -> (usize, Vec<Pair>) {
 }
 
 /// The rest of the expected form of the command being typed.
-pub fn hint(line: &str) -> Option<String> {
+pub fn hint(line: &str, listen: bool) -> Option<String> {
     if !line.starts_with('/') || line.starts_with("//") {
         return None;
     }
     let name = line.split(' ').next().unwrap_or(line);
     if line.len() == name.len() {
         // Still typing the name: complete it when only one command fits.
-        let mut fits = COMMANDS.iter().filter(|(n, _, _)| n.starts_with(name));
+        let mut fits = commands_for(listen).filter(|(n, _, _)| n.starts_with(name));
         let (_, usage, _) = fits.next()?;
         if fits.next().is_some() {
             return None;
         }
         return Some(usage[line.len()..].to_string());
     }
-    let (_, usage, _) = COMMANDS.iter().find(|(n, _, _)| *n == name)?;
+    let (_, usage, _) = commands_for(listen).find(|(n, _, _)| *n == name)?;
     if line.len() == name.len() + 1 {
         return Some(usage.get(name.len() + 1..)?.to_string());
     }
@@ -142,7 +171,7 @@ impl Completer for ReplHelper {
         pos: usize,
         _ctx: &Context<'_>,
     ) -> rustyline::Result<(usize, Vec<Pair>)> {
-        Ok(complete(&line[..pos]))
+        Ok(complete(&line[..pos], self.listen()))
     }
 }
 
@@ -152,7 +181,7 @@ impl Hinter for ReplHelper {
         if pos < line.len() {
             return None;
         }
-        hint(line)
+        hint(line, self.listen())
     }
 }
 
@@ -162,15 +191,17 @@ impl Highlighter for ReplHelper {
         _prompt: &'p str,
         _default: bool,
     ) -> Cow<'b, str> {
-        let state = self.state.lock().map(|s| *s).unwrap_or_default();
-        let p = prompt_for(Some(state));
+        let view = self.state.lock().map(|s| *s).unwrap_or_default();
+        let p = prompt_of(view);
         if !self.color {
             return Cow::Owned(p);
         }
         use colored::Colorize;
-        let colored = match state {
-            ConnState::Open => p.green().to_string(),
-            ConnState::Closed => p.red().to_string(),
+        let colored = match view {
+            PromptView::Conn(ConnState::Open) => p.green().to_string(),
+            PromptView::Conn(ConnState::Closed) => p.red().to_string(),
+            PromptView::Listen { clients: 0, .. } => p.yellow().to_string(),
+            PromptView::Listen { .. } => p.green().to_string(),
             _ => p.yellow().to_string(),
         };
         Cow::Owned(colored)
@@ -301,8 +332,14 @@ pub fn editor(state: PromptState, color: bool) -> Result<Made, String> {
 /// the session ends.
 pub fn run(mut ed: ReplEditor, history: Option<PathBuf>, tx: InputTx, state: PromptState) {
     let mut interrupts = 0;
+    // rustyline measures the prompt it is given; the highlighter draws the real one at
+    // the same width.
+    let blank = match state.lock().map(|s| *s) {
+        Ok(PromptView::Listen { .. }) => listen_prompt(None),
+        _ => prompt_for(None),
+    };
     loop {
-        match ed.readline(&prompt_for(None)) {
+        match ed.readline(&blank) {
             Ok(line) => {
                 interrupts = 0;
                 if let Some(path) = &history {
@@ -316,7 +353,9 @@ pub fn run(mut ed: ReplEditor, history: Option<PathBuf>, tx: InputTx, state: Pro
                 interrupts += 1;
                 let waiting = matches!(
                     state.lock().map(|s| *s),
-                    Ok(ConnState::Reconnecting(_) | ConnState::Connecting)
+                    Ok(PromptView::Conn(
+                        ConnState::Reconnecting(_) | ConnState::Connecting
+                    ))
                 );
                 if interrupts >= 2 || waiting {
                     tx.interrupt();
@@ -338,32 +377,36 @@ mod tests {
 
     #[test]
     fn completes_command_names() {
-        let (start, c) = complete("/cl");
+        let (start, c) = complete("/cl", false);
         assert_eq!(start, 0);
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].replacement, "/close ");
-        let (_, c) = complete("/");
-        assert_eq!(c.len(), COMMANDS.len());
+        let (_, c) = complete("/", false);
+        assert_eq!(c.len(), commands_for(false).count());
+        // listen has /clients, and no /reconnect.
+        assert_eq!(complete("/cli", true).1.len(), 1);
+        assert!(complete("/rec", true).1.is_empty());
+        assert!(complete("/cli", false).1.is_empty());
     }
 
     #[test]
     fn completes_opcodes_and_close_codes() {
-        let (start, c) = complete("/frame pi");
+        let (start, c) = complete("/frame pi", false);
         assert_eq!(start, 7);
         assert_eq!(c[0].replacement, "ping ");
-        let (_, c) = complete("/close 100");
+        let (_, c) = complete("/close 100", false);
         assert!(c.iter().any(|p| p.display == "1000 Normal Closure"));
         assert!(c.iter().all(|p| p.replacement.starts_with("100")));
-        assert!(complete("hello").1.is_empty());
+        assert!(complete("hello", false).1.is_empty());
     }
 
     #[test]
     fn hints_the_expected_form() {
-        assert_eq!(hint("/clo").as_deref(), Some("se [CODE [REASON]]"));
-        assert_eq!(hint("/close ").as_deref(), Some("[CODE [REASON]]"));
-        assert_eq!(hint("/close 1000"), None);
-        assert_eq!(hint("/p"), None); // /ping and /pong both fit
-        assert_eq!(hint("plain"), None);
+        assert_eq!(hint("/clo", false).as_deref(), Some("se [CODE [REASON]]"));
+        assert_eq!(hint("/close ", false).as_deref(), Some("[CODE [REASON]]"));
+        assert_eq!(hint("/close 1000", false), None);
+        assert_eq!(hint("/p", false), None); // /ping and /pong both fit
+        assert_eq!(hint("plain", false), None);
     }
 
     #[test]

@@ -6,12 +6,12 @@
 //! (`/wait`, `--echo`, `--max-messages`). Events go to a `Sink`; no output formats here.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::TryRecvError;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mio::{Events, Interest, Poll, Token, Waker};
+use mio::{Events, Interest, Poll, Token};
 use rustls::ClientConfig;
 
 use crate::backoff::Backoff;
@@ -21,7 +21,7 @@ use crate::error::Error;
 use crate::event::{ConnState, Dir, Event, Info, MsgType};
 use crate::exit;
 use crate::handshake::{self, Ask};
-use crate::input::{Input, InputTx};
+use crate::input::{Input, InputRx, InputTx, Sigint};
 use crate::outq::OWN_FROM;
 use crate::protocol::{self, Driver, End, Msg, Tx};
 use crate::target::Target;
@@ -48,6 +48,8 @@ pub trait Sink {
     }
     /// The connection state changed (for the REPL prompt).
     fn state(&mut self, _state: ConnState) {}
+    /// What the REPL prompt shows changed.
+    fn prompt(&mut self, _view: crate::event::PromptView) {}
     /// The events that follow are about this client of `listen` (or none).
     fn client(&mut self, _id: Option<u64>) {}
 }
@@ -109,7 +111,8 @@ pub struct Session<S: Sink> {
     opts: Options,
     sink: S,
     poll: Poll,
-    rx: Receiver<Vec<Input>>,
+    /// Input, its waker and Ctrl-C.
+    input: InputRx,
     queue: VecDeque<Input>,
     input_done: bool,
     block: Block,
@@ -120,15 +123,6 @@ pub struct Session<S: Sink> {
     stop: bool,
     /// `/reconnect` was asked.
     reconnect_now: bool,
-    interrupted: Arc<AtomicBool>,
-    /// SIGINT arrives here (signal-hook writes to the other end): Ctrl-C in script
-    /// mode closes with 1000; a second one exits at once.
-    sigint: Option<mio::net::UnixStream>,
-    /// True while a blocking connect runs: Ctrl-C then exits at once (130).
-    connecting: Arc<AtomicBool>,
-    /// Held so the waker outlives the input thread: closing its fd would drop a
-    /// wake-up that is still pending (the last one, end of input or Ctrl-C).
-    _waker: Arc<Waker>,
     /// Keepalive pings sent so far, for distinct payloads.
     keepalives: u64,
     /// Input lines taken so far, for error messages.
@@ -179,36 +173,13 @@ impl<S: Sink> Session<S> {
     /// Create a session; the caller starts its input source with the returned `InputTx`.
     pub fn new(opts: Options, sink: S) -> Result<(Session<S>, InputTx), Error> {
         let poll = Poll::new().map_err(|e| Error::io(format!("poll: {e}")))?;
-        let waker = Arc::new(
-            Waker::new(poll.registry(), WAKE).map_err(|e| Error::io(format!("waker: {e}")))?,
-        );
-        // At most 16 chunks of input (about 1 MiB) wait here; then the reader waits.
-        let (tx, rx) = std::sync::mpsc::sync_channel(16);
-        let interrupted = Arc::new(AtomicBool::new(false));
-        let connecting = Arc::new(AtomicBool::new(false));
-        let _ = signal_hook::flag::register_conditional_shutdown(
-            signal_hook::consts::SIGINT,
-            exit::INTERRUPTED.into(),
-            connecting.clone(),
-        );
-        let sigint = match mio::net::UnixStream::pair() {
-            Ok((mut rx, tx)) => {
-                let ok = poll
-                    .registry()
-                    .register(&mut rx, SIGNAL, Interest::READABLE)
-                    .is_ok()
-                    && signal_hook::low_level::pipe::register(signal_hook::consts::SIGINT, tx)
-                        .is_ok();
-                ok.then_some(rx)
-            }
-            Err(_) => None,
-        };
+        let (tx, input) = crate::input::channel(&poll, WAKE, SIGNAL)?;
         Ok((
             Session {
                 opts,
                 sink,
                 poll,
-                rx,
+                input,
                 queue: VecDeque::new(),
                 input_done: false,
                 block: Block::None,
@@ -216,22 +187,13 @@ impl<S: Sink> Session<S> {
                 connected_at: None,
                 stop: false,
                 reconnect_now: false,
-                interrupted: interrupted.clone(),
-                _waker: waker.clone(),
-                sigint,
-                connecting: connecting.clone(),
                 keepalives: 0,
                 lineno: 0,
                 rx_since_tx: 0,
                 script_failed: false,
                 now: Seen::default(),
             },
-            InputTx {
-                tx,
-                waker,
-                interrupted,
-                connecting: connecting.clone(),
-            },
+            tx,
         ))
     }
 
@@ -278,7 +240,7 @@ impl<S: Sink> Session<S> {
                 }
             };
             let asked = std::mem::take(&mut self.reconnect_now);
-            if self.interrupted.load(Ordering::SeqCst) || (self.stop && !asked) {
+            if self.input.is_interrupted() || (self.stop && !asked) {
                 break self.finish(code);
             }
             if !asked {
@@ -345,7 +307,7 @@ impl<S: Sink> Session<S> {
         let until = Instant::now() + delay;
         let mut events = Events::with_capacity(4);
         loop {
-            if self.interrupted.load(Ordering::SeqCst) {
+            if self.input.is_interrupted() {
                 return false;
             }
             let left = until.saturating_duration_since(Instant::now());
@@ -361,29 +323,16 @@ impl<S: Sink> Session<S> {
 
     /// Ctrl-C: the first closes (the loop sees `interrupted`), a second exits now.
     fn on_sigint(&mut self) {
-        let mut got = false;
-        if let Some(rx) = &mut self.sigint {
-            let mut buf = [0u8; 16];
-            while let Ok(n) = std::io::Read::read(rx, &mut buf) {
-                if n == 0 {
-                    break;
-                }
-                got = true;
-            }
-        }
-        if !got {
-            return;
-        }
-        if self.interrupted.swap(true, Ordering::SeqCst) {
+        if self.input.sigint() == Sigint::Again {
             self.sink.idle();
             std::process::exit(exit::INTERRUPTED.into());
         }
     }
 
     fn connect(&mut self) -> Result<Link, Error> {
-        self.connecting.store(true, Ordering::SeqCst);
+        self.input.connecting.store(true, Ordering::SeqCst);
         let r = self.connect_inner();
-        self.connecting.store(false, Ordering::SeqCst);
+        self.input.connecting.store(false, Ordering::SeqCst);
         r
     }
 
@@ -670,7 +619,7 @@ impl<S: Sink> Session<S> {
     /// Take and run commands while nothing blocks them and the send buffer has room.
     fn pump_input(&mut self, c: &mut Link) {
         loop {
-            if (self.sink.broken() || self.interrupted.load(Ordering::SeqCst)) && !closing(c) {
+            if (self.sink.broken() || self.input.is_interrupted()) && !closing(c) {
                 self.user_close(c, Some(1000), "");
             }
             if closing(c) {
@@ -797,7 +746,7 @@ impl<S: Sink> Session<S> {
     /// input has ended.
     fn fill_queue(&mut self) {
         loop {
-            match self.rx.try_recv() {
+            match self.input.rx.try_recv() {
                 Ok(batch) => self.queue.extend(batch),
                 Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Disconnected) => {
@@ -813,7 +762,7 @@ impl<S: Sink> Session<S> {
 
     fn next_input(&mut self) -> Option<Input> {
         if self.queue.is_empty() && !self.input_done {
-            match self.rx.try_recv() {
+            match self.input.rx.try_recv() {
                 Ok(batch) => self.queue.extend(batch),
                 Err(TryRecvError::Empty) => {}
                 Err(TryRecvError::Disconnected) => self.input_done = true,
@@ -959,21 +908,22 @@ impl<S: Sink> Session<S> {
                 let help = crate::command::help_text();
                 self.sink.emit(&Event::Notice(&help));
             }
+            Command::Clients | Command::To(_) | Command::Kick { .. } => {
+                let name = cmd.listen_only().unwrap_or_default();
+                let e = Error::usage(format!(
+                    "{name}: expected in `wsdbg listen` only (a client has one connection)"
+                ));
+                self.command_failed(&e);
+            }
         }
     }
 
     fn send_raw(&mut self, c: &mut Link, f: RawFrame) {
-        let key = if f.mask {
-            Some(f.key.unwrap_or_else(rand::random))
-        } else {
-            None
-        };
         if f.opcode == OpCode::Close {
             // A close frame sent by hand still starts the closing handshake.
             self.stop = true;
         }
-        c.p.tx
-            .send_frame(self, f.opcode, f.fin, f.rsv, key, &f.payload);
+        c.p.tx.send_raw(self, &f);
     }
 
     /// A close the user asked for: the session ends after it (no reconnect).

@@ -300,6 +300,8 @@ fn samples(t: Tag, d: &Data) -> Vec<(Ctx, Event<'_>)> {
                 Event::Client {
                     peer: "127.0.0.1:50000",
                     connected: true,
+                    request: Some(&d.handshake.request),
+                    protocol: Some("chat"),
                 },
             ),
             (
@@ -307,6 +309,8 @@ fn samples(t: Tag, d: &Data) -> Vec<(Ctx, Event<'_>)> {
                 Event::Client {
                     peer: "127.0.0.1:50000",
                     connected: false,
+                    request: None,
+                    protocol: None,
                 },
             ),
         ],

@@ -401,6 +401,8 @@ fn script(f: &Fixture) -> Vec<(Ctx, Event<'_>)> {
             Event::Client {
                 peer: "127.0.0.1:50000",
                 connected: true,
+                request: Some(&f.handshake.request),
+                protocol: Some("chat"),
             },
         ),
         (
@@ -431,6 +433,8 @@ fn script(f: &Fixture) -> Vec<(Ctx, Event<'_>)> {
             Event::Client {
                 peer: "127.0.0.1:50000",
                 connected: false,
+                request: None,
+                protocol: None,
             },
         ),
     ]

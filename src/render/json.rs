@@ -238,6 +238,13 @@ struct Client<'a> {
     event: &'static str,
     peer: &'a str,
     connected: bool,
+    /// On connect: the upgrade request's path and headers, and the subprotocol.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    headers: Option<&'a [(String, String)]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    protocol: Option<&'a str>,
     t: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     client: Option<u64>,
@@ -650,12 +657,20 @@ pub(super) fn emit<W: Write, E: Write>(
                 t,
             },
         )?,
-        Event::Client { peer, connected } => put(
+        Event::Client {
+            peer,
+            connected,
+            request,
+            protocol,
+        } => put(
             buf,
             &Client {
                 event: "client",
                 peer,
                 connected,
+                path: request.map(|q| q.path.as_str()),
+                headers: request.map(|q| q.headers.as_slice()),
+                protocol,
                 t,
                 client,
             },

@@ -159,7 +159,12 @@ pub(super) fn emit<W: Write, E: Write>(
             listening(buf, addr, tls);
             false
         }
-        Event::Client { peer, connected } => {
+        Event::Client {
+            peer,
+            connected,
+            request,
+            protocol,
+        } => {
             if !connected {
                 p.frag.forget(ctx.client);
             }
@@ -183,7 +188,20 @@ pub(super) fn emit<W: Write, E: Write>(
             if !connected {
                 buf.push(b')');
             }
+            if let Some(q) = request {
+                buf.extend_from_slice(b": ");
+                esc::escape(buf, &q.method, Esc::Bare);
+                buf.push(b' ');
+                esc::escape(buf, &q.path, Esc::Bare);
+            }
+            if let Some(proto) = protocol {
+                buf.extend_from_slice(b", protocol=");
+                esc::escape(buf, proto, Esc::Bare);
+            }
             buf.push(b'\n');
+            if let (Some(q), true) = (request, p.opts.verbose) {
+                headers(buf, b"> ", &q.headers);
+            }
             false
         }
     };
