@@ -50,6 +50,7 @@ Register-ArgumentCompleter -Native -CommandName 'wsdbg' -ScriptBlock {
             [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Do not verify the server certificate (prints a warning)')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the server certificate (prints a warning)')
             [CompletionResult]::new('--keep-open', '--keep-open', [CompletionResultType]::ParameterName, 'Script mode: at end of input, stay until the peer closes (or Ctrl-C)')
+            [CompletionResult]::new('--fail-fast', '--fail-fast', [CompletionResultType]::ParameterName, 'End the session (close 1000, exit 4) at the first failed /expect')
             [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Send every input line verbatim as a text message; no commands')
             [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Send every input line verbatim as a text message; no commands')
             [CompletionResult]::new('-b', '-b', [CompletionResultType]::ParameterName, 'Script mode: stdin is raw bytes, sent as binary messages')

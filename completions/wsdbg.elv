@@ -47,6 +47,7 @@ set edit:completion:arg-completer[wsdbg] = {|@words|
             cand -k 'Do not verify the server certificate (prints a warning)'
             cand --insecure 'Do not verify the server certificate (prints a warning)'
             cand --keep-open 'Script mode: at end of input, stay until the peer closes (or Ctrl-C)'
+            cand --fail-fast 'End the session (close 1000, exit 4) at the first failed /expect'
             cand -r 'Send every input line verbatim as a text message; no commands'
             cand --raw 'Send every input line verbatim as a text message; no commands'
             cand -b 'Script mode: stdin is raw bytes, sent as binary messages'

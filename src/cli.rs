@@ -191,6 +191,9 @@ pub struct ConnArgs {
     /// MS passed since the end of input. 0 closes at once.
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     pub linger: u64,
+    /// End the session (close 1000, exit 4) at the first failed /expect
+    #[arg(long)]
+    pub fail_fast: bool,
     /// Send every input line verbatim as a text message; no commands
     #[arg(short = 'r', long, conflicts_with = "binary")]
     pub raw: bool,
@@ -562,6 +565,7 @@ impl ConnArgs {
             keep_open: c.keep_open,
             linger: Duration::from_millis(c.linger),
             script: false,
+            fail_fast: c.fail_fast,
             auto_pong: !c.no_auto_pong,
             echo: c.echo,
             reconnect: c.reconnect,

@@ -52,6 +52,12 @@ pub enum Command {
     Info,
     Quit,
     Help,
+    /// `/expect WHAT [within MS]`: check the next event of that kind; `within: None`
+    /// means `--close-timeout`.
+    Expect {
+        what: Expect,
+        within: Option<Duration>,
+    },
     /// `listen`: list the clients.
     Clients,
     /// `listen`: send to this client only, or to all (`None`).
@@ -77,6 +83,39 @@ pub fn commands_for(
             !listen_only
         }
     })
+}
+
+/// What `/expect` checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expect {
+    /// The next data message is text matching this regex (checked when parsed).
+    Text(String),
+    /// The next data message is binary with exactly these bytes.
+    Binary(Vec<u8>),
+    /// The peer's close frame (with this code, when given).
+    Close(Option<u16>),
+    /// A pong.
+    Pong,
+    /// The next data message is JSON text whose field at the dotted `path` equals
+    /// `value` (JSON, or else a string).
+    Json { path: String, value: String },
+}
+
+impl Expect {
+    /// As the user wrote it, for messages: `text /hi/`, `close 1000`.
+    pub fn describe(&self) -> String {
+        match self {
+            Expect::Text(re) => format!("text /{re}/"),
+            Expect::Binary(b) => {
+                let hex: Vec<String> = b.iter().map(|x| format!("{x:02x}")).collect();
+                format!("binary {}", hex.join(""))
+            }
+            Expect::Close(Some(c)) => format!("close {c}"),
+            Expect::Close(None) => "close".to_string(),
+            Expect::Pong => "pong".to_string(),
+            Expect::Json { path, value } => format!("json {path} {value}"),
+        }
+    }
 }
 
 impl Command {
@@ -168,6 +207,11 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
         "show handshake, subprotocol, counters and uptime",
     ),
     ("/quit", "/quit", "close with 1000 and exit"),
+    (
+        "/expect",
+        "/expect text RE|binary HEX|close [CODE]|pong|json PATH VALUE [within MS]",
+        "check the next event of that kind; a mismatch or timeout makes the exit status 4",
+    ),
     (
         "/clients",
         "/clients",
@@ -263,6 +307,7 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
         "frame" => parse_frame(args).map(Command::Frame),
         "sleep" => parse_sleep(args),
         "wait" => parse_wait(args),
+        "expect" => parse_expect(args),
         "reconnect" => no_args("/reconnect", args, Command::Reconnect),
         "info" => no_args("/info", args, Command::Info),
         "quit" => no_args("/quit", args, Command::Quit),
@@ -402,6 +447,70 @@ fn parse_sleep(args: &str) -> Result<Command, CommandError> {
         return Err(error("/sleep", SLEEP_EXPECTED, extra));
     }
     Ok(Command::Sleep(Duration::from_millis(ms)))
+}
+
+const EXPECT_EXPECTED: &str =
+    "/expect text REGEX|binary HEX|close [CODE]|pong|json PATH VALUE [within MS]";
+
+fn parse_expect(args: &str) -> Result<Command, CommandError> {
+    let args = args.trim_start_matches(' ');
+    // An optional `within MS` at the very end.
+    let (body, within) = match args.rsplit_once(" within ") {
+        Some((b, ms)) if decimal::<u64>(ms.trim()).is_some() => {
+            (b, decimal::<u64>(ms.trim()).map(Duration::from_millis))
+        }
+        _ => match args.strip_prefix("within ") {
+            Some(_) => return Err(error("/expect", EXPECT_EXPECTED, args)),
+            None => (args, None),
+        },
+    };
+    let (kind, rest) = body.split_once(' ').unwrap_or((body, ""));
+    let what = match kind {
+        "text" => {
+            if let Err(e) = regex::Regex::new(rest) {
+                let why = e.to_string();
+                let why = why.lines().last().unwrap_or("").trim();
+                return Err(error(
+                    "/expect",
+                    &format!("/expect text REGEX with a valid regex ({why})"),
+                    rest,
+                ));
+            }
+            Expect::Text(rest.to_string())
+        }
+        "binary" => Expect::Binary(parse_binary(rest).map_err(|e| CommandError {
+            command: "/expect".into(),
+            expected: "/expect binary HEX with two hex digits per byte".into(),
+            found: e.found,
+        })?),
+        "close" if rest.trim().is_empty() => Expect::Close(None),
+        "close" => match decimal::<u16>(rest.trim()) {
+            Some(c) => Expect::Close(Some(c)),
+            None => {
+                return Err(error(
+                    "/expect",
+                    "/expect close [CODE] with CODE 0-65535",
+                    rest,
+                ))
+            }
+        },
+        "pong" if rest.trim().is_empty() => Expect::Pong,
+        "json" => match rest.trim().split_once(' ') {
+            Some((path, value)) if !path.is_empty() && !value.trim().is_empty() => Expect::Json {
+                path: path.to_string(),
+                value: value.trim().to_string(),
+            },
+            _ => {
+                return Err(error(
+                    "/expect",
+                    "/expect json PATH VALUE (a dotted path)",
+                    rest,
+                ))
+            }
+        },
+        _ => return Err(error("/expect", EXPECT_EXPECTED, body)),
+    };
+    Ok(Command::Expect { what, within })
 }
 
 const TO_EXPECTED: &str = "/to ID|all with ID a client number (see /clients)";
@@ -671,6 +780,47 @@ mod tests {
     #[test]
     fn text_command() {
         assert_eq!(ok("/text hello world"), text("hello world"));
+    }
+
+    #[test]
+    fn expect_forms() {
+        let exp = |line: &str| match ok(line) {
+            Command::Expect { what, within } => (what, within),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            exp("/expect text ^hello wor.d$"),
+            (Expect::Text("^hello wor.d$".into()), None)
+        );
+        assert_eq!(
+            exp("/expect text a b within 250"),
+            (Expect::Text("a b".into()), Some(Duration::from_millis(250)))
+        );
+        assert_eq!(exp("/expect binary 00 ff").0, Expect::Binary(vec![0, 0xff]));
+        assert_eq!(exp("/expect close").0, Expect::Close(None));
+        assert_eq!(exp("/expect close 1002").0, Expect::Close(Some(1002)));
+        assert_eq!(exp("/expect pong within 10").0, Expect::Pong);
+        assert_eq!(
+            exp("/expect json user.name \"bob\"").0,
+            Expect::Json {
+                path: "user.name".into(),
+                value: "\"bob\"".into()
+            }
+        );
+        for (line, found) in [
+            ("/expect text (", "("),
+            ("/expect close abc", "abc"),
+            ("/expect json onlypath", "onlypath"),
+            ("/expect frame", "frame"),
+            ("/expect binary zz", "zz"),
+        ] {
+            let e = err(line);
+            assert_eq!(
+                (e.command.as_str(), e.found.as_str()),
+                ("/expect", found),
+                "{line}"
+            );
+        }
     }
 
     #[test]
@@ -1200,6 +1350,7 @@ mod tests {
                 "/reconnect",
                 "/info",
                 "/quit",
+                "/expect",
                 "/clients",
                 "/to",
                 "/kick",

@@ -159,6 +159,12 @@ pub enum Event<'a> {
     /// Text the user asked for (`/help`).
     Notice(&'a str),
     Info(&'a Info),
+    /// `/expect`: what was expected, and whether it came (else what came instead).
+    Expect {
+        what: &'a str,
+        ok: bool,
+        got: &'a str,
+    },
     /// `listen` is bound and accepting.
     Listening {
         addr: &'a str,

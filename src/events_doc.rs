@@ -52,6 +52,18 @@ pub const COMMON: &[Field] = &[
 /// Every event of the JSON output, in the order a session meets them.
 pub const EVENTS: &[EventDoc] = &[
     EventDoc {
+        name: "expect",
+        meaning: "an `/expect` was checked: what was expected, and what came",
+        fields: &[
+            f("what", "the expectation, as written: `text /REGEX/`, `close 1000`, ..."),
+            f("ok", "true when it was met; false makes the exit status 4"),
+            f(
+                "got",
+                "what came (the message, the close frame), or `nothing before the timeout`",
+            ),
+        ],
+    },
+    EventDoc {
         name: "listening",
         meaning: "`listen` is bound and accepting (its first line)",
         fields: &[

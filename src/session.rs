@@ -71,6 +71,8 @@ pub struct Options {
     /// Script mode (not the REPL): a command that did not run as written makes the
     /// exit status 4.
     pub script: bool,
+    /// `--fail-fast`: a failed `/expect` closes (1000) and ends the session.
+    pub fail_fast: bool,
     pub auto_pong: bool,
     /// `--echo`: send every data message received back as it came.
     pub echo: bool,
@@ -95,7 +97,23 @@ enum Block {
         need: u64,
         deadline: Instant,
     },
+    /// `/expect`: until the next event of its kind, or the deadline.
+    Expect {
+        deadline: Instant,
+    },
 }
+
+/// What `/expect` looks at: data messages since the last one we sent, pongs, the
+/// peer's close frame. Bounded: the oldest message goes first.
+#[derive(Default)]
+struct Inbox {
+    msgs: VecDeque<(MsgType, Vec<u8>)>,
+    pongs: u64,
+    close: Option<(Option<u16>, String)>,
+}
+
+/// Messages kept for `/expect` at most.
+const INBOX_MAX: usize = 64;
 
 /// Lingering at end of input: the replies are in once a data message has arrived
 /// after the last one we sent and the peer then went quiet for `QUIET`, or for
@@ -132,6 +150,9 @@ pub struct Session<S: Sink> {
     rx_since_tx: u64,
     /// Script mode: a command did not run as written (exit status 4).
     script_failed: bool,
+    /// What `/expect` checks, and the expectation waiting.
+    inbox: Inbox,
+    expecting: Option<crate::command::Expect>,
     /// What the current connection has seen, for the driver callbacks.
     now: Seen,
 }
@@ -191,6 +212,8 @@ impl<S: Sink> Session<S> {
                 lineno: 0,
                 rx_since_tx: 0,
                 script_failed: false,
+                inbox: Inbox::default(),
+                expecting: None,
                 now: Seen::default(),
             },
             tx,
@@ -283,6 +306,7 @@ impl<S: Sink> Session<S> {
 
     fn finish(&mut self, code: u8) -> u8 {
         self.sink.state(ConnState::Closed);
+        self.unchecked_expectations();
         self.report_unsent("the connection is closed");
         self.sink.idle();
         if code == exit::OK && self.script_failed {
@@ -290,6 +314,83 @@ impl<S: Sink> Session<S> {
         } else {
             code
         }
+    }
+
+    /// `/expect`s that never ran, or still waited, when the session ended: failed.
+    fn unchecked_expectations(&mut self) {
+        if let Some(what) = self.expecting.take() {
+            self.expect_result(&what, false, "nothing: the connection ended first");
+        }
+        self.fill_queue();
+        let mut left = Vec::new();
+        for input in &self.queue {
+            match input {
+                Input::Cmd(Command::Expect { what, .. }) => left.push(what.clone()),
+                Input::Lines { data, pos, .. } => {
+                    for line in data[*pos..].split(|&b| b == b'\n') {
+                        let text = String::from_utf8_lossy(line);
+                        if let Ok(Command::Expect { what, .. }) =
+                            crate::command::parse(text.trim_end_matches('\r'))
+                        {
+                            left.push(what);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        for what in left {
+            self.expect_result(&what, false, "never checked: the connection ended first");
+        }
+    }
+
+    /// An expectation's outcome: shown; a failure makes the exit status 4.
+    fn expect_result(&mut self, what: &crate::command::Expect, ok: bool, got: &str) {
+        let what = what.describe();
+        self.sink.emit(&Event::Expect {
+            what: &what,
+            ok,
+            got,
+        });
+        if !ok {
+            self.script_failed = true;
+        }
+    }
+
+    /// Check the waiting `/expect` against what came; `now` for its deadline. Returns
+    /// true when it failed (for `--fail-fast`).
+    fn check_expect(&mut self, now: Instant) -> bool {
+        let (Some(what), Block::Expect { deadline }) = (&self.expecting, self.block) else {
+            return false;
+        };
+        use crate::command::Expect;
+        let verdict: Option<(bool, String)> = match what {
+            Expect::Close(code) => self.inbox.close.as_ref().map(|(c, reason)| {
+                let shown = match c {
+                    Some(c) => format!("close {c} {reason:?}"),
+                    None => "close without a code".to_string(),
+                };
+                (code.is_none() || *code == *c, shown)
+            }),
+            Expect::Pong => (self.inbox.pongs > 0).then(|| {
+                self.inbox.pongs -= 1;
+                (true, "pong".to_string())
+            }),
+            _ => self
+                .inbox
+                .msgs
+                .pop_front()
+                .map(|(kind, payload)| expect_message(what, kind, &payload)),
+        };
+        let (ok, got) = match verdict {
+            Some(v) => v,
+            None if now >= deadline => (false, "nothing before the timeout".to_string()),
+            None => return false,
+        };
+        let what = self.expecting.take().unwrap_or(Expect::Pong);
+        self.block = Block::None;
+        self.expect_result(&what, ok, &got);
+        !ok && self.opts.fail_fast
     }
 
     /// A command could not run as written: said, and in script mode the exit status
@@ -529,7 +630,7 @@ impl<S: Sink> Session<S> {
         let mut consider = |t: Instant| at = Some(at.map_or(t, |a| a.min(t)));
         match self.block {
             Block::Sleep(t) => consider(t),
-            Block::Wait { deadline, .. } => consider(deadline),
+            Block::Wait { deadline, .. } | Block::Expect { deadline } => consider(deadline),
             Block::None => {}
         }
         if let (Some(since), false) = (c.linger_since, closing(c)) {
@@ -572,6 +673,9 @@ impl<S: Sink> Session<S> {
                 self.command_failed(&e);
             }
             _ => {}
+        }
+        if matches!(self.block, Block::Expect { .. }) && self.check_expect(now) {
+            self.user_close(c, Some(1000), "");
         }
         self.check_linger(c, now);
         if let Some(sent) = c.p.tx.awaiting_close_reply() {
@@ -624,7 +728,14 @@ impl<S: Sink> Session<S> {
             }
             if closing(c) {
                 // Nothing more may be sent; what is left stays queued (for a reconnect)
-                // and is reported at the end.
+                // and is reported at the end. An `/expect` (of the close, say) still
+                // runs.
+                if self.block == Block::None && self.next_is_expect() {
+                    if let Some(Input::Cmd(cmd)) = self.next_input() {
+                        self.execute(c, cmd);
+                        continue;
+                    }
+                }
                 return;
             }
             if self.block != Block::None || c.p.tx.out.pending() >= HIGH_WATER {
@@ -739,6 +850,44 @@ impl<S: Sink> Session<S> {
                     self.command_failed(&err);
                 }
             }
+        }
+    }
+
+    /// Is the next command an `/expect`? (A line chunk's first line is parsed; the
+    /// chunk then gives way to the parsed command.)
+    fn next_is_expect(&mut self) -> bool {
+        if self.queue.is_empty() {
+            self.fill_queue();
+        }
+        match self.queue.front() {
+            Some(Input::Cmd(Command::Expect { .. })) => true,
+            Some(Input::Lines { data, pos, .. }) => {
+                let end = data[*pos..]
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(data.len(), |i| pos + i);
+                let line = String::from_utf8_lossy(&data[*pos..end]).into_owned();
+                let Ok(cmd @ Command::Expect { .. }) =
+                    crate::command::parse(line.trim_end_matches('\r'))
+                else {
+                    return false;
+                };
+                let (data, next) = match self.queue.pop_front() {
+                    Some(Input::Lines { data, raw, .. }) => (data, raw),
+                    _ => return false,
+                };
+                if end + 1 < data.len() {
+                    self.queue.push_front(Input::Lines {
+                        data,
+                        pos: end + 1,
+                        raw: next,
+                    });
+                }
+                self.lineno += 1;
+                self.queue.push_front(Input::Cmd(cmd));
+                true
+            }
+            _ => false,
         }
     }
 
@@ -908,6 +1057,14 @@ impl<S: Sink> Session<S> {
                 let help = crate::command::help_text();
                 self.sink.emit(&Event::Notice(&help));
             }
+            Command::Expect { what, within } => {
+                let deadline = Instant::now() + within.unwrap_or(self.opts.close_timeout);
+                self.expecting = Some(what);
+                self.block = Block::Expect { deadline };
+                if self.check_expect(Instant::now()) {
+                    self.user_close(c, Some(1000), "");
+                }
+            }
             Command::Clients | Command::To(_) | Command::Kick { .. } => {
                 let name = cmd.listen_only().unwrap_or_default();
                 let e = Error::usage(format!(
@@ -1023,6 +1180,15 @@ impl<S: Sink> Session<S> {
 impl<S: Sink> Driver for Session<S> {
     fn emit(&mut self, ev: &Event<'_>) {
         if let Event::Frame(f) = ev {
+            if f.dir == Dir::In && f.opcode == OpCode::Close {
+                let (code, reason) = crate::event::close_parts(f.payload);
+                self.inbox.close = Some((code, String::from_utf8_lossy(reason).into_owned()));
+                // Shown before the closing handshake's summary; nothing to close after.
+                self.now.rx_at = Some(Instant::now());
+                self.sink.emit(ev);
+                let _ = self.check_expect(Instant::now());
+                return;
+            }
             match f.dir {
                 Dir::In => self.now.rx_at = Some(Instant::now()),
                 Dir::Out if f.opcode == OpCode::Close => self.sink.state(ConnState::Closing),
@@ -1031,6 +1197,7 @@ impl<S: Sink> Driver for Session<S> {
         }
         if let Event::Message { dir: Dir::Out, .. } = ev {
             self.rx_since_tx = 0;
+            self.inbox.msgs.clear();
         }
         self.sink.emit(ev);
     }
@@ -1045,6 +1212,14 @@ impl<S: Sink> Driver for Session<S> {
         self.now.msgs_in += 1;
         self.rx_since_tx += 1;
         self.sink.emit(&m.event(Dir::In));
+        if self.inbox.msgs.len() >= INBOX_MAX {
+            self.inbox.msgs.pop_front();
+        }
+        self.inbox.msgs.push_back((m.kind, m.payload.to_vec()));
+        if self.check_expect(Instant::now()) && !tx.close_sent() {
+            self.stop = true;
+            tx.close(self, Some(1000), "");
+        }
         if let Block::Wait { need, .. } = self.block {
             if self.rx_since_tx >= need {
                 self.block = Block::None;
@@ -1060,6 +1235,9 @@ impl<S: Sink> Driver for Session<S> {
     }
 
     fn pong(&mut self, payload: &[u8]) {
+        self.inbox.pongs += 1;
+        // A failed `/expect pong` with --fail-fast closes at the next timer check.
+        let _ = self.check_expect(Instant::now());
         if self.now.keepalive.as_deref() == Some(payload) {
             self.now.keepalive = None;
         }
@@ -1071,6 +1249,55 @@ impl<S: Sink> Driver for Session<S> {
             }
         }
     }
+}
+
+/// Does a data message meet a data `/expect`? (ok, what it was, for the message.)
+fn expect_message(what: &crate::command::Expect, kind: MsgType, payload: &[u8]) -> (bool, String) {
+    use crate::command::Expect;
+    let shown = match (kind, std::str::from_utf8(payload)) {
+        (MsgType::Text, Ok(t)) => {
+            let cut: String = t.chars().take(200).collect();
+            let more = if cut.len() < t.len() { "..." } else { "" };
+            format!("text {cut:?}{more}")
+        }
+        _ => {
+            let hex: Vec<String> = payload
+                .iter()
+                .take(64)
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            let more = if payload.len() > 64 { "..." } else { "" };
+            format!("binary {}{more}", hex.join(""))
+        }
+    };
+    let ok = match (what, kind) {
+        (Expect::Text(re), MsgType::Text) => regex::Regex::new(re)
+            .map(|r| r.is_match(&String::from_utf8_lossy(payload)))
+            .unwrap_or(false),
+        (Expect::Binary(want), MsgType::Binary) => want.as_slice() == payload,
+        (Expect::Json { path, value }, MsgType::Text) => {
+            match serde_json::from_slice::<serde_json::Value>(payload) {
+                Ok(doc) => {
+                    let want = serde_json::from_str::<serde_json::Value>(value)
+                        .unwrap_or_else(|_| serde_json::Value::String(value.clone()));
+                    let got = path.split('.').try_fold(&doc, |v, key| match v {
+                        serde_json::Value::Array(a) => {
+                            key.parse::<usize>().ok().and_then(|i| a.get(i))
+                        }
+                        _ => v.get(key),
+                    });
+                    match got {
+                        Some(g) if *g == want => true,
+                        Some(g) => return (false, format!("{shown}, where {path} is {g}")),
+                        None => return (false, format!("{shown}, which has no {path}")),
+                    }
+                }
+                Err(_) => return (false, format!("{shown}, which is not JSON")),
+            }
+        }
+        _ => false,
+    };
+    (ok, shown)
 }
 
 /// The closing handshake has begun (either side) or the connection is over: nothing

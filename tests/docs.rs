@@ -46,6 +46,7 @@ tags!(
     Info,
     Listening,
     Client,
+    Expect,
 );
 
 /// Exhaustive: a new `Event` variant does not compile until it has a tag here.
@@ -65,6 +66,7 @@ fn tag(ev: &Event<'_>) -> Tag {
         Event::Info(_) => Tag::Info,
         Event::Listening { .. } => Tag::Listening,
         Event::Client { .. } => Tag::Client,
+        Event::Expect { .. } => Tag::Expect,
     }
 }
 
@@ -286,6 +288,24 @@ fn samples(t: Tag, d: &Data) -> Vec<(Ctx, Event<'_>)> {
         Tag::Info => vec![
             (CTX, Event::Info(&d.info)),
             (CTX, Event::Info(&d.info_idle)),
+        ],
+        Tag::Expect => vec![
+            (
+                CTX,
+                Event::Expect {
+                    what: "text /^hello/",
+                    ok: true,
+                    got: "text \"hello\"",
+                },
+            ),
+            (
+                CTX,
+                Event::Expect {
+                    what: "close 1000",
+                    ok: false,
+                    got: "close 1002 \"protocol error\"",
+                },
+            ),
         ],
         Tag::Listening => vec![(
             CTX,

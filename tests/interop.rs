@@ -525,3 +525,39 @@ fn issue8_malformed_execute_is_usage_error_before_connecting() {
         }
     }
 }
+
+#[test]
+fn issue12_expect_against_python_websockets() {
+    let Some(py) = Peer::websockets() else { return };
+    // A greeting, an echo, and the server's reaction to a reserved opcode, checked by
+    // a script: exit 0 when every expectation holds.
+    let out = run(wsdbg().args([
+        "--json",
+        "-x",
+        "/expect text ^welcome$",
+        "-x",
+        "{\"op\":\"hi\",\"n\":[1,2,3]}",
+        "-x",
+        "/expect json n.2 3",
+        "-x",
+        "/frame 3 x",
+        "-x",
+        "/expect close 1002",
+        py.url("/greet").as_str(),
+    ]));
+    let expects = out.all("expect");
+    assert_eq!(expects.len(), 3, "{out}");
+    assert!(expects.iter().all(|e| e["ok"] == true), "{out}");
+    assert_eq!(out.code, Some(0), "{out}");
+    // And a failing one: exit 4, with what came instead.
+    let out = run(wsdbg().args([
+        "--json",
+        "-x",
+        "hello",
+        "-x",
+        "/expect text ^goodbye$",
+        py.url("/").as_str(),
+    ]));
+    assert_eq!(out.code, Some(4), "{out}");
+    assert_eq!(out.first("expect")["got"], "text \"hello\"", "{out}");
+}

@@ -951,3 +951,109 @@ fn echo_sends_every_data_message_back_as_it_came() {
         "{out}"
     );
 }
+
+/// The `expect` events of a run: (what, ok, got).
+fn expects(out: &Run) -> Vec<(String, bool, String)> {
+    out.all("expect")
+        .iter()
+        .map(|e| {
+            (
+                e["what"].as_str().unwrap_or("").to_string(),
+                e["ok"].as_bool().unwrap_or(false),
+                e["got"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn issue12_expect_checks_messages_pongs_and_the_close() {
+    let l = Listen::json();
+    let out = script(
+        &l,
+        "hello world\n/expect text ^hello w.rld$\n{\"user\":{\"name\":\"bob\",\"ids\":[4,5]}}\n/expect json user.ids.1 5\n/binary 00 ff\n/expect binary 00ff within 2000\n/ping p\n/expect pong\n",
+        &[],
+    );
+    out.clean_close();
+    let got = expects(&out);
+    assert_eq!(got.len(), 4, "{out}");
+    assert!(got.iter().all(|(_, ok, _)| *ok), "{got:?}\n{out}");
+    assert_eq!(got[0].0, "text /^hello w.rld$/");
+}
+
+#[test]
+fn issue12_a_failed_expectation_says_what_came_and_exits_4() {
+    let l = Listen::json();
+    let out = script(
+        &l,
+        "hello\n/expect text ^bye$\n/expect json a.b 1 within 200\nafter\n",
+        &[],
+    );
+    out.clean_close_script_failed();
+    let got = expects(&out);
+    assert_eq!(
+        got[0],
+        ("text /^bye$/".into(), false, "text \"hello\"".into()),
+        "{out}"
+    );
+    assert_eq!(got[1].2, "nothing before the timeout", "{out}");
+    // The session went on: `after` was sent and echoed.
+    assert_eq!(out.texts("in"), vec!["hello", "after"], "{out}");
+    assert!(out.stderr.contains("expect text /^bye$/: failed"), "{out}");
+}
+
+#[test]
+fn issue12_fail_fast_closes_at_the_first_failure() {
+    let l = Listen::json();
+    let out = script(&l, "a\n/expect text b\nc\n", &["--fail-fast"]);
+    out.code(4);
+    assert_eq!(
+        out.texts("out"),
+        vec!["a"],
+        "nothing after the failure\n{out}"
+    );
+    let close = out.first("close");
+    assert_eq!(close["sent"]["code"], 1000, "{out}");
+}
+
+#[test]
+fn issue12_expect_close_sees_the_peers_code_even_after_it_closed() {
+    let server = Server::scripted(|c| {
+        let f = c.read_frame().expect("a message");
+        c.send(&text(&f.text()));
+        c.send(&close(4001, "custom"));
+        let _ = c.try_close();
+    });
+    let out = run(wsdbg()
+        .args(["--json", server.url("/").as_str()])
+        .write_stdin("hi\n/expect text hi\n/expect close 4001\n"));
+    server.finish();
+    out.clean_close();
+    let got = expects(&out);
+    assert_eq!(got.len(), 2, "{out}");
+    assert!(got[1].1 && got[1].2.contains("4001"), "{got:?}");
+    // An expectation the session never reached counts as failed.
+    let server = Server::scripted(|c| {
+        c.send(&close(1000, ""));
+        let _ = c.try_close();
+    });
+    let out = run(wsdbg()
+        .args(["--json", server.url("/").as_str()])
+        .write_stdin("/sleep 300\n/expect text never\n"));
+    server.finish();
+    out.clean_close_script_failed();
+    assert!(
+        expects(&out)
+            .iter()
+            .any(|(w, ok, got)| w == "text /never/" && !ok && got.contains("ended first")),
+        "{out}"
+    );
+}
+
+#[test]
+fn issue12_a_malformed_expect_is_a_usage_error() {
+    let l = Listen::json().unused();
+    let out = run(wsdbg().args(["-x", "/expect text (", &l.url("/")]));
+    out.code(2);
+    assert!(out.stderr.contains("/expect"), "{out}");
+}

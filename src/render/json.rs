@@ -174,6 +174,17 @@ impl<'a> From<CloseFrame<'a>> for CloseJson<'a> {
 }
 
 #[derive(Serialize)]
+struct ExpectEv<'a> {
+    event: &'static str,
+    what: &'a str,
+    ok: bool,
+    got: &'a str,
+    t: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client: Option<u64>,
+}
+
+#[derive(Serialize)]
 struct Disconnected<'a> {
     event: &'static str,
     code: u16,
@@ -636,6 +647,26 @@ pub(super) fn emit<W: Write, E: Write>(
             p.out.write_all(buf)?;
             buf.clear();
             pretty::warning(buf, Paint(p.opts.color), ctx, message);
+            return super::to_err(&mut p.out, &mut p.err, buf);
+        }
+        Event::Expect { what, ok, got } => {
+            put(
+                buf,
+                &ExpectEv {
+                    event: "expect",
+                    what,
+                    ok,
+                    got,
+                    t,
+                    client,
+                },
+            )?;
+            if ok {
+                return p.out.write_all(buf);
+            }
+            p.out.write_all(buf)?;
+            buf.clear();
+            pretty::expect(buf, Paint(p.opts.color), ctx, what, ok, got);
             return super::to_err(&mut p.out, &mut p.err, buf);
         }
         Event::Notice(message) => put(

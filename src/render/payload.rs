@@ -53,6 +53,11 @@ pub(super) fn emit<W: Write, E: Write>(
             pretty::warning(buf, Paint(p.opts.color), ctx, msg);
             super::to_err(&mut p.out, &mut p.err, buf)
         }
+        Event::Expect { what, ok, got } => {
+            buf.clear();
+            pretty::expect(buf, Paint(p.opts.color), ctx, what, ok, got);
+            super::to_err(&mut p.out, &mut p.err, buf)
+        }
         Event::Notice(text) => {
             buf.clear();
             pretty::notice(buf, text);

@@ -147,6 +147,10 @@ pub(super) fn emit<W: Write, E: Write>(
             warning(buf, paint, ctx, msg);
             true
         }
+        Event::Expect { what, ok, got } => {
+            expect(buf, paint, ctx, what, ok, got);
+            !ok
+        }
         Event::Notice(text) => {
             notice(buf, text);
             false
@@ -596,6 +600,27 @@ pub(super) fn warning(buf: &mut Vec<u8>, paint: Paint, ctx: &Ctx, msg: &str) {
         buf.push(b' ');
     }
     buf.extend_from_slice(msg.as_bytes());
+    buf.push(b'\n');
+}
+
+/// `/expect`: a pass as an event line on stdout, a failure as an error on stderr.
+pub(super) fn expect(buf: &mut Vec<u8>, paint: Paint, ctx: &Ctx, what: &str, ok: bool, got: &str) {
+    if ok {
+        stamp(buf, paint, Mark::Event, ctx);
+        buf.extend_from_slice(b"expect ");
+        esc::escape(buf, what, Esc::Bare);
+        paint.put(buf, Style::Fg(Color::Green), b": passed");
+        buf.extend_from_slice(b" (");
+        esc::escape(buf, got, Esc::Bare);
+        buf.extend_from_slice(b")\n");
+        return;
+    }
+    buf.extend_from_slice(b"wsdbg: ");
+    paint.put(buf, Style::BoldFg(Color::Red), b"error:");
+    buf.extend_from_slice(b" expect ");
+    esc::escape(buf, what, Esc::Bare);
+    buf.extend_from_slice(b": failed, got ");
+    esc::escape(buf, got, Esc::Bare);
     buf.push(b'\n');
 }
 
