@@ -70,6 +70,7 @@ Register-ArgumentCompleter -Native -CommandName 'wsdbg' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('listen', 'listen', [CompletionResultType]::ParameterValue, 'A local WebSocket echo server for trying things out (default 127.0.0.1:9001)')
+            [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Check a server''s RFC 6455 conformance, one fresh connection per check')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -104,6 +105,57 @@ Register-ArgumentCompleter -Native -CommandName 'wsdbg' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'wsdbg;probe' {
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Seconds each check waits for the server''s answer')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Extra handshake header ''Name: value'' (repeatable)')
+            [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Extra handshake header ''Name: value'' (repeatable)')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Offer a subprotocol (Sec-WebSocket-Protocol), repeatable')
+            [CompletionResult]::new('--protocol', '--protocol', [CompletionResultType]::ParameterName, 'Offer a subprotocol (Sec-WebSocket-Protocol), repeatable')
+            [CompletionResult]::new('--origin', '--origin', [CompletionResultType]::ParameterName, 'Origin header')
+            [CompletionResult]::new('--cacert', '--cacert', [CompletionResultType]::ParameterName, 'Trust the CA certificates in this PEM file (besides the web roots)')
+            [CompletionResult]::new('--cert', '--cert', [CompletionResultType]::ParameterName, 'Client certificate chain (PEM) for mutual TLS; needs --key')
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Private key (PEM: PKCS#8, PKCS#1 or SEC1) for --cert')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'TCP + TLS + handshake deadline in seconds')
+            [CompletionResult]::new('--close-timeout', '--close-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for the peer''s close reply')
+            [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'Largest message accepted; beyond it close with 1009')
+            [CompletionResult]::new('-x', '-x', [CompletionResultType]::ParameterName, 'Run CMD after connecting (repeatable), then close; stdin is not read')
+            [CompletionResult]::new('--execute', '--execute', [CompletionResultType]::ParameterName, 'Run CMD after connecting (repeatable), then close; stdin is not read')
+            [CompletionResult]::new('--linger', '--linger', [CompletionResultType]::ParameterName, 'Script mode: at end of input, wait up to MS for the replies, then close')
+            [CompletionResult]::new('--chunk-size', '--chunk-size', [CompletionResultType]::ParameterName, 'With --binary: largest binary message made from stdin')
+            [CompletionResult]::new('--max-messages', '--max-messages', [CompletionResultType]::ParameterName, 'Deliver exactly N received data messages, then close and exit')
+            [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'Proxy: http://[user:pass@]host:port, socks5:// or socks5h://')
+            [CompletionResult]::new('--compress', '--compress', [CompletionResultType]::ParameterName, 'Offer permessage-deflate and show what it did; =PARAMS to ask for more')
+            [CompletionResult]::new('--max-retries', '--max-retries', [CompletionResultType]::ParameterName, 'With --reconnect: give up after N failed attempts in a row')
+            [CompletionResult]::new('--backoff-min', '--backoff-min', [CompletionResultType]::ParameterName, 'With --reconnect: first delay in milliseconds')
+            [CompletionResult]::new('--backoff-max', '--backoff-max', [CompletionResultType]::ParameterName, 'With --reconnect: longest delay in milliseconds')
+            [CompletionResult]::new('--ping-interval', '--ping-interval', [CompletionResultType]::ParameterName, 'Ping every SECS and show the round trip; no pong by the next = dead')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour (NO_COLOR in the environment means never)')
+            [CompletionResult]::new('--max-payload', '--max-payload', [CompletionResultType]::ParameterName, 'Pretty output: cut payloads at N bytes (default: text 256, binary 64)')
+            [CompletionResult]::new('--echo-server', '--echo-server', [CompletionResultType]::ParameterName, 'Run the checks that need an echo server without detecting one')
+            [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Do not verify the server certificate (prints a warning)')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the server certificate (prints a warning)')
+            [CompletionResult]::new('--keep-open', '--keep-open', [CompletionResultType]::ParameterName, 'Script mode: at end of input, stay until the peer closes (or Ctrl-C)')
+            [CompletionResult]::new('--fail-fast', '--fail-fast', [CompletionResultType]::ParameterName, 'End the session (close 1000, exit 4) at the first failed /expect')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Send every input line verbatim as a text message; no commands')
+            [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Send every input line verbatim as a text message; no commands')
+            [CompletionResult]::new('-b', '-b', [CompletionResultType]::ParameterName, 'Script mode: stdin is raw bytes, sent as binary messages')
+            [CompletionResult]::new('--binary', '--binary', [CompletionResultType]::ParameterName, 'Script mode: stdin is raw bytes, sent as binary messages')
+            [CompletionResult]::new('--echo', '--echo', [CompletionResultType]::ParameterName, 'Send every data message received back as it came (a client-side mirror)')
+            [CompletionResult]::new('--no-auto-pong', '--no-auto-pong', [CompletionResultType]::ParameterName, 'Do not answer pings (the pings are still shown)')
+            [CompletionResult]::new('-L', '-L ', [CompletionResultType]::ParameterName, 'Follow 3xx answers to the handshake (at most 10; wss -> ws refused)')
+            [CompletionResult]::new('--follow-redirects', '--follow-redirects', [CompletionResultType]::ParameterName, 'Follow 3xx answers to the handshake (at most 10; wss -> ws refused)')
+            [CompletionResult]::new('--no-proxy', '--no-proxy', [CompletionResultType]::ParameterName, 'Ignore the proxy environment variables')
+            [CompletionResult]::new('--reconnect', '--reconnect', [CompletionResultType]::ParameterName, 'Reconnect with backoff and jitter after a disconnect not asked for')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Same as --output json')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Pretty output: also print the handshake headers')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Pretty output: also print the handshake headers')
+            [CompletionResult]::new('--full', '--full', [CompletionResultType]::ParameterName, 'Pretty output: show payloads in full, never cut')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'wsdbg;completions' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -111,11 +163,15 @@ Register-ArgumentCompleter -Native -CommandName 'wsdbg' -ScriptBlock {
         }
         'wsdbg;help' {
             [CompletionResult]::new('listen', 'listen', [CompletionResultType]::ParameterValue, 'A local WebSocket echo server for trying things out (default 127.0.0.1:9001)')
+            [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Check a server''s RFC 6455 conformance, one fresh connection per check')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'wsdbg;help;listen' {
+            break
+        }
+        'wsdbg;help;probe' {
             break
         }
         'wsdbg;help;completions' {

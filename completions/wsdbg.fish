@@ -67,6 +67,7 @@ complete -c wsdbg -n "__fish_wsdbg_needs_command" -l full -d 'Pretty output: sho
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s V -l version -d 'Print version'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -a "listen" -d 'A local WebSocket echo server for trying things out (default 127.0.0.1:9001)'
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -a "probe" -d 'Check a server\'s RFC 6455 conformance, one fresh connection per check'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -a "completions" -d 'Print a shell completion script'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l port -d 'Port to listen on (0 picks a free one and prints it)' -r
@@ -96,7 +97,51 @@ complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l json -d 'Same as 
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -s v -l verbose -d 'Pretty output: also print the handshake headers'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l full -d 'Pretty output: show payloads in full, never cut'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l wait -d 'Seconds each check waits for the server\'s answer' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -s H -l header -d 'Extra handshake header \'Name: value\' (repeatable)' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -s p -l protocol -d 'Offer a subprotocol (Sec-WebSocket-Protocol), repeatable' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l origin -d 'Origin header' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l cacert -d 'Trust the CA certificates in this PEM file (besides the web roots)' -r -F
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l cert -d 'Client certificate chain (PEM) for mutual TLS; needs --key' -r -F
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l key -d 'Private key (PEM: PKCS#8, PKCS#1 or SEC1) for --cert' -r -F
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l connect-timeout -d 'TCP + TLS + handshake deadline in seconds' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l close-timeout -d 'Seconds to wait for the peer\'s close reply' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l max-size -d 'Largest message accepted; beyond it close with 1009' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -s x -l execute -d 'Run CMD after connecting (repeatable), then close; stdin is not read' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l linger -d 'Script mode: at end of input, wait up to MS for the replies, then close' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l chunk-size -d 'With --binary: largest binary message made from stdin' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l max-messages -d 'Deliver exactly N received data messages, then close and exit' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l proxy -d 'Proxy: http://[user:pass@]host:port, socks5:// or socks5h://' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l compress -d 'Offer permessage-deflate and show what it did; =PARAMS to ask for more' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l max-retries -d 'With --reconnect: give up after N failed attempts in a row' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l backoff-min -d 'With --reconnect: first delay in milliseconds' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l backoff-max -d 'With --reconnect: longest delay in milliseconds' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l ping-interval -d 'Ping every SECS and show the round trip; no pong by the next = dead' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -s o -l output -d 'Output format' -r -f -a "pretty\t'Every frame both ways, one line each, for people'
+json\t'One JSON object per line, first key "event"'
+payload\t'Each received message\'s payload, one per line (binary as hex)'
+raw\t'Each received message\'s payload as bytes, nothing added'"
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l color -d 'Colour (NO_COLOR in the environment means never)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l max-payload -d 'Pretty output: cut payloads at N bytes (default: text 256, binary 64)' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l echo-server -d 'Run the checks that need an echo server without detecting one'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -s k -l insecure -d 'Do not verify the server certificate (prints a warning)'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l keep-open -d 'Script mode: at end of input, stay until the peer closes (or Ctrl-C)'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l fail-fast -d 'End the session (close 1000, exit 4) at the first failed /expect'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -s r -l raw -d 'Send every input line verbatim as a text message; no commands'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -s b -l binary -d 'Script mode: stdin is raw bytes, sent as binary messages'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l echo -d 'Send every data message received back as it came (a client-side mirror)'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l no-auto-pong -d 'Do not answer pings (the pings are still shown)'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -s L -l follow-redirects -d 'Follow 3xx answers to the handshake (at most 10; wss -> ws refused)'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l no-proxy -d 'Ignore the proxy environment variables'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l reconnect -d 'Reconnect with backoff and jitter after a disconnect not asked for'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l json -d 'Same as --output json'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -s v -l verbose -d 'Pretty output: also print the handshake headers'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l full -d 'Pretty output: show payloads in full, never cut'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c wsdbg -n "__fish_wsdbg_using_subcommand help; and not __fish_seen_subcommand_from listen completions help" -f -a "listen" -d 'A local WebSocket echo server for trying things out (default 127.0.0.1:9001)'
-complete -c wsdbg -n "__fish_wsdbg_using_subcommand help; and not __fish_seen_subcommand_from listen completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c wsdbg -n "__fish_wsdbg_using_subcommand help; and not __fish_seen_subcommand_from listen completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand help; and not __fish_seen_subcommand_from listen probe completions help" -f -a "listen" -d 'A local WebSocket echo server for trying things out (default 127.0.0.1:9001)'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand help; and not __fish_seen_subcommand_from listen probe completions help" -f -a "probe" -d 'Check a server\'s RFC 6455 conformance, one fresh connection per check'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand help; and not __fish_seen_subcommand_from listen probe completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand help; and not __fish_seen_subcommand_from listen probe completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -27,6 +27,17 @@ pub fn run(cfg: Config, start: Instant) -> Result<u8, Error> {
             Ok(exit::OK)
         }
         Mode::Listen(l) => listen(*l, out, start),
+        Mode::Probe(p) => {
+            let stdout = io::stdout();
+            let printer = Printer::new(
+                out.format,
+                out.opts(stdout.is_terminal()),
+                io::BufWriter::new(stdout),
+                io::stderr(),
+            );
+            let mut o = Output::new(printer, start);
+            Ok(crate::probe::run(&p, &mut o, out.pipe.verbose))
+        }
         Mode::Connect(c) => connect(*c, out, start),
     }
 }

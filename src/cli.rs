@@ -77,6 +77,8 @@ pub struct Cli {
 pub enum Sub {
     /// A local WebSocket echo server for trying things out (default 127.0.0.1:9001)
     Listen(Box<ListenArgs>),
+    /// Check a server's RFC 6455 conformance, one fresh connection per check
+    Probe(Box<ProbeArgs>),
     /// Print a shell completion script
     Completions {
         /// bash, zsh, fish, elvish or powershell
@@ -139,6 +141,24 @@ pub struct ListenArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// ws://, wss://, http(s):// or host:port/path of the server to check
+    #[arg(value_name = "URL")]
+    pub url: String,
+    /// Run the checks that need an echo server without detecting one
+    #[arg(long)]
+    pub echo_server: bool,
+    /// Seconds each check waits for the server's answer
+    #[arg(long, value_name = "SECS", default_value = "2")]
+    pub wait: f64,
+    /// Connection options, as for the client
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    #[command(flatten)]
+    pub out: OutArgs,
+}
+
+#[derive(Debug, Args)]
 pub struct ConnArgs {
     /// Extra handshake header 'Name: value' (repeatable)
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
@@ -192,7 +212,7 @@ pub struct ConnArgs {
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     pub linger: u64,
     /// End the session (close 1000, exit 4) at the first failed /expect
-    #[arg(long)]
+    #[arg(hide_short_help = true, long)]
     pub fail_fast: bool,
     /// Send every input line verbatim as a text message; no commands
     #[arg(short = 'r', long, conflicts_with = "binary")]
@@ -321,6 +341,7 @@ impl Cli {
     pub fn format(&self) -> crate::render::Format {
         match &self.cmd {
             Some(Sub::Listen(a)) => a.out.format(),
+            Some(Sub::Probe(a)) => a.out.format(),
             _ => self.out.format(),
         }
     }
@@ -334,6 +355,19 @@ impl Cli {
                 mode: Mode::Completions(shell),
                 out: self.out.config(),
             }),
+            Some(Sub::Probe(args)) => {
+                let out = args.out.config();
+                let wait = secs("--wait", args.wait)?;
+                let connect = args.conn.into_config(&args.url)?;
+                Ok(Config {
+                    mode: Mode::Probe(Box::new(crate::probe::ProbeOptions {
+                        session: connect.session,
+                        echo_server: args.echo_server,
+                        wait,
+                    })),
+                    out,
+                })
+            }
             Some(Sub::Listen(args)) => {
                 let out = args.out.config();
                 Ok(Config {
@@ -362,6 +396,7 @@ pub struct Config {
 pub enum Mode {
     Connect(Box<ConnectConfig>),
     Listen(Box<ListenConfig>),
+    Probe(Box<crate::probe::ProbeOptions>),
     Completions(clap_complete::Shell),
 }
 

@@ -165,6 +165,8 @@ pub enum Event<'a> {
         ok: bool,
         got: &'a str,
     },
+    /// `probe`: one check's result.
+    Check(&'a CheckResult),
     /// `listen` is bound and accepting.
     Listening {
         addr: &'a str,
@@ -202,6 +204,37 @@ impl<'a> CloseFrame<'a> {
             Initiator::Remote => received,
         }
     }
+}
+
+/// A check's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Pass,
+    Fail,
+    Lenient,
+    NotApplicable,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Lenient => "lenient",
+            Verdict::NotApplicable => "n/a",
+        }
+    }
+}
+
+/// One check's result, as shown.
+#[derive(Debug, Clone)]
+pub struct CheckResult {
+    pub name: String,
+    pub rfc: &'static str,
+    pub expected: String,
+    pub observed: String,
+    pub verdict: Verdict,
+    pub elapsed: Duration,
 }
 
 /// The connection's state, for the REPL prompt.

@@ -52,6 +52,21 @@ pub const COMMON: &[Field] = &[
 /// Every event of the JSON output, in the order a session meets them.
 pub const EVENTS: &[EventDoc] = &[
     EventDoc {
+        name: "check",
+        meaning: "`probe`: one conformance check and its verdict",
+        fields: &[
+            f("name", "what was checked, e.g. `reserved opcode 3`"),
+            f("rfc", "the rule, e.g. `RFC 6455 5.2`"),
+            f("expected", "what the RFC asks of the server"),
+            f("observed", "what the server did"),
+            f(
+                "verdict",
+                "`pass`, `fail` (it broke: a wrong pong, no close reply, a hang), `lenient` (it tolerated the violation, or failed the connection without the code asked for) or `n/a`",
+            ),
+            f("elapsed_ms", "how long the check took"),
+        ],
+    },
+    EventDoc {
         name: "expect",
         meaning: "an `/expect` was checked: what was expected, and what came",
         fields: &[

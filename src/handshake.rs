@@ -463,6 +463,19 @@ pub fn accept(head: &[u8], opts: &ServerOpts) -> Result<Accepted, Rejected> {
         }
         _ => None,
     };
+    if let Some(v) = get("sec-websocket-version").filter(|v| v != "13") {
+        // RFC 6455 4.4: a version the server does not speak gets 426 and the versions
+        // it does.
+        let body = format!("wsdbg listen: WebSocket version {v} is not spoken here; 13 is\n");
+        let response = format!(
+            "HTTP/1.1 426 Upgrade Required\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\nSec-WebSocket-Version: 13\r\n\r\n{body}",
+            body.len()
+        );
+        return Err(Rejected {
+            response: response.into_bytes(),
+            problem: format!("expected \"Sec-WebSocket-Version: 13\", got {v:?} (426)"),
+        });
+    }
     if let Some(problem) = problem {
         let body = format!("wsdbg listen: not a WebSocket handshake: {problem}\n");
         let response = format!(

@@ -16,6 +16,7 @@ pub mod input;
 pub mod listen;
 pub mod output;
 pub mod outq;
+pub mod probe;
 pub mod protocol;
 pub mod proxy;
 pub mod render;

@@ -474,9 +474,10 @@ impl Conn {
         self.tx.broken = true;
         d.emit(&Event::Error(&Error::protocol(v.msg, v.rule)));
         if !self.tx.close_sent() {
-            let reason = match v.close_code {
-                1007 => "invalid UTF-8",
-                1009 => "message too big",
+            let reason = match (v.close_code, v.rule.starts_with("RFC 7692")) {
+                (1007, true) => "invalid compressed data",
+                (1007, false) => "invalid UTF-8",
+                (1009, _) => "message too big",
                 _ => "protocol error",
             };
             self.tx.close(d, Some(v.close_code), reason);

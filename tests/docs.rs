@@ -47,6 +47,7 @@ tags!(
     Listening,
     Client,
     Expect,
+    Check,
 );
 
 /// Exhaustive: a new `Event` variant does not compile until it has a tag here.
@@ -67,6 +68,7 @@ fn tag(ev: &Event<'_>) -> Tag {
         Event::Listening { .. } => Tag::Listening,
         Event::Client { .. } => Tag::Client,
         Event::Expect { .. } => Tag::Expect,
+        Event::Check(_) => Tag::Check,
     }
 }
 
@@ -79,6 +81,7 @@ struct Data {
     refusal_text: Error,
     refusal_binary: Error,
     timeout: Error,
+    check: wsdbg::event::CheckResult,
 }
 
 fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -135,6 +138,14 @@ fn data() -> Data {
         }))
     };
     Data {
+        check: wsdbg::event::CheckResult {
+            name: "reserved opcode 3".into(),
+            rfc: "RFC 6455 5.2",
+            expected: "close 1002".into(),
+            observed: "close 1002 (Protocol Error)".into(),
+            verdict: wsdbg::event::Verdict::Pass,
+            elapsed: Duration::from_millis(2),
+        },
         handshake,
         info,
         info_idle: Info {
@@ -289,6 +300,7 @@ fn samples(t: Tag, d: &Data) -> Vec<(Ctx, Event<'_>)> {
             (CTX, Event::Info(&d.info)),
             (CTX, Event::Info(&d.info_idle)),
         ],
+        Tag::Check => vec![(CTX, Event::Check(&d.check))],
         Tag::Expect => vec![
             (
                 CTX,

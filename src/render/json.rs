@@ -174,6 +174,20 @@ impl<'a> From<CloseFrame<'a>> for CloseJson<'a> {
 }
 
 #[derive(Serialize)]
+struct CheckEv<'a> {
+    event: &'static str,
+    name: &'a str,
+    rfc: &'a str,
+    expected: &'a str,
+    observed: &'a str,
+    verdict: &'static str,
+    elapsed_ms: f64,
+    t: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client: Option<u64>,
+}
+
+#[derive(Serialize)]
 struct ExpectEv<'a> {
     event: &'static str,
     what: &'a str,
@@ -669,6 +683,20 @@ pub(super) fn emit<W: Write, E: Write>(
             pretty::expect(buf, Paint(p.opts.color), ctx, what, ok, got);
             return super::to_err(&mut p.out, &mut p.err, buf);
         }
+        Event::Check(r) => put(
+            buf,
+            &CheckEv {
+                event: "check",
+                name: &r.name,
+                rfc: r.rfc,
+                expected: &r.expected,
+                observed: &r.observed,
+                verdict: r.verdict.as_str(),
+                elapsed_ms: esc::ms_f64(r.elapsed),
+                t,
+                client,
+            },
+        )?,
         Event::Notice(message) => put(
             buf,
             &Text {

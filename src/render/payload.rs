@@ -58,6 +58,11 @@ pub(super) fn emit<W: Write, E: Write>(
             pretty::expect(buf, Paint(p.opts.color), ctx, what, ok, got);
             super::to_err(&mut p.out, &mut p.err, buf)
         }
+        Event::Check(r) => {
+            buf.clear();
+            pretty::check(buf, Paint(p.opts.color), r);
+            p.out.write_all(buf)
+        }
         Event::Notice(text) => {
             buf.clear();
             pretty::notice(buf, text);

@@ -151,6 +151,10 @@ pub(super) fn emit<W: Write, E: Write>(
             expect(buf, paint, ctx, what, ok, got);
             !ok
         }
+        Event::Check(r) => {
+            check(buf, paint, r);
+            false
+        }
         Event::Notice(text) => {
             notice(buf, text);
             false
@@ -600,6 +604,24 @@ pub(super) fn warning(buf: &mut Vec<u8>, paint: Paint, ctx: &Ctx, msg: &str) {
         buf.push(b' ');
     }
     buf.extend_from_slice(msg.as_bytes());
+    buf.push(b'\n');
+}
+
+/// `probe`: one row of the table: verdict, check, RFC section, expected, observed.
+pub(super) fn check(buf: &mut Vec<u8>, paint: Paint, r: &crate::event::CheckResult) {
+    use crate::event::Verdict;
+    let style = match r.verdict {
+        Verdict::Pass => Style::Fg(Color::Green),
+        Verdict::Fail => Style::BoldFg(Color::Red),
+        Verdict::Lenient => Style::Fg(Color::Yellow),
+        Verdict::NotApplicable => Style::Dim,
+    };
+    let v = format!("{:<8}", r.verdict.as_str());
+    paint.put(buf, style, v.as_bytes());
+    let _ = write!(buf, "{:<54} {:<15} expected ", r.name, r.rfc);
+    esc::escape(buf, &r.expected, Esc::Bare);
+    buf.extend_from_slice(b"; got ");
+    esc::escape(buf, &r.observed, Esc::Bare);
     buf.push(b'\n');
 }
 
