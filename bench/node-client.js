@@ -6,10 +6,11 @@
 //   cat lines.txt | node node-client.js ws://127.0.0.1:PORT/
 //
 // Sends each stdin line (without its newline) as a text message while writing each
-// received message and a newline to stdout (in batches); stdin is paused while more
-// than 1 MiB waits to be sent. At the end of stdin it closes (ws sends the close frame
-// after every queued message) and exits once the close reply came: 0 when clean, 1
-// otherwise. With WS_CLIENT_INFO=1 it writes the negotiated extensions to stderr.
+// received message and a newline to stdout (in 64 KiB batches); stdin is paused while
+// more than 4096 messages or 1 MiB wait to be sent. At the end of stdin it closes (ws
+// sends the close frame after every queued message) and exits once the close reply
+// came: 0 when clean, 1 otherwise (ws gives up 30 s after its close frame). With
+// WS_CLIENT_INFO=1 it writes the negotiated extensions to stderr.
 'use strict';
 
 const WebSocket = require('ws');

@@ -6,10 +6,11 @@
 
 Sends each stdin line (without its newline) as a text message while printing each
 received message and a newline on stdout, concurrently: one task reads stdin in 64 KiB
-chunks (in a worker thread) and sends, the other receives and writes to a buffered stdout. At the end of stdin
-it sends a close frame and waits for the reply; every echo arrives before it. Exits 0
-after a clean close, 1 otherwise. With WS_CLIENT_INFO=1 it writes the negotiated
-extensions to stderr.
+chunks (in a worker thread) and sends, the other receives and writes to a buffered
+stdout; text is neither decoded nor encoded on the way (bytes sent with text=True,
+received with decode=False). At the end of stdin it sends a close frame and waits for
+the reply; every echo arrives before it. Exits 0 after a clean close, 1 otherwise. With
+WS_CLIENT_INFO=1 it writes the negotiated extensions to stderr.
 """
 
 import asyncio
@@ -23,8 +24,10 @@ from websockets.exceptions import ConnectionClosedOK
 async def main(url):
     loop = asyncio.get_running_loop()
     out = sys.stdout.buffer
-    # proxy=None: no proxy from the environment; max_size=None: no limit on a message.
-    async with connect(url, proxy=None, max_size=None, ping_interval=None) as ws:
+    # proxy=None: no proxy from the environment; max_size=None: no limit on a message;
+    # close_timeout=None: after its close, wait for the reply however long the server
+    # takes to echo its backlog (the default, 10 s, gives up on a slow server).
+    async with connect(url, proxy=None, max_size=None, ping_interval=None, close_timeout=None) as ws:
         if os.environ.get("WS_CLIENT_INFO"):
             ext = ws.response.headers.get("Sec-WebSocket-Extensions", "none")
             print(f"extensions: {ext}", file=sys.stderr, flush=True)
