@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""End-to-end benchmark: wsdbg against websocat, through the same third-party echo server.
+"""End-to-end benchmark: wsdbg against websocat, through the same third-party echo server,
+and wsdbg --compress against compressing clients through a compressing echo server.
 
 Run it through bench/run.sh (which builds wsdbg and installs the Node echo server's
-dependencies first). Standard library only.
+dependencies and the Python ones of the compressed row first). Standard library only.
 
 Workloads, each repeated BENCH_REPS times (default 5) with the clients alternating
 (wsdbg first on even repetitions, websocat first on odd ones), after one warm-up run
@@ -20,6 +21,14 @@ of each client that is not counted:
    package `time`; without it the RSS rows say so).
 5. the same bytes through a plain TCP echo on loopback (bench/tcp-echo.js, driven from
    this process: no process start, no WebSocket), as the ceiling.
+6. compressed (permessage-deflate): BENCH_LINES JSON messages of about 200 bytes
+   (json_messages(), a fixed seed) piped into each compressing client, every echo checked
+   as in 1, through a compressing echo server (BENCH_COMPRESS_SERVER: `aiohttp`,
+   bench/py-echo-server.py, or `node`, `bench/echo-server.js --deflate`): wsdbg
+   `--compress -o payload` against Python websockets' client (bench/py-client.py) and
+   Node ws' (bench/node-client.js); websocat has no permessage-deflate. Wall time,
+   messages/s, peak RSS, and the CPU seconds of the client and of the server. Before the
+   timed runs, check_compression() makes sure both directions are compressed.
 
 Wall time runs from spawning the client to reaping it, so it includes process start,
 TCP connect, the handshake and the closing handshake. Input is piped through `cat`.
@@ -31,7 +40,10 @@ Servers (BENCH_SERVERS, comma-separated, default "node,websocat"):
 
 Environment: WSDBG (default target/release/wsdbg), WEBSOCAT (default: websocat on PATH,
 then ~/.cargo/bin/websocat), BENCH_REPS, BENCH_ONESHOT_RUNS, BENCH_LINES, BENCH_BULK_MIB,
-BENCH_SERVERS, BENCH_TIMEOUT (seconds per client run, default 120).
+BENCH_SERVERS, BENCH_TIMEOUT (seconds per client run, default 120); for the compressed
+row BENCH_COMPRESS (0 skips it), BENCH_COMPRESS_SERVER (aiohttp), BENCH_COMPRESS_CLIENTS
+(python,node; wsdbg always), BENCH_COMPRESS_CHECK (2000 messages), BENCH_PYTHON (default
+.venv/bin/python, with aiohttp and websockets).
 
 Prints a Markdown report and writes it to bench/out/results.md (raw samples in
 bench/out/results.json). Exits 1 when any run failed (the failures are listed with the
