@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""End-to-end benchmark: wsdbg against websocat, through the same third-party echo server.
+"""End-to-end benchmark: wsdbg against websocat, through the same third-party echo server,
+and wsdbg --compress against compressing clients through a compressing echo server.
 
 Run it through bench/run.sh (which builds wsdbg and installs the Node echo server's
-dependencies first). Standard library only.
+dependencies and the Python ones of the compressed row first). Standard library only.
 
 Workloads, each repeated BENCH_REPS times (default 5) with the clients alternating
 (wsdbg first on even repetitions, websocat first on odd ones), after one warm-up run
@@ -20,6 +21,14 @@ of each client that is not counted:
    package `time`; without it the RSS rows say so).
 5. the same bytes through a plain TCP echo on loopback (bench/tcp-echo.js, driven from
    this process: no process start, no WebSocket), as the ceiling.
+6. compressed (permessage-deflate): BENCH_LINES JSON messages of about 200 bytes
+   (json_messages(), a fixed seed) piped into each compressing client, every echo checked
+   as in 1, through a compressing echo server (BENCH_COMPRESS_SERVER: `aiohttp`,
+   bench/py-echo-server.py, or `node`, `bench/echo-server.js --deflate`): wsdbg
+   `--compress -o payload` against Python websockets' client (bench/py-client.py) and
+   Node ws' (bench/node-client.js); websocat has no permessage-deflate. Wall time,
+   messages/s, peak RSS, and the CPU seconds of the client and of the server. Before the
+   timed runs, check_compression() makes sure both directions are compressed.
 
 Wall time runs from spawning the client to reaping it, so it includes process start,
 TCP connect, the handshake and the closing handshake. Input is piped through `cat`.
@@ -31,7 +40,10 @@ Servers (BENCH_SERVERS, comma-separated, default "node,websocat"):
 
 Environment: WSDBG (default target/release/wsdbg), WEBSOCAT (default: websocat on PATH,
 then ~/.cargo/bin/websocat), BENCH_REPS, BENCH_ONESHOT_RUNS, BENCH_LINES, BENCH_BULK_MIB,
-BENCH_SERVERS, BENCH_TIMEOUT (seconds per client run, default 120).
+BENCH_SERVERS, BENCH_TIMEOUT (seconds per client run, default 120); for the compressed
+row BENCH_COMPRESS (0 skips it), BENCH_COMPRESS_SERVER (aiohttp), BENCH_COMPRESS_CLIENTS
+(python,node; wsdbg always), BENCH_COMPRESS_CHECK (2000 messages), BENCH_PYTHON (default
+.venv/bin/python, with aiohttp and websockets).
 
 Prints a Markdown report and writes it to bench/out/results.md (raw samples in
 bench/out/results.json). Exits 1 when any run failed (the failures are listed with the
@@ -43,6 +55,7 @@ import datetime
 import json
 import os
 import platform
+import random
 import shlex
 import shutil
 import signal
@@ -71,6 +84,17 @@ BULK_MIB = env_int("BENCH_BULK_MIB", 16)
 TIMEOUT = env_int("BENCH_TIMEOUT", 120)
 SERVERS = [s.strip() for s in os.environ.get("BENCH_SERVERS", "node,websocat").split(",") if s.strip()]
 WSDBG = os.environ.get("WSDBG") or os.path.join(ROOT, "target", "release", "wsdbg")
+# The compressed row: which compressing server, which clients (wsdbg always first).
+COMPRESS = os.environ.get("BENCH_COMPRESS", "").strip().lower() not in ("0", "no", "false")
+COMPRESS_SERVER = os.environ.get("BENCH_COMPRESS_SERVER", "aiohttp").strip()
+COMPRESS_CLIENTS = ["wsdbg"] + [
+    c.strip() for c in os.environ.get("BENCH_COMPRESS_CLIENTS", "python,node").split(",")
+    if c.strip() and c.strip() != "wsdbg"
+]
+# Messages of the compressed row checked for compression (JSON events, bytes on the wire).
+COMPRESS_CHECK = env_int("BENCH_COMPRESS_CHECK", 2000)
+# The Python with `aiohttp` and `websockets` (bench/run.sh makes the repo's .venv).
+PYTHON = os.environ.get("BENCH_PYTHON") or os.path.join(ROOT, ".venv", "bin", "python")
 
 
 def find_websocat():
@@ -116,7 +140,58 @@ def make_inputs():
     one = os.path.join(OUT, "oneshot.txt")
     with open(one, "wb") as f:
         f.write(b"hello, echo\n")
-    return {"throughput": lines, "throughput_json": lines, "bulk": bulk, "oneshot": one}
+    inputs = {"throughput": lines, "throughput_json": lines, "bulk": bulk, "oneshot": one}
+    if COMPRESS:
+        msgs = [m + b"\n" for m in json_messages(LINES)]
+        inputs["compressed"] = os.path.join(OUT, "json.txt")
+        with open(inputs["compressed"], "wb") as f:
+            f.write(b"".join(msgs))
+        inputs["compressed_check"] = os.path.join(OUT, "json-check.txt")
+        with open(inputs["compressed_check"], "wb") as f:
+            f.write(b"".join(msgs[:COMPRESS_CHECK]))
+    return inputs
+
+
+def json_messages(n, seed=10):
+    """n JSON event messages of about 200 bytes (178-227, UTF-8), the same every run.
+
+    Shaped like a shop's event feed: sequential ids, millisecond timestamps a few tens of
+    milliseconds apart, random hex user and order ids, names from short lists (some not
+    ASCII), and a nested `data` object whose fields depend on the event type. Repeated
+    keys and structure make them compress well with context takeover (to about a quarter
+    with a 12-bit window, a fifth with 15), as such feeds do; the random ids and numbers
+    keep them from compressing to nothing.
+    """
+    rng = random.Random(seed)
+    first = ["Alice", "Bruno", "Chloé", "Dmitri", "Emma", "Farid", "Grace", "Hiro", "Inès", "Jonas",
+             "Kwame", "Lena", "Mateo", "Nora", "Oskar", "Priya", "Quentin", "Rosa", "Sven", "Zoë"]
+    last = ["Martin", "Nakamura", "Okafor", "Schmidt", "García", "Kowalski", "Dubois", "Rossi",
+            "Andersen", "Singh", "Moreau", "Novak", "Silva", "Yilmaz", "Fischer", "Costa"]
+    cities = ["Lyon", "Osaka", "Lagos", "Berlin", "Madrid", "Kraków", "Porto", "Oslo", "Pune", "Austin"]
+    kinds = ["order.created", "order.updated", "payment.captured", "cart.item_added",
+             "shipment.dispatched", "user.login"]
+    statuses = ["pending", "paid", "packed", "shipped", "delivered", "refunded"]
+    currencies = ["EUR", "USD", "JPY", "GBP", "PLN"]
+    t = 1_795_000_000.0  # 2026-11-18
+    for i in range(n):
+        t += rng.expovariate(50.0)
+        kind = rng.choice(kinds)
+        user = {"id": f"u_{rng.getrandbits(32):08x}", "name": f"{rng.choice(first)} {rng.choice(last)}"}
+        if kind == "user.login":
+            data = {"ip": f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}",
+                    "mfa": rng.random() < 0.7, "agent": rng.choice(["web", "ios", "android"]),
+                    "city": rng.choice(cities)}
+        elif kind == "cart.item_added":
+            data = {"sku": f"SKU-{rng.randrange(100000):05d}", "qty": rng.randrange(1, 6),
+                    "price": round(rng.uniform(1, 500), 2), "currency": rng.choice(currencies)}
+        else:
+            data = {"order": f"ord_{rng.getrandbits(40):010x}", "status": rng.choice(statuses),
+                    "total": round(rng.uniform(5, 2000), 2), "currency": rng.choice(currencies),
+                    "items": rng.randrange(1, 12)}
+        ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1000):03d}Z"
+        msg = {"id": 4_000_000 + i, "type": kind, "ts": ts, "user": user, "data": data}
+        # Starts with '{': never a wsdbg command line (those start with '/').
+        yield json.dumps(msg, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 # ---------------------------------------------------------------- servers
@@ -190,6 +265,34 @@ def start_servers():
     return servers
 
 
+def start_compress_server():
+    """The compressing echo server of the compressed row (BENCH_COMPRESS_SERVER)."""
+    if COMPRESS_SERVER == "aiohttp":
+        label = (f"Python aiohttp {py_version('aiohttp')} (bench/py-echo-server.py; "
+                 f"permessage-deflate accepted by default, every echo compressed)")
+        return Server("deflate", label, [PYTHON, "py-echo-server.py"])
+    if COMPRESS_SERVER == "node":
+        label = (f"Node ws {ws_version()} (`bench/echo-server.js --deflate`: perMessageDeflate, "
+                 f"threshold 0, every echo compressed)")
+        return Server("deflate", label, ["node", "echo-server.js", "--deflate"])
+    raise SystemExit(f"BENCH_COMPRESS_SERVER: unknown server {COMPRESS_SERVER!r} (aiohttp, node)")
+
+
+def py_version(module):
+    """The version of a package in PYTHON's environment, or '?'."""
+    return version([PYTHON, "-c", f"import importlib.metadata as m; print(m.version({module!r}))"])
+
+
+def cpu_seconds(pid):
+    """User + system CPU seconds of a running process (all its threads), or None."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def ws_version():
     try:
         with open(os.path.join(HERE, "node_modules", "ws", "package.json")) as f:
@@ -203,6 +306,17 @@ def ws_version():
 
 def client_argv(client, workload, port):
     url = f"ws://127.0.0.1:{port}/"
+    if workload in ("compressed", "compressed_check"):
+        # Each stdin line sent as a text message, compressed; each echo printed as a line.
+        if client == "wsdbg":
+            if workload == "compressed_check":
+                return [WSDBG, "--compress", "--json", url]
+            return [WSDBG, "--compress", "-o", "payload", url]
+        if client == "python":
+            return [PYTHON, os.path.join(HERE, "py-client.py"), url]
+        if client == "node":
+            return ["node", os.path.join(HERE, "node-client.js"), url]
+        raise SystemExit(f"BENCH_COMPRESS_CLIENTS: unknown client {client!r} (python, node)")
     if client == "wsdbg":
         if workload == "throughput_json":
             # One JSON object per frame and per message, both directions.
@@ -230,21 +344,22 @@ class RunError(Exception):
 GNU_TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
 
 
-def run_client(argv, stdin_path, expect_path, tag, rss=False):
-    """Spawn the client with `cat stdin_path` piped in; wall seconds and peak RSS (KiB).
+def run_client(argv, stdin_path, expect_path, tag, rss=False, keep_stdout=False):
+    """Spawn the client with `cat stdin_path` piped in; wall seconds, peak RSS (KiB) and
+    CPU seconds (user + system, the client and its threads).
 
-    Peak RSS comes from GNU time (`/usr/bin/time -f %M`): the rusage of a child forked
-    from this Python process would count this process's own pages (Linux carries the
-    pre-exec high-water mark over exec), GNU time's fork is small. None without `rss` or
-    without GNU time. Raises RunError when the client times out, exits non-zero, or
-    prints anything but its input.
+    Peak RSS and CPU come from GNU time (`/usr/bin/time -f '%M %U %S'`): the rusage of a
+    child forked from this Python process would count this process's own pages (Linux
+    carries the pre-exec high-water mark over exec), GNU time's fork is small. None
+    without `rss` or without GNU time. Raises RunError when the client times out, exits
+    non-zero, or prints anything but its input.
     """
     out_path = os.path.join(OUT, f"{tag}.stdout")
     err_path = os.path.join(OUT, f"{tag}.stderr")
     rss_path = os.path.join(OUT, f"{tag}.rss")
     cmd = shown(argv, stdin_path)
     if rss and GNU_TIME:
-        argv = [GNU_TIME, "-f", "%M", "-o", rss_path] + argv
+        argv = [GNU_TIME, "-f", "%M %U %S", "-o", rss_path] + argv
     r, w = os.pipe()
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         t0 = time.perf_counter()
@@ -268,16 +383,17 @@ def run_client(argv, stdin_path, expect_path, tag, rss=False):
         timer.cancel()
         proc.returncode = os.waitstatus_to_exitcode(status)
         cat.wait()
-    peak = None
+    peak = cpu = None
     if rss and GNU_TIME:
         try:
             with open(rss_path) as f:
                 # "Command exited with non-zero status N" or "... terminated by signal N"
-                # may come first; the number is on the last line.
-                peak = int(f.read().split()[-1])
+                # may come first; the numbers are on the last line.
+                kib, user, system = f.read().splitlines()[-1].split()
+            peak, cpu = int(kib), float(user) + float(system)
             os.unlink(rss_path)
         except (OSError, ValueError, IndexError):
-            peak = None
+            peak = cpu = None
     if timed_out:
         raise RunError(f"timed out after {TIMEOUT}s (killed): {cmd}{stderr_tail(err_path)}")
     if proc.returncode != 0:
@@ -285,10 +401,11 @@ def run_client(argv, stdin_path, expect_path, tag, rss=False):
     problem = compare_json(out_path, expect_path) if "--json" in argv else compare(out_path, expect_path)
     if problem:
         raise RunError(f"{problem}: {cmd}{stderr_tail(err_path)}")
-    os.unlink(out_path)
+    if not keep_stdout:
+        os.unlink(out_path)
     if os.path.getsize(err_path) == 0:
         os.unlink(err_path)
-    return wall, peak
+    return wall, peak, cpu
 
 
 def stderr_tail(path, n=5):
@@ -397,9 +514,12 @@ def median(xs):
 
 class Results:
     def __init__(self):
-        # samples[server][workload][client] = [(wall, rss_kib), ...]
+        # samples[server][workload][client] = [(wall s, peak RSS KiB, client CPU s,
+        # server CPU s), ...]; RSS and CPU None when not measured (one-shot, TCP ceiling)
         self.samples = {}
         self.errors = []  # (server, workload, client, message)
+        # compressed row: what the compression check saw, per client
+        self.compress_check = {}
 
     def add(self, server, workload, client, sample):
         self.samples.setdefault(server, {}).setdefault(workload, {}).setdefault(client, []).append(sample)
@@ -423,14 +543,135 @@ def run_workload(res, server, clients, workload, inputs, runs):
                 raise SystemExit(f"the {server.name} echo server died (see bench/out/server-{server.name}.log)")
             argv = client_argv(client, workload, server.port)
             try:
-                sample = run_client(argv, stdin_path, stdin_path, f"{server.name}-{workload}-{client}-{i}",
-                                    rss=workload != "oneshot")
-                res.add(server.name, workload, client, sample)
+                cpu0 = cpu_seconds(server.proc.pid)
+                wall, peak, cpu = run_client(argv, stdin_path, stdin_path, f"{server.name}-{workload}-{client}-{i}",
+                                             rss=workload != "oneshot")
+                cpu1 = cpu_seconds(server.proc.pid)
+                server_cpu = cpu1 - cpu0 if cpu0 is not None and cpu1 is not None else None
+                # (wall s, client peak RSS KiB, client CPU s, server CPU s during the run)
+                res.add(server.name, workload, client, (wall, peak, cpu, server_cpu))
             except RunError as e:
                 res.errors.append((server.name, workload, client, str(e)))
                 log(f"  ERROR {client} {workload} run {i + 1}: {e}")
         log(f"  {workload} {i + 1}/{runs} " + "  ".join(
             f"{c}={res.get(server.name, workload, c)[-1][0]:.3f}s" for c in clients if res.get(server.name, workload, c)))
+
+
+class CountingProxy:
+    """A TCP relay on 127.0.0.1 for one connection, counting the bytes each way."""
+
+    def __init__(self, upstream_port):
+        self.upstream_port = upstream_port
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(1)
+        self.port = self.listener.getsockname()[1]
+        self.up = self.down = 0  # client to server, server to client
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        self.listener.settimeout(30)  # a client that never connects: give up
+        try:
+            client, _ = self.listener.accept()
+        except OSError:
+            return
+        client.settimeout(None)
+        server = socket.create_connection(("127.0.0.1", self.upstream_port))
+        for s in (client, server):
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        def pump(src, dst, attr):
+            while True:
+                try:
+                    chunk = src.recv(1 << 16)
+                except OSError:
+                    chunk = b""
+                if not chunk:
+                    break
+                setattr(self, attr, getattr(self, attr) + len(chunk))
+                try:
+                    dst.sendall(chunk)
+                except OSError:
+                    break
+            try:
+                dst.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+
+        t = threading.Thread(target=pump, args=(server, client, "down"))
+        t.start()
+        pump(client, server, "up")
+        t.join()
+        client.close()
+        server.close()
+
+    def close(self):
+        self.thread.join(TIMEOUT)
+        self.listener.close()
+
+
+def check_compression(res, server, clients, inputs):
+    """Before the compressed row is timed: does each side really compress?
+
+    1. wsdbg --compress --json on the first COMPRESS_CHECK messages: the handshake must
+       name permessage-deflate, and every `message` event, out (wsdbg compressed it) and
+       in (the server compressed its echo), must say `compressed: true`.
+    2. Each client through a counting relay, the same messages: the bytes on the wire
+       each way against the payload bytes (uncompressed, the ratio would be just above 1).
+    A check that fails is an error (the run exits 1); the timed runs still happen.
+    """
+    check = inputs["compressed_check"]
+    with open(check, "rb") as f:
+        data = f.read()
+    payload = len(data) - data.count(b"\n")
+    nmsg = data.count(b"\n")
+
+    def fail(client, msg):
+        res.errors.append((server.name, "compressed check", client, msg))
+        log(f"  ERROR compression check, {client}: {msg}")
+
+    tag = f"{server.name}-compressed-check-wsdbg-json"
+    try:
+        run_client(client_argv("wsdbg", "compressed_check", server.port), check, check, tag, keep_stdout=True)
+        ext, counts = None, {"out": [0, 0, 0, 0], "in": [0, 0, 0, 0]}  # messages, compressed, len, wire_len
+        out_path = os.path.join(OUT, f"{tag}.stdout")
+        with open(out_path, "rb") as f:
+            for line in f:
+                ev = json.loads(line)
+                if ev.get("event") == "handshake":
+                    ext = ev.get("extensions")
+                elif ev.get("event") == "message" and ev.get("dir") in counts:
+                    c = counts[ev["dir"]]
+                    c[0] += 1
+                    c[1] += ev.get("compressed") is True
+                    c[2] += ev.get("len", 0)
+                    c[3] += ev.get("wire_len", 0)
+        os.unlink(out_path)
+        res.compress_check["wsdbg --json"] = {"extensions": ext, "out": counts["out"], "in": counts["in"]}
+        if not ext or ext[0].get("name") != "permessage-deflate":
+            fail("wsdbg", f"handshake extensions {ext!r}: permessage-deflate not negotiated")
+        for d, who in (("out", "wsdbg"), ("in", "the server")):
+            m, comp = counts[d][:2]
+            if m != nmsg or comp != m:
+                fail("wsdbg", f"--json: {comp} of {m} messages {d} compressed (by {who}), expected all {nmsg}")
+    except (RunError, ValueError) as e:
+        fail("wsdbg", f"--json run: {e}")
+
+    for client in clients:
+        proxy = CountingProxy(server.port)
+        try:
+            run_client(client_argv(client, "compressed", proxy.port), check, check,
+                       f"{server.name}-compressed-check-{client}")
+        except RunError as e:
+            fail(client, f"through the counting relay: {e}")
+            continue
+        finally:
+            proxy.close()
+        res.compress_check[client] = {"payload": payload, "messages": nmsg, "up": proxy.up, "down": proxy.down}
+        for d, n, who in (("client to server", proxy.up, client), ("server to client", proxy.down, "the server")):
+            if n > 0.9 * payload:
+                fail(client, f"{n} bytes on the wire {d} for {payload} payload bytes: not compressed by {who}")
 
 
 def run_ceiling(res, tcp_port, inputs):
@@ -487,7 +728,83 @@ def fmt_rate(v, unit):
     return f"{v:,.0f} {unit}" if v >= 100 else f"{v:,.1f} {unit}"
 
 
-def report(res, servers, clients):
+def client_label(c):
+    return {
+        "wsdbg": "wsdbg `--compress -o payload`",
+        "python": f"Python websockets {py_version('websockets')} (`bench/py-client.py`)",
+        "node": f"Node ws {ws_version()} (`bench/node-client.js`, perMessageDeflate threshold 0)",
+    }.get(c, c)
+
+
+def compressed_report(res, server):
+    """The compressed row's section of the report: one line per client."""
+    s, w = server.name, "compressed"
+    path = os.path.join(OUT, "json.txt")
+    try:
+        size = os.path.getsize(path)
+        avg = (size - LINES) / LINES
+    except (OSError, ZeroDivisionError):
+        avg = 0
+    L = [f"## Compressed (permessage-deflate): {LINES:,} JSON messages of {avg:.0f} B on average", ""]
+    L.append(f"Server: {server.label}. Every message and every echo compressed (checked below); "
+             f"each client pipes the lines in and prints every echo, checked against the input "
+             f"as in the other rows. websocat "
+             f"({version([WEBSOCAT, '--version']).split()[-1] if WEBSOCAT else 'not installed'}) "
+             f"is not in this row: it has no permessage-deflate (its `--compress-deflate` "
+             f"compresses binary message payloads itself, without negotiation or RSV1). "
+             f"CPU = user + system seconds of the client (GNU time) and of the server during "
+             f"the run (/proc), medians.")
+    L.append("")
+    L.append("| client | wall | messages/s | wsdbg / this | peak RSS | client CPU | server CPU |")
+    L.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+
+    def med(c, i):
+        xs = [x[i] for x in res.get(s, w, c) if len(x) > i and x[i] is not None]
+        return median(xs)
+
+    base = med("wsdbg", 0)
+    for c in COMPRESS_CLIENTS:
+        wall = med(c, 0)
+        fails = sum(1 for e in res.errors if e[:3] == (s, w, c) and not e[3].startswith("warm-up"))
+        warn = f" ⚠ {fails} failed" if fails else ""
+        rate = f"{LINES / wall:,.0f} msg/s" if wall else "—"
+        ratio = "—" if c == "wsdbg" or not (wall and base) else f"{wall / base:.2f}×"
+        rss = med(c, 1)
+        ccpu, scpu = med(c, 2), med(c, 3)
+        L.append(f"| {client_label(c)} | {f'{wall:.2f} s' if wall else '—'}{warn} | {rate} | {ratio} | "
+                 f"{f'{rss / 1024:.1f} MiB' if rss else '—'} | {f'{ccpu:.2f} s' if ccpu is not None else '—'} | "
+                 f"{f'{scpu:.2f} s' if scpu is not None else '—'} |")
+    L.append("")
+    L.append("wsdbg / this: this client's wall time over wsdbg's (above 1: wsdbg is faster).")
+    L.append("")
+    chk = res.compress_check
+    if chk:
+        L.append(f"Compression check, first {COMPRESS_CHECK:,} messages:")
+        L.append("")
+        j = chk.get("wsdbg --json")
+        if j:
+            ext = j.get("extensions") or []
+            params = ", ".join(
+                e.get("name", "?") + "".join(f"; {k}" + ("" if v is True else f"={v}")
+                                             for k, v in (e.get("params") or {}).items())
+                for e in ext) or "none"
+            o, i = j["out"], j["in"]
+            pct = lambda c: f"{100 * c[3] / c[2]:.0f}%" if c[2] else "—"
+            L.append(f"- wsdbg `--compress --json`: negotiated `{params}`; {o[1]:,} of {o[0]:,} messages "
+                     f"sent compressed (wire {pct(o)} of the payload), {i[1]:,} of {i[0]:,} echoes "
+                     f"received compressed (wire {pct(i)}).")
+        for c in COMPRESS_CLIENTS:
+            r = chk.get(c)
+            if r:
+                L.append(f"- {client_label(c)}, bytes on the wire through a counting relay (handshake and "
+                         f"frame headers included) for {r['payload']:,} payload bytes: "
+                         f"{r['up']:,} to the server ({100 * r['up'] / r['payload']:.0f}%), "
+                         f"{r['down']:,} back ({100 * r['down'] / r['payload']:.0f}%).")
+        L.append("")
+    return L
+
+
+def report(res, servers, clients, cserver=None):
     bulk_bytes = BULK_MIB * 1024 * 1024
     L = []
     L.append("# wsdbg benchmark")
@@ -571,11 +888,14 @@ def report(res, servers, clients):
         row("4. peak RSS, bulk", "bulk", mib, lambda v: f"{v:.1f} MiB", "—", "lower is smaller")
         L.append("")
 
+    if cserver is not None:
+        L.extend(compressed_report(res, cserver))
+
     L.append("### Raw samples (wall seconds; min–max)")
     L.append("")
-    for server in [sv.name for sv in servers] + ["tcp"]:
-        for w in ("throughput", "throughput_json", "bulk", "oneshot"):
-            for c in (["tcp"] if server == "tcp" else clients):
+    for server in [sv.name for sv in servers] + (["deflate"] if cserver else []) + ["tcp"]:
+        for w in ("throughput", "throughput_json", "bulk", "oneshot", "compressed"):
+            for c in (["tcp"] if server == "tcp" else COMPRESS_CLIENTS if server == "deflate" else clients):
                 samples = res.get(server, w, c)
                 xs = [x[0] for x in samples]
                 if not xs:
@@ -584,6 +904,10 @@ def report(res, servers, clients):
                 rs = [x[1] for x in samples if x[1] is not None]
                 if rs:
                     line += f"; peak RSS {min(rs) / 1024:.1f}–{max(rs) / 1024:.1f} MiB"
+                for i, who in ((2, "client"), (3, "server")):
+                    cs = [x[i] for x in samples if len(x) > i and x[i] is not None]
+                    if cs:
+                        line += f"; {who} CPU {min(cs):.2f}–{max(cs):.2f} s"
                 L.append(line)
     L.append("")
     if res.errors:
@@ -600,6 +924,11 @@ def main():
         raise SystemExit(f"{WSDBG} not found: run `cargo build --release` (bench/run.sh does)")
     if not os.path.isdir(os.path.join(HERE, "node_modules", "ws")):
         raise SystemExit("bench/node_modules/ws missing: run `npm ci` in bench/ (bench/run.sh does)")
+    if COMPRESS and not (os.access(PYTHON, os.X_OK) and subprocess.run(
+            [PYTHON, "-c", "import aiohttp, websockets"], capture_output=True).returncode == 0):
+        raise SystemExit(f"{PYTHON} with aiohttp and websockets is needed for the compressed row: "
+                         f"`python3 -m venv .venv && .venv/bin/pip install aiohttp websockets` "
+                         f"(bench/run.sh does), or BENCH_COMPRESS=0 to skip it")
     clients = ["wsdbg"] + (["websocat"] if WEBSOCAT else [])
     if not WEBSOCAT:
         log("websocat not found (install it with `cargo install websocat`): measuring wsdbg alone")
@@ -617,12 +946,20 @@ def main():
             run_workload(res, server, clients, "throughput_json", inputs, REPS)
             run_workload(res, server, clients, "bulk", inputs, REPS)
             run_workload(res, server, clients, "oneshot", inputs, ONESHOT_RUNS)
+        if COMPRESS:
+            cserver = start_compress_server()
+            servers.append(cserver)
+            log(f"compressing server {cserver.label} on port {cserver.port}")
+            log(f"  checking compression on {COMPRESS_CHECK:,} messages ...")
+            check_compression(res, cserver, COMPRESS_CLIENTS, inputs)
+            run_workload(res, cserver, COMPRESS_CLIENTS, "compressed", inputs, REPS)
         log("TCP ceiling ...")
         run_ceiling(res, tcp.port, inputs)
     finally:
         for s in servers + ([tcp] if tcp else []):
             s.stop()
-    text = report(res, servers, clients)
+    text = report(res, [s for s in servers if s.name != "deflate"], clients,
+                  next((s for s in servers if s.name == "deflate"), None))
     with open(os.path.join(OUT, "results.md"), "w") as f:
         f.write(text + "\n")
     with open(os.path.join(OUT, "results.json"), "w") as f:
