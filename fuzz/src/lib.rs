@@ -83,25 +83,48 @@ pub mod known {
     pub const SESSION_MAX_SIZE_LIMIT: u64 = u64::MAX - MAX_HEADER_LEN as u64;
 
     /// A refused handshake with `Transfer-Encoding: chunked` and a chunk size near
-    /// 2^64 (`ffffffffffffffff`): `handshake.rs` `dechunk` overflows on `start + size`.
-    /// True when any line of the body is such a size (more than 2^63). Test:
-    /// `refused_chunked_huge_chunk_size_panics` (issue 9).
+    /// 2^64 (`ffffffffffffffff`, or with leading zeros): `handshake.rs` `dechunk`
+    /// overflows on `start + size`. True when `dechunk`'s walk over the body (copied
+    /// below, the addition checked) would overflow. Test:
+    /// `issue9_refused_chunked_huge_chunk_size_panics`.
     pub fn dechunk_overflow(answer: &[u8]) -> bool {
         if hunt("dechunk") {
             return false;
         }
+        // The body as `perform` sees it: the placeholder becomes a 28-byte accept key.
+        let answer = super::replace_all(answer, super::ACCEPT_PLACEHOLDER, &[b'A'; 28]);
         let Some(end) = answer.windows(4).position(|w| w == b"\r\n\r\n") else {
             return false;
         };
         let head = String::from_utf8_lossy(&answer[..end]).to_ascii_lowercase();
-        if !head.contains("chunked") {
-            return false;
+        head.contains("chunked") && dechunk_walk_overflows(&answer[end + 4..])
+    }
+
+    /// `handshake.rs` `dechunk`, with `start + size` checked: does it overflow?
+    fn dechunk_walk_overflows(raw: &[u8]) -> bool {
+        let mut rest = raw;
+        loop {
+            let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") else {
+                return false;
+            };
+            let size_str = String::from_utf8_lossy(&rest[..eol]);
+            let size_str = size_str.split(';').next().unwrap_or("").trim();
+            let Ok(size) = usize::from_str_radix(size_str, 16) else {
+                return false;
+            };
+            if size == 0 {
+                return false;
+            }
+            let start = eol + 2;
+            let Some(end) = start.checked_add(size) else {
+                return true;
+            };
+            let end = end.min(rest.len());
+            if end + 2 > rest.len() {
+                return false;
+            }
+            rest = &rest[end + 2..];
         }
-        answer[end..].split(|&b| b == b'\n').any(|line| {
-            let line = String::from_utf8_lossy(line);
-            let size = line.split(';').next().unwrap_or("").trim();
-            usize::from_str_radix(size, 16).is_ok_and(|n| n > usize::MAX / 2)
-        })
     }
 
     /// The name of an unknown command is shown as typed, control characters and line
