@@ -143,10 +143,13 @@ pub struct CommandError {
 
 impl std::fmt::Display for CommandError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The command name is what was typed (`/a<ESC>b`): shown escaped, one line.
         write!(
             f,
             "{}: expected {}, got {:?}",
-            self.command, self.expected, self.found
+            self.command.escape_debug(),
+            self.expected,
+            self.found
         )
     }
 }

@@ -266,17 +266,20 @@ impl Conn {
             if !rx.checked {
                 rx.checked = true;
                 rx.unmasked = 0;
+                let limit = rx.checker.max_size.max(125);
                 match rx.checker.check_header(&h) {
                     Ok(()) => {}
-                    Err(v) if v.close_code == 1009 => {
+                    Err(v) if v.close_code == 1009 || h.len > limit || h.len > i64::MAX as u64 => {
                         // Too big to wait for: never buffer it.
                         return self.fail(d, v);
                     }
-                    // Shown with its payload first (the size check bounds it).
+                    // Shown with its payload first (bounded by the limit).
                     Err(v) => rx.violation = Some(v),
                 }
             }
-            let total = hlen as u64 + h.len;
+            // A length's top bit is refused above, so this cannot overflow; saturate
+            // all the same.
+            let total = (hlen as u64).saturating_add(h.len);
             let pstart = rx.start + hlen;
             if (avail as u64) < total {
                 // The size check made `total` fit in memory.

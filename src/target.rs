@@ -40,11 +40,24 @@ pub fn parse(input: &str) -> Result<Target, Error> {
             None => format!("URL: {expected}, got {input:?} with no host"),
         }));
     }
-    let with_scheme = match trimmed.find("://") {
-        Some(_) => trimmed.to_string(),
-        None => format!("ws://{trimmed}"),
+    // A scheme is letters (and + - .) before the first `://`, with no `/` before it:
+    // in `host:1/x:///` the `://` is in the path.
+    let has_scheme = trimmed.find("://").is_some_and(|i| {
+        trimmed[..i]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+    });
+    let with_scheme = if has_scheme {
+        trimmed.to_string()
+    } else {
+        format!("ws://{trimmed}")
     };
-    if with_scheme.contains(":///") {
+    // Only right after the scheme: `ws:///path` has no host (the URL standard would
+    // take the first path segment as one); `ws://h/a:///b` is a path like any other.
+    let after_scheme = with_scheme
+        .find("://")
+        .map_or("", |i| &with_scheme[i + 3..]);
+    if after_scheme.starts_with('/') {
         // The URL standard would take the first path segment as the host.
         return Err(Error::usage(format!(
             "URL: {expected}, got {input:?} with no host"
@@ -277,6 +290,7 @@ mod tests {
         assert!(e.msg.contains("ftp"), "{}", e.msg);
         assert!(parse("").is_err());
         assert!(parse("ws://").is_err());
+        assert_eq!(parse("ws://h/a:///b").unwrap().path, "/a:///b");
         let e = parse("ws:///path").unwrap_err();
         assert!(e.msg.contains("no host"), "{}", e.msg);
     }

@@ -426,6 +426,17 @@ impl Checker {
             });
         }
 
+        // RFC 6455 5.2: in the 64-bit length form "the most significant bit MUST be 0".
+        if h.len > i64::MAX as u64 {
+            return Err(Violation::protocol(
+                "RFC 6455 5.2",
+                format!(
+                    "{name} frame whose 64-bit length has its most significant bit set ({} bytes announced)",
+                    h.len
+                ),
+            ));
+        }
+
         // RFC 6455 5.1: "a client MUST mask all frames that it sends to the server";
         // "A server MUST NOT mask any frames that it sends to the client."
         match (self.role, h.mask.is_some()) {

@@ -564,7 +564,9 @@ pub(super) fn error(buf: &mut Vec<u8>, paint: Paint, ctx: &Ctx, e: &Error, detai
             buf.extend_from_slice(b": ");
         }
     }
-    buf.extend_from_slice(e.msg.as_bytes());
+    // Messages carry peer-given text (a header, a close reason) and user-typed text (a
+    // command): escaped, so nothing in them can drive the terminal or break the line.
+    esc::escape(buf, &e.msg, Esc::Bare);
     if let Some(rule) = e.rule {
         let _ = write!(buf, " ({rule})");
     }
