@@ -488,6 +488,21 @@ impl Proc {
         status.code()
     }
 
+    /// Its exit code if it has exited (`Some(None)`: killed by a signal), without waiting.
+    pub fn wait_exit_now(&mut self) -> Option<Option<i32>> {
+        if let Some(s) = self.status {
+            return Some(s);
+        }
+        match self.child.try_wait() {
+            Ok(Some(s)) => {
+                self.join();
+                self.status = Some(s.code());
+                Some(s.code())
+            }
+            _ => None,
+        }
+    }
+
     /// Kills it (SIGKILL) and waits for it.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
