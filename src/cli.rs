@@ -489,6 +489,28 @@ impl ListenArgs {
                 Some((status, rest.first().cloned().unwrap_or_default()))
             }
         };
+        // `--reject 401 127.0.0.1:0`: clap gives the address to BODY (or REASON); an
+        // address there was surely meant as ADDR.
+        let looks_like_addr = |v: &str| {
+            v.parse::<std::net::SocketAddr>().is_ok()
+                || v.parse::<std::net::IpAddr>().is_ok()
+                || v == "localhost"
+                || v.rsplit_once(':').is_some_and(|(h, p)| {
+                    !h.is_empty() && !h.contains(' ') && p.parse::<u16>().is_ok()
+                })
+        };
+        if self.addr.is_none() {
+            let trailing = match (self.reject.as_slice(), self.close_after.as_slice()) {
+                ([_, body], _) => Some(("--reject STATUS [BODY]", body)),
+                (_, [_, _, reason]) => Some(("--close-after N [CODE [REASON]]", reason)),
+                _ => None,
+            };
+            if let Some((opt, v)) = trailing.filter(|(_, v)| looks_like_addr(v)) {
+                return Err(Error::usage(format!(
+                    "{opt}: expected a body or reason, got {v:?}, which looks like the address: put ADDR before the option (wsdbg listen {v} ...)"
+                )));
+            }
+        }
         let headers = self
             .headers
             .iter()
@@ -500,9 +522,6 @@ impl ListenArgs {
                     "--subprotocol: expected one token, got {p:?}"
                 )));
             }
-        }
-        if let Some(g) = &self.greet {
-            let _ = g;
         }
         let execute = self
             .execute

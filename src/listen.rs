@@ -216,6 +216,9 @@ struct Client {
     connected: bool,
     /// How its connection ended, once it did (for `--once`).
     ended: Option<(End, bool)>,
+    /// Its upgrade was refused (`--reject`, a bad request): for `--once`, it came and
+    /// went.
+    refused: bool,
 }
 
 /// An open WebSocket connection and what `listen` keeps of it.
@@ -226,8 +229,15 @@ struct Live {
     protocol: Option<String>,
     /// Data messages from it (for `--close-after`).
     msgs_in: u64,
-    /// `--delay`: echoes due later.
-    delayed: VecDeque<(Instant, MsgType, Vec<u8>)>,
+    /// `--delay`: echoes (and a `--close-after` close behind them) due later.
+    delayed: VecDeque<(Instant, Later)>,
+}
+
+/// What `--delay` holds back.
+enum Later {
+    Echo(MsgType, Vec<u8>),
+    /// `--close-after`: after the echoes before it.
+    Close(u16, String),
 }
 
 enum Phase {
@@ -281,7 +291,7 @@ struct Peer<'a, S: Sink> {
     id: u64,
     how: &'a Behaviour,
     msgs_in: &'a mut u64,
-    delayed: &'a mut VecDeque<(Instant, MsgType, Vec<u8>)>,
+    delayed: &'a mut VecDeque<(Instant, Later)>,
     rx_since_tx: &'a mut u64,
 }
 
@@ -296,11 +306,12 @@ impl<S: Sink> Driver for Peer<'_, S> {
         *self.msgs_in += 1;
         *self.rx_since_tx += 1;
         let open = !tx.close_sent() && !tx.close_received();
+        let due = self.how.delay.map(|d| Instant::now() + d);
         if self.how.echo && open {
-            match self.how.delay {
-                Some(d) => self
+            match due {
+                Some(at) => self
                     .delayed
-                    .push_back((Instant::now() + d, m.kind, m.payload.to_vec())),
+                    .push_back((at, Later::Echo(m.kind, m.payload.to_vec()))),
                 // A fragmented message is echoed as one frame (compressed when the
                 // extension is on).
                 None => tx.send_data(self, m.kind, m.payload),
@@ -308,7 +319,13 @@ impl<S: Sink> Driver for Peer<'_, S> {
         }
         if let Some((n, code, reason)) = &self.how.close_after {
             if *self.msgs_in == *n {
-                tx.close(self, Some(*code), reason);
+                match due {
+                    // After the echoes that wait.
+                    Some(at) => self
+                        .delayed
+                        .push_back((at, Later::Close(*code, reason.clone()))),
+                    None => tx.close(self, Some(*code), reason),
+                }
             }
         }
     }
@@ -765,7 +782,13 @@ impl<S: Sink> Server<S> {
     }
 
     fn show_prompt(&mut self) {
-        let clients = self.clients.values().filter(|c| c.connected).count();
+        self.show_prompt_with(0);
+    }
+
+    /// The prompt, counting `extra` connected clients that are out of the map (the one
+    /// whose turn it is).
+    fn show_prompt_with(&mut self, extra: usize) {
+        let clients = self.clients.values().filter(|c| c.connected).count() + extra;
         self.out.prompt(PromptView::Listen {
             clients,
             to: self.to,
@@ -830,6 +853,7 @@ impl<S: Sink> Server<S> {
                     eof: false,
                     connected: false,
                     ended: None,
+                    refused: false,
                 },
             );
         }
@@ -848,6 +872,11 @@ impl<S: Sink> Server<S> {
         }
         let _ = self.poll.registry().deregister(&mut c.t.sock);
         if !c.connected {
+            if c.refused && self.how.once && self.once_code.is_none() {
+                // Refused as asked (`--reject`): that is its whole visit.
+                self.once_code = Some(exit::OK);
+                self.quit();
+            }
             return;
         }
         self.out.client(Some(c.id));
@@ -997,7 +1026,7 @@ impl<S: Sink> Server<S> {
         }));
         c.deadline = None;
         c.readable = true;
-        self.show_prompt();
+        self.show_prompt_with(1);
         if let (Some(text), Phase::Open(l)) = (&self.how.greet, &mut c.phase) {
             let Live {
                 p,
@@ -1033,6 +1062,7 @@ impl<S: Sink> Server<S> {
         let mut out = OutQ::default();
         out.append(|o| o.extend_from_slice(&response));
         c.phase = Phase::Refusing { out };
+        c.refused = true;
         c.deadline = Some(Instant::now() + CLOSE_TIMEOUT);
         false
     }
@@ -1065,10 +1095,15 @@ impl<S: Sink> Server<S> {
         // `--delay`: the echoes that are due.
         let now = Instant::now();
         while d.delayed.front().is_some_and(|e| e.0 <= now) {
-            if let Some((_, kind, payload)) = d.delayed.pop_front() {
-                if !p.tx.close_sent() && !p.tx.close_received() {
-                    p.tx.send_data(&mut d, kind, &payload);
-                }
+            let Some((_, later)) = d.delayed.pop_front() else {
+                break;
+            };
+            if p.tx.close_sent() || p.tx.close_received() {
+                continue;
+            }
+            match later {
+                Later::Echo(kind, payload) => p.tx.send_data(&mut d, kind, &payload),
+                Later::Close(code, reason) => p.tx.close(&mut d, Some(code), &reason),
             }
         }
         let mut budget = READ_BUDGET;

@@ -1,6 +1,9 @@
 //! Third-party WebSocket servers as test peers: Python `websockets`
 //! (`tests/py/echo_server.py`, modes by path), `aiohttp` (`tests/py/aiohttp_server.py`)
-//! and Node `ws` (`tests/peers/node/echo-server.js`).
+//! and Node `ws` (`tests/peers/node/echo-server.js`); and third-party CLIENTS for the
+//! tests of `wsdbg listen` ([`Client`]): Python `websockets` (`tests/py/ws_client.py`)
+//! and Node `ws` (`tests/peers/node/ws-client.js`), which print JSON lines and take
+//! commands on stdin, driven through a [`Proc`].
 //!
 //! Each peer binds 127.0.0.1 port 0, prints its port alone on its first stdout line, and
 //! exits when its stdin reaches end of file; a [`Peer`] closes that stdin on drop (and
@@ -12,11 +15,14 @@
 //! [`Peer::start`] print a note and return `None` (the test then passes without running),
 //! except under `CI=true`, where it fails the test.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::JoinHandle;
+
+use serde_json::Value;
 use std::time::{Duration, Instant};
 
 /// How long a peer may take to print its port.
@@ -53,16 +59,12 @@ fn ci() -> bool {
 }
 
 /// A peer that cannot be had: fail under CI, else a note and `None`.
-fn unavailable<T>(kind: Kind, why: &str) -> Option<T> {
+fn unavailable<T>(name: &str, why: &str) -> Option<T> {
     assert!(
         !ci(),
-        "CI=true but the {} peer is not available: {why}; run scripts/test.sh",
-        kind.name()
+        "CI=true but the {name} peer is not available: {why}; run scripts/test.sh"
     );
-    eprintln!(
-        "note: skipping a test against {}: {why} (scripts/test.sh installs it)",
-        kind.name()
-    );
+    eprintln!("note: skipping a test against {name}: {why} (scripts/test.sh installs it)");
     None
 }
 
@@ -153,7 +155,7 @@ impl Peer {
         };
         let (program, args) = match found {
             Ok(f) => f,
-            Err(why) => return unavailable(kind, &why),
+            Err(why) => return unavailable(kind.name(), &why),
         };
         let mut child = Command::new(&program)
             .args(&args)
@@ -298,4 +300,308 @@ pub fn assert_all_passed(what: &str, runs: usize, failures: &[(usize, String)]) 
         msg.push_str(&format!("=== run {} ===\n{e}\n", i + 1));
     }
     panic!("{msg}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Processes driven line by line, and third-party clients
+// ---------------------------------------------------------------------------------------
+
+/// A child process driven from a test: stdin piped (written with [`Proc::send`]), stdout
+/// collected line by line as it comes, stderr collected; killed on drop, so nothing
+/// outlives its test.
+pub struct Proc {
+    name: String,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: Arc<Mutex<Vec<String>>>,
+    stderr: Arc<Mutex<String>>,
+    readers: Vec<JoinHandle<()>>,
+    status: Option<Option<i32>>,
+}
+
+impl Proc {
+    /// Starts `cmd` with its three streams piped. `name` is for messages.
+    pub fn spawn(name: &str, mut cmd: Command) -> Proc {
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut stderr_pipe = child.stderr.take().expect("piped stderr");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let (l2, e2) = (lines.clone(), stderr.clone());
+        let out = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                l2.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+            }
+        });
+        let err = std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            loop {
+                match stderr_pipe.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => e2
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push_str(&String::from_utf8_lossy(&buf[..n])),
+                }
+            }
+        });
+        let stdin = child.stdin.take();
+        Proc {
+            name: name.to_string(),
+            child,
+            stdin,
+            lines,
+            stderr,
+            readers: vec![out, err],
+            status: None,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Writes `line` and a newline to its stdin.
+    #[track_caller]
+    pub fn send(&mut self, line: &str) {
+        let name = self.name.clone();
+        let stdin = self
+            .stdin
+            .as_mut()
+            .unwrap_or_else(|| panic!("{name}: stdin already closed"));
+        stdin
+            .write_all(format!("{line}\n").as_bytes())
+            .and_then(|()| stdin.flush())
+            .unwrap_or_else(|e| panic!("{name}: cannot write {line:?} to its stdin: {e}"));
+    }
+
+    /// Ends its stdin.
+    pub fn close_stdin(&mut self) {
+        drop(self.stdin.take());
+    }
+
+    /// Stdout lines so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Stdout lines so far that are JSON objects (others are skipped: a test that cares
+    /// looks at `lines`).
+    pub fn events(&self) -> Vec<Value> {
+        self.lines()
+            .iter()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(Value::is_object)
+            .collect()
+    }
+
+    /// Events named `name`.
+    pub fn named(&self, name: &str) -> Vec<Value> {
+        self.events()
+            .into_iter()
+            .filter(|e| e["event"] == name)
+            .collect()
+    }
+
+    /// Waits until `pred` holds for the events so far (at most `limit`); fails the test
+    /// with everything it printed otherwise. Returns the events.
+    #[track_caller]
+    pub fn wait_for(
+        &self,
+        what: &str,
+        limit: Duration,
+        pred: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let ev = self.events();
+            if pred(&ev) {
+                return ev;
+            }
+            if Instant::now() >= deadline {
+                panic!("{}: no {what} within {limit:?}\n{}", self.name, self.dump());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Waits until its stdout has a line for which `pred` holds (at most `limit`).
+    #[track_caller]
+    pub fn wait_line(&self, what: &str, limit: Duration, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(l) = self.lines().into_iter().find(|l| pred(l)) {
+                return l;
+            }
+            if Instant::now() >= deadline {
+                panic!("{}: no {what} within {limit:?}\n{}", self.name, self.dump());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Waits for it to exit (at most `limit`; then it is killed and the test fails) and
+    /// returns its exit code (`None`: killed by a signal). Its output is then complete.
+    #[track_caller]
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
+        if let Some(s) = self.status {
+            return s;
+        }
+        let deadline = Instant::now() + limit;
+        let status = loop {
+            match self.child.try_wait() {
+                Ok(Some(s)) => break s,
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10))
+                }
+                _ => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    self.join();
+                    panic!(
+                        "{}: still running after {limit:?}\n{}",
+                        self.name,
+                        self.dump()
+                    );
+                }
+            }
+        };
+        self.join();
+        self.status = Some(status.code());
+        status.code()
+    }
+
+    /// Its exit code if it has exited (`Some(None)`: killed by a signal), without waiting.
+    pub fn wait_exit_now(&mut self) -> Option<Option<i32>> {
+        if let Some(s) = self.status {
+            return Some(s);
+        }
+        match self.child.try_wait() {
+            Ok(Some(s)) => {
+                self.join();
+                self.status = Some(s.code());
+                Some(s.code())
+            }
+            _ => None,
+        }
+    }
+
+    /// Kills it (SIGKILL) and waits for it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        if let Ok(s) = self.child.wait() {
+            self.status.get_or_insert(s.code());
+        }
+        self.join();
+    }
+
+    fn join(&mut self) {
+        for r in self.readers.drain(..) {
+            let _ = r.join();
+        }
+    }
+
+    /// Everything it printed, for assertion messages.
+    pub fn dump(&self) -> String {
+        let status = match self.status {
+            None => "still running or killed on drop".to_string(),
+            Some(None) => "killed by a signal".to_string(),
+            Some(Some(c)) => format!("exit code {c}"),
+        };
+        format!(
+            "--- {}: {status} ---\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.name,
+            self.lines().join("\n"),
+            self.stderr()
+        )
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if self.status.is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Which third-party client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientKind {
+    /// `tests/py/ws_client.py` (Python `websockets`, asyncio client).
+    Websockets,
+    /// `tests/peers/node/ws-client.js` (Node `ws`).
+    NodeWs,
+}
+
+impl ClientKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ClientKind::Websockets => "python websockets client",
+            ClientKind::NodeWs => "node ws client",
+        }
+    }
+}
+
+/// A third-party client: JSON lines on stdout (`open`, `message`, `sent`, `pong`,
+/// `rejected`, `error`, and last `close` with `received`, `sent`, `clean`), commands on
+/// stdin (a text line, `/binary HEX`, `/ping [TEXT]`, `/close CODE [REASON]`, `/drop`,
+/// `/wait N`, `/sleep MS`); exit 0 after a completed closing handshake, 3 without one,
+/// 1 when refused, 4 after its `--timeout`. See the scripts' headers.
+pub struct Client;
+
+impl Client {
+    /// Starts the client against `url` with `args` before the URL (`--subprotocol NAME`),
+    /// or returns `None` after a note when it is not installed (a failure under CI).
+    pub fn start(kind: ClientKind, url: &str, args: &[&str]) -> Option<Proc> {
+        let found = match kind {
+            ClientKind::Websockets => python_for("websockets.asyncio.client")
+                .map(|p| (p, root().join("tests/py/ws_client.py"))),
+            ClientKind::NodeWs => node().map(|n| (n, root().join("tests/peers/node/ws-client.js"))),
+        };
+        let (program, script) = match found {
+            Ok(f) => f,
+            Err(why) => return unavailable(kind.name(), &why),
+        };
+        let mut cmd = Command::new(program);
+        cmd.arg(script).args(args).arg(url);
+        for v in [
+            "HTTP_PROXY",
+            "HTTPS_PROXY",
+            "ALL_PROXY",
+            "http_proxy",
+            "https_proxy",
+            "all_proxy",
+        ] {
+            cmd.env_remove(v);
+        }
+        Some(Proc::spawn(kind.name(), cmd))
+    }
+
+    /// The text of each text message it received, in order.
+    pub fn texts(p: &Proc) -> Vec<String> {
+        p.named("message")
+            .iter()
+            .filter(|m| m["type"] == "text")
+            .map(|m| m["text"].as_str().unwrap_or("<no text>").to_string())
+            .collect()
+    }
 }
