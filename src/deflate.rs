@@ -354,6 +354,16 @@ impl Deflater {
 
     /// Deflate one message into `out`, without the `00 00 ff ff` tail.
     pub fn message(&mut self, data: &[u8], out: &mut Vec<u8>) {
+        if data.is_empty() {
+            // RFC 7692 7.2.3.6: an empty message is one empty stored block, `0x00`. (A
+            // sync flush with nothing new would give nothing at all after an earlier
+            // message.)
+            out.push(0x00);
+            if self.reset_each {
+                self.z.reset();
+            }
+            return;
+        }
         out.reserve(data.len() / 2 + 64);
         let start_in = self.z.total_in();
         loop {
@@ -363,9 +373,13 @@ impl Deflater {
             }
             // Sync flush: the message ends on a byte boundary with the empty stored
             // block `00 00 ff ff`.
+            let (in0, out0) = (self.z.total_in(), out.len());
             let r = self.z.compress_vec(&data[done..], out, FlushCompress::Sync);
             let done = (self.z.total_in() - start_in) as usize;
-            if r.is_err() {
+            // No input taken and no output made though there was room: nothing more
+            // will come (never loop on it).
+            let stuck = self.z.total_in() == in0 && out.len() == out0 && out.len() < out.capacity();
+            if r.is_err() || stuck {
                 break;
             }
             if done >= data.len() && out.len() < out.capacity() && out.ends_with(&TAIL) {
@@ -461,6 +475,25 @@ mod tests {
         assert_eq!(agreed.out_bits, 10);
         assert_eq!(notes.len(), 1, "{notes:?}");
         assert!(Agreed::server("x-foo").0.is_none());
+    }
+
+    #[test]
+    fn empty_messages_round_trip_after_others() {
+        for reset in [false, true] {
+            let mut d = Deflater::new(15, reset);
+            let mut i = Inflater::new(reset);
+            for m in [
+                &b"first message, long enough"[..],
+                b"",
+                b"",
+                b"after the empty ones",
+            ] {
+                let mut wire = Vec::new();
+                d.message(m, &mut wire);
+                assert!(!wire.is_empty());
+                assert_eq!(inflate_all(&mut i, &wire), m, "reset {reset}");
+            }
+        }
     }
 
     #[test]

@@ -386,7 +386,9 @@ impl Conn {
         compressed: bool,
     ) {
         let inflater = match &mut self.rx.inflater {
-            Some(i) if compressed => i,
+            // An empty payload with RSV1 is not deflate data (an empty message is the
+            // block `0x00`); taken as an empty message, leaving the inflater as it was.
+            Some(i) if compressed && !payload.is_empty() => i,
             _ => {
                 let m = Msg {
                     kind,
