@@ -207,8 +207,9 @@ pub struct ConnArgs {
     /// Script mode: at end of input, wait up to MS for the replies, then close
     ///
     /// The close goes once a frame arrived after the last one sent and the peer then went
-    /// quiet (10 ms when every message and ping sent was answered, else 100 ms), or when
-    /// MS passed since the end of input. 0 closes at once.
+    /// quiet (10 ms when every message and ping sent was answered, else 250 ms), or when
+    /// MS passed since the end of input or the last bytes received (at most 10 x MS after
+    /// the end of input). 0 closes at once.
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     pub linger: u64,
     /// End the session (close 1000, exit 4) at the first failed /expect

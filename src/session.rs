@@ -118,7 +118,10 @@ const INBOX_MAX: usize = 64;
 /// Lingering at end of input: the replies are in once a data message has arrived
 /// after the last one we sent and the peer then went quiet for `QUIET`, or for
 /// `QUIET_ANSWERED` when as many have arrived on this connection as we sent.
-const QUIET: Duration = Duration::from_millis(100);
+const QUIET: Duration = Duration::from_millis(250);
+/// However long replies keep coming, lingering ends this many `--linger`s after the end
+/// of input.
+const LINGER_CAP: u32 = 10;
 const QUIET_ANSWERED: Duration = Duration::from_millis(10);
 
 /// A connection that stayed open this long (or the current backoff delay, if longer)
@@ -634,7 +637,7 @@ impl<S: Sink> Session<S> {
             Block::None => {}
         }
         if let (Some(since), false) = (c.linger_since, closing(c)) {
-            consider(since + self.opts.linger);
+            consider(self.linger_deadline(c, since));
             if let Some(quiet) = self.reply_quiet(c) {
                 consider(c.p.rx.last_at + quiet);
             }
@@ -1155,10 +1158,18 @@ impl<S: Sink> Session<S> {
         }
         let quiet = now.saturating_duration_since(c.p.rx.last_at);
         let answered = self.reply_quiet(c).is_some_and(|q| quiet >= q);
-        if answered || now >= since + self.opts.linger {
+        if answered || now >= self.linger_deadline(c, since) {
             c.linger_since = None;
             self.user_close(c, Some(1000), "");
         }
+    }
+
+    /// `--linger` counts from the end of input or the last bytes received, whichever is
+    /// later (a slow server still sending its replies is not cut off), and ends at
+    /// `LINGER_CAP` lingers after the end of input in any case.
+    fn linger_deadline(&self, c: &Link, since: Instant) -> Instant {
+        let from = since.max(c.p.rx.last_at);
+        (from + self.opts.linger).min(since + self.opts.linger * LINGER_CAP)
     }
 
     /// Lingering: how long the peer must have been quiet for its replies to count as
