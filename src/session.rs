@@ -185,6 +185,11 @@ struct Link {
     small_reads: u32,
     /// The connection is over but its last bytes are not sent: when to stop trying.
     give_up_at: Option<Instant>,
+    /// What had been written when `give_up_at` was last set, and the overall limit.
+    written_at_give_up: u64,
+    give_up_cap: Option<Instant>,
+    /// We gave up on sending the rest.
+    abandoned: bool,
     /// Everything is sent and our side is shut: reading what the peer still sends
     /// (so closing does not reset the connection and destroy our close frame on its
     /// way), until its end or this deadline.
@@ -509,6 +514,9 @@ impl<S: Sink> Session<S> {
             next_ping: self.opts.ping_interval.map(|i| Instant::now() + i),
             small_reads: 0,
             give_up_at: None,
+            written_at_give_up: 0,
+            give_up_cap: None,
+            abandoned: false,
             drain_until: None,
             linger_since: None,
         })
@@ -539,19 +547,29 @@ impl<S: Sink> Session<S> {
                 self.pump_input(&mut c);
                 self.flush_out(&mut c);
                 if c.p.end().is_some() {
-                    // A peer that reads nothing more gets --close-timeout to take the rest.
-                    let give_up = *c
-                        .give_up_at
-                        .get_or_insert_with(|| Instant::now() + self.opts.close_timeout);
-                    if Instant::now() >= give_up {
+                    // A peer that reads nothing more gets --close-timeout to take the
+                    // rest, counted from the last bytes it took (a slow reader is not
+                    // cut off), and CLOSE_WAIT_CAP of them in all.
+                    let now = Instant::now();
+                    let written = c.p.tx.out.written();
+                    if c.give_up_at.is_none() || written != c.written_at_give_up {
+                        c.written_at_give_up = written;
+                        c.give_up_at = Some(now + self.opts.close_timeout);
+                    }
+                    let cap = *c
+                        .give_up_cap
+                        .get_or_insert(now + self.opts.close_timeout * CLOSE_WAIT_CAP);
+                    if c.give_up_at.is_some_and(|t| now >= t) || now >= cap {
                         c.p.abandon(self);
+                        c.abandoned = true;
                     }
                     if c.p.tx.out.is_empty() && !c.t.has_pending() {
                         // Half-close, then read until the peer's end: closing with
                         // unread data would reset the connection (RST), and the peer
-                        // could lose our close frame.
+                        // could lose our close frame. Not when we gave up on a peer
+                        // that stopped reading: there is nothing left to protect.
                         c.t.shutdown();
-                        if c.eof {
+                        if c.eof || c.abandoned {
                             return self.conn_over(c);
                         }
                         c.drain_until = Some(Instant::now() + self.opts.close_timeout);
@@ -651,6 +669,9 @@ impl<S: Sink> Session<S> {
         }
         if let Some(t) = c.give_up_at {
             // Waiting only to send what is queued.
+            consider(t);
+        }
+        if let Some(t) = c.give_up_cap {
             consider(t);
         }
         if let Some(t) = c.drain_until {
