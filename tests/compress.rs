@@ -491,7 +491,7 @@ fn node_ws_client_with_per_message_deflate_against_listen() {
 // ---------------------------------------------------------------------------------------
 
 /// A scripted server sends a compressed message in three fragments (RSV1 on the first
-/// only), then the same message again in one frame (with the window kept, a few bytes):
+/// only, a ping between the first two), then the same message again in one frame (with the window kept, a few bytes):
 /// wsdbg puts the first together, inflates it once, and keeps the context for the next.
 #[test]
 fn fragmented_compressed_message_from_a_server() {
@@ -505,6 +505,8 @@ fn fragmented_compressed_message_from_a_server() {
                 let wire = deflated(&mut d, text.as_bytes());
                 let third = wire.len() / 3;
                 c.send(&frame(false, RSV1, OP_TEXT, None, &wire[..third]));
+                // A control frame between fragments (RFC 6455 5.4) changes nothing.
+                c.send(&ping(b"between"));
                 c.send(&frame(false, 0, OP_CONT, None, &wire[third..2 * third]));
                 c.send(&frame(true, 0, OP_CONT, None, &wire[2 * third..]));
                 let again = deflated(&mut d, text.as_bytes());
@@ -526,7 +528,11 @@ fn fragmented_compressed_message_from_a_server() {
     assert_eq!(ins[1]["text"], text.as_str(), "{out}");
     assert_eq!(ins[1]["frames"], 1, "{out}");
     assert_eq!(wire_len(&ins[1]), again_wire as u64, "{out}");
-    let frames = out.frames("in");
+    let frames: Vec<Value> = out
+        .frames("in")
+        .into_iter()
+        .filter(|f| f["opcode"] != "ping")
+        .collect();
     let rsv: Vec<bool> = frames[..3]
         .iter()
         .map(|f| f["rsv"][0].as_bool().unwrap())
@@ -604,6 +610,39 @@ fn corrupt_stream_is_1007() {
     assert_eq!(close.and_then(|f| f.close_code()), Some(1007), "{out}");
     assert_eq!(out.first("close")["sent"]["code"], 1007, "{out}");
     assert!(out.elapsed < Duration::from_secs(2), "{out}");
+}
+
+/// The close frame wsdbg sends for a corrupt stream gives a reason that says what was
+/// wrong. It says "invalid UTF-8" (the reason of every 1007, `Conn::fail`), which
+/// misleads: the payload did not inflate, there was no text to check.
+#[test]
+#[ignore = "bug: the close reason for a stream that does not inflate is \"invalid UTF-8\" (every 1007 gets that reason)"]
+fn corrupt_stream_close_reason_does_not_blame_utf8() {
+    let server = Server::builder()
+        .reply(pmd_reply("permessage-deflate"))
+        .run(|c| {
+            c.send(&frame(
+                true,
+                RSV1,
+                OP_BINARY,
+                None,
+                b"\xff\xfe\xfd\xfc not deflate",
+            ));
+            let close = c.try_close();
+            if let Some(f) = &close {
+                c.reply_close(f);
+            }
+            close
+        });
+    let out = script(&server.url("/"), &["--compress"], &sleep_stdin(3000));
+    let close = server.result().expect("a close frame from wsdbg");
+    out.protocol_error("RFC 7692 7.2.2");
+    assert_eq!(close.close_code(), Some(1007), "{out}");
+    let reason = close.close_reason();
+    assert!(
+        !reason.to_lowercase().contains("utf-8"),
+        "a binary message that did not inflate, closed with reason {reason:?}\n{out}"
+    );
 }
 
 /// RSV1 on a continuation frame, or on a ping: 1002, RFC 7692 6.1, exit 3.
@@ -908,6 +947,180 @@ fn user_extensions_header_is_sent_as_written_and_honoured() {
     assert_eq!(
         inflated(&mut Inflater::new(true), &mine.payload),
         text.as_bytes(),
+        "{out}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// One message either way: /text compress=0, /binary compress=1; empty messages
+// ---------------------------------------------------------------------------------------
+
+/// `/text compress=0` sends a long text uncompressed (RSV1=0 is legal after the
+/// agreement) and `/binary compress=1` a short binary compressed; Python websockets
+/// inflates what came compressed and echoes both (compressed, as it does everything).
+#[test]
+fn one_message_uncompressed_or_compressed_by_hand() {
+    let Some(py) = Peer::websockets_deflate() else {
+        return;
+    };
+    let long = json_like(8);
+    let out = script(
+        &py.url("/"),
+        &["--compress"],
+        &format!("/text compress=0 {long}\n/binary compress=1 00ff\n/wait 2 5000\n"),
+    );
+    out.clean_close();
+    let outs = out.messages("out");
+    assert_eq!(outs.len(), 2, "{out}");
+    assert_eq!(outs[0]["compressed"], false, "{out}");
+    assert_eq!(wire_len(&outs[0]), long.len() as u64, "{out}");
+    assert_eq!(outs[1]["compressed"], true, "{out}");
+    let sent: Vec<Value> = out
+        .frames("out")
+        .into_iter()
+        .filter(|f| f["opcode"] != "close")
+        .map(|f| f["rsv"].clone())
+        .collect();
+    assert_eq!(
+        sent,
+        vec![json!([false, false, false]), json!([true, false, false])],
+        "{out}"
+    );
+    let ins = out.messages("in");
+    assert_eq!(ins.len(), 2, "{out}");
+    assert_eq!(ins[0]["text"], long.as_str(), "{out}");
+    assert_eq!(ins[1]["hex"], "00ff", "{out}");
+    assert!(ins.iter().all(|m| m["compressed"] == true), "{out}");
+}
+
+/// Empty compressed messages from a server, with the context kept: a sync flush of
+/// nothing (`00` once the tail is off, what Python and Node send), text and binary; they
+/// inflate to nothing, and the message after them still inflates against the window.
+#[test]
+fn empty_compressed_messages_from_a_server() {
+    let text = json_like(9);
+    let server = Server::builder()
+        .reply(pmd_reply("permessage-deflate"))
+        .run({
+            let text = text.clone();
+            move |c| {
+                let mut d = Deflater::new(15, false);
+                let first = deflated(&mut d, text.as_bytes());
+                c.send(&frame(true, RSV1, OP_TEXT, None, &first));
+                c.send(&frame(true, RSV1, OP_TEXT, None, b"\x00"));
+                c.send(&frame(true, RSV1, OP_BINARY, None, b"\x00"));
+                let again = deflated(&mut d, text.as_bytes());
+                c.send(&frame(true, RSV1, OP_TEXT, None, &again));
+                let close = c.expect_close();
+                c.reply_close(&close);
+            }
+        });
+    let out = script(&server.url("/"), &["--compress"], "/wait 4 5000\n");
+    server.finish();
+    out.clean_close();
+    let ins = out.messages("in");
+    assert_eq!(ins.len(), 4, "{out}");
+    let lens: Vec<u64> = ins.iter().map(|m| m["len"].as_u64().unwrap()).collect();
+    assert_eq!(lens, [text.len() as u64, 0, 0, text.len() as u64], "{out}");
+    assert_eq!(ins[3]["text"], text.as_str(), "{out}");
+    assert!(ins.iter().all(|m| m["compressed"] == true), "{out}");
+}
+
+/// A compressed message with an empty payload (RSV1, length 0). RFC 7692 7.2.2 puts the
+/// tail back and inflates `00 00 ff ff`, which is not a whole deflate block: a stored
+/// block header, then a length `ff00` whose complement never comes. wsdbg shows the
+/// message as empty, but its inflater is left inside that stored block, and the next
+/// message (valid) is the one refused: `compressed message of 6 bytes does not
+/// inflate: invalid stored block lengths`, 1007, blaming the wrong message. Either
+/// reading is defensible (an empty payload taken as an empty message, as a lenient
+/// peer would; or refused as corrupt at once); this test takes both and fails only when
+/// a message after the empty one is blamed.
+#[test]
+#[ignore = "bug: an RSV1 frame with an empty payload leaves the inflater inside a stored block; the next, valid, message is then refused with 1007 (the wrong message blamed)"]
+fn empty_payload_with_rsv1_does_not_break_the_next_message() {
+    let text = json_like(10);
+    let server = Server::builder()
+        .reply(pmd_reply("permessage-deflate"))
+        .run({
+            let text = text.clone();
+            move |c| {
+                let mut d = Deflater::new(15, false);
+                let first = deflated(&mut d, text.as_bytes());
+                c.send(&frame(true, RSV1, OP_TEXT, None, &first));
+                c.send(&frame(true, RSV1, OP_BINARY, None, b""));
+                let again = deflated(&mut d, text.as_bytes());
+                c.send(&frame(true, RSV1, OP_TEXT, None, &again));
+                let close = c.try_close();
+                if let Some(f) = &close {
+                    c.reply_close(f);
+                }
+            }
+        });
+    let out = script(&server.url("/"), &["--compress"], "/wait 3 5000\n");
+    server.finish();
+    let errors = out.all("error");
+    if errors.is_empty() {
+        out.clean_close();
+        assert_eq!(out.texts("in"), vec![text.clone(), text], "{out}");
+    } else {
+        let err = out.error();
+        assert!(
+            err["message"]
+                .as_str()
+                .is_some_and(|m| m.contains(" of 0 bytes")),
+            "the error must be about the empty message, not a later one\n{out}"
+        );
+    }
+}
+
+/// An empty message sent compressed (`/text compress=1 ` with no text) after an earlier
+/// compressed message, with the context kept (the default). Found here: wsdbg spins
+/// at 100% CPU and never sends it, never prints anything more (not even the lines
+/// before it, still in its buffer), and never exits. With `client_no_context_takeover`
+/// (a fresh deflater each time), or as the first message, it works.
+#[test]
+#[ignore = "bug: an empty message compressed after an earlier one (context kept) hangs wsdbg at 100% CPU: Deflater::message loops on a sync flush of nothing, which zlib answers with no output (Z_BUF_ERROR) once the last flush was a sync flush"]
+fn empty_compressed_message_after_another_is_sent() {
+    let server = Server::builder()
+        .reply(pmd_reply("permessage-deflate"))
+        .run(|c| {
+            // What wsdbg sends, inflated as a peer would (context kept).
+            let mut inf = Inflater::new(false);
+            let mut got = Vec::new();
+            while let Ok(f) = c.read_frame() {
+                if f.opcode == OP_CLOSE {
+                    c.reply_close(&f);
+                    break;
+                }
+                let data = if f.rsv[0] {
+                    inflated(&mut inf, &f.payload)
+                } else {
+                    f.payload.clone()
+                };
+                got.push((f.rsv[0], String::from_utf8_lossy(&data).into_owned()));
+            }
+            got
+        });
+    let out = run(wsdbg()
+        .timeout(Duration::from_secs(5))
+        .args(["--json", "--compress", "--linger", "0"])
+        .args(["-x", "/text compress=1 the first message"])
+        .args(["-x", "/text compress=1 "])
+        .args(["-x", "/text compress=1 the third message"])
+        .arg(server.url("/")));
+    let got = server.result();
+    assert_eq!(
+        out.code,
+        Some(0),
+        "wsdbg killed after 5 s (None) or failed\n{out}"
+    );
+    assert_eq!(
+        got,
+        vec![
+            (true, "the first message".to_string()),
+            (true, String::new()),
+            (true, "the third message".to_string()),
+        ],
         "{out}"
     );
 }
