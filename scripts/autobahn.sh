@@ -6,11 +6,12 @@
 # OK or INFORMATIONAL; exits 1 when any case is FAILED, NON-STRICT, UNCLEAN (or any other
 # failing verdict), 2 when the run could not be done.
 #
-#   bash scripts/autobahn.sh [--cases '1.*,2.*'] [--side server|client|both] [--compress]
+#   bash scripts/autobahn.sh [--cases '1.*,2.*'] [--side server|client|both] [--compress[=PARAMS]]
 #                            [--case-timeout SECS] [--timeout SECS] [--outdir DIR] [--summary FILE]
 #
-# --compress: wsdbg with --compress on both sides (listen --compress, --compress --echo),
-# and the permessage-deflate cases 12.* and 13.* unless --cases is given.
+# --compress[=PARAMS]: wsdbg with --compress on both sides (listen --compress, and
+# --compress[=PARAMS] --echo), and the permessage-deflate cases 12.* and 13.* unless
+# --cases is given.
 #
 # wsdbg: $WSDBG when set (nothing is built), else target/release/wsdbg built here.
 # Python: $WSDBG_PYTHON when set, else .venv/bin/python; it needs kosoku
