@@ -8,8 +8,14 @@
 //! The third-party peers come from `common::peers` (Python is `WSDBG_PYTHON`, else
 //! `.venv/bin/python`; Node needs `npm ci` in `tests/peers/node`): without one, the tests
 //! against it print a note and pass, except under `CI=true`, where they fail. The
-//! scripted servers build their compressed payloads with `wsdbg::deflate::Deflater`
-//! (or, for the window-bits checks, rely on Python's zlib to refuse a window too large).
+//! scripted servers build their compressed payloads with `wsdbg::deflate::Deflater`.
+//!
+//! The `#[ignore]`d tests are bugs found here, each failing as it stands (run them with
+//! `cargo test --test compress -- --ignored`): an empty message compressed after another
+//! hangs wsdbg; an empty RSV1 payload breaks the next message; a corrupt stream is closed
+//! with "invalid UTF-8"; our own `client_no_context_takeover` hint is not kept; a missing
+//! `server_no_context_takeover` is taken silently; a response to the second of two `-H`
+//! offers is refused.
 
 mod common;
 
@@ -1123,4 +1129,155 @@ fn empty_compressed_message_after_another_is_sent() {
         ],
         "{out}"
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// What the offer promised
+// ---------------------------------------------------------------------------------------
+
+/// `client_no_context_takeover` in our offer is our word that we will not use context
+/// takeover, even when the response leaves the parameter out (RFC 7692 7.1.1.2: "the
+/// client is not going to use context takeover"; Python websockets' client holds to it:
+/// "Req. True, Resp. False: True - must change value"). A server may then inflate each
+/// of our messages alone. wsdbg keeps its context when the response leaves it out: the
+/// same message twice, the second is a few bytes referring to the first, and a server
+/// that took us at our word cannot inflate it.
+#[test]
+#[ignore = "bug: wsdbg offers client_no_context_takeover but keeps its deflate context when the response leaves the parameter out (Agreed::client takes out_reset from the response only)"]
+fn our_client_no_context_takeover_hint_is_kept() {
+    let text = json_like(11);
+    let server = Server::builder()
+        .reply(pmd_reply("permessage-deflate"))
+        .run(|c| {
+            let mut got = Vec::new();
+            while let Ok(f) = c.read_frame() {
+                if f.opcode == OP_CLOSE {
+                    c.reply_close(&f);
+                    break;
+                }
+                // Each message alone, as our offer said it could be.
+                let mut out = Vec::new();
+                let ok = Inflater::new(true)
+                    .message(&f.payload, 1 << 20, &mut out)
+                    .is_ok();
+                got.push((f.rsv[0], ok, String::from_utf8_lossy(&out).into_owned()));
+            }
+            got
+        });
+    let out = script(
+        &server.url("/"),
+        &["--compress=client_no_context_takeover", "--linger", "0"],
+        &format!("{text}\n{text}\n/sleep 200\n"),
+    );
+    let got = server.result();
+    out.clean_close();
+    assert_eq!(
+        got,
+        vec![(true, true, text.clone()), (true, true, text.clone())],
+        "each of our messages must inflate alone\n{out}"
+    );
+}
+
+/// We offer `server_no_context_takeover` and the response leaves it out. A server
+/// accepts that parameter by naming it in its response (RFC 7692 7.1.1.1); a response
+/// without it did not accept our offer as made. wsdbg checks the response against the
+/// offer for the window bits (`server_max_window_bits` offered, none in the response:
+/// a handshake error, RFC 7692 7.1.2.1), and Python websockets' client refuses this one
+/// ("expected server_no_context_takeover"); wsdbg takes it without a word and keeps
+/// the server's context.
+#[test]
+#[ignore = "inconsistency: server_no_context_takeover offered but missing from the response is accepted silently, unlike server_max_window_bits (RFC 7692 7.1.2.1 check) and unlike Python websockets"]
+fn server_no_context_takeover_offered_but_not_in_the_response_is_refused() {
+    let server = Server::builder()
+        .reply(pmd_reply("permessage-deflate"))
+        .may_not_connect()
+        .run(|c| {
+            let close = c.try_close();
+            if let Some(f) = &close {
+                c.reply_close(f);
+            }
+        });
+    let out = script(
+        &server.url("/"),
+        &["--compress=server_no_context_takeover", "--linger", "0"],
+        "/sleep 100\n",
+    );
+    drop(server);
+    let err = out.error_kind("handshake", 1);
+    assert!(
+        err["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("server_no_context_takeover")),
+        "{out}"
+    );
+}
+
+/// `listen --compress` declines an offer with `server_max_window_bits=8` (a raw deflater
+/// cannot make an 8-bit window) and says so as a warning; the session goes on without
+/// the extension.
+#[test]
+fn listen_declines_an_8_bit_server_window() {
+    let l = Listen::json_with(&["--compress"]);
+    let long = json_like(12);
+    let out = script(
+        &l.url("/"),
+        &["--compress=server_max_window_bits=8"],
+        &format!("{long}\n/wait 1 5000\n"),
+    );
+    out.clean_close();
+    assert_eq!(out.first("handshake")["extensions"], json!([]), "{out}");
+    assert_eq!(out.texts("in"), vec![long.clone()], "{out}");
+    assert!(
+        out.messages("in")
+            .iter()
+            .chain(&out.messages("out"))
+            .all(|m| m["compressed"] == false),
+        "{out}"
+    );
+    let events = listen_events_after_client(&l);
+    let warned = events.iter().any(|e| {
+        e["event"] == "warning"
+            && e["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("server_max_window_bits=8"))
+    });
+    assert!(warned, "{}", l.lines().join("\n"));
+}
+
+/// `-H` with two offers (RFC 7692 5: a client may offer several, in order of
+/// preference), the server accepting the second: the response is valid for that offer,
+/// and wsdbg must take it. wsdbg checks the response against the first offer only
+/// (`Ask::deflate_offer` keeps the first permessage-deflate element of the header) and
+/// refuses the handshake: "server_max_window_bits=10 in the response, over the 8
+/// offered (RFC 7692 7.1.2.1)", exit 1. `wsdbg listen --compress` answers such a header
+/// this way (it declines the 8-bit offer and takes the next), so wsdbg cannot talk
+/// compressed to its own server with it.
+#[test]
+#[ignore = "bug: with several permessage-deflate offers in -H, the response is checked against the first only; a server accepting a later one is refused (exit 1)"]
+fn a_response_to_the_second_of_two_offers_is_taken() {
+    let offers =
+        "permessage-deflate; server_max_window_bits=8, permessage-deflate; server_max_window_bits=10";
+    let text = json_like(13);
+    let server = Server::builder()
+        .reply(pmd_reply("permessage-deflate; server_max_window_bits=10"))
+        .run({
+            let text = text.clone();
+            move |c| {
+                let w = deflated(&mut Deflater::new(10, false), text.as_bytes());
+                let _ = c.try_send(&frame(true, RSV1, OP_TEXT, None, &w));
+                let close = c.try_close();
+                if let Some(f) = &close {
+                    c.reply_close(f);
+                }
+            }
+        });
+    let out = script(
+        &server.url("/"),
+        &["-H", &format!("Sec-WebSocket-Extensions: {offers}")],
+        "/wait 1 5000\n",
+    );
+    server.finish();
+    out.clean_close();
+    assert_eq!(agreed(&out), json!({"server_max_window_bits": 10}), "{out}");
+    assert_eq!(out.texts("in"), vec![text], "{out}");
 }
