@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# Autobahn|Testsuite cases 1.* to 10.* against wsdbg on both sides, through kosoku:
+# Autobahn|Testsuite cases 1.* to 10.* (or, with --compress, 12.* and 13.*) against
+# wsdbg on both sides, through kosoku:
 # kosoku's fuzzing client against `wsdbg listen`, and `wsdbg --echo` (one run per case)
 # against kosoku's fuzzing server. Prints a tally per side and every case that is not
 # OK or INFORMATIONAL; exits 1 when any case is FAILED, NON-STRICT, UNCLEAN (or any other
 # failing verdict), 2 when the run could not be done.
 #
-#   bash scripts/autobahn.sh [--cases '1.*,2.*'] [--side server|client|both]
+#   bash scripts/autobahn.sh [--cases '1.*,2.*'] [--side server|client|both] [--compress[=PARAMS]]
 #                            [--case-timeout SECS] [--timeout SECS] [--outdir DIR] [--summary FILE]
+#
+# --compress[=PARAMS]: wsdbg with --compress on both sides (listen --compress, and
+# --compress[=PARAMS] --echo), and the permessage-deflate cases 12.* and 13.* unless
+# --cases is given.
 #
 # wsdbg: $WSDBG when set (nothing is built), else target/release/wsdbg built here.
 # Python: $WSDBG_PYTHON when set, else .venv/bin/python; it needs kosoku

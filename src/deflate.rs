@@ -155,6 +155,13 @@ impl Agreed {
                 ));
             }
         }
+        // RFC 7692 7.1.1.1: a server accepts server_no_context_takeover by naming it.
+        if offer.server_no_context_takeover && !response.server_no_context_takeover {
+            return Err(
+                "server_no_context_takeover was offered but the response has none (RFC 7692 7.1.1.1)"
+                    .to_string(),
+            );
+        }
         if offer.server_max_window_bits.is_some() && response.server_max_window_bits.is_none() {
             // RFC 7692 7.1.2.1: a server accepts an offer with server_max_window_bits by
             // including it in its response (or declines the whole offer).
@@ -202,7 +209,9 @@ impl Agreed {
                 params: *response,
                 compress_out,
                 out_bits: out_bits.max(9),
-                out_reset: response.client_no_context_takeover,
+                // Offered by us (a promise) or asked by the server: either way our
+                // deflater keeps no context (RFC 7692 7.1.1.2).
+                out_reset: offer.client_no_context_takeover || response.client_no_context_takeover,
                 in_reset: response.server_no_context_takeover,
             },
             note,

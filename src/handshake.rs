@@ -38,15 +38,16 @@ impl Ask {
             .map(|(_, v)| v.as_str())
     }
 
-    /// The permessage-deflate offer the request carries: `--compress`, or the one in
-    /// the user's own header (honoured when the response names it).
-    pub fn deflate_offer(&self) -> Option<deflate::Params> {
+    /// The permessage-deflate offers the request carries: `--compress`, or those in the
+    /// user's own header (a response is honoured when it fits one of them).
+    pub fn deflate_offers(&self) -> Vec<deflate::Params> {
         match self.user_extensions() {
             Some(v) => deflate::elements(v)
                 .into_iter()
-                .find(|(n, _)| n == deflate::NAME)
-                .and_then(|(_, p)| deflate::Params::parse(&p).ok()),
-            None => self.compress,
+                .filter(|(n, _)| n == deflate::NAME)
+                .filter_map(|(_, p)| deflate::Params::parse(&p).ok())
+                .collect(),
+            None => self.compress.into_iter().collect(),
         }
     }
 }
@@ -332,7 +333,7 @@ pub fn perform<S: Read + Write + Deadline>(
 /// The client's reading of the extensions a server chose (RFC 6455 4.1: only ones
 /// offered; RFC 7692 7.1: parameters the offer allowed).
 fn agree(ask: &Ask, ext: &str) -> Result<deflate::Agreed, String> {
-    let offer = ask.deflate_offer();
+    let offers = ask.deflate_offers();
     let chosen = deflate::elements(ext);
     if chosen.len() > 1 {
         return Err(format!(
@@ -343,17 +344,29 @@ fn agree(ask: &Ask, ext: &str) -> Result<deflate::Agreed, String> {
     let Some((name, params)) = chosen.into_iter().next() else {
         return Err(format!("expected an extension in {ext:?}"));
     };
-    let Some(offer) = offer.filter(|_| name == deflate::NAME) else {
+    if name != deflate::NAME || offers.is_empty() {
         return Err(format!(
             "the server chose extension {name:?}, which was not offered (RFC 6455 4.1)"
         ));
-    };
+    }
     let params = deflate::Params::parse(&params)
         .map_err(|e| format!("the server's permessage-deflate response: {e}"))?;
-    // An 8-bit window for us (`compress_out` false) is said by the session.
-    let (agreed, _note) = deflate::Agreed::client(&offer, &params)
-        .map_err(|e| format!("the server's permessage-deflate response: {e}"))?;
-    Ok(agreed)
+    // The response may answer any of the offers (RFC 7692 5: the server picks one);
+    // the first it fits wins, else the first one's complaint is said. An 8-bit window
+    // for us (`compress_out` false) is said by the session.
+    let mut first_err = None;
+    for offer in &offers {
+        match deflate::Agreed::client(offer, &params) {
+            Ok((agreed, _note)) => return Ok(agreed),
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    Err(format!(
+        "the server's permessage-deflate response: {}",
+        first_err.unwrap_or_default()
+    ))
 }
 
 /// The end of an HTTP head in `buf`, just past its blank line: `Ok(None)` while more is

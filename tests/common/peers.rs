@@ -1,9 +1,13 @@
 //! Third-party WebSocket servers as test peers: Python `websockets`
 //! (`tests/py/echo_server.py`, modes by path), `aiohttp` (`tests/py/aiohttp_server.py`)
-//! and Node `ws` (`tests/peers/node/echo-server.js`); and third-party CLIENTS for the
-//! tests of `wsdbg listen` ([`Client`]): Python `websockets` (`tests/py/ws_client.py`)
-//! and Node `ws` (`tests/peers/node/ws-client.js`), which print JSON lines and take
-//! commands on stdin, driven through a [`Proc`].
+//! and Node `ws` (`tests/peers/node/echo-server.js`); the Python `websockets` and Node
+//! `ws` servers also with permessage-deflate ([`Peer::start_with`]). Third-party
+//! clients: for the compression tests ([`run_client`]), Python `websockets`
+//! (`tests/py/echo_client.py`) and Node `ws` (`tests/peers/node/echo-client.js`), which
+//! send messages to an echo server and check the echoes; for the tests of `wsdbg
+//! listen` ([`Client`]), Python `websockets` (`tests/py/ws_client.py`) and Node `ws`
+//! (`tests/peers/node/ws-client.js`), which print JSON lines and take commands on stdin,
+//! driven through a [`Proc`].
 //!
 //! Each peer binds 127.0.0.1 port 0, prints its port alone on its first stdout line, and
 //! exits when its stdin reaches end of file; a [`Peer`] closes that stdin on drop (and
@@ -144,6 +148,14 @@ impl Peer {
     /// Starts the peer, or returns `None` after a note when it is not installed (a test
     /// failure under `CI=true`).
     pub fn start(kind: Kind) -> Option<Peer> {
+        Peer::start_with(kind, &[])
+    }
+
+    /// Starts the peer with these arguments after its script: `--deflate` (Python
+    /// `websockets` as it ships with compression on, or Node `ws` with
+    /// `perMessageDeflate` and threshold 0) or `--deflate-any` (Python `websockets`
+    /// taking any window bits the client asks for).
+    pub fn start_with(kind: Kind, extra: &[&str]) -> Option<Peer> {
         let found = match kind {
             Kind::Websockets => python_for("websockets.asyncio.server")
                 .map(|p| (p, vec![root().join("tests/py/echo_server.py")])),
@@ -159,6 +171,7 @@ impl Peer {
         };
         let mut child = Command::new(&program)
             .args(&args)
+            .args(extra)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -209,6 +222,23 @@ impl Peer {
         Peer::start(Kind::NodeWs)
     }
 
+    /// Python `websockets` with its default compression (`compression="deflate"`): it
+    /// answers `server_max_window_bits=12` (and `client_max_window_bits=12` when offered).
+    pub fn websockets_deflate() -> Option<Peer> {
+        Peer::start_with(Kind::Websockets, &["--deflate"])
+    }
+
+    /// Python `websockets` accepting permessage-deflate with any window bits (9-15) and
+    /// context takeover the client asks for.
+    pub fn websockets_deflate_any() -> Option<Peer> {
+        Peer::start_with(Kind::Websockets, &["--deflate-any"])
+    }
+
+    /// Node `ws` with `perMessageDeflate` on, threshold 0 (every message compressed).
+    pub fn node_ws_deflate() -> Option<Peer> {
+        Peer::start_with(Kind::NodeWs, &["--deflate"])
+    }
+
     pub fn kind(&self) -> Kind {
         self.kind
     }
@@ -240,6 +270,89 @@ impl Drop for Peer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// How one run of a third-party client ended.
+pub struct ClientRun {
+    /// `None` when it was killed (past its time limit) or died of a signal.
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl std::fmt::Display for ClientRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "client exit code: {:?}", self.code)?;
+        writeln!(f, "--- client stdout ---\n{}", self.stdout)?;
+        write!(f, "--- client stderr ---\n{}", self.stderr)
+    }
+}
+
+impl ClientRun {
+    /// The JSON object the client printed (its last stdout line); fails the test when
+    /// there is none.
+    #[track_caller]
+    pub fn summary(&self) -> serde_json::Value {
+        let line = self.stdout.lines().last().unwrap_or_default();
+        serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("the client printed no JSON summary ({e})\n{self}"))
+    }
+}
+
+/// Runs a third-party client to its end (killed after `limit`): `Kind::Websockets` is
+/// `tests/py/echo_client.py ARGS`, `Kind::NodeWs` is `tests/peers/node/echo-client.js
+/// ARGS`. `None` after a note when it is not installed (a test failure under `CI=true`).
+pub fn run_client(kind: Kind, args: &[&str], limit: Duration) -> Option<ClientRun> {
+    let found = match kind {
+        Kind::Websockets => python_for("websockets.sync.client")
+            .map(|p| (p, root().join("tests/py/echo_client.py"))),
+        Kind::NodeWs => node().map(|n| (n, root().join("tests/peers/node/echo-client.js"))),
+        Kind::Aiohttp => panic!("there is no aiohttp client peer"),
+    };
+    let (program, script) = match found {
+        Ok(f) => f,
+        Err(why) => return unavailable(kind.name(), &why),
+    };
+    let mut child = Command::new(&program)
+        .arg(&script)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot start the {} client ({}): {e}",
+                kind.name(),
+                program.display()
+            )
+        });
+    let reader = |mut r: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = r.read_to_end(&mut v);
+            String::from_utf8_lossy(&v).into_owned()
+        })
+    };
+    let out = reader(Box::new(child.stdout.take().expect("piped stdout")));
+    let err = reader(Box::new(child.stderr.take().expect("piped stderr")));
+    let deadline = Instant::now() + limit;
+    let code = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status.code(),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+        }
+    };
+    Some(ClientRun {
+        code,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    })
 }
 
 /// Runs `check(i)` for `i` in `0..runs` on `threads` threads and returns the failures as

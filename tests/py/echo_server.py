@@ -12,7 +12,16 @@
 
 Binds 127.0.0.1 on a port the OS picks and prints that port alone on its first stdout
 line. Exits when its stdin reaches end of file, so it never outlives the test that
-started it. No compression, no keepalive pings, messages up to 16 MiB.
+started it. No keepalive pings, messages up to 16 MiB.
+
+Compression (permessage-deflate, RFC 7692), by the first argument:
+
+    (none)          no compression (the extension is never accepted)
+    --deflate       websockets' default: accepts permessage-deflate and answers
+                    server_max_window_bits=12 (and client_max_window_bits=12 when the
+                    client offers it), as a websockets server ships
+    --deflate-any   accepts permessage-deflate with whatever window bits (9-15) and
+                    context takeover the client asks for (no limits of its own)
 """
 
 import asyncio
@@ -20,6 +29,7 @@ import sys
 import threading
 
 from websockets.asyncio.server import serve
+from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 from websockets.exceptions import ConnectionClosed
 
 DELAY_S = 0.2
@@ -97,8 +107,25 @@ async def main():
     loop = asyncio.get_running_loop()
     stop = loop.create_future()
     threading.Thread(target=exit_on_stdin_eof, args=(loop, stop), daemon=True).start()
+    mode = sys.argv[1] if len(sys.argv) > 1 else None
+    if mode is None:
+        compression = {"compression": None}
+    elif mode == "--deflate":
+        compression = {"compression": "deflate"}
+    elif mode == "--deflate-any":
+        compression = {
+            "compression": None,
+            "extensions": [ServerPerMessageDeflateFactory()],
+        }
+    else:
+        sys.exit(f"echo_server.py: unknown argument {mode!r} (expected --deflate or --deflate-any)")
     async with serve(
-        handler, "127.0.0.1", 0, compression=None, max_size=1 << 24, ping_interval=None
+        handler,
+        "127.0.0.1",
+        0,
+        max_size=1 << 24,
+        ping_interval=None,
+        **compression,
     ) as server:
         port = server.sockets[0].getsockname()[1]
         print(port, flush=True)

@@ -1,21 +1,25 @@
 #!/usr/bin/env node
 // A Node `ws` WebSocket echo server for wsdbg's interop tests (tests/common/peers.rs).
 //
-//   node echo-server.js
+//   node echo-server.js [--deflate]
 //
 // Listens on 127.0.0.1 on a port the OS picks and prints that port alone on the first
 // line of stdout. Echoes every data message with its type (text stays text, binary stays
 // binary); ws itself answers pings and close frames (a close is answered with the same
-// code and reason). No permessage-deflate. Exits when its stdin reaches end of file, so
-// it never outlives the test that started it.
+// code and reason). No permessage-deflate, unless --deflate: then it accepts the
+// extension as `perMessageDeflate: true` does, with threshold 0 so every message it
+// sends is compressed. Exits when its stdin reaches end of file, so it never outlives
+// the test that started it.
 'use strict';
 
 const { WebSocketServer } = require('ws');
 
+const deflate = process.argv.includes('--deflate');
+
 const wss = new WebSocketServer({
   host: '127.0.0.1',
   port: 0,
-  perMessageDeflate: false,
+  perMessageDeflate: deflate ? { threshold: 0 } : false,
   maxPayload: 16 * 1024 * 1024,
   clientTracking: false,
 });
