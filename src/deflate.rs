@@ -361,11 +361,6 @@ impl Deflater {
         }
     }
 
-    /// Forget the window: what comes next refers to nothing before it.
-    pub fn reset(&mut self) {
-        self.z.reset();
-    }
-
     /// Deflate one message into `out`, without the `00 00 ff ff` tail.
     pub fn message(&mut self, data: &[u8], out: &mut Vec<u8>) {
         if data.is_empty() {

@@ -655,7 +655,7 @@ impl Tx {
     /// on and the message is long enough to gain from it.
     pub fn send_data(&mut self, d: &mut (impl Driver + ?Sized), kind: MsgType, payload: &[u8]) {
         let compress = self.deflater.is_some() && payload.len() >= COMPRESS_FROM;
-        self.send_message_as(d, kind, payload, compress, true);
+        self.send_message(d, kind, payload, compress);
     }
 
     /// Whether `send_message(.., true)` can compress: permessage-deflate was
@@ -673,30 +673,12 @@ impl Tx {
         payload: &[u8],
         compress: bool,
     ) {
-        self.send_message_as(d, kind, payload, compress, false);
-    }
-
-    /// `worth_it`: send it plain when compressing does not make it smaller. The
-    /// deflater is then reset, since its window holds what the peer never saw; a fresh
-    /// stream refers to nothing before it, which any inflater reads.
-    fn send_message_as(
-        &mut self,
-        d: &mut (impl Driver + ?Sized),
-        kind: MsgType,
-        payload: &[u8],
-        compress: bool,
-        worth_it: bool,
-    ) {
         let key = self.mask_key();
         let Some(deflater) = self.deflater.as_mut().filter(|_| compress) else {
             return self.send_frame(d, data_op(kind), true, [false; 3], key, payload);
         };
         let mut wire = Vec::new();
         deflater.message(payload, &mut wire);
-        if worth_it && wire.len() >= payload.len() {
-            deflater.reset();
-            return self.send_frame(d, data_op(kind), true, [false; 3], key, payload);
-        }
         let h = Header {
             fin: true,
             rsv: [true, false, false],
@@ -1458,47 +1440,6 @@ mod tests {
             .lines
             .iter()
             .any(|l| l.starts_with("message out text") && l.contains("xxxx")));
-    }
-
-    #[test]
-    fn incompressible_messages_go_plain_and_the_stream_stays_readable() {
-        let mut c = deflate_conn(Role::Server, 1 << 20);
-        let mut d = Rec::default();
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        let noise: Vec<u8> = (0..300)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                (x >> 24) as u8
-            })
-            .collect();
-        let text = "compress me, compress me, compress me, compress me".as_bytes();
-        c.tx.send_data(&mut d, MsgType::Text, text);
-        c.tx.send_data(&mut d, MsgType::Binary, &noise);
-        c.tx.send_data(&mut d, MsgType::Text, text);
-        let mut bytes = Vec::new();
-        c.write_to(&mut d, &mut bytes).unwrap();
-        // A client reads them all back.
-        let mut client = deflate_conn(Role::Client, 1 << 20);
-        let mut got = Rec::default();
-        feed(&mut client, &mut got, &bytes, 1000);
-        let msgs: Vec<&String> = got
-            .lines
-            .iter()
-            .filter(|l| l.starts_with("message"))
-            .collect();
-        assert_eq!(msgs.len(), 3, "{:?}", got.lines);
-        let rsv1: Vec<bool> = {
-            let mut pos = 0;
-            let mut v = Vec::new();
-            while let Some((h, hlen)) = wire::decode_header(&bytes[pos..]) {
-                v.push(h.rsv[0]);
-                pos += hlen + h.len as usize;
-            }
-            v
-        };
-        assert_eq!(rsv1, [true, false, true], "the noise went plain");
     }
 
     #[test]
