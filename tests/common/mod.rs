@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod peers;
+pub mod tmux;
 
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read, Write};
