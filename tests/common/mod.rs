@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod peers;
+pub mod rss;
 pub mod tmux;
 
 use std::fmt;
