@@ -233,6 +233,34 @@ struct Live {
     delayed: VecDeque<(Instant, Later)>,
 }
 
+impl Live {
+    /// The engine, and the driver its events and replies go through for one turn of
+    /// this client (the engine and the counters are borrowed apart).
+    fn split<'a, S: Sink>(
+        &'a mut self,
+        out: &'a mut S,
+        id: u64,
+        how: &'a Behaviour,
+        rx_since_tx: &'a mut u64,
+    ) -> (&'a mut protocol::Conn, Peer<'a, S>) {
+        let Live {
+            p,
+            msgs_in,
+            delayed,
+            ..
+        } = self;
+        let d = Peer {
+            out,
+            id,
+            how,
+            msgs_in,
+            delayed,
+            rx_since_tx,
+        };
+        (p, d)
+    }
+}
+
 /// What `--delay` holds back.
 enum Later {
     Echo(MsgType, Vec<u8>),
@@ -561,20 +589,7 @@ impl<S: Sink> Server<S> {
             return;
         };
         if let Phase::Open(l) = &mut c.phase {
-            let Live {
-                p,
-                msgs_in,
-                delayed,
-                ..
-            } = &mut **l;
-            let mut d = Peer {
-                out: &mut self.out,
-                id: c.id,
-                how: &self.how,
-                msgs_in,
-                delayed,
-                rx_since_tx: &mut self.rx_since_tx,
-            };
+            let (p, mut d) = l.split(&mut self.out, c.id, &self.how, &mut self.rx_since_tx);
             f(&mut p.tx, &mut d);
         }
         self.clients.insert(token, c);
@@ -1028,20 +1043,7 @@ impl<S: Sink> Server<S> {
         c.readable = true;
         self.show_prompt_with(1);
         if let (Some(text), Phase::Open(l)) = (&self.how.greet, &mut c.phase) {
-            let Live {
-                p,
-                msgs_in,
-                delayed,
-                ..
-            } = &mut **l;
-            let mut d = Peer {
-                out: &mut self.out,
-                id: c.id,
-                how: &self.how,
-                msgs_in,
-                delayed,
-                rx_since_tx: &mut self.rx_since_tx,
-            };
+            let (p, mut d) = l.split(&mut self.out, c.id, &self.how, &mut self.rx_since_tx);
             p.tx.send_data(&mut d, MsgType::Text, text.as_bytes());
         }
         self.open(c, false)
@@ -1078,20 +1080,7 @@ impl<S: Sink> Server<S> {
         let Phase::Open(l) = &mut c.phase else {
             return true;
         };
-        let Live {
-            p,
-            msgs_in,
-            delayed,
-            ..
-        } = &mut **l;
-        let mut d = Peer {
-            out: &mut self.out,
-            id: c.id,
-            how: &self.how,
-            msgs_in,
-            delayed,
-            rx_since_tx: &mut self.rx_since_tx,
-        };
+        let (p, mut d) = l.split(&mut self.out, c.id, &self.how, &mut self.rx_since_tx);
         // `--delay`: the echoes that are due.
         let now = Instant::now();
         while d.delayed.front().is_some_and(|e| e.0 <= now) {
