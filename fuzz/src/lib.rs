@@ -464,6 +464,9 @@ pub fn frames_fuzz(data: &[u8]) {
     let (setup, stream) = Setup::split(data);
     let report = frames(&setup, stream);
     assert!(report.frames <= stream.len() as u64 / 2 + 1);
+    if let FramesEnd::Failed(v) = &report.end {
+        assert_violation_shape(v);
+    }
 }
 
 // ---------------------------------------------------------------------------------------
