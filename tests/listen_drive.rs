@@ -14,6 +14,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::many::{more_fds, upgraded_client};
 use common::peers::{Client, ClientKind, Proc};
 use common::tmux::Tmux;
 use common::*;
@@ -784,47 +785,6 @@ fn issue11_no_pong_leaves_pings_unanswered() {
 // 1,000 clients, one broadcast
 // ---------------------------------------------------------------------------------------
 
-/// Raise the soft limit of open files to the hard one (the clients are sockets).
-fn more_fds() -> u64 {
-    let mut r = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit only read and write the struct passed.
-    unsafe {
-        libc::getrlimit(libc::RLIMIT_NOFILE, &mut r);
-        r.rlim_cur = r.rlim_max;
-        libc::setrlimit(libc::RLIMIT_NOFILE, &r);
-        libc::getrlimit(libc::RLIMIT_NOFILE, &mut r);
-    }
-    r.rlim_cur
-}
-
-/// A raw client past the opening handshake.
-fn raw_client(addr: &str) -> TcpStream {
-    use std::io::{Read, Write};
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(SOON)).unwrap();
-    write!(
-        s,
-        "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    )
-    .unwrap();
-    let mut head = Vec::new();
-    let mut b = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        s.read_exact(&mut b).expect("response head");
-        head.push(b[0]);
-    }
-    assert!(
-        head.starts_with(b"HTTP/1.1 101"),
-        "{}",
-        String::from_utf8_lossy(&head)
-    );
-    s
-}
-
 /// Not a benchmark (bench/broadcast.py measures): one line on listen's stdin reaches
 /// every one of 1,000 clients (400 when the file limit is low).
 #[test]
@@ -832,7 +792,7 @@ fn issue11_one_line_reaches_every_one_of_1000_clients() {
     let fds = more_fds();
     let n: u64 = if fds >= 2200 { 1000 } else { 400 };
     let (mut l, addr) = listen(&["--no-echo"]);
-    let mut clients: Vec<TcpStream> = (0..n).map(|_| raw_client(&addr)).collect();
+    let mut clients: Vec<TcpStream> = (0..n).map(|_| upgraded_client(&addr)).collect();
     l.wait_for("every client", SOON, |ev| {
         ev.iter()
             .filter(|e| e["event"] == "client" && e["connected"] == true)

@@ -4,10 +4,11 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+use common::many::{more_fds, upgraded_client};
 use common::*;
 
 /// A field of /proc/PID/status, in kB (VmRSS, VmHWM) or as a count (Threads).
@@ -17,46 +18,6 @@ fn status(pid: u32, field: &str) -> u64 {
         .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
         .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
-}
-
-/// Raise the soft limit of open files to the hard one (idle clients are sockets).
-fn more_fds() -> u64 {
-    let mut r = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit only read and write the struct passed.
-    unsafe {
-        libc::getrlimit(libc::RLIMIT_NOFILE, &mut r);
-        r.rlim_cur = r.rlim_max;
-        libc::setrlimit(libc::RLIMIT_NOFILE, &r);
-        libc::getrlimit(libc::RLIMIT_NOFILE, &mut r);
-    }
-    r.rlim_cur
-}
-
-/// A raw client past the opening handshake.
-fn ws_client(addr: &str) -> TcpStream {
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    )
-    .unwrap();
-    let mut head = Vec::new();
-    let mut b = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        s.read_exact(&mut b).expect("response head");
-        head.push(b[0]);
-    }
-    assert!(
-        head.starts_with(b"HTTP/1.1 101"),
-        "{}",
-        String::from_utf8_lossy(&head)
-    );
-    s
 }
 
 fn masked(opcode: u8, payload: &[u8]) -> Vec<u8> {
@@ -69,10 +30,10 @@ fn issue9_many_idle_clients_one_thread_and_an_active_one_is_answered() {
     let n = if fds >= 2200 { 1000 } else { 400 };
     let l = Listen::json();
     let pid = l.pid();
-    let idle: Vec<TcpStream> = (0..n).map(|_| ws_client(&l.addr)).collect();
+    let idle: Vec<TcpStream> = (0..n).map(|_| upgraded_client(&l.addr)).collect();
     let threads = status(pid, "Threads");
     assert!(threads < 16, "{threads} threads with {n} clients");
-    let mut active = ws_client(&l.addr);
+    let mut active = upgraded_client(&l.addr);
     let asked = Instant::now();
     active.write_all(&masked(OP_TEXT, b"still there?")).unwrap();
     let f = read_frame(&mut active).expect("the echo");
@@ -95,7 +56,7 @@ fn issue9_many_idle_clients_one_thread_and_an_active_one_is_answered() {
 fn issue9_a_client_that_never_reads_cannot_grow_the_server() {
     let l = Listen::json_with(&["--max-size", "1048576"]);
     let pid = l.pid();
-    let mut s = ws_client(&l.addr);
+    let mut s = upgraded_client(&l.addr);
     s.set_write_timeout(Some(Duration::from_secs(3))).unwrap();
     let msg = masked(OP_BINARY, &vec![0x5a; 512 * 1024]);
     // The server echoes each message; we read nothing. Once its send queue holds
@@ -120,7 +81,7 @@ fn issue9_a_client_that_never_reads_cannot_grow_the_server() {
     );
     assert!(rss_mb < 48, "server peak RSS {rss_mb} MB");
     // Another client is still served meanwhile.
-    let mut other = ws_client(&l.addr);
+    let mut other = upgraded_client(&l.addr);
     other.write_all(&masked(OP_TEXT, b"hi")).unwrap();
     assert_eq!(read_frame(&mut other).expect("echo").text(), "hi");
     drop(s);

@@ -6,6 +6,7 @@
 //! `Server` that was never connected to fails the test (STYLE.md, Tests, habit 8).
 #![allow(dead_code)]
 
+pub mod many;
 pub mod peers;
 pub mod rss;
 pub mod tmux;
