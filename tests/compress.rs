@@ -619,8 +619,8 @@ fn corrupt_stream_is_1007() {
 }
 
 /// The close frame wsdbg sends for a corrupt stream gives a reason that says what was
-/// wrong. It says "invalid UTF-8" (the reason of every 1007, `Conn::fail`), which
-/// misleads: the payload did not inflate, there was no text to check.
+/// wrong. It once said "invalid UTF-8" (then the reason of every 1007), which misled:
+/// the payload did not inflate, there was no text to check.
 #[test]
 fn corrupt_stream_close_reason_does_not_blame_utf8() {
     let server = Server::builder()
