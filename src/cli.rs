@@ -133,9 +133,13 @@ pub struct ListenArgs {
     /// Refuse every upgrade with STATUS (and BODY), to test a client's error path
     #[arg(long, value_name = "STATUS [BODY]", num_args = 1..=2)]
     pub reject: Vec<String>,
-    /// Exit when the first client leaves: 0 if its close was clean, else 3
+    /// Exit when the first client leaves: 0 if its close was clean, else 3 (4 when a
+    /// command did not run as written or an /expect failed)
     #[arg(long)]
     pub once: bool,
+    /// End (close every client, exit 4) at the first failed /expect
+    #[arg(long)]
+    pub fail_fast: bool,
     #[command(flatten)]
     pub out: OutArgs,
 }
@@ -204,14 +208,15 @@ pub struct ConnArgs {
     /// Script mode: at end of input, stay until the peer closes (or Ctrl-C)
     #[arg(long)]
     pub keep_open: bool,
-    /// Script mode: at end of input, wait up to MS for the replies, then close
+    /// Script mode: at end of input, close once the peer has been quiet for MS
     ///
-    /// The close goes once a frame arrived after the last one sent and the peer then went
-    /// quiet (10 ms when every message and ping sent was answered, else 250 ms), or when
-    /// MS passed since the end of input or the last bytes received (at most 10 x MS after
-    /// the end of input). 0 closes at once.
-    #[arg(long, value_name = "MS", default_value_t = 1000)]
-    pub linger: u64,
+    /// Quiet counts from the end of input or the last bytes received, whichever is later,
+    /// answered or not; 0 closes at once. Without --linger: close once every data message
+    /// sent has had at least one data message back and 10 ms pass quietly, or, while some
+    /// are unanswered, once the peer has been quiet for 1000 ms. Either way lingering ends
+    /// at 10 x MS (10 s without --linger) after the end of input.
+    #[arg(long, value_name = "MS")]
+    pub linger: Option<u64>,
     /// End the session (close 1000, exit 4) at the first failed /expect
     #[arg(hide_short_help = true, long)]
     pub fail_fast: bool,
@@ -446,6 +451,8 @@ pub struct ListenConfig {
     pub how: crate::listen::Behaviour,
     /// `-x` commands, parsed.
     pub execute: Vec<crate::command::Command>,
+    /// `--fail-fast`: the first failed `/expect` ends the server.
+    pub fail_fast: bool,
 }
 
 impl ListenArgs {
@@ -534,10 +541,12 @@ impl ListenArgs {
             tls,
             max_size: self.max_size,
             how: crate::listen::Behaviour {
-                echo: !self.no_echo,
-                greet: self.greet,
-                close_after,
-                delay: self.delay.map(Duration::from_millis),
+                reflex: crate::engine::Behaviour {
+                    echo: !self.no_echo,
+                    greet: self.greet,
+                    close_after,
+                    delay: self.delay.map(Duration::from_millis),
+                },
                 auto_pong: !self.no_pong,
                 once: self.once,
                 accept: crate::handshake::ServerOpts {
@@ -548,6 +557,7 @@ impl ListenArgs {
                 },
             },
             execute,
+            fail_fast: self.fail_fast,
         })
     }
 }
@@ -618,7 +628,7 @@ impl ConnArgs {
             max_size: c.max_size,
             max_messages: c.max_messages,
             keep_open: c.keep_open,
-            linger: Duration::from_millis(c.linger),
+            linger: c.linger.map(Duration::from_millis),
             script: false,
             fail_fast: c.fail_fast,
             auto_pong: !c.no_auto_pong,

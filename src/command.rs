@@ -52,12 +52,16 @@ pub enum Command {
     Info,
     Quit,
     Help,
-    /// `/expect WHAT [within MS]`: check the next event of that kind; `within: None`
-    /// means `--close-timeout`.
+    /// `/expect [next] WHAT [within MS]`: wait for a matching event among those not
+    /// yet consumed (`next`: check only the next one of its kind); `within: None` means
+    /// `--close-timeout`.
     Expect {
         what: Expect,
         within: Option<Duration>,
+        next: bool,
     },
+    /// A `#` comment or a blank line: nothing.
+    Comment,
     /// `listen`: list the clients.
     Clients,
     /// `listen`: send to this client only, or to all (`None`).
@@ -197,7 +201,7 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     (
         "/wait",
         "/wait [N] [TIMEOUT_MS]",
-        "wait until N data messages (default 1) came after the last one sent, or the timeout",
+        "wait until N data messages (default 1) not yet consumed are there, or the timeout",
     ),
     (
         "/reconnect",
@@ -212,8 +216,8 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     ("/quit", "/quit", "close with 1000 and exit"),
     (
         "/expect",
-        "/expect text RE|binary HEX|close [CODE]|pong|json PATH VALUE [within MS]",
-        "check the next event of that kind; a mismatch or timeout makes the exit status 4",
+        "/expect [next] text RE|binary HEX|close [CODE]|pong|json PATH VALUE [within MS]",
+        "wait for a matching event not yet consumed (next: only the next one); a timeout makes the exit status 4",
     ),
     (
         "/clients",
@@ -236,6 +240,7 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
 /// Lines printed after the command table by `/help`.
 const HELP_NOTES: &[&str] = &[
     "A line not starting with / is sent as a text message; // sends one starting with /.",
+    "A line starting with # is a comment, and a blank line does nothing.",
     "/close sends any CODE 0-65535, even one RFC 6455 forbids on the wire (with a warning).",
     "/frame OPCODE: text, binary, cont, ping, pong, close or 0-15.",
     "/frame defaults: fin=1 rsv=000 mask=1 and a random key; options come first, in any order.",
@@ -254,10 +259,18 @@ const SLEEP_EXPECTED: &str = "/sleep MS with MS a whole number of milliseconds";
 const WAIT_EXPECTED: &str =
     "/wait [N] [TIMEOUT_MS] with N a whole number at least 1 and TIMEOUT_MS in milliseconds";
 
+/// A `#` comment or a blank line (only spaces and tabs): does nothing.
+pub fn is_comment(line: &str) -> bool {
+    line.starts_with('#') || line.bytes().all(|b| b == b' ' || b == b'\t')
+}
+
 /// The text a plain line sends: the line itself when it does not start with `/`, the
-/// line less one `/` when it starts with `//`; `None` for a command. Script mode uses
-/// it to send plain lines without building a `Command`.
+/// line less one `/` when it starts with `//`; `None` for a command or a comment. Script
+/// mode uses it to send plain lines without building a `Command`.
 pub fn plain_text(line: &str) -> Option<&str> {
+    if is_comment(line) {
+        return None;
+    }
     match line.strip_prefix('/') {
         None => Some(line),
         Some(rest) if rest.starts_with('/') => Some(rest),
@@ -280,6 +293,9 @@ pub fn plain_text(line: &str) -> Option<&str> {
 /// - `/reconnect`, `/info`, `/quit`, `/help` accept trailing whitespace, nothing else.
 pub fn parse(line: &str) -> Result<Command, CommandError> {
     let line = line.strip_suffix('\r').unwrap_or(line);
+    if is_comment(line) {
+        return Ok(Command::Comment);
+    }
     if let Some(text) = plain_text(line) {
         return Ok(Command::Text(text.to_owned()));
     }
@@ -327,17 +343,24 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
     }
 }
 
-/// The `/help` text: one line per command, then notes on plain lines and `/frame`.
-/// Every line, the last included, ends with `\n`.
-pub fn help_text() -> String {
-    let width = COMMANDS
-        .iter()
+/// The `/help` text of one side (`listen` or the client): one line per command it
+/// takes, then notes on plain lines and `/frame`. Every line, the last included, ends
+/// with `\n`.
+pub fn help_text(listen: bool) -> String {
+    let width = commands_for(listen)
         .map(|(_, usage, _)| usage.len())
         .filter(|len| *len <= HELP_COLUMN)
         .max()
         .unwrap_or(0);
     let mut out = String::new();
-    for (_, usage, summary) in COMMANDS {
+    for (name, usage, summary) in commands_for(listen) {
+        // What differs on listen's side.
+        let summary = match (listen, *name) {
+            (true, "/quit") => "close every client (1001) and exit",
+            (true, "/info") => "list the clients, as /clients",
+            (true, "/frame") => "send one raw frame exactly as asked (unmasked by default)",
+            _ => summary,
+        };
         if usage.len() <= width {
             out.push_str(&format!("  {usage:<width$}  {summary}\n"));
         } else {
@@ -453,10 +476,14 @@ fn parse_sleep(args: &str) -> Result<Command, CommandError> {
 }
 
 const EXPECT_EXPECTED: &str =
-    "/expect text REGEX|binary HEX|close [CODE]|pong|json PATH VALUE [within MS]";
+    "/expect [next] text REGEX|binary HEX|close [CODE]|pong|json PATH VALUE [within MS]";
 
 fn parse_expect(args: &str) -> Result<Command, CommandError> {
     let args = args.trim_start_matches(' ');
+    let (next, args) = match args.strip_prefix("next ") {
+        Some(rest) => (true, rest.trim_start_matches(' ')),
+        None => (false, args),
+    };
     // An optional `within MS` at the very end.
     let (body, within) = match args.rsplit_once(" within ") {
         Some((b, ms)) if decimal::<u64>(ms.trim()).is_some() => {
@@ -513,7 +540,7 @@ fn parse_expect(args: &str) -> Result<Command, CommandError> {
         },
         _ => return Err(error("/expect", EXPECT_EXPECTED, body)),
     };
-    Ok(Command::Expect { what, within })
+    Ok(Command::Expect { what, within, next })
 }
 
 const TO_EXPECTED: &str = "/to ID|all with ID a client number (see /clients)";
@@ -720,8 +747,10 @@ mod tests {
     }
 
     #[test]
-    fn empty_line_is_empty_text() {
-        assert_eq!(ok(""), text(""));
+    fn empty_line_is_nothing() {
+        // Contract: a blank line does nothing; `/text` alone sends an empty message.
+        assert_eq!(ok(""), Command::Comment);
+        assert_eq!(ok("/text"), text(""));
     }
 
     #[test]
@@ -740,7 +769,7 @@ mod tests {
     fn trailing_cr_is_dropped_once() {
         assert_eq!(ok("hi\r"), text("hi"));
         assert_eq!(ok("hi\r\r"), text("hi\r"));
-        assert_eq!(ok("\r"), text(""));
+        assert_eq!(ok("\r"), Command::Comment);
         assert_eq!(ok("/quit\r"), Command::Quit);
         assert_eq!(ok("/text a\r"), text("a"));
     }
@@ -788,7 +817,7 @@ mod tests {
     #[test]
     fn expect_forms() {
         let exp = |line: &str| match ok(line) {
-            Command::Expect { what, within } => (what, within),
+            Command::Expect { what, within, .. } => (what, within),
             other => panic!("{other:?}"),
         };
         assert_eq!(
@@ -1384,12 +1413,16 @@ mod tests {
 
     #[test]
     fn help_lists_every_usage_aligned() {
-        let help = help_text();
+        let help = help_text(false);
         assert!(help.ends_with('\n'));
-        for (_, usage, summary) in COMMANDS {
+        for (_, usage, summary) in commands_for(false) {
             assert!(help.contains(usage), "{usage}");
             assert!(help.contains(summary), "{summary}");
         }
+        assert!(
+            !help.contains("/kick"),
+            "the client's /help lists listen's commands"
+        );
         assert!(help.contains("//"));
         let column = help
             .lines()
@@ -1401,6 +1434,46 @@ mod tests {
             .and_then(|line| line.find("close"));
         assert!(column.is_some());
         assert_eq!(column, quit);
+    }
+
+    #[test]
+    fn each_side_lists_its_own_commands() {
+        let listen = help_text(true);
+        for name in ["/clients", "/to", "/kick", "/expect"] {
+            assert!(listen.contains(name), "{name}");
+        }
+        assert!(!listen.contains("/reconnect"));
+        assert!(listen.contains("close every client (1001)"));
+        let client = help_text(false);
+        assert!(client.contains("/reconnect"));
+        assert!(!client.contains("/clients"));
+    }
+
+    #[test]
+    fn comments_and_blank_lines_do_nothing() {
+        for line in ["# a comment", "#", "", "   ", "\t", "#/close 1000"] {
+            assert_eq!(parse(line), Ok(Command::Comment), "{line:?}");
+            assert_eq!(plain_text(line), None, "{line:?}");
+        }
+        assert_eq!(parse("/text"), Ok(Command::Text(String::new())));
+        assert_eq!(parse("/text # x"), Ok(Command::Text("# x".into())));
+        assert_eq!(parse(" #x"), Ok(Command::Text(" #x".into())));
+    }
+
+    #[test]
+    fn expect_next_is_parsed() {
+        match parse("/expect next text ^a$ within 20") {
+            Ok(Command::Expect { what, within, next }) => {
+                assert_eq!(what, Expect::Text("^a$".into()));
+                assert_eq!(within, Some(Duration::from_millis(20)));
+                assert!(next);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse("/expect text next"),
+            Ok(Command::Expect { next: false, .. })
+        ));
     }
 
     proptest! {
@@ -1419,7 +1492,7 @@ mod tests {
 
         #[test]
         fn plain_lines_round_trip(line in any::<String>()) {
-            prop_assume!(!line.starts_with('/') && !line.ends_with('\r'));
+            prop_assume!(!line.starts_with('/') && !line.ends_with('\r') && !is_comment(&line));
             prop_assert_eq!(parse(&line), Ok(Command::Text(line.clone())));
         }
 

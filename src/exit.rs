@@ -1,6 +1,6 @@
 //! The exit codes, named, with the text the README, the man page and `--help` use.
-//! Only constants and text: which code a run ends with is decided by `app` and
-//! `session`; this file is what they and the documentation agree on.
+//! Constants, text, and `code`: how a session's end and its script's outcome become
+//! one code; this file is what the drivers and the documentation agree on.
 
 /// The session ended with a completed closing handshake (whatever the close code).
 pub const OK: u8 = 0;
@@ -53,6 +53,17 @@ pub const SHORT: &[(u8, &str)] = &[
     ),
     (INTERRUPTED, "interrupted"),
 ];
+
+/// The exit code of a session that ended with `code` (how its last connection went, or
+/// why it could not connect) and whose script `failed` or not: the one place the two
+/// meet. 1-3 take precedence over 4.
+pub fn code(code: u8, failed: bool) -> u8 {
+    if code == OK && failed {
+        SCRIPT
+    } else {
+        code
+    }
+}
 
 /// The meaning of `code`, if it is one of ours.
 pub fn meaning(code: u8) -> Option<&'static str> {

@@ -239,3 +239,40 @@ impl InputRx {
         self.interrupted.load(Ordering::SeqCst)
     }
 }
+
+/// `/file PATH`: the file's bytes, at most `max` (`--max-size`). Only a regular file is
+/// read, and its size is looked at first: a device (`/dev/zero`) or a FIFO would never
+/// end, or block the event loop, and a file too big is refused before any of it is read.
+pub fn read_file(path: &std::path::Path, max: u64) -> Result<Vec<u8>, Error> {
+    let cannot = |e: std::io::Error| {
+        Error::usage(format!(
+            "/file: expected a readable file, could not read {}: {e}",
+            path.display()
+        ))
+    };
+    let f = std::fs::File::open(path).map_err(cannot)?;
+    let meta = f.metadata().map_err(cannot)?;
+    if !meta.is_file() {
+        return Err(Error::usage(format!(
+            "/file: expected a regular file, {} is not one (a device, a FIFO or a directory); nothing sent",
+            path.display()
+        )));
+    }
+    if meta.len() > max {
+        return Err(Error::usage(format!(
+            "/file: {} is larger than --max-size ({max} bytes); nothing sent",
+            path.display()
+        )));
+    }
+    let mut buf = Vec::with_capacity(meta.len() as usize);
+    f.take(max.saturating_add(1))
+        .read_to_end(&mut buf)
+        .map_err(cannot)?;
+    if buf.len() as u64 > max {
+        return Err(Error::usage(format!(
+            "/file: {} is larger than --max-size ({max} bytes); nothing sent",
+            path.display()
+        )));
+    }
+    Ok(buf)
+}

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod command;
 pub mod connect;
 pub mod deflate;
+pub mod engine;
 pub mod error;
 pub mod event;
 pub mod events_doc;

@@ -1,16 +1,17 @@
 //! `wsdbg listen`: a local WebSocket server on one event loop (`mio`), however many
 //! clients, that is also a test server you drive. It accepts, reads each upgrade
 //! request (`handshake::accept`), then runs a `protocol::Conn` in the server role per
-//! client: it echoes (unless `--no-echo`), and takes the client grammar's commands
-//! (REPL, a pipe, `-x`) for the selected clients (`/to`), plus `/clients`, `/kick`.
-//! Behaviour flags for unattended tests: `--greet`, `--close-after`, `--delay`,
-//! `--no-pong`, `--subprotocol`, `--header`, `--reject`, `--once`.
-//! The loop owns the output, so events print in the order they happened, each with
-//! its client. Nothing here decodes a frame: that is the protocol core's.
+//! client, what each connection does on its own (`engine::Reflex`: echo, `--greet`,
+//! `--close-after`, `--delay`), and one session engine (`engine::Script`) for the
+//! commands (REPL, a pipe, `-x`) sent to the selected clients (`/to`), plus `/clients`
+//! and `/kick`. The loop owns the output, so events print in the order they happened,
+//! each with its client. Nothing here decodes a frame or decides what a command means:
+//! that is the core's and the engine's.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::sync::mpsc::TryRecvError;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,13 +20,13 @@ use mio::{Events, Interest, Poll, Token};
 use rustls::ServerConfig;
 
 use crate::cli::ListenConfig;
-use crate::command::{self, Command};
+use crate::engine::{self, Act, Port, Ready, Reflex, Script};
 use crate::error::Error;
-use crate::event::{Dir, Event, HttpHead, MsgType, PromptView};
+use crate::event::{Dir, Event, HttpHead, PromptView};
 use crate::exit;
 use crate::handshake::{self, ServerOpts};
-use crate::input::{Input, InputRx, InputTx, Sigint};
-use crate::outq::{OutQ, OWN_FROM};
+use crate::input::{InputRx, InputTx, Sigint};
+use crate::outq::OutQ;
 use crate::protocol::{self, Driver, End, Msg, Tx};
 use crate::session::Sink;
 use crate::transport::{ReadOutcome, Transport};
@@ -53,14 +54,9 @@ const CLIENT_RBUF: usize = 4 * 1024;
 /// What `listen` does on its own: the behaviour flags.
 #[derive(Debug, Clone, Default)]
 pub struct Behaviour {
-    /// Echo every data message (not with `--no-echo`).
-    pub echo: bool,
-    /// `--greet TEXT`: sent to each client once it is connected.
-    pub greet: Option<String>,
-    /// `--close-after N [CODE [REASON]]`: close a client after N messages from it.
-    pub close_after: Option<(u64, u16, String)>,
-    /// `--delay MS`: echo (and answer) this much later.
-    pub delay: Option<Duration>,
+    /// Per connection: echo (not with `--no-echo`), `--greet`, `--close-after`,
+    /// `--delay`.
+    pub reflex: engine::Behaviour,
     /// Answer pings (not with `--no-pong`).
     pub auto_pong: bool,
     /// `--once`: exit when the first client leaves, with its close's status.
@@ -134,6 +130,11 @@ pub fn start<S: Sink>(
         to: None,
     });
     out.idle();
+    let mut ecfg = engine::Config::new(engine::Side::Listen);
+    ecfg.script = script;
+    ecfg.timeout = CLOSE_TIMEOUT;
+    ecfg.max_size = cfg.max_size;
+    ecfg.fail_fast = cfg.fail_fast;
     let server = Server {
         poll,
         listener,
@@ -144,13 +145,11 @@ pub fn start<S: Sink>(
         clients: HashMap::new(),
         next_id: 0,
         input,
-        queue: VecDeque::new(),
-        input_done: false,
-        block: Block::None,
+        engine: Script::new(ecfg),
         to: None,
-        rx_since_tx: 0,
         script,
-        script_failed: false,
+        interrupt_seen: false,
+        abort: false,
         quitting: None,
         once_code: None,
     };
@@ -168,36 +167,20 @@ pub struct Server<S: Sink> {
     clients: HashMap<Token, Client>,
     next_id: u64,
     input: InputRx,
-    queue: VecDeque<Input>,
-    input_done: bool,
-    block: Block,
+    /// What the commands mean: one engine for every client.
+    engine: Script,
     /// `/to`: the client commands go to; `None`: all.
     to: Option<u64>,
-    /// Data messages received (from any client) since the last one a command sent:
-    /// what `/wait` counts.
-    rx_since_tx: u64,
-    /// Script mode (a pipe or `-x`, not the REPL): commands wait for a client, and one
-    /// that did not run as written makes the exit status 4.
+    /// Script mode (a pipe or `-x`, not the REPL): commands wait for a client.
     script: bool,
-    script_failed: bool,
+    interrupt_seen: bool,
+    /// A second Ctrl-C: exit now.
+    abort: bool,
     /// `/quit`, Ctrl-C, or `--once` done: every client is being closed; exit when
     /// they are gone or at this deadline.
     quitting: Option<Instant>,
     /// `--once`: the exit status, once the first client left.
     once_code: Option<u8>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Block {
-    None,
-    Sleep(Instant),
-    /// `/wait N`: until N data messages arrived since the last one a command sent.
-    Wait {
-        need: u64,
-        deadline: Instant,
-    },
-    /// Script mode: a command waits for a client to send to.
-    Client,
 }
 
 /// One client: its socket and where it is in its life.
@@ -227,45 +210,7 @@ struct Live {
     since: Instant,
     request: HttpHead,
     protocol: Option<String>,
-    /// Data messages from it (for `--close-after`).
-    msgs_in: u64,
-    /// `--delay`: echoes (and a `--close-after` close behind them) due later.
-    delayed: VecDeque<(Instant, Later)>,
-}
-
-impl Live {
-    /// The engine, and the driver its events and replies go through for one turn of
-    /// this client (the engine and the counters are borrowed apart).
-    fn split<'a, S: Sink>(
-        &'a mut self,
-        out: &'a mut S,
-        id: u64,
-        how: &'a Behaviour,
-        rx_since_tx: &'a mut u64,
-    ) -> (&'a mut protocol::Conn, Peer<'a, S>) {
-        let Live {
-            p,
-            msgs_in,
-            delayed,
-            ..
-        } = self;
-        let d = Peer {
-            out,
-            id,
-            how,
-            msgs_in,
-            delayed,
-            rx_since_tx,
-        };
-        (p, d)
-    }
-}
-
-/// What `--delay` holds back.
-enum Later {
-    Echo(MsgType, Vec<u8>),
-    /// `--close-after`: after the echoes before it.
-    Close(u16, String),
+    reflex: Reflex,
 }
 
 enum Phase {
@@ -292,7 +237,7 @@ impl Client {
     /// When its turn is due without an event: its deadline or a delayed echo.
     fn wake_at(&self) -> Option<Instant> {
         let delayed = match &self.phase {
-            Phase::Open(l) => l.delayed.front().map(|d| d.0),
+            Phase::Open(l) => l.reflex.wake_at(),
             _ => None,
         };
         match (self.deadline, delayed) {
@@ -312,58 +257,297 @@ impl Client {
     }
 }
 
-/// The protocol core's view of one client: print with its id; echo (perhaps later),
-/// count, close after N.
-struct Peer<'a, S: Sink> {
+/// Events of one client, tagged with its id.
+struct Tagged<'a, S: Sink> {
     out: &'a mut S,
     id: u64,
-    how: &'a Behaviour,
-    msgs_in: &'a mut u64,
-    delayed: &'a mut VecDeque<(Instant, Later)>,
-    rx_since_tx: &'a mut u64,
 }
 
-impl<S: Sink> Driver for Peer<'_, S> {
+impl<S: Sink> Driver for Tagged<'_, S> {
     fn emit(&mut self, ev: &Event<'_>) {
         self.out.client(Some(self.id));
         self.out.emit(ev);
     }
 
-    fn message(&mut self, tx: &mut Tx, m: Msg<'_>) {
-        self.emit(&m.event(Dir::In));
-        *self.msgs_in += 1;
-        *self.rx_since_tx += 1;
-        let open = !tx.close_sent() && !tx.close_received();
-        let due = self.how.delay.map(|d| Instant::now() + d);
-        if self.how.echo && open {
-            match due {
-                Some(at) => self
-                    .delayed
-                    .push_back((at, Later::Echo(m.kind, m.payload.to_vec()))),
-                // A fragmented message is echoed as one frame (compressed when the
-                // extension is on).
-                None => tx.send_data(self, m.kind, m.payload),
-            }
+    fn message(&mut self, _tx: &mut Tx, _m: Msg<'_>) {}
+}
+
+/// The engine's port for one client's events (`received`, `pong`, `peer_closed`).
+struct One<'a, 'b, S: Sink> {
+    d: &'b mut Tagged<'a, S>,
+    tx: Option<&'b mut Tx>,
+}
+
+impl<S: Sink> Port for One<'_, '_, S> {
+    fn ready(&self) -> Ready {
+        Ready::Open
+    }
+
+    fn emit(&mut self, ev: &Event<'_>) {
+        self.d.emit(ev);
+    }
+
+    fn act(&mut self, act: Act<'_>) -> Result<(), Error> {
+        if let (Act::Close { code, reason }, Some(tx)) = (act, self.tx.as_deref_mut()) {
+            tx.close(self.d, Some(code), reason);
         }
-        if let Some((n, code, reason)) = &self.how.close_after {
-            if *self.msgs_in == *n {
-                match due {
-                    // After the echoes that wait.
-                    Some(at) => self
-                        .delayed
-                        .push_back((at, Later::Close(*code, reason.clone()))),
-                    None => tx.close(self, Some(*code), reason),
-                }
-            }
+        Ok(())
+    }
+}
+
+/// The protocol core's view of one client: its events tagged; its messages to its
+/// reflexes (echo, close-after), and, when it is selected (`/to`), to the engine.
+struct Peer<'a, S: Sink> {
+    d: Tagged<'a, S>,
+    how: &'a engine::Behaviour,
+    reflex: &'a mut Reflex,
+    engine: &'a mut Script,
+    selected: bool,
+}
+
+impl<S: Sink> Driver for Peer<'_, S> {
+    fn emit(&mut self, ev: &Event<'_>) {
+        self.d.emit(ev);
+    }
+
+    fn message(&mut self, tx: &mut Tx, m: Msg<'_>) {
+        let now = Instant::now();
+        if self.selected {
+            self.engine.received(
+                now,
+                &m,
+                &mut One {
+                    d: &mut self.d,
+                    tx: Some(tx),
+                },
+            );
+        } else {
+            self.d.emit(&m.event(Dir::In));
+        }
+        self.reflex.message(self.how, now, &m, tx, &mut self.d);
+    }
+
+    fn pong(&mut self, _payload: &[u8]) {
+        if self.selected {
+            let port = &mut One {
+                d: &mut self.d,
+                tx: None,
+            };
+            self.engine.pong(Instant::now(), port);
+        }
+    }
+
+    fn closed(&mut self, code: Option<u16>, reason: &str) {
+        if self.selected {
+            let port = &mut One {
+                d: &mut self.d,
+                tx: None,
+            };
+            self.engine.peer_closed(Instant::now(), code, reason, port);
         }
     }
 }
 
-/// What a command asks of the loop.
-enum Flow {
-    Go,
-    /// Put the command back and wait (for a client to send to).
-    Again(Box<Command>),
+impl Live {
+    /// The core, and the driver its events and messages go through for one turn of
+    /// this client.
+    fn split<'a, S: Sink>(
+        &'a mut self,
+        out: &'a mut S,
+        id: u64,
+        how: &'a Behaviour,
+        engine: &'a mut Script,
+        selected: bool,
+    ) -> (&'a mut protocol::Conn, Peer<'a, S>) {
+        let Live { p, reflex, .. } = self;
+        let d = Peer {
+            d: Tagged { out, id },
+            how: &how.reflex,
+            reflex,
+            engine,
+            selected,
+        };
+        (p, d)
+    }
+}
+
+/// The engine's port on the server: sends go to the selected clients.
+struct Serve<'a, S: Sink> {
+    out: &'a mut S,
+    clients: &'a mut HashMap<Token, Client>,
+    to: &'a mut Option<u64>,
+    script: bool,
+    /// Clients that were sent to: they get a turn after the engine ran.
+    touched: Vec<Token>,
+    quit: bool,
+    prompt: bool,
+}
+
+impl<S: Sink> Serve<'_, S> {
+    /// The clients a command sends to: the one chosen with `/to`, else all that are
+    /// open.
+    fn targets(&self) -> Vec<Token> {
+        let to = *self.to;
+        let mut t: Vec<(u64, Token)> = self
+            .clients
+            .iter()
+            .filter(|(_, c)| c.sendable() && to.is_none_or(|id| id == c.id))
+            .map(|(t, c)| (c.id, *t))
+            .collect();
+        t.sort_unstable();
+        t.into_iter().map(|(_, t)| t).collect()
+    }
+
+    fn each(&mut self, mut f: impl FnMut(&mut Tx, &mut Tagged<'_, S>)) {
+        for token in self.targets() {
+            let Some(c) = self.clients.get_mut(&token) else {
+                continue;
+            };
+            if let Phase::Open(l) = &mut c.phase {
+                let mut d = Tagged {
+                    out: &mut *self.out,
+                    id: c.id,
+                };
+                f(&mut l.p.tx, &mut d);
+                self.touched.push(token);
+            }
+        }
+    }
+
+    /// `/clients`: one line each.
+    fn clients_text(&self) -> String {
+        let mut live: Vec<&Client> = self.clients.values().filter(|c| c.connected).collect();
+        live.sort_by_key(|c| c.id);
+        if live.is_empty() {
+            return "no clients connected\n".to_string();
+        }
+        let mut s = String::new();
+        for c in live {
+            let sel = if *self.to == Some(c.id) {
+                " (selected)"
+            } else {
+                ""
+            };
+            match &c.phase {
+                Phase::Open(l) => s.push_str(&format!(
+                    "#{} {} {} protocol={} up {:.1}s frames in={} out={}{sel}\n",
+                    c.id,
+                    c.peer,
+                    l.request.path,
+                    l.protocol.as_deref().unwrap_or("-"),
+                    l.since.elapsed().as_secs_f64(),
+                    l.p.rx.frames,
+                    l.p.tx.frames,
+                )),
+                _ => s.push_str(&format!("#{} {} (closing){sel}\n", c.id, c.peer)),
+            }
+        }
+        s
+    }
+}
+
+impl<S: Sink> Port for Serve<'_, S> {
+    fn ready(&self) -> Ready {
+        let targets = self.targets();
+        if targets.is_empty() {
+            if self.script && self.to.is_none() {
+                // Script mode: the commands are for the client about to connect.
+                return Ready::Wait;
+            }
+            let who = match *self.to {
+                Some(id) => format!("client #{id} is not connected (see /clients, /to all)"),
+                None => "no client is connected".to_string(),
+            };
+            return Ready::Nobody(format!("expected a client to send to: {who}; nothing sent"));
+        }
+        let full = targets.iter().any(|t| {
+            matches!(self.clients.get(t).map(|c| &c.phase), Some(Phase::Open(l)) if l.p.tx.out.pending() >= HIGH_WATER)
+        });
+        if full {
+            Ready::Full
+        } else {
+            Ready::Open
+        }
+    }
+
+    fn can_compress(&self) -> bool {
+        self.targets().iter().all(|t| {
+            matches!(self.clients.get(t).map(|c| &c.phase), Some(Phase::Open(l)) if l.p.tx.can_compress())
+        })
+    }
+
+    fn emit(&mut self, ev: &Event<'_>) {
+        self.out.client(None);
+        self.out.emit(ev);
+    }
+
+    fn act(&mut self, act: Act<'_>) -> Result<(), Error> {
+        match act {
+            Act::Data {
+                kind,
+                payload,
+                compress,
+            } => self.each(|tx, d| match compress {
+                None => tx.send_data(d, kind, payload),
+                Some(c) => tx.send_message(d, kind, payload, c),
+            }),
+            Act::Owned {
+                kind,
+                data,
+                start,
+                end,
+            } => self.each(|tx, d| tx.send_data(d, kind, &data[start..end])),
+            Act::Ping(p) => {
+                self.each(|tx, d| tx.send_frame(d, OpCode::Ping, true, [false; 3], None, p))
+            }
+            Act::Pong(p) => {
+                self.each(|tx, d| tx.send_frame(d, OpCode::Pong, true, [false; 3], None, p))
+            }
+            Act::Close { code, reason } => self.each(|tx, d| tx.close(d, Some(code), reason)),
+            Act::Frame(f) => self.each(|tx, d| tx.send_raw(d, f)),
+            Act::Info | Act::Clients => {
+                let text = self.clients_text();
+                self.emit(&Event::Notice(&text));
+            }
+            Act::To(to) => {
+                if let Some(id) = to {
+                    if !self.clients.values().any(|c| c.id == id && c.connected) {
+                        return Err(Error::usage(format!(
+                            "/to: expected a connected client (see /clients), got #{id}"
+                        )));
+                    }
+                }
+                *self.to = to;
+                self.prompt = true;
+            }
+            Act::Kick { id, code, reason } => {
+                let token = self
+                    .clients
+                    .iter()
+                    .find(|(_, c)| c.id == id && c.sendable())
+                    .map(|(t, _)| *t);
+                let Some(token) = token else {
+                    return Err(Error::usage(format!(
+                        "/kick: expected a connected client (see /clients), got #{id}"
+                    )));
+                };
+                if let Some(c) = self.clients.get_mut(&token) {
+                    if let Phase::Open(l) = &mut c.phase {
+                        let mut d = Tagged {
+                            out: &mut *self.out,
+                            id: c.id,
+                        };
+                        l.p.tx.close(&mut d, Some(code), reason);
+                        self.touched.push(token);
+                    }
+                }
+            }
+            Act::Quit => self.quit = true,
+            // The engine refuses /reconnect on listen's side.
+            Act::Reconnect => {}
+        }
+        Ok(())
+    }
 }
 
 impl<S: Sink> Server<S> {
@@ -372,6 +556,10 @@ impl<S: Sink> Server<S> {
     pub fn run(mut self) -> u8 {
         let mut events = Events::with_capacity(1024);
         loop {
+            if self.abort {
+                self.out.idle();
+                return exit::INTERRUPTED;
+            }
             if let Some(code) = self.finished() {
                 self.out.prompt(PromptView::Listen {
                     clients: 0,
@@ -400,8 +588,7 @@ impl<S: Sink> Server<S> {
                     WAKE => {}
                     SIGNAL => {
                         if self.input.sigint() == Sigint::Again {
-                            self.out.idle();
-                            std::process::exit(exit::INTERRUPTED.into());
+                            self.abort = true;
                         }
                     }
                     token => {
@@ -414,10 +601,6 @@ impl<S: Sink> Server<S> {
                     }
                 }
             }
-            if self.input.is_interrupted() {
-                self.quit();
-            }
-            self.timers();
             // Clients with more to read than one turn took, and timers.
             let now = Instant::now();
             let due: Vec<Token> = self
@@ -438,12 +621,22 @@ impl<S: Sink> Server<S> {
         if !self.clients.is_empty() && Instant::now() < deadline {
             return None;
         }
-        let code = self.once_code.unwrap_or(exit::OK);
-        Some(if code == exit::OK && self.script_failed {
-            exit::SCRIPT
-        } else {
-            code
-        })
+        self.take_all_input();
+        let why = "the server is shutting down";
+        let mut port = Serve {
+            out: &mut self.out,
+            clients: &mut self.clients,
+            to: &mut self.to,
+            script: self.script,
+            touched: Vec::new(),
+            quit: false,
+            prompt: false,
+        };
+        self.engine.finish(why, &mut port);
+        Some(exit::code(
+            self.once_code.unwrap_or(exit::OK),
+            self.engine.failed(),
+        ))
     }
 
     /// Close every client (1001) and stop accepting; exit once they are gone.
@@ -455,345 +648,98 @@ impl<S: Sink> Server<S> {
         let _ = self.poll.registry().deregister(&mut self.listener);
         let tokens: Vec<Token> = self.clients.keys().copied().collect();
         for token in tokens {
-            self.with_client(token, |tx, d| tx.close(d, Some(1001), "going away"));
+            if let Some(c) = self.clients.get_mut(&token) {
+                if let Phase::Open(l) = &mut c.phase {
+                    let mut d = Tagged {
+                        out: &mut self.out,
+                        id: c.id,
+                    };
+                    l.p.tx.close(&mut d, Some(1001), "going away");
+                }
+            }
+            self.turn(token);
         }
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        if self.clients.values().any(Client::can_read) {
-            return Some(Instant::now());
-        }
-        let mut at = self.clients.values().filter_map(Client::wake_at).min();
-        let mut consider = |t: Instant| at = Some(at.map_or(t, |a| a.min(t)));
-        match self.block {
-            Block::Sleep(t) | Block::Wait { deadline: t, .. } => consider(t),
-            Block::None | Block::Client => {}
-        }
-        if let Some(t) = self.quitting {
-            consider(t);
-        }
-        if !self.queue.is_empty() && self.block == Block::None {
-            return Some(Instant::now());
-        }
-        at
-    }
-
-    fn timers(&mut self) {
         let now = Instant::now();
-        match self.block {
-            Block::Sleep(t) if now >= t => self.block = Block::None,
-            Block::Wait { need, deadline } if self.rx_since_tx >= need || now >= deadline => {
-                self.block = Block::None;
-                if self.rx_since_tx < need {
-                    let e = Error::timeout(format!(
-                        "/wait: expected {need} data message(s) after the last one sent, got {} before the timeout",
-                        self.rx_since_tx
-                    ));
-                    self.command_failed(&e);
-                }
-            }
-            Block::Client if self.clients.values().any(Client::sendable) => {
-                self.block = Block::None
-            }
-            _ => {}
+        if self.clients.values().any(Client::can_read) {
+            return Some(now);
         }
+        if self.engine.runnable() && self.quitting.is_none() {
+            return Some(now);
+        }
+        [
+            self.clients.values().filter_map(Client::wake_at).min(),
+            self.engine.deadline(now),
+            self.quitting,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     // -- input -----------------------------------------------------------------
 
-    /// Take and run commands while nothing blocks them.
-    fn pump_input(&mut self) {
+    /// Hand the engine what the input channel holds now.
+    fn take_input(&mut self) {
+        while self.engine.wants_input() {
+            match self.input.rx.try_recv() {
+                Ok(batch) => self.engine.push(batch),
+                Err(TryRecvError::Empty) => return,
+                Err(TryRecvError::Disconnected) => self.engine.input_gone(),
+            }
+        }
+    }
+
+    fn take_all_input(&mut self) {
         loop {
-            self.timers();
-            if self.block != Block::None || self.quitting.is_some() {
-                return;
-            }
-            if self.queue.is_empty() && !self.input_done {
-                match self.input.rx.try_recv() {
-                    Ok(batch) => self.queue.extend(batch),
-                    Err(std::sync::mpsc::TryRecvError::Empty) => {}
-                    Err(std::sync::mpsc::TryRecvError::Disconnected) => self.input_done = true,
-                }
-            }
-            let Some(input) = self.queue.pop_front() else {
-                return;
-            };
-            match input {
-                Input::Cmd(cmd) => {
-                    if let Flow::Again(cmd) = self.command(cmd) {
-                        self.queue.push_front(Input::Cmd(*cmd));
-                        self.block = Block::Client;
-                    }
-                }
-                Input::Bad(e) => self.command_failed(&Error::usage(e.to_string())),
-                Input::Lines { data, pos, .. } => {
-                    let end = data[pos..]
-                        .iter()
-                        .position(|&b| b == b'\n')
-                        .map_or(data.len(), |i| pos + i);
-                    let line = &data[pos..end];
-                    let line = line.strip_suffix(b"\r").unwrap_or(line);
-                    let parsed = match std::str::from_utf8(line) {
-                        Ok(text) => command::parse(text).map_err(|e| Error::usage(e.to_string())),
-                        Err(e) => Err(Error::usage(format!(
-                            "input: expected UTF-8 text, got an invalid byte at offset {}",
-                            e.valid_up_to()
-                        ))),
-                    };
-                    if end + 1 < data.len() {
-                        self.queue.push_front(Input::Lines {
-                            data: data.clone(),
-                            pos: end + 1,
-                            raw: false,
-                        });
-                    }
-                    match parsed {
-                        Ok(cmd) => {
-                            if let Flow::Again(cmd) = self.command(cmd) {
-                                // The rest of the chunk waits behind it.
-                                self.queue.push_front(Input::Cmd(*cmd));
-                                self.block = Block::Client;
-                            }
-                        }
-                        Err(e) => self.command_failed(&e),
-                    }
-                }
-                // A server goes on serving after its input ended.
-                Input::Eof => self.input_done = true,
+            match self.input.rx.try_recv() {
+                Ok(batch) => self.engine.push(batch),
+                Err(TryRecvError::Empty) => return,
+                Err(TryRecvError::Disconnected) => return self.engine.input_gone(),
             }
         }
     }
 
-    fn command_failed(&mut self, e: &Error) {
-        self.out.client(None);
-        self.out.emit(&Event::Error(e));
-        if self.script {
-            self.script_failed = true;
-        }
-    }
-
-    /// The clients a command sends to: the one chosen with `/to`, else all that are
-    /// open.
-    fn targets(&self) -> Vec<Token> {
-        self.clients
-            .iter()
-            .filter(|(_, c)| c.sendable() && self.to.is_none_or(|id| id == c.id))
-            .map(|(t, _)| *t)
-            .collect()
-    }
-
-    /// Run `f` with one open client's sending half, then give the client a turn (so
-    /// what was queued goes out).
-    fn with_client(&mut self, token: Token, f: impl FnOnce(&mut Tx, &mut Peer<'_, S>)) {
-        let Some(mut c) = self.clients.remove(&token) else {
+    /// Let the engine run what it can (and its timers), then give the clients it sent
+    /// to a turn.
+    fn pump_input(&mut self) {
+        if self.quitting.is_some() {
             return;
+        }
+        self.take_input();
+        let interrupted = self.input.is_interrupted() && !self.interrupt_seen;
+        self.interrupt_seen |= interrupted;
+        let now = Instant::now();
+        let mut port = Serve {
+            out: &mut self.out,
+            clients: &mut self.clients,
+            to: &mut self.to,
+            script: self.script,
+            touched: Vec::new(),
+            quit: false,
+            prompt: false,
         };
-        if let Phase::Open(l) = &mut c.phase {
-            let (p, mut d) = l.split(&mut self.out, c.id, &self.how, &mut self.rx_since_tx);
-            f(&mut p.tx, &mut d);
+        if interrupted {
+            self.engine.interrupt(&mut port);
         }
-        self.clients.insert(token, c);
-        self.turn(token);
-    }
-
-    /// Run one command.
-    fn command(&mut self, cmd: Command) -> Flow {
-        let sends = matches!(
-            cmd,
-            Command::Text(_)
-                | Command::Binary(_)
-                | Command::Deflate { .. }
-                | Command::File(_)
-                | Command::Ping(_)
-                | Command::Pong(_)
-                | Command::Close { .. }
-                | Command::Frame(_)
-        );
-        if !sends {
-            self.control(cmd);
-            return Flow::Go;
+        self.engine.tick(now, now, &mut port);
+        let Serve {
+            touched,
+            quit,
+            prompt,
+            ..
+        } = port;
+        for token in touched {
+            self.turn(token);
         }
-        let targets = self.targets();
-        if targets.is_empty() {
-            if self.script && self.to.is_none() {
-                // Script mode: the commands are for the client about to connect.
-                return Flow::Again(Box::new(cmd));
-            }
-            let who = match self.to {
-                Some(id) => format!("client #{id} is not connected (see /clients, /to all)"),
-                None => "no client is connected".to_string(),
-            };
-            self.command_failed(&Error::usage(format!(
-                "expected a client to send to: {who}; nothing sent"
-            )));
-            return Flow::Go;
+        if prompt {
+            self.show_prompt();
         }
-        // `/file` is read once for all.
-        let file = match &cmd {
-            Command::File(path) => match read_file(path, self.max_size) {
-                Ok(b) => Some(b),
-                Err(e) => {
-                    self.command_failed(&e);
-                    return Flow::Go;
-                }
-            },
-            _ => None,
-        };
-        if let Command::Close { code, reason } = &cmd {
-            if !crate::wire::close_code_allowed(*code) {
-                let msg = format!(
-                    "/close: code {code} is not allowed on the wire (RFC 6455 7.4.1); sent as asked"
-                );
-                self.out.client(None);
-                self.out.emit(&Event::Warning(&msg));
-            }
-            if reason.len() > 123 {
-                self.out.client(None);
-                self.out.emit(&Event::Warning(
-                    "/close: a reason over 123 bytes makes the payload over 125 bytes, which breaks RFC 6455 5.5; sent as asked",
-                ));
-            }
+        if quit {
+            self.quit();
         }
-        if let Command::Deflate { compress: true, .. } = &cmd {
-            let can = targets.iter().all(|t| {
-                matches!(&self.clients.get(t).map(|c| &c.phase), Some(Phase::Open(l)) if l.p.tx.can_compress())
-            });
-            if !can {
-                self.command_failed(&Error::usage(
-                    "compress=1: expected permessage-deflate to be on with every client sent to (listen --compress, and the client must offer it); nothing sent",
-                ));
-                return Flow::Go;
-            }
-        }
-        let data = matches!(
-            cmd,
-            Command::Text(_) | Command::Binary(_) | Command::Deflate { .. } | Command::File(_)
-        ) || matches!(&cmd, Command::Frame(f) if matches!(f.opcode, OpCode::Text | OpCode::Binary | OpCode::Continue) && f.fin);
-        for token in targets {
-            self.with_client(token, |tx, d| match &cmd {
-                Command::Text(t) => tx.send_data(d, MsgType::Text, t.as_bytes()),
-                Command::Binary(b) => tx.send_data(d, MsgType::Binary, b),
-                Command::Deflate {
-                    binary,
-                    payload,
-                    compress,
-                } => {
-                    let kind = if *binary {
-                        MsgType::Binary
-                    } else {
-                        MsgType::Text
-                    };
-                    tx.send_message(d, kind, payload, *compress)
-                }
-                Command::File(_) => {
-                    if let Some(b) = &file {
-                        if b.len() >= OWN_FROM {
-                            tx.send_owned(d, MsgType::Binary, b.clone(), 0, b.len());
-                        } else {
-                            tx.send_data(d, MsgType::Binary, b);
-                        }
-                    }
-                }
-                Command::Ping(p) => {
-                    tx.send_frame(d, OpCode::Ping, true, [false; 3], None, p);
-                }
-                Command::Pong(p) => {
-                    tx.send_frame(d, OpCode::Pong, true, [false; 3], None, p);
-                }
-                Command::Close { code, reason } => tx.close(d, Some(*code), reason),
-                Command::Frame(f) => tx.send_raw(d, f),
-                _ => {}
-            });
-        }
-        if data {
-            self.rx_since_tx = 0;
-        }
-        Flow::Go
-    }
-
-    /// Commands that send nothing.
-    fn control(&mut self, cmd: Command) {
-        match cmd {
-            Command::Sleep(d) => self.block = Block::Sleep(Instant::now() + d),
-            Command::Wait { n, timeout } => {
-                let deadline = Instant::now() + timeout.unwrap_or(CLOSE_TIMEOUT);
-                if self.rx_since_tx < n {
-                    self.block = Block::Wait { need: n, deadline };
-                }
-            }
-            Command::Clients | Command::Info => {
-                let text = self.clients_text();
-                self.out.client(None);
-                self.out.emit(&Event::Notice(&text));
-            }
-            Command::To(to) => {
-                if let Some(id) = to {
-                    if !self.clients.values().any(|c| c.id == id && c.connected) {
-                        self.command_failed(&Error::usage(format!(
-                            "/to: expected a connected client (see /clients), got #{id}"
-                        )));
-                        return;
-                    }
-                }
-                self.to = to;
-                self.show_prompt();
-            }
-            Command::Kick { id, code, reason } => {
-                let token = self
-                    .clients
-                    .iter()
-                    .find(|(_, c)| c.id == id && c.sendable())
-                    .map(|(t, _)| *t);
-                match token {
-                    Some(t) => self.with_client(t, |tx, d| tx.close(d, Some(code), &reason)),
-                    None => self.command_failed(&Error::usage(format!(
-                        "/kick: expected a connected client (see /clients), got #{id}"
-                    ))),
-                }
-            }
-            Command::Quit => self.quit(),
-            Command::Help => {
-                let help = command::help_text();
-                self.out.client(None);
-                self.out.emit(&Event::Notice(&help));
-            }
-            Command::Reconnect => self.command_failed(&Error::usage(
-                "/reconnect: expected in the client only (listen serves its clients)",
-            )),
-            // Sending commands are run by `command`.
-            _ => {}
-        }
-    }
-
-    /// `/clients`: one line each.
-    fn clients_text(&self) -> String {
-        let mut live: Vec<&Client> = self.clients.values().filter(|c| c.connected).collect();
-        live.sort_by_key(|c| c.id);
-        if live.is_empty() {
-            return "no clients connected\n".to_string();
-        }
-        let mut s = String::new();
-        for c in live {
-            let sel = if self.to == Some(c.id) {
-                " (selected)"
-            } else {
-                ""
-            };
-            match &c.phase {
-                Phase::Open(l) => s.push_str(&format!(
-                    "#{} {} {} protocol={} up {:.1}s frames in={} out={}{sel}\n",
-                    c.id,
-                    c.peer,
-                    l.request.path,
-                    l.protocol.as_deref().unwrap_or("-"),
-                    l.since.elapsed().as_secs_f64(),
-                    l.p.rx.frames,
-                    l.p.tx.frames,
-                )),
-                _ => s.push_str(&format!("#{} {} (closing){sel}\n", c.id, c.peer)),
-            }
-        }
-        s
     }
 
     fn show_prompt(&mut self) {
@@ -1016,6 +962,7 @@ impl<S: Sink> Server<S> {
                 auto_pong: self.how.auto_pong,
                 rbuf: CLIENT_RBUF,
                 deflate: a.deflate,
+                close_timeout: CLOSE_TIMEOUT,
             },
             &head[end..],
         );
@@ -1036,15 +983,18 @@ impl<S: Sink> Server<S> {
             since: Instant::now(),
             request: a.request,
             protocol: a.protocol,
-            msgs_in: 0,
-            delayed: VecDeque::new(),
+            reflex: Reflex::default(),
         }));
         c.deadline = None;
         c.readable = true;
         self.show_prompt_with(1);
-        if let (Some(text), Phase::Open(l)) = (&self.how.greet, &mut c.phase) {
-            let (p, mut d) = l.split(&mut self.out, c.id, &self.how, &mut self.rx_since_tx);
-            p.tx.send_data(&mut d, MsgType::Text, text.as_bytes());
+        if let Phase::Open(l) = &mut c.phase {
+            let Live { p, reflex, .. } = &mut **l;
+            let mut d = Tagged {
+                out: &mut self.out,
+                id: c.id,
+            };
+            reflex.opened(&self.how.reflex, &mut p.tx, &mut d);
         }
         self.open(c, false)
     }
@@ -1074,27 +1024,20 @@ impl<S: Sink> Server<S> {
         self.out.emit(&Event::Error(e));
     }
 
-    /// The WebSocket connection: delayed echoes, read (while the send queue has room),
-    /// handle, write.
-    fn open(&mut self, c: &mut Client, expired: bool) -> bool {
+    /// The WebSocket connection: delayed echoes, what arrived with the upgrade request,
+    /// read (while the send queue has room), handle, write; then the deadlines the core
+    /// keeps (close reply, give-up, drain).
+    fn open(&mut self, c: &mut Client, _expired: bool) -> bool {
         let Phase::Open(l) = &mut c.phase else {
             return true;
         };
-        let (p, mut d) = l.split(&mut self.out, c.id, &self.how, &mut self.rx_since_tx);
-        // `--delay`: the echoes that are due.
+        let selected = self.to.is_none_or(|id| id == c.id);
+        let (p, mut d) = l.split(&mut self.out, c.id, &self.how, &mut self.engine, selected);
         let now = Instant::now();
-        while d.delayed.front().is_some_and(|e| e.0 <= now) {
-            let Some((_, later)) = d.delayed.pop_front() else {
-                break;
-            };
-            if p.tx.close_sent() || p.tx.close_received() {
-                continue;
-            }
-            match later {
-                Later::Echo(kind, payload) => p.tx.send_data(&mut d, kind, &payload),
-                Later::Close(code, reason) => p.tx.close(&mut d, Some(code), &reason),
-            }
-        }
+        d.reflex.due(now, &mut p.tx, &mut d.d);
+        // Frames that came in the same read as the upgrade request (or are left over
+        // from a turn that ran out of budget) are handled before reading more.
+        p.process(&mut d);
         let mut budget = READ_BUDGET;
         while c.readable && p.end().is_none() && p.tx.out.pending() < HIGH_WATER {
             if budget == 0 {
@@ -1121,76 +1064,39 @@ impl<S: Sink> Server<S> {
                 }
             }
         }
-        if let Err(e) = p.write_to(&mut d, &mut c.t) {
+        let d = &mut d.d;
+        if let Err(e) = p.write_to(d, &mut c.t) {
             if p.end().is_none() {
                 d.emit(&Event::Error(&e));
-                p.lost(&mut d, &e.msg);
+                p.lost(d, &e.msg);
             } else {
-                p.abandon(&mut d);
+                p.abandon(d);
             }
         }
-        // Our close frame waits for its reply only so long.
-        if let Some(sent) = p.tx.awaiting_close_reply() {
-            if Instant::now() >= sent.max(p.rx.last_at) + CLOSE_TIMEOUT {
-                let e = Error::timeout(format!(
-                    "listen: no close frame from the client within {} s of ours",
-                    CLOSE_TIMEOUT.as_secs()
-                ));
-                d.emit(&Event::Error(&e));
-                p.close_timed_out(&mut d);
-            } else {
-                c.deadline = Some(sent.max(p.rx.last_at) + CLOSE_TIMEOUT);
-            }
-        }
+        let now = Instant::now();
+        p.tick(d, now);
+        c.deadline = p.deadline();
         let Some(end) = p.end() else {
             return false;
         };
         c.ended = Some((end, p.broken()));
-        // Over: send the rest (a client that reads nothing gets CLOSE_TIMEOUT), then
-        // shut our side and read until the client's end.
-        let give_up = *c.deadline.get_or_insert(Instant::now() + CLOSE_TIMEOUT);
-        if expired || Instant::now() >= give_up {
-            p.abandon(&mut d);
-            c.ended = Some((p.end().unwrap_or(End::Unclean), p.broken()));
-        }
-        if !p.tx.out.is_empty() || c.t.has_pending() {
+        if c.t.has_pending() {
             return false;
         }
+        let Some(until) = p.drain_until(now) else {
+            return false;
+        };
+        // Everything is sent (or given up): shut our side and read until the client's
+        // end (closing with unread data would reset the connection).
+        c.ended = Some((p.end().unwrap_or(End::Unclean), p.broken()));
         c.t.shutdown();
-        if c.eof {
-            c.phase = Phase::Draining;
+        let over = c.eof || p.abandoned();
+        c.phase = Phase::Draining;
+        if over {
             return true;
         }
-        c.phase = Phase::Draining;
-        c.deadline = Some(Instant::now() + CLOSE_TIMEOUT);
+        c.deadline = Some(until);
         c.readable = true;
         false
     }
-}
-
-/// `/file`, at most `max` bytes.
-fn read_file(path: &std::path::Path, max: u64) -> Result<Vec<u8>, Error> {
-    use std::io::Read;
-    let f = std::fs::File::open(path).map_err(|e| {
-        Error::usage(format!(
-            "/file: expected a readable file, could not read {}: {e}",
-            path.display()
-        ))
-    })?;
-    let mut buf = Vec::new();
-    f.take(max.saturating_add(1))
-        .read_to_end(&mut buf)
-        .map_err(|e| {
-            Error::usage(format!(
-                "/file: expected a readable file, could not read {}: {e}",
-                path.display()
-            ))
-        })?;
-    if buf.len() as u64 > max {
-        return Err(Error::usage(format!(
-            "/file: {} is larger than --max-size ({max} bytes); nothing sent",
-            path.display()
-        )));
-    }
-    Ok(buf)
 }

@@ -116,6 +116,7 @@ impl<'a, S: Sink> Link<'a, S> {
                 auto_pong: true,
                 rbuf: protocol::READ_CHUNK,
                 deflate: hs.deflate,
+                close_timeout: o.close_timeout,
             },
             &rest,
         );

@@ -38,6 +38,10 @@ pub trait Driver {
     fn message(&mut self, tx: &mut Tx, m: Msg<'_>);
     /// A pong arrived (to match it with a ping the driver sent).
     fn pong(&mut self, _payload: &[u8]) {}
+    /// The peer's close frame arrived and passed the checks (a valid code, UTF-8
+    /// reason): the fact `/expect close` reads. A close frame that broke a rule is a
+    /// violation instead (an `Error` event with its rule), never this.
+    fn closed(&mut self, _code: Option<u16>, _reason: &str) {}
 }
 
 /// A complete data message, as the core hands it to its driver.
@@ -88,7 +92,14 @@ pub struct Config {
     pub rbuf: usize,
     /// permessage-deflate, when negotiated.
     pub deflate: Option<deflate::Agreed>,
+    /// `--close-timeout`: how long our close frame waits for its reply, a peer that
+    /// stopped reading gets to take the rest, and the drain after our half-close lasts.
+    pub close_timeout: Duration,
 }
+
+/// However long the peer keeps sending (or taking bytes slowly), the close-reply and
+/// give-up waits end this many close timeouts after they began.
+pub const CLOSE_WAIT_CAP: u32 = 10;
 
 /// One connection's protocol state: the receiving half and the sending half, apart so
 /// that a driver answering a message (`Driver::message`) can send while the message
@@ -142,6 +153,15 @@ pub struct Tx {
     end: Option<End>,
     /// The peer broke a rule.
     broken: bool,
+    close_timeout: Duration,
+    /// The connection is over but its last bytes are not written: give up on them
+    /// at `give_up.0` (pushed on while bytes go out) or `give_up.2`; `give_up.1` is
+    /// what had been written when `give_up.0` was set.
+    give_up: Option<(Instant, u64, Instant)>,
+    /// After our half-close: read what the peer still sends until this.
+    drain_until: Option<Instant>,
+    /// Bytes queued to send were given up (the peer stopped reading).
+    abandoned: bool,
     pub frames: u64,
     pub bytes: u64,
     pub messages: u64,
@@ -236,6 +256,10 @@ impl Conn {
                 close: None,
                 end: None,
                 broken: false,
+                close_timeout: cfg.close_timeout,
+                give_up: None,
+                drain_until: None,
+                abandoned: false,
                 frames: 0,
                 bytes: 0,
                 messages: 0,
@@ -467,6 +491,11 @@ impl Conn {
                 );
             }
         }
+        if let Some(cl) = &self.tx.close {
+            if let Some((code, reason)) = &cl.received {
+                d.closed(*code, reason);
+            }
+        }
         // Both frames are exchanged: nothing more is expected (RFC 6455 5.5.1). The
         // `close` event waits until our frame is written.
         self.tx.end = Some(End::Clean);
@@ -532,11 +561,94 @@ impl Conn {
     /// What is queued will never be sent (the peer stopped reading): a closing
     /// handshake whose last frame was ours is then not clean.
     pub fn abandon(&mut self, d: &mut (impl Driver + ?Sized)) {
+        if !self.tx.out.is_empty() {
+            self.tx.abandoned = true;
+        }
         self.tx.out.discard();
         if self.tx.close.as_ref().is_some_and(|c| !c.reported) {
             self.tx.report(d, false);
             self.tx.end = Some(End::Unclean);
         }
+    }
+
+    /// When `tick` must run next: the close reply's deadline, or the give-up on the
+    /// bytes a finished connection still has to send.
+    pub fn deadline(&self) -> Option<Instant> {
+        let ct = self.tx.close_timeout;
+        let reply = self
+            .tx
+            .awaiting_close_reply()
+            .map(|sent| (sent.max(self.rx.last_at) + ct).min(sent + ct * CLOSE_WAIT_CAP));
+        let give_up = self.tx.give_up.map(|(at, _, cap)| at.min(cap));
+        match (reply, give_up) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Time passed: our close frame's reply is overdue (nothing from the peer for
+    /// `--close-timeout`, or `CLOSE_WAIT_CAP` of them though it kept sending), or a
+    /// finished connection's last bytes found no reader (no progress for
+    /// `--close-timeout`, `CLOSE_WAIT_CAP` of them in all): the connection ends.
+    pub fn tick(&mut self, d: &mut (impl Driver + ?Sized), now: Instant) {
+        let ct = self.tx.close_timeout;
+        if let Some(sent) = self.tx.awaiting_close_reply() {
+            let ms = ct.as_millis();
+            let msg = if now >= sent + ct * CLOSE_WAIT_CAP {
+                Some(format!(
+                    "no close frame from the peer within {CLOSE_WAIT_CAP} x --close-timeout ({} ms) of ours, though it kept sending",
+                    ms * u128::from(CLOSE_WAIT_CAP)
+                ))
+            } else if now >= sent.max(self.rx.last_at) + ct {
+                Some(format!(
+                    "no close frame from the peer, and nothing else from it, for --close-timeout ({ms} ms)"
+                ))
+            } else {
+                None
+            };
+            if let Some(msg) = msg {
+                d.emit(&Event::Error(&Error::timeout(msg)));
+                self.close_timed_out(d);
+            }
+        }
+        if self.tx.end.is_some() && !self.tx.out.is_empty() {
+            let written = self.tx.out.written();
+            match &mut self.tx.give_up {
+                Some((at, w, _)) if *w != written => {
+                    *at = now + ct;
+                    *w = written;
+                }
+                Some(_) => {}
+                None => self.tx.give_up = Some((now + ct, written, now + ct * CLOSE_WAIT_CAP)),
+            }
+            if let Some((at, _, cap)) = self.tx.give_up {
+                if now >= at || now >= cap {
+                    self.abandon(d);
+                }
+            }
+        }
+    }
+
+    /// The connection is over and everything is written (or given up): the driver
+    /// shuts its side and reads what the peer still sends until this deadline (so
+    /// closing with unread data does not reset the connection and destroy our close
+    /// frame on its way). `None` while there is still something to send.
+    pub fn drain_until(&mut self, now: Instant) -> Option<Instant> {
+        if self.tx.end.is_none() || !self.tx.out.is_empty() {
+            return None;
+        }
+        Some(
+            *self
+                .tx
+                .drain_until
+                .get_or_insert(now + self.tx.close_timeout),
+        )
+    }
+
+    /// We gave up on the bytes still queued (the peer stopped reading): nothing is
+    /// left to protect by draining.
+    pub fn abandoned(&self) -> bool {
+        self.tx.abandoned
     }
 
     /// Send what the transport takes now; a pong waiting for room goes first when
@@ -622,6 +734,11 @@ impl Tx {
             Role::Client => Some(rand::random()),
             Role::Server => None,
         }
+    }
+
+    /// The connection is over for the protocol.
+    pub fn is_over(&self) -> bool {
+        self.end.is_some()
     }
 
     /// Our close frame was sent (or queued).
@@ -1039,6 +1156,7 @@ mod tests {
                 auto_pong: true,
                 rbuf: READ_CHUNK,
                 deflate: None,
+                close_timeout: Duration::from_secs(5),
             },
             &[],
         )
@@ -1237,6 +1355,7 @@ mod tests {
                 auto_pong: true,
                 rbuf: READ_CHUNK,
                 deflate: None,
+                close_timeout: Duration::from_secs(5),
             },
             &[],
         );
@@ -1300,6 +1419,7 @@ mod tests {
                 auto_pong: true,
                 rbuf: READ_CHUNK,
                 deflate: Some(agreed),
+                close_timeout: Duration::from_secs(5),
             },
             &[],
         )

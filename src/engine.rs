@@ -1,0 +1,1234 @@
+//! The session engine: what a session does with input and time, once for every driver
+//! (the client, `listen`, and the drivers to come). No sockets and no clock of its own:
+//! the driver passes `now`, the engine acts through a [`Port`] (send this, close, show
+//! that) and says when it must run next ([`Script::deadline`]).
+//!
+//! [`Script`] owns the queue of commands and input lines (comments and blank lines do
+//! nothing), `/sleep`, `/wait`, `/expect` and the queue of received messages they read,
+//! the end-of-input linger, `--max-messages`, `--fail-fast`, the checks on `/close`,
+//! `/ping` and `/file`, which commands each side takes, and whether the script ran as
+//! written (the exit status 4). [`Reflex`] is what one connection does on its own:
+//! `--echo`, `--greet`, `--close-after`, `--delay`.
+//!
+//! It must not read a socket, a terminal or the clock, nor print: events go through the
+//! port, in order.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use crate::command::{self, Command, Expect, RawFrame};
+use crate::error::Error;
+use crate::event::{Dir, Event, MsgType};
+use crate::input::Input;
+use crate::outq::OWN_FROM;
+use crate::protocol::{Driver, Msg, Tx};
+use crate::wire::{self, OpCode};
+
+/// Which driver runs the engine: it decides which commands are taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Client,
+    Listen,
+}
+
+/// The settings the engine follows, checked by `cli`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub side: Side,
+    /// Script mode (a pipe or `-x`): a command that did not run as written makes the
+    /// exit status 4, and lingering applies at end of input. Not the REPL.
+    pub script: bool,
+    /// `--close-timeout`: the default of `/wait` and `/expect`.
+    pub timeout: Duration,
+    /// `--linger MS`; `None`: the contract's default rules.
+    pub linger: Option<Duration>,
+    /// `--keep-open`: end of input does not close.
+    pub keep_open: bool,
+    /// `--max-messages N`: close (1000) once N data messages were delivered.
+    pub max_messages: Option<u64>,
+    /// `--fail-fast`: a failed `/expect` closes (1000) and ends the session.
+    pub fail_fast: bool,
+    /// `--max-size`: the largest `/file`, and the bytes the received-message queue holds.
+    pub max_size: u64,
+}
+
+impl Config {
+    /// A client's REPL with the defaults (for tests and callers that need a base).
+    pub fn new(side: Side) -> Config {
+        Config {
+            side,
+            script: false,
+            timeout: Duration::from_secs(5),
+            linger: None,
+            keep_open: false,
+            max_messages: None,
+            fail_fast: false,
+            max_size: 64 << 20,
+        }
+    }
+}
+
+/// Whether a command that sends can run now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ready {
+    /// Send.
+    Open,
+    /// The send queue is over its high-water mark: wait for room.
+    Full,
+    /// The closing handshake began: nothing more may be sent; what is left stays queued
+    /// (and is reported at the end).
+    Closing,
+    /// No connection yet (connecting, reconnecting, a script waiting for a client):
+    /// wait.
+    Wait,
+    /// Nobody to send to (the listen REPL with no client): the command fails with this.
+    Nobody(String),
+}
+
+/// What the engine asks of its driver. Sends go to the connection (the client) or to
+/// the selected clients (`listen`).
+#[derive(Debug)]
+pub enum Act<'a> {
+    /// A data message; `compress`: `/text compress=0|1`, else as negotiated.
+    Data {
+        kind: MsgType,
+        payload: &'a [u8],
+        compress: Option<bool>,
+    },
+    /// A data message whose payload is `data[start..end]`, given away (sent with no
+    /// copy).
+    Owned {
+        kind: MsgType,
+        data: Vec<u8>,
+        start: usize,
+        end: usize,
+    },
+    Ping(&'a [u8]),
+    Pong(&'a [u8]),
+    /// Start the closing handshake.
+    Close {
+        code: u16,
+        reason: &'a str,
+    },
+    Frame(&'a RawFrame),
+    /// The client: drop the connection and connect again.
+    Reconnect,
+    /// Show `/info` (client) or `/clients` (listen).
+    Info,
+    Clients,
+    /// `/quit`, Ctrl-C, `--fail-fast`: close (1000; listen: every client, 1001) and end.
+    Quit,
+    To(Option<u64>),
+    Kick {
+        id: u64,
+        code: u16,
+        reason: &'a str,
+    },
+}
+
+/// The driver's side of the engine.
+pub trait Port {
+    /// Whether sending commands can run now.
+    fn ready(&self) -> Ready;
+    /// permessage-deflate is on where the sends go (`compress=1` needs it).
+    fn can_compress(&self) -> bool {
+        false
+    }
+    fn emit(&mut self, ev: &Event<'_>);
+    /// Do it; an error (a `/to` to nobody, say) fails the command.
+    fn act(&mut self, act: Act<'_>) -> Result<(), Error>;
+}
+
+/// What the script waits for before its next command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Block {
+    None,
+    Sleep(Instant),
+    /// `/wait N`: `got` of `need` messages so far.
+    Wait {
+        need: u64,
+        got: u64,
+        deadline: Instant,
+    },
+    /// `/expect`: `next` checks only the next one of its kind; `seen` describes the
+    /// last that did not match (what came instead).
+    Expect {
+        what: Expect,
+        next: bool,
+        deadline: Instant,
+        seen: Option<String>,
+    },
+}
+
+/// Received events not yet consumed by a `/wait` or `/expect`.
+#[derive(Debug, Default)]
+struct Inbox {
+    msgs: VecDeque<(MsgType, Vec<u8>)>,
+    bytes: u64,
+    /// Messages dropped (oldest first) to stay within `--max-size`, since the last
+    /// `/wait` or `/expect` read the queue.
+    dropped: u64,
+    pongs: u64,
+    /// The peer's close frame, once it passed the protocol checks.
+    close: Option<(Option<u16>, String)>,
+}
+
+/// What the current connection has seen, for lingering.
+#[derive(Debug, Default, Clone, Copy)]
+struct Conn {
+    /// Data messages we sent.
+    sent: u64,
+    /// Data messages received after our first one.
+    answered: u64,
+    /// Anything (a frame) was sent.
+    any: bool,
+}
+
+/// Lingering at end of input, without `--linger`: done once every message sent had a
+/// reply and the peer has been quiet this long, or quiet `QUIET_UNANSWERED` with
+/// replies still owed.
+pub const QUIET_ANSWERED: Duration = Duration::from_millis(10);
+pub const QUIET_UNANSWERED: Duration = Duration::from_millis(1000);
+/// However long replies keep coming, lingering ends this many quiet periods after the
+/// end of input.
+const LINGER_CAP: u32 = 10;
+
+/// One session's script: commands, waits, expectations, lingering, the outcome.
+pub struct Script {
+    cfg: Config,
+    queue: VecDeque<Input>,
+    input_done: bool,
+    /// Input lines taken so far, for error messages.
+    lineno: u64,
+    block: Block,
+    inbox: Inbox,
+    conn: Conn,
+    /// Data messages delivered, over every connection (`--max-messages`).
+    delivered: u64,
+    /// A command did not run as written.
+    failed: bool,
+    /// The user asked the session to end (`/quit`, `/close`, end of input, ...): no
+    /// reconnect after it.
+    stop: bool,
+    /// `--fail-fast` tripped: quit at the next turn.
+    quit_due: bool,
+    quit_sent: bool,
+    /// End of input was reached: since when we wait for the replies.
+    linger_since: Option<Instant>,
+    /// Cached: a `/wait` or `/expect` is still in the queue (once input has ended).
+    ahead: Option<bool>,
+}
+
+impl Script {
+    pub fn new(cfg: Config) -> Script {
+        Script {
+            cfg,
+            queue: VecDeque::new(),
+            input_done: false,
+            lineno: 0,
+            block: Block::None,
+            inbox: Inbox::default(),
+            conn: Conn::default(),
+            delivered: 0,
+            failed: false,
+            stop: false,
+            quit_due: false,
+            quit_sent: false,
+            linger_since: None,
+            ahead: None,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    // -- input ---------------------------------------------------------------------
+
+    /// More input, in order.
+    pub fn push(&mut self, batch: Vec<Input>) {
+        for i in batch {
+            if matches!(i, Input::Eof) {
+                self.input_done = true;
+            }
+            self.queue.push_back(i);
+        }
+        self.ahead = None;
+    }
+
+    /// The input source is gone (without saying so).
+    pub fn input_gone(&mut self) {
+        if !self.input_done {
+            self.push(vec![Input::Eof]);
+        }
+    }
+
+    /// The driver should hand over more input (one batch keeps memory bounded).
+    pub fn wants_input(&self) -> bool {
+        self.queue.is_empty() && !self.input_done
+    }
+
+    /// A command could run now if the connection takes it (for the driver's poll
+    /// timeout).
+    pub fn runnable(&self) -> bool {
+        self.block == Block::None && !self.queue.is_empty()
+    }
+
+    /// The user asked the session to end: no reconnect after this connection.
+    pub fn stopped(&self) -> bool {
+        self.stop
+    }
+
+    /// A command did not run as written (exit status 4 when the session was
+    /// otherwise clean).
+    pub fn failed(&self) -> bool {
+        self.failed
+    }
+
+    /// Data messages delivered so far (`--max-messages` stops counting at N).
+    pub fn delivered(&self) -> u64 {
+        self.delivered
+    }
+
+    /// Input has ended and every command ran.
+    pub fn input_finished(&self) -> bool {
+        self.input_done && self.queue.is_empty()
+    }
+
+    // -- the connection --------------------------------------------------------------
+
+    /// A new connection is open: what lingering counts starts again.
+    pub fn opened(&mut self) {
+        self.conn = Conn::default();
+    }
+
+    /// Ctrl-C (the first): close and end.
+    pub fn interrupt(&mut self, port: &mut impl Port) {
+        self.stop = true;
+        self.quit(port);
+    }
+
+    /// A complete data message arrived (from the selected clients, in `listen`): shown,
+    /// counted, and consumed by a waiting `/wait` or `/expect`, or kept for one ahead.
+    pub fn received(&mut self, now: Instant, m: &Msg<'_>, port: &mut impl Port) {
+        if self
+            .cfg
+            .max_messages
+            .is_some_and(|max| self.delivered >= max)
+        {
+            // --max-messages: exactly N are delivered; later ones were on the wire
+            // (their frames were shown) before our close reached the peer.
+            return;
+        }
+        self.delivered += 1;
+        if self.conn.sent > 0 {
+            self.conn.answered += 1;
+        }
+        port.emit(&m.event(Dir::In));
+        match &mut self.block {
+            Block::Wait { need, got, .. } => {
+                *got += 1;
+                if *got >= *need {
+                    self.block = Block::None;
+                }
+            }
+            Block::Expect { what, .. } if is_data(what) => {
+                self.inbox.msgs.push_back((m.kind, m.payload.to_vec()));
+                self.inbox.bytes += m.payload.len() as u64;
+                self.check_expect(now, port);
+            }
+            _ => {
+                if self.holding() {
+                    self.hold(m.kind, m.payload);
+                }
+            }
+        }
+        if self
+            .cfg
+            .max_messages
+            .is_some_and(|max| self.delivered >= max)
+        {
+            self.stop = true;
+            let _ = port.act(Act::Close {
+                code: 1000,
+                reason: "",
+            });
+        }
+    }
+
+    /// A pong arrived.
+    pub fn pong(&mut self, now: Instant, port: &mut impl Port) {
+        self.inbox.pongs += 1;
+        self.check_expect(now, port);
+    }
+
+    /// The peer's close frame arrived and passed the protocol checks.
+    pub fn peer_closed(
+        &mut self,
+        now: Instant,
+        code: Option<u16>,
+        reason: &str,
+        port: &mut impl Port,
+    ) {
+        self.inbox.close = Some((code, reason.to_string()));
+        self.check_expect(now, port);
+    }
+
+    /// Keep a message for a `/wait` or `/expect` ahead, within `--max-size` bytes in
+    /// all (the oldest goes first).
+    fn hold(&mut self, kind: MsgType, payload: &[u8]) {
+        let max = self.cfg.max_size;
+        let len = payload.len() as u64;
+        while self.inbox.bytes + len > max {
+            let Some((_, old)) = self.inbox.msgs.pop_front() else {
+                break;
+            };
+            self.inbox.bytes -= old.len() as u64;
+            self.inbox.dropped += 1;
+        }
+        if len > max {
+            self.inbox.dropped += 1;
+            return;
+        }
+        self.inbox.bytes += len;
+        self.inbox.msgs.push_back((kind, payload.to_vec()));
+    }
+
+    /// Received messages are kept while a `/wait` or `/expect` may read them: in a
+    /// script until input ends with none left in the queue; in the REPL only while one
+    /// runs.
+    fn holding(&mut self) -> bool {
+        if !self.cfg.script {
+            return false;
+        }
+        if !self.input_done {
+            return true;
+        }
+        if let Some(a) = self.ahead {
+            return a;
+        }
+        let a = self.queue.iter().any(mentions_wait_or_expect);
+        self.ahead = Some(a);
+        if !a {
+            self.inbox.msgs.clear();
+            self.inbox.bytes = 0;
+        }
+        a
+    }
+
+    // -- running commands ------------------------------------------------------------
+
+    /// Run commands while nothing blocks them and the port takes them.
+    pub fn pump(&mut self, now: Instant, port: &mut impl Port) {
+        if self.quit_due && !self.quit_sent {
+            self.quit(port);
+        }
+        loop {
+            self.check_block(now, port);
+            if self.block != Block::None || self.quit_sent {
+                return;
+            }
+            let Some(unit) = self.queue.pop_front() else {
+                return;
+            };
+            let ready = port.ready();
+            match unit {
+                Input::Eof => {
+                    if matches!(ready, Ready::Open | Ready::Full) || self.cfg.side == Side::Listen {
+                        self.end_of_input(now, port);
+                    } else {
+                        self.queue.push_front(Input::Eof);
+                        return;
+                    }
+                }
+                Input::Bad(e) => self.command_failed(&Error::usage(e.to_string()), port),
+                Input::Cmd(cmd) => {
+                    if let Err(cmd) = self.command(now, cmd, &ready, port) {
+                        self.queue.push_front(Input::Cmd(cmd));
+                        return;
+                    }
+                }
+                Input::Lines { data, pos, raw } => {
+                    if !self.lines(now, data, pos, raw, port) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Take lines from a chunk of input; false when the next one must wait (the chunk
+    /// is back at the head of the queue).
+    fn lines(
+        &mut self,
+        now: Instant,
+        data: Vec<u8>,
+        mut pos: usize,
+        raw: bool,
+        port: &mut impl Port,
+    ) -> bool {
+        loop {
+            if pos >= data.len() {
+                return true;
+            }
+            if self.block != Block::None || self.quit_sent {
+                self.queue.push_front(Input::Lines { data, pos, raw });
+                return true;
+            }
+            let ready = &port.ready();
+            let end = data[pos..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(data.len(), |i| pos + i);
+            let mut line_end = end;
+            if data[pos..end].ends_with(b"\r") {
+                line_end -= 1;
+            }
+            let line = &data[pos..line_end];
+            let text = match std::str::from_utf8(line) {
+                Ok(t) => t,
+                Err(e) => {
+                    self.lineno += 1;
+                    let err = Error::usage(format!(
+                        "input line {}: expected UTF-8 text (use --binary for raw bytes), got an invalid byte at offset {}",
+                        self.lineno,
+                        e.valid_up_to()
+                    ));
+                    self.command_failed(&err, port);
+                    pos = end + 1;
+                    continue;
+                }
+            };
+            let plain = if raw {
+                Some(text)
+            } else {
+                command::plain_text(text)
+            };
+            if let Some(t) = plain {
+                if *ready != Ready::Open {
+                    if let Ready::Nobody(why) = ready {
+                        self.lineno += 1;
+                        self.command_failed(&Error::usage(why.clone()), port);
+                        pos = end + 1;
+                        continue;
+                    }
+                    self.queue.push_front(Input::Lines { data, pos, raw });
+                    return false;
+                }
+                self.lineno += 1;
+                let skip = t.as_ptr() as usize - text.as_ptr() as usize;
+                self.conn.sent += 1;
+                self.conn.any = true;
+                if end + 1 >= data.len() && line_end - pos >= OWN_FROM {
+                    // A long last line: sent from this buffer, no copy.
+                    let _ = port.act(Act::Owned {
+                        kind: MsgType::Text,
+                        data,
+                        start: pos + skip,
+                        end: line_end,
+                    });
+                    return true;
+                }
+                let _ = port.act(Act::Data {
+                    kind: MsgType::Text,
+                    payload: t.as_bytes(),
+                    compress: None,
+                });
+                pos = end + 1;
+                continue;
+            }
+            match command::parse(text) {
+                Err(e) => {
+                    self.lineno += 1;
+                    self.command_failed(&Error::usage(e.to_string()), port);
+                }
+                Ok(cmd) => {
+                    if let Err(_cmd) = self.command(now, cmd, ready, port) {
+                        self.queue.push_front(Input::Lines { data, pos, raw });
+                        return false;
+                    }
+                    self.lineno += 1;
+                }
+            }
+            pos = end + 1;
+        }
+    }
+
+    /// Run one command; `Err(cmd)` when it must wait (it goes back to the queue).
+    fn command(
+        &mut self,
+        now: Instant,
+        cmd: Command,
+        ready: &Ready,
+        port: &mut impl Port,
+    ) -> Result<(), Command> {
+        if let Some(e) = self.refused(&cmd) {
+            self.command_failed(&e, port);
+            return Ok(());
+        }
+        if sends(&cmd) {
+            match ready {
+                Ready::Open => {}
+                Ready::Nobody(why) => {
+                    self.command_failed(&Error::usage(why.clone()), port);
+                    return Ok(());
+                }
+                Ready::Full | Ready::Closing | Ready::Wait => return Err(cmd),
+            }
+        } else if *ready == Ready::Closing
+            && !matches!(cmd, Command::Expect { .. } | Command::Comment)
+        {
+            // Closing: only what reads what came (an `/expect` of the close) still runs.
+            return Err(cmd);
+        }
+        self.run(now, cmd, port);
+        Ok(())
+    }
+
+    /// A command this side does not take.
+    fn refused(&self, cmd: &Command) -> Option<Error> {
+        match (self.cfg.side, cmd) {
+            (Side::Client, Command::Clients | Command::To(_) | Command::Kick { .. }) => {
+                let name = cmd.listen_only().unwrap_or_default();
+                Some(Error::usage(format!(
+                    "{name}: expected in `wsdbg listen` only (a client has one connection)"
+                )))
+            }
+            (Side::Listen, Command::Reconnect) => Some(Error::usage(
+                "/reconnect: expected in the client only (listen serves its clients)",
+            )),
+            _ => None,
+        }
+    }
+
+    fn run(&mut self, now: Instant, cmd: Command, port: &mut impl Port) {
+        let data = |s: &mut Script| {
+            s.conn.sent += 1;
+            s.conn.any = true;
+        };
+        match cmd {
+            Command::Comment => {}
+            Command::Text(t) => {
+                data(self);
+                self.send(
+                    port,
+                    Act::Data {
+                        kind: MsgType::Text,
+                        payload: t.as_bytes(),
+                        compress: None,
+                    },
+                );
+            }
+            Command::Binary(b) => {
+                data(self);
+                self.send(
+                    port,
+                    Act::Data {
+                        kind: MsgType::Binary,
+                        payload: &b,
+                        compress: None,
+                    },
+                );
+            }
+            Command::Deflate {
+                binary,
+                payload,
+                compress,
+            } => {
+                let (kind, name) = if binary {
+                    (MsgType::Binary, "/binary")
+                } else {
+                    (MsgType::Text, "/text")
+                };
+                if compress && !port.can_compress() {
+                    let e = Error::usage(format!(
+                        "{name} compress=1: expected permessage-deflate to be on (offer it with \
+                         --compress; the server must agree), nothing sent"
+                    ));
+                    self.command_failed(&e, port);
+                } else {
+                    data(self);
+                    self.send(
+                        port,
+                        Act::Data {
+                            kind,
+                            payload: &payload,
+                            compress: Some(compress),
+                        },
+                    );
+                }
+            }
+            Command::File(path) => match crate::input::read_file(&path, self.cfg.max_size) {
+                Ok(b) => {
+                    data(self);
+                    if b.len() >= OWN_FROM {
+                        let end = b.len();
+                        self.send(
+                            port,
+                            Act::Owned {
+                                kind: MsgType::Binary,
+                                data: b,
+                                start: 0,
+                                end,
+                            },
+                        );
+                    } else {
+                        self.send(
+                            port,
+                            Act::Data {
+                                kind: MsgType::Binary,
+                                payload: &b,
+                                compress: None,
+                            },
+                        );
+                    }
+                }
+                Err(e) => self.command_failed(&e, port),
+            },
+            Command::Ping(p) => {
+                if p.len() > 125 {
+                    port.emit(&Event::Warning(
+                        "/ping: payload over 125 bytes breaks RFC 6455 5.5; sent as asked",
+                    ));
+                }
+                self.conn.any = true;
+                self.send(port, Act::Ping(&p));
+            }
+            Command::Pong(p) => {
+                self.conn.any = true;
+                self.send(port, Act::Pong(&p));
+            }
+            Command::Close { code, reason } => {
+                if !wire::close_code_allowed(code) {
+                    let msg = format!(
+                        "/close: code {code} is not allowed on the wire (RFC 6455 7.4.1); sent as asked"
+                    );
+                    port.emit(&Event::Warning(&msg));
+                }
+                if reason.len() > 123 {
+                    let msg = format!(
+                        "/close: a reason of {} bytes makes the payload over 125 bytes, which breaks RFC 6455 5.5; sent as asked",
+                        reason.len()
+                    );
+                    port.emit(&Event::Warning(&msg));
+                }
+                self.warn_unanswered(port);
+                if self.cfg.side == Side::Client {
+                    self.stop = true;
+                }
+                self.send(
+                    port,
+                    Act::Close {
+                        code,
+                        reason: &reason,
+                    },
+                );
+            }
+            Command::Frame(f) => {
+                if f.opcode == OpCode::Close && self.cfg.side == Side::Client {
+                    // A close frame sent by hand still starts the closing handshake.
+                    self.stop = true;
+                }
+                if matches!(f.opcode, OpCode::Text | OpCode::Binary | OpCode::Continue) && f.fin {
+                    self.conn.sent += 1;
+                }
+                self.conn.any = true;
+                self.send(port, Act::Frame(&f));
+            }
+            Command::Sleep(d) => self.block = Block::Sleep(now + d),
+            Command::Wait { n, timeout } => {
+                self.ahead = None;
+                self.note_dropped(port);
+                let mut got = 0;
+                while got < n {
+                    let Some((_, m)) = self.inbox.msgs.pop_front() else {
+                        break;
+                    };
+                    self.inbox.bytes -= m.len() as u64;
+                    got += 1;
+                }
+                if got < n {
+                    self.block = Block::Wait {
+                        need: n,
+                        got,
+                        deadline: now + timeout.unwrap_or(self.cfg.timeout),
+                    };
+                }
+            }
+            Command::Expect { what, within, next } => {
+                self.ahead = None;
+                self.note_dropped(port);
+                self.block = Block::Expect {
+                    what,
+                    next,
+                    deadline: now + within.unwrap_or(self.cfg.timeout),
+                    seen: None,
+                };
+                self.check_expect(now, port);
+            }
+            Command::Reconnect => self.send(port, Act::Reconnect),
+            Command::Info => self.send(port, Act::Info),
+            Command::Clients => self.send(port, Act::Clients),
+            Command::To(to) => self.send(port, Act::To(to)),
+            Command::Kick { id, code, reason } => self.send(
+                port,
+                Act::Kick {
+                    id,
+                    code,
+                    reason: &reason,
+                },
+            ),
+            Command::Quit => {
+                self.stop = true;
+                self.quit(port);
+            }
+            Command::Help => {
+                let help = command::help_text(self.cfg.side == Side::Listen);
+                port.emit(&Event::Notice(&help));
+            }
+        }
+    }
+
+    fn send(&mut self, port: &mut impl Port, act: Act<'_>) {
+        if let Err(e) = port.act(act) {
+            self.command_failed(&e, port);
+        }
+    }
+
+    fn quit(&mut self, port: &mut impl Port) {
+        self.quit_due = false;
+        self.quit_sent = true;
+        self.linger_since = None;
+        let _ = port.act(Act::Quit);
+    }
+
+    /// In a script, an explicit `/close` with replies still owed: say how many.
+    fn warn_unanswered(&mut self, port: &mut impl Port) {
+        if !self.cfg.script || self.cfg.side != Side::Client {
+            return;
+        }
+        let owed = self.conn.sent.saturating_sub(self.conn.answered);
+        if owed > 0 {
+            let msg = format!(
+                "/close: {owed} data message(s) sent have had no reply yet (use /wait to wait for them); closing as asked"
+            );
+            port.emit(&Event::Warning(&msg));
+        }
+    }
+
+    /// Messages were dropped from the queue a `/wait` or `/expect` reads: say so.
+    fn note_dropped(&mut self, port: &mut impl Port) {
+        let n = std::mem::take(&mut self.inbox.dropped);
+        if n > 0 {
+            let msg = format!(
+                "{n} received message(s) were dropped before this command could read them: the queue holds at most --max-size ({} bytes); raise --max-size",
+                self.cfg.max_size
+            );
+            port.emit(&Event::Warning(&msg));
+        }
+    }
+
+    /// A command could not run as written: said, and in script mode the exit status
+    /// becomes 4.
+    fn command_failed(&mut self, e: &Error, port: &mut impl Port) {
+        port.emit(&Event::Error(e));
+        if self.cfg.script {
+            self.failed = true;
+        }
+    }
+
+    // -- end of input ----------------------------------------------------------------
+
+    fn end_of_input(&mut self, now: Instant, port: &mut impl Port) {
+        if self.cfg.side == Side::Listen || self.cfg.keep_open || self.cfg.max_messages.is_some() {
+            // A server goes on serving; --keep-open and --max-messages stay until the
+            // peer closes, Ctrl-C, or the Nth message.
+            return;
+        }
+        self.stop = true;
+        let linger = self.cfg.linger.unwrap_or(QUIET_UNANSWERED);
+        if !self.cfg.script || linger.is_zero() || !self.conn.any {
+            let _ = port.act(Act::Close {
+                code: 1000,
+                reason: "",
+            });
+        } else {
+            // Let the replies come home first (`tick` closes).
+            self.linger_since = Some(now);
+        }
+    }
+
+    /// When lingering ends, given when bytes last arrived.
+    fn linger_until(&self, last_rx: Instant) -> Option<Instant> {
+        let since = self.linger_since?;
+        let from = since.max(last_rx);
+        let quiet = match self.cfg.linger {
+            Some(l) => l,
+            None if self.conn.answered >= self.conn.sent => QUIET_ANSWERED,
+            None => QUIET_UNANSWERED,
+        };
+        let cap = since + self.cfg.linger.unwrap_or(QUIET_UNANSWERED) * LINGER_CAP;
+        Some((from + quiet).min(cap))
+    }
+
+    // -- time ------------------------------------------------------------------------
+
+    /// When the engine must run next (`tick`), given when bytes last arrived.
+    pub fn deadline(&self, last_rx: Instant) -> Option<Instant> {
+        let block = match &self.block {
+            Block::None => None,
+            Block::Sleep(t) => Some(*t),
+            Block::Wait { deadline, .. } | Block::Expect { deadline, .. } => Some(*deadline),
+        };
+        match (block, self.linger_until(last_rx)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Time passed: end what is due (a `/sleep`, a `/wait` or `/expect` timeout,
+    /// lingering), then run what can run.
+    pub fn tick(&mut self, now: Instant, last_rx: Instant, port: &mut impl Port) {
+        self.check_block(now, port);
+        if let Some(until) = self.linger_until(last_rx) {
+            if now >= until && port.ready() != Ready::Closing {
+                self.linger_since = None;
+                let _ = port.act(Act::Close {
+                    code: 1000,
+                    reason: "",
+                });
+            }
+        }
+        self.pump(now, port);
+    }
+
+    fn check_block(&mut self, now: Instant, port: &mut impl Port) {
+        match &self.block {
+            Block::Sleep(t) if now >= *t => self.block = Block::None,
+            Block::Wait {
+                need,
+                got,
+                deadline,
+            } if now >= *deadline => {
+                let e = Error::timeout(format!(
+                    "/wait: expected {need} data message(s) not read by an earlier /wait or /expect, got {got} before the timeout"
+                ));
+                self.block = Block::None;
+                self.command_failed(&e, port);
+            }
+            Block::Expect { .. } => self.check_expect(now, port),
+            _ => {}
+        }
+    }
+
+    /// Check the waiting `/expect` against what came.
+    fn check_expect(&mut self, now: Instant, port: &mut impl Port) {
+        let Block::Expect {
+            what,
+            next,
+            deadline,
+            seen,
+        } = &mut self.block
+        else {
+            return;
+        };
+        let verdict: Option<(bool, String)> = match what {
+            Expect::Close(code) => self.inbox.close.as_ref().map(|(c, reason)| {
+                let shown = match c {
+                    Some(c) => format!("close {c} {reason:?}"),
+                    None => "close without a code".to_string(),
+                };
+                (code.is_none() || *code == *c, shown)
+            }),
+            Expect::Pong => (self.inbox.pongs > 0).then(|| {
+                self.inbox.pongs -= 1;
+                (true, "pong".to_string())
+            }),
+            _ => loop {
+                let Some((kind, payload)) = self.inbox.msgs.pop_front() else {
+                    break None;
+                };
+                self.inbox.bytes -= payload.len() as u64;
+                let (ok, shown) = expect_message(what, kind, &payload);
+                if ok || *next {
+                    break Some((ok, shown));
+                }
+                let msg = format!("/expect {}: skipped {shown}", what.describe());
+                port.emit(&Event::Notice(&msg));
+                *seen = Some(shown);
+            },
+        };
+        let (ok, got) = match verdict {
+            Some(v) => v,
+            None if now >= *deadline => {
+                let got = match seen.take() {
+                    Some(s) => format!("{s} (nothing matched before the timeout)"),
+                    None => "nothing before the timeout".to_string(),
+                };
+                (false, got)
+            }
+            None => return,
+        };
+        let Block::Expect { what, .. } = std::mem::replace(&mut self.block, Block::None) else {
+            return;
+        };
+        self.expect_result(&what, ok, &got, port);
+    }
+
+    fn expect_result(&mut self, what: &Expect, ok: bool, got: &str, port: &mut impl Port) {
+        let what = what.describe();
+        port.emit(&Event::Expect {
+            what: &what,
+            ok,
+            got,
+        });
+        if !ok {
+            self.failed = true;
+            if self.cfg.fail_fast {
+                self.stop = true;
+                self.quit_due = true;
+            }
+        }
+    }
+
+    // -- the end ---------------------------------------------------------------------
+
+    /// The session is over: an `/expect` still waiting, or never reached, fails; the
+    /// commands never sent are counted in a warning (`why` they were not).
+    pub fn finish(&mut self, why: &str, port: &mut impl Port) {
+        if let Block::Expect { what, .. } = std::mem::replace(&mut self.block, Block::None) {
+            self.expect_result(&what, false, "nothing: the connection ended first", port);
+        }
+        let mut left = Vec::new();
+        let mut unsent = 0usize;
+        for input in &self.queue {
+            match input {
+                Input::Cmd(Command::Expect { what, .. }) => left.push(what.clone()),
+                Input::Cmd(c) if sends(c) => unsent += 1,
+                Input::Lines { data, pos, raw } => {
+                    for line in data[*pos..].split(|&b| b == b'\n') {
+                        let text = String::from_utf8_lossy(line);
+                        let text = text.trim_end_matches('\r');
+                        if *raw || command::plain_text(text).is_some() {
+                            unsent += usize::from(!line.is_empty() || *raw);
+                            continue;
+                        }
+                        match command::parse(text) {
+                            Ok(Command::Expect { what, .. }) => left.push(what),
+                            Ok(c) if sends(&c) => unsent += 1,
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        for what in left {
+            self.expect_result(
+                &what,
+                false,
+                "never checked: the connection ended first",
+                port,
+            );
+        }
+        if unsent > 0 {
+            let more = if self.input_done {
+                ""
+            } else {
+                " (and input after them was not read)"
+            };
+            let msg = format!("{unsent} queued command(s) were not sent: {why}{more}");
+            port.emit(&Event::Warning(&msg));
+        }
+        self.queue.clear();
+    }
+}
+
+/// Does this command put something on the wire (and so needs a connection)?
+pub fn sends(c: &Command) -> bool {
+    matches!(
+        c,
+        Command::Text(_)
+            | Command::Binary(_)
+            | Command::Deflate { .. }
+            | Command::File(_)
+            | Command::Ping(_)
+            | Command::Pong(_)
+            | Command::Close { .. }
+            | Command::Frame(_)
+            | Command::Kick { .. }
+    )
+}
+
+/// An expectation about data messages (not a close or a pong).
+fn is_data(e: &Expect) -> bool {
+    !matches!(e, Expect::Close(_) | Expect::Pong)
+}
+
+/// Is a `/wait` or `/expect` among this input?
+fn mentions_wait_or_expect(i: &Input) -> bool {
+    match i {
+        Input::Cmd(Command::Wait { .. } | Command::Expect { .. }) => true,
+        Input::Lines { data, pos, raw } => {
+            !raw && data[*pos..]
+                .split(|&b| b == b'\n')
+                .any(|l| l.starts_with(b"/wait") || l.starts_with(b"/expect"))
+        }
+        _ => false,
+    }
+}
+
+/// Does a data message meet a data `/expect`? (ok, what it was, for the message.)
+fn expect_message(what: &Expect, kind: MsgType, payload: &[u8]) -> (bool, String) {
+    let shown = match (kind, std::str::from_utf8(payload)) {
+        (MsgType::Text, Ok(t)) => {
+            let cut: String = t.chars().take(200).collect();
+            let more = if cut.len() < t.len() { "..." } else { "" };
+            format!("text {cut:?}{more}")
+        }
+        _ => {
+            let hex: String = payload
+                .iter()
+                .take(64)
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            let more = if payload.len() > 64 { "..." } else { "" };
+            format!("binary {hex}{more}")
+        }
+    };
+    let ok = match (what, kind) {
+        (Expect::Text(re), MsgType::Text) => regex::Regex::new(re)
+            .map(|r| r.is_match(&String::from_utf8_lossy(payload)))
+            .unwrap_or(false),
+        (Expect::Binary(want), MsgType::Binary) => want.as_slice() == payload,
+        (Expect::Json { path, value }, MsgType::Text) => {
+            match serde_json::from_slice::<serde_json::Value>(payload) {
+                Ok(doc) => {
+                    let want = serde_json::from_str::<serde_json::Value>(value)
+                        .unwrap_or_else(|_| serde_json::Value::String(value.clone()));
+                    let got = path.split('.').try_fold(&doc, |v, key| match v {
+                        serde_json::Value::Array(a) => {
+                            key.parse::<usize>().ok().and_then(|i| a.get(i))
+                        }
+                        _ => v.get(key),
+                    });
+                    match got {
+                        Some(g) if *g == want => true,
+                        Some(g) => return (false, format!("{shown}, where {path} is {g}")),
+                        None => return (false, format!("{shown}, which has no {path}")),
+                    }
+                }
+                Err(_) => return (false, format!("{shown}, which is not JSON")),
+            }
+        }
+        _ => false,
+    };
+    (ok, shown)
+}
+
+// -- what one connection does on its own -------------------------------------------
+
+/// What a connection does without being told: the behaviour flags.
+#[derive(Debug, Clone, Default)]
+pub struct Behaviour {
+    /// Echo every data message (`listen` unless `--no-echo`; the client's `--echo`).
+    pub echo: bool,
+    /// `--greet TEXT`: sent once the connection is open.
+    pub greet: Option<String>,
+    /// `--close-after N [CODE [REASON]]`: close after N messages from the peer.
+    pub close_after: Option<(u64, u16, String)>,
+    /// `--delay MS`: echo (and close after) this much later.
+    pub delay: Option<Duration>,
+}
+
+/// What `--delay` holds back.
+#[derive(Debug)]
+enum Later {
+    Echo(MsgType, Vec<u8>),
+    /// `--close-after`: after the echoes before it.
+    Close(u16, String),
+}
+
+/// One connection's behaviour state.
+#[derive(Debug, Default)]
+pub struct Reflex {
+    /// Data messages from the peer.
+    msgs_in: u64,
+    delayed: VecDeque<(Instant, Later)>,
+}
+
+impl Reflex {
+    /// The connection opened: greet.
+    pub fn opened(&mut self, how: &Behaviour, tx: &mut Tx, d: &mut (impl Driver + ?Sized)) {
+        if let Some(text) = &how.greet {
+            tx.send_data(d, MsgType::Text, text.as_bytes());
+        }
+    }
+
+    /// A data message arrived: echo it (perhaps later), count it, close after N.
+    pub fn message(
+        &mut self,
+        how: &Behaviour,
+        now: Instant,
+        m: &Msg<'_>,
+        tx: &mut Tx,
+        d: &mut (impl Driver + ?Sized),
+    ) {
+        self.msgs_in += 1;
+        let open = !tx.close_sent() && !tx.close_received();
+        let due = how.delay.map(|d| now + d);
+        if how.echo && open {
+            match due {
+                Some(at) => self
+                    .delayed
+                    .push_back((at, Later::Echo(m.kind, m.payload.to_vec()))),
+                // A fragmented message is echoed as one frame (compressed when the
+                // extension is on).
+                None => tx.send_data(d, m.kind, m.payload),
+            }
+        }
+        if let Some((n, code, reason)) = &how.close_after {
+            if self.msgs_in == *n {
+                match due {
+                    // After the echoes that wait.
+                    Some(at) => self
+                        .delayed
+                        .push_back((at, Later::Close(*code, reason.clone()))),
+                    None => tx.close(d, Some(*code), reason),
+                }
+            }
+        }
+    }
+
+    /// Send what `--delay` held and is due now.
+    pub fn due(&mut self, now: Instant, tx: &mut Tx, d: &mut (impl Driver + ?Sized)) {
+        while self.delayed.front().is_some_and(|e| e.0 <= now) {
+            let Some((_, later)) = self.delayed.pop_front() else {
+                break;
+            };
+            if tx.close_sent() || tx.close_received() {
+                continue;
+            }
+            match later {
+                Later::Echo(kind, payload) => tx.send_data(d, kind, &payload),
+                Later::Close(code, reason) => tx.close(d, Some(code), &reason),
+            }
+        }
+    }
+
+    /// When something held is due.
+    pub fn wake_at(&self) -> Option<Instant> {
+        self.delayed.front().map(|d| d.0)
+    }
+
+    /// Bytes held for later.
+    pub fn held(&self) -> usize {
+        self.delayed
+            .iter()
+            .map(|(_, l)| match l {
+                Later::Echo(_, p) => p.len(),
+                Later::Close(_, r) => r.len(),
+            })
+            .sum()
+    }
+}
