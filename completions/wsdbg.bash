@@ -249,7 +249,7 @@ _wsdbg() {
             return 0
             ;;
         wsdbg__subcmd__listen)
-            opts="-x -H -o -v -h --port --max-size --tls-cert --tls-key --compress --execute --no-echo --greet --close-after --delay --no-pong --subprotocol --header --reject --once --output --json --color --verbose --full --max-payload --help"
+            opts="-x -H -o -v -h --port --max-size --tls-cert --tls-key --compress --execute --no-echo --greet --close-after --delay --no-pong --subprotocol --header --reject --once --fail-fast --output --json --color --verbose --full --max-payload --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

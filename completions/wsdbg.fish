@@ -34,7 +34,7 @@ complete -c wsdbg -n "__fish_wsdbg_needs_command" -l connect-timeout -d 'TCP + T
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l close-timeout -d 'Seconds to wait for the peer\'s close reply' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l max-size -d 'Largest message accepted; beyond it close with 1009' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s x -l execute -d 'Run CMD after connecting (repeatable), then close; stdin is not read' -r
-complete -c wsdbg -n "__fish_wsdbg_needs_command" -l linger -d 'Script mode: at end of input, wait up to MS for the replies, then close' -r
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l linger -d 'Script mode: at end of input, close once the peer has been quiet for MS' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l chunk-size -d 'With --binary: largest binary message made from stdin' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l max-messages -d 'Deliver exactly N received data messages, then close and exit' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l proxy -d 'Proxy: http://[user:pass@]host:port, socks5:// or socks5h://' -r
@@ -92,7 +92,8 @@ complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l max-payload -d 'P
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l compress -d 'Accept permessage-deflate (RFC 7692) when a client offers it, and echo compressed'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l no-echo -d 'Do not echo what clients send'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l no-pong -d 'Do not answer pings (they are still shown)'
-complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l once -d 'Exit when the first client leaves: 0 if its close was clean, else 3'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l once -d 'Exit when the first client leaves: 0 if its close was clean, else 3 (4 when a command did not run as written or an /expect failed)'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l fail-fast -d 'End (close every client, exit 4) at the first failed /expect'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l json -d 'Same as --output json'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -s v -l verbose -d 'Pretty output: also print the handshake headers'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l full -d 'Pretty output: show payloads in full, never cut'
@@ -108,7 +109,7 @@ complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l connect-timeout -d
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l close-timeout -d 'Seconds to wait for the peer\'s close reply' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l max-size -d 'Largest message accepted; beyond it close with 1009' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -s x -l execute -d 'Run CMD after connecting (repeatable), then close; stdin is not read' -r
-complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l linger -d 'Script mode: at end of input, wait up to MS for the replies, then close' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l linger -d 'Script mode: at end of input, close once the peer has been quiet for MS' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l chunk-size -d 'With --binary: largest binary message made from stdin' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l max-messages -d 'Deliver exactly N received data messages, then close and exit' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l proxy -d 'Proxy: http://[user:pass@]host:port, socks5:// or socks5h://' -r

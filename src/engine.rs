@@ -1006,11 +1006,13 @@ impl Script {
                 Input::Cmd(Command::Expect { what, .. }) => left.push(what.clone()),
                 Input::Cmd(c) if sends(c) => unsent += 1,
                 Input::Lines { data, pos, raw } => {
-                    for line in data[*pos..].split(|&b| b == b'\n') {
+                    let rest = &data[*pos..];
+                    let rest = rest.strip_suffix(b"\n").unwrap_or(rest);
+                    for line in rest.split(|&b| b == b'\n') {
                         let text = String::from_utf8_lossy(line);
                         let text = text.trim_end_matches('\r');
                         if *raw || command::plain_text(text).is_some() {
-                            unsent += usize::from(!line.is_empty() || *raw);
+                            unsent += usize::from(*raw || !command::is_comment(text));
                             continue;
                         }
                         match command::parse(text) {
@@ -1230,5 +1232,637 @@ impl Reflex {
                 Later::Close(_, r) => r.len(),
             })
             .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A port that records what the engine asked, with a readiness the test sets.
+    struct Rec {
+        ready: Ready,
+        acts: Vec<String>,
+        events: Vec<String>,
+    }
+
+    impl Rec {
+        fn new() -> Rec {
+            Rec {
+                ready: Ready::Open,
+                acts: Vec::new(),
+                events: Vec::new(),
+            }
+        }
+        fn sent(&self) -> Vec<&str> {
+            self.acts.iter().map(String::as_str).collect()
+        }
+        fn expects(&self) -> Vec<&str> {
+            self.events
+                .iter()
+                .filter(|e| e.starts_with("expect"))
+                .map(String::as_str)
+                .collect()
+        }
+        fn closes(&self) -> usize {
+            self.acts.iter().filter(|a| a.starts_with("close")).count()
+        }
+    }
+
+    impl Port for Rec {
+        fn ready(&self) -> Ready {
+            self.ready.clone()
+        }
+        fn emit(&mut self, ev: &Event<'_>) {
+            let s = match ev {
+                Event::Expect { what, ok, got } => format!("expect {what} ok={ok} got={got}"),
+                Event::Error(e) => format!("error {}", e.msg),
+                Event::Warning(w) => format!("warning {w}"),
+                Event::Notice(n) => format!("notice {n}"),
+                Event::Message { payload, .. } => {
+                    format!("message {}", String::from_utf8_lossy(payload))
+                }
+                _ => "other".to_string(),
+            };
+            self.events.push(s);
+        }
+        fn act(&mut self, act: Act<'_>) -> Result<(), Error> {
+            let s = match act {
+                Act::Data { payload, .. } => format!("text {}", String::from_utf8_lossy(payload)),
+                Act::Owned {
+                    data, start, end, ..
+                } => format!("text {}", String::from_utf8_lossy(&data[start..end])),
+                Act::Ping(p) => format!("ping {}", String::from_utf8_lossy(p)),
+                Act::Pong(_) => "pong".into(),
+                Act::Close { code, reason } => format!("close {code} {reason}").trim().into(),
+                Act::Frame(f) => format!("frame {:?}", f.opcode),
+                Act::Quit => "quit".into(),
+                other => format!("{other:?}"),
+            };
+            if s.starts_with("close") || s == "quit" {
+                self.ready = Ready::Closing;
+            }
+            self.acts.push(s);
+            Ok(())
+        }
+    }
+
+    fn script(cfg: Config) -> Script {
+        Script::new(Config {
+            script: true,
+            ..cfg
+        })
+    }
+
+    fn client() -> Config {
+        Config::new(Side::Client)
+    }
+
+    fn cmds(s: &mut Script, lines: &[&str]) {
+        let batch = lines
+            .iter()
+            .map(|l| Input::Cmd(command::parse(l).expect(l)))
+            .collect();
+        s.push(batch);
+    }
+
+    fn lines(s: &mut Script, text: &str) {
+        s.push(vec![Input::Lines {
+            data: text.as_bytes().to_vec(),
+            pos: 0,
+            raw: false,
+        }]);
+    }
+
+    fn text(t: &str) -> Msg<'_> {
+        Msg {
+            kind: MsgType::Text,
+            payload: t.as_bytes(),
+            frames: 1,
+            wire: None,
+        }
+    }
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// The greeting arrives before the first send, or after it: `/expect` sees it
+    /// either way, and the echo after it.
+    #[test]
+    fn expect_reads_what_came_before_or_after_it() {
+        for greeting_first in [true, false] {
+            for (re, skipped) in [("^welcome$", false), ("^hello$", true)] {
+                let t0 = Instant::now();
+                let mut s = script(client());
+                let mut p = Rec::new();
+                cmds(&mut s, &["hello", &format!("/expect text {re}")]);
+                s.push(vec![Input::Eof]);
+                if greeting_first {
+                    s.received(t0, &text("welcome"), &mut p);
+                }
+                s.pump(t0, &mut p);
+                if !greeting_first {
+                    s.received(t0 + ms(1), &text("welcome"), &mut p);
+                }
+                s.received(t0 + ms(2), &text("hello"), &mut p);
+                s.tick(t0 + ms(3), t0 + ms(2), &mut p);
+                assert_eq!(
+                    p.expects(),
+                    vec![format!(
+                        "expect text /{re}/ ok=true got=text {:?}",
+                        if skipped { "hello" } else { "welcome" }
+                    )],
+                    "greeting first: {greeting_first}"
+                );
+                assert_eq!(
+                    p.events
+                        .iter()
+                        .any(|e| e.contains("skipped text \"welcome\"")),
+                    skipped
+                );
+                assert!(!s.failed());
+            }
+        }
+    }
+
+    #[test]
+    fn expect_next_checks_only_the_next_message() {
+        let t0 = Instant::now();
+        let mut s = script(client());
+        let mut p = Rec::new();
+        cmds(&mut s, &["/expect next text ^b$"]);
+        s.pump(t0, &mut p);
+        s.received(t0, &text("a"), &mut p);
+        s.received(t0, &text("b"), &mut p);
+        assert_eq!(
+            p.expects(),
+            vec!["expect text /^b$/ ok=false got=text \"a\""]
+        );
+        assert!(s.failed());
+    }
+
+    #[test]
+    fn expect_times_out_with_what_came_instead() {
+        let t0 = Instant::now();
+        let mut s = script(client());
+        let mut p = Rec::new();
+        cmds(&mut s, &["/expect text ^x$ within 100", "after"]);
+        s.pump(t0, &mut p);
+        s.received(t0 + ms(10), &text("y"), &mut p);
+        assert_eq!(s.deadline(t0), Some(t0 + ms(100)));
+        s.tick(t0 + ms(99), t0, &mut p);
+        assert!(p.expects().is_empty());
+        assert!(p.sent().is_empty(), "the next command waits");
+        s.tick(t0 + ms(100), t0, &mut p);
+        assert_eq!(
+            p.expects(),
+            vec!["expect text /^x$/ ok=false got=text \"y\" (nothing matched before the timeout)"]
+        );
+        assert_eq!(p.sent(), vec!["text after"], "the script goes on");
+        assert!(s.failed());
+    }
+
+    #[test]
+    fn expect_close_needs_a_close_that_passed_the_checks() {
+        let t0 = Instant::now();
+        let mut s = script(client());
+        let mut p = Rec::new();
+        cmds(&mut s, &["/expect close 4000 within 50"]);
+        s.pump(t0, &mut p);
+        // A close frame the core rejected never reaches `peer_closed`.
+        s.tick(t0 + ms(50), t0, &mut p);
+        assert_eq!(
+            p.expects(),
+            vec!["expect close 4000 ok=false got=nothing before the timeout"]
+        );
+        let mut s = script(client());
+        let mut p = Rec::new();
+        s.peer_closed(t0, Some(4000), "bye", &mut p);
+        cmds(&mut s, &["/expect close 4000"]);
+        p.ready = Ready::Closing;
+        s.pump(t0, &mut p);
+        assert_eq!(
+            p.expects(),
+            vec!["expect close 4000 ok=true got=close 4000 \"bye\""]
+        );
+    }
+
+    #[test]
+    fn expect_pong_and_fail_fast_quits() {
+        let t0 = Instant::now();
+        let mut s = script(Config {
+            fail_fast: true,
+            ..client()
+        });
+        let mut p = Rec::new();
+        cmds(
+            &mut s,
+            &["/ping a", "/expect pong", "/expect text ^z$", "never"],
+        );
+        s.pump(t0, &mut p);
+        s.pong(t0, &mut p);
+        s.pump(t0, &mut p);
+        s.received(t0, &text("y"), &mut p);
+        s.tick(t0 + ms(5000), t0, &mut p);
+        assert_eq!(p.sent(), vec!["ping a", "quit"]);
+        assert_eq!(p.expects().len(), 2);
+        assert!(s.stopped() && s.failed());
+    }
+
+    /// `/wait N` consumes N messages not consumed before, whenever they came.
+    #[test]
+    fn wait_counts_messages_not_yet_consumed() {
+        let t0 = Instant::now();
+        let mut s = script(client());
+        let mut p = Rec::new();
+        s.received(t0, &text("greeting"), &mut p);
+        cmds(&mut s, &["a", "/wait 2 500", "b", "/wait 1 100", "c"]);
+        s.pump(t0, &mut p);
+        assert_eq!(p.sent(), vec!["text a"]);
+        s.received(t0 + ms(1), &text("a"), &mut p);
+        s.pump(t0 + ms(1), &mut p);
+        assert_eq!(p.sent(), vec!["text a", "text b"]);
+        s.tick(t0 + ms(101), t0, &mut p);
+        assert!(s.failed(), "the second /wait timed out");
+        assert_eq!(p.sent(), vec!["text a", "text b", "text c"]);
+        assert!(p
+            .events
+            .iter()
+            .any(|e| e.contains("/wait: expected 1 data message(s)")));
+    }
+
+    #[test]
+    fn comments_and_blank_lines_send_nothing() {
+        let t0 = Instant::now();
+        let mut s = script(client());
+        let mut p = Rec::new();
+        lines(
+            &mut s,
+            "# login flow\n\n   \nuser\n/text\n/text # x\n#/close\n",
+        );
+        s.pump(t0, &mut p);
+        assert_eq!(p.sent(), vec!["text user", "text ", "text # x"]);
+        assert!(!s.failed());
+    }
+
+    #[test]
+    fn a_bad_line_fails_the_script_and_the_rest_runs() {
+        let t0 = Instant::now();
+        let mut s = script(client());
+        let mut p = Rec::new();
+        lines(&mut s, "/bogus\nok\n");
+        s.pump(t0, &mut p);
+        assert_eq!(p.sent(), vec!["text ok"]);
+        assert!(s.failed());
+        assert!(p.events[0].starts_with("error /bogus: expected one of"));
+    }
+
+    /// End of input without --linger: once every message had a reply and 10 ms passed
+    /// quietly; while some are unanswered, after 1000 ms of quiet.
+    #[test]
+    fn linger_default_waits_for_replies_then_quiet() {
+        let t0 = Instant::now();
+        let mut s = script(client());
+        let mut p = Rec::new();
+        lines(&mut s, "1\n2\n3\n");
+        s.push(vec![Input::Eof]);
+        s.pump(t0, &mut p);
+        assert_eq!(p.closes(), 0);
+        // One echo every 300 ms: never 1000 ms of quiet, never all answered until 900.
+        for i in 1..=3u64 {
+            let at = t0 + ms(300 * i);
+            s.tick(at - ms(1), at - ms(300).min(at - t0), &mut p);
+            assert_eq!(p.closes(), 0, "closed before reply {i}");
+            s.received(at, &text(&i.to_string()), &mut p);
+        }
+        let last = t0 + ms(900);
+        assert_eq!(s.deadline(last), Some(last + QUIET_ANSWERED));
+        s.tick(last + ms(9), last, &mut p);
+        assert_eq!(p.closes(), 0);
+        s.tick(last + ms(10), last, &mut p);
+        assert_eq!(p.sent().last(), Some(&"close 1000"));
+    }
+
+    #[test]
+    fn linger_default_gives_up_after_1000_ms_of_quiet() {
+        let t0 = Instant::now();
+        let mut s = script(client());
+        let mut p = Rec::new();
+        lines(&mut s, "q\n");
+        s.push(vec![Input::Eof]);
+        s.pump(t0, &mut p);
+        s.tick(t0 + ms(999), t0, &mut p);
+        assert_eq!(p.closes(), 0);
+        s.tick(t0 + ms(1000), t0, &mut p);
+        assert_eq!(p.closes(), 1);
+    }
+
+    /// `--linger MS`: MS of quiet, answered or not (the ack-then-result server).
+    #[test]
+    fn linger_given_waits_for_quiet_answered_or_not() {
+        let t0 = Instant::now();
+        let mut s = script(Config {
+            linger: Some(ms(1000)),
+            ..client()
+        });
+        let mut p = Rec::new();
+        lines(&mut s, "q\n");
+        s.push(vec![Input::Eof]);
+        s.pump(t0, &mut p);
+        s.received(t0 + ms(1), &text("ack"), &mut p);
+        s.tick(t0 + ms(400), t0 + ms(1), &mut p);
+        assert_eq!(
+            p.closes(),
+            0,
+            "answered, but --linger asks for 1000 ms of quiet"
+        );
+        s.received(t0 + ms(401), &text("result"), &mut p);
+        s.tick(t0 + ms(1400), t0 + ms(401), &mut p);
+        assert_eq!(p.closes(), 0);
+        s.tick(t0 + ms(1401), t0 + ms(401), &mut p);
+        assert_eq!(p.closes(), 1);
+    }
+
+    #[test]
+    fn linger_zero_and_nothing_sent_close_at_once_and_lingering_is_capped() {
+        let t0 = Instant::now();
+        for (cfg, input) in [
+            (
+                Config {
+                    linger: Some(Duration::ZERO),
+                    ..client()
+                },
+                "x\n",
+            ),
+            (client(), "# nothing\n"),
+        ] {
+            let mut s = script(cfg);
+            let mut p = Rec::new();
+            lines(&mut s, input);
+            s.push(vec![Input::Eof]);
+            s.pump(t0, &mut p);
+            assert_eq!(p.closes(), 1, "{input:?}");
+            assert!(s.stopped());
+        }
+        // A peer that never stops sending: at most 10 quiet periods after the end.
+        let mut s = script(client());
+        let mut p = Rec::new();
+        lines(&mut s, "x\n");
+        s.push(vec![Input::Eof]);
+        s.pump(t0, &mut p);
+        s.tick(t0 + ms(9999), t0 + ms(9990), &mut p);
+        assert_eq!(p.closes(), 0);
+        s.tick(t0 + ms(10_000), t0 + ms(9999), &mut p);
+        assert_eq!(p.closes(), 1);
+    }
+
+    #[test]
+    fn keep_open_and_the_repl_do_not_linger() {
+        let t0 = Instant::now();
+        let mut s = script(Config {
+            keep_open: true,
+            ..client()
+        });
+        let mut p = Rec::new();
+        lines(&mut s, "x\n");
+        s.push(vec![Input::Eof]);
+        s.pump(t0, &mut p);
+        s.tick(t0 + ms(60_000), t0, &mut p);
+        assert_eq!(p.closes(), 0);
+        assert_eq!(s.deadline(t0), None);
+        // The REPL (Ctrl-D): close at once.
+        let mut s = Script::new(client());
+        let mut p = Rec::new();
+        cmds(&mut s, &["x"]);
+        s.push(vec![Input::Eof]);
+        s.pump(t0, &mut p);
+        assert_eq!(p.sent(), vec!["text x", "close 1000"]);
+    }
+
+    #[test]
+    fn explicit_close_warns_about_unanswered_messages() {
+        let t0 = Instant::now();
+        let mut s = script(client());
+        let mut p = Rec::new();
+        lines(&mut s, "a\nb\n/close 1000 bye\nc\n");
+        s.push(vec![Input::Eof]);
+        s.pump(t0, &mut p);
+        s.received(t0, &text("a"), &mut p);
+        assert_eq!(p.sent(), vec!["text a", "text b", "close 1000 bye"]);
+        assert!(p
+            .events
+            .iter()
+            .any(|e| e.contains("2 data message(s) sent")));
+        assert!(s.stopped());
+        s.finish("the connection is closed", &mut p);
+        assert!(p
+            .events
+            .iter()
+            .any(|e| e == "warning 1 queued command(s) were not sent: the connection is closed"));
+    }
+
+    #[test]
+    fn max_messages_delivers_exactly_n_then_closes() {
+        let t0 = Instant::now();
+        let mut s = script(Config {
+            max_messages: Some(2),
+            ..client()
+        });
+        let mut p = Rec::new();
+        for m in ["1", "2", "3"] {
+            s.received(t0, &text(m), &mut p);
+        }
+        let shown: Vec<&String> = p
+            .events
+            .iter()
+            .filter(|e| e.starts_with("message"))
+            .collect();
+        assert_eq!(shown, vec!["message 1", "message 2"]);
+        assert_eq!(p.closes(), 1);
+        assert_eq!(s.delivered(), 2);
+    }
+
+    /// The queue `/wait` and `/expect` read holds nothing in the REPL, nothing once no
+    /// `/wait` or `/expect` is left, and at most `--max-size` bytes (the oldest go, and
+    /// the next reader is told).
+    #[test]
+    fn the_received_queue_is_held_only_when_needed_and_bounded() {
+        let t0 = Instant::now();
+        let mut s = Script::new(client());
+        let mut p = Rec::new();
+        s.received(t0, &text("early"), &mut p);
+        cmds(&mut s, &["/wait 1 100"]);
+        s.pump(t0, &mut p);
+        s.tick(t0 + ms(100), t0, &mut p);
+        assert!(
+            p.events.iter().any(|e| e.contains("/wait: expected 1")),
+            "REPL holds nothing"
+        );
+
+        let mut s = script(client());
+        let mut p = Rec::new();
+        s.push(vec![Input::Eof]);
+        s.received(t0, &text("x"), &mut p);
+        assert_eq!(
+            s.inbox.msgs.len(),
+            0,
+            "input over, nothing ahead: nothing held"
+        );
+
+        let mut s = script(Config {
+            max_size: 10,
+            ..client()
+        });
+        let mut p = Rec::new();
+        for m in ["aaaa", "bbbb", "cccc"] {
+            s.received(t0, &text(m), &mut p);
+        }
+        assert_eq!(s.inbox.bytes, 8);
+        cmds(&mut s, &["/expect text ^bbbb$"]);
+        s.pump(t0, &mut p);
+        assert!(p
+            .events
+            .iter()
+            .any(|e| e.contains("1 received message(s) were dropped")
+                && e.contains("raise --max-size")));
+        assert_eq!(
+            p.expects(),
+            vec!["expect text /^bbbb$/ ok=true got=text \"bbbb\""]
+        );
+    }
+
+    #[test]
+    fn commands_wait_for_a_connection_or_fail_with_nobody() {
+        let t0 = Instant::now();
+        let mut s = script(Config::new(Side::Listen));
+        let mut p = Rec::new();
+        p.ready = Ready::Wait;
+        cmds(&mut s, &["hi", "/sleep 5"]);
+        s.pump(t0, &mut p);
+        assert!(p.sent().is_empty() && s.runnable());
+        p.ready = Ready::Open;
+        s.pump(t0, &mut p);
+        assert_eq!(p.sent(), vec!["text hi"]);
+
+        let mut s = Script::new(Config::new(Side::Listen));
+        let mut p = Rec::new();
+        p.ready = Ready::Nobody("expected a client to send to: no client is connected".into());
+        cmds(&mut s, &["hi", "/reconnect"]);
+        s.pump(t0, &mut p);
+        assert_eq!(p.events.len(), 2);
+        assert!(p.events[1].contains("/reconnect: expected in the client only"));
+        assert!(!s.failed(), "the REPL does not fail a script");
+    }
+
+    #[test]
+    fn listen_commands_are_refused_by_the_client() {
+        let t0 = Instant::now();
+        let mut s = script(client());
+        let mut p = Rec::new();
+        cmds(&mut s, &["/kick 1", "/to 2", "/clients"]);
+        s.pump(t0, &mut p);
+        assert!(p.sent().is_empty());
+        assert_eq!(p.events.len(), 3);
+        assert!(s.failed());
+    }
+
+    #[test]
+    fn expectations_never_reached_fail_at_the_end() {
+        let t0 = Instant::now();
+        let mut s = script(client());
+        let mut p = Rec::new();
+        p.ready = Ready::Wait;
+        lines(&mut s, "a\n/expect text ^a$\n");
+        cmds(&mut s, &["/expect pong"]);
+        s.push(vec![Input::Eof]);
+        s.pump(t0, &mut p);
+        s.finish("could not connect", &mut p);
+        assert_eq!(p.expects().len(), 2);
+        assert!(p.expects().iter().all(|e| e.contains("never checked")));
+        assert!(p
+            .events
+            .iter()
+            .any(|e| e == "warning 1 queued command(s) were not sent: could not connect"));
+        assert!(s.failed());
+    }
+
+    #[test]
+    fn sleep_blocks_until_its_time() {
+        let t0 = Instant::now();
+        let mut s = script(client());
+        let mut p = Rec::new();
+        cmds(&mut s, &["/sleep 50", "x"]);
+        s.pump(t0, &mut p);
+        assert_eq!(s.deadline(t0), Some(t0 + ms(50)));
+        s.tick(t0 + ms(49), t0, &mut p);
+        assert!(p.sent().is_empty());
+        s.tick(t0 + ms(50), t0, &mut p);
+        assert_eq!(p.sent(), vec!["text x"]);
+    }
+
+    #[test]
+    fn close_code_checks_warn_and_send_as_asked() {
+        let t0 = Instant::now();
+        let mut s = script(client());
+        let mut p = Rec::new();
+        cmds(&mut s, &["/close 1005"]);
+        s.pump(t0, &mut p);
+        assert_eq!(p.sent(), vec!["close 1005"]);
+        assert!(p.events[0].contains("RFC 6455 7.4.1"));
+    }
+
+    #[test]
+    fn compress_1_without_deflate_fails_and_sends_nothing() {
+        let t0 = Instant::now();
+        let mut s = script(client());
+        let mut p = Rec::new();
+        cmds(&mut s, &["/text compress=1 hi"]);
+        s.pump(t0, &mut p);
+        assert!(p.sent().is_empty());
+        assert!(s.failed());
+    }
+
+    #[test]
+    fn file_is_refused_when_not_a_regular_file_or_too_big() {
+        let t0 = Instant::now();
+        let mut s = script(Config {
+            max_size: 4,
+            ..client()
+        });
+        let mut p = Rec::new();
+        let dir = std::env::temp_dir().join(format!("wsdbg-engine-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let big = dir.join("big");
+        std::fs::write(&big, b"12345").unwrap();
+        let small = dir.join("small");
+        std::fs::write(&small, b"1234").unwrap();
+        cmds(
+            &mut s,
+            &[
+                "/file /dev/zero",
+                &format!("/file {}", big.display()),
+                &format!("/file {}", small.display()),
+            ],
+        );
+        s.pump(t0, &mut p);
+        assert_eq!(p.sent(), vec!["text 1234"]);
+        assert!(p.events[0].contains("expected a regular file"));
+        assert!(p.events[1].contains("larger than --max-size"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_full_send_queue_holds_the_lines_in_order() {
+        let t0 = Instant::now();
+        let mut s = script(client());
+        let mut p = Rec::new();
+        p.ready = Ready::Full;
+        lines(&mut s, "a\nb\n");
+        s.pump(t0, &mut p);
+        assert!(p.sent().is_empty());
+        p.ready = Ready::Open;
+        s.pump(t0, &mut p);
+        assert_eq!(p.sent(), vec!["text a", "text b"]);
     }
 }

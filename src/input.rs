@@ -53,10 +53,14 @@ impl InputTx {
     }
 
     /// Ctrl-C: close now (or stop waiting to reconnect) and exit; during a blocking
-    /// connect, exit at once (130), as SIGINT does in script mode.
+    /// connect, exit at once (130). That is what SIGINT does in script mode, so it is
+    /// raised: one Ctrl-C path (the handler `channel` registers exits while connecting).
     pub fn interrupt(&self) {
         if self.connecting.load(Ordering::SeqCst) {
-            std::process::exit(crate::exit::INTERRUPTED.into());
+            // SAFETY: raise(3) has no preconditions; the handler is signal-hook's.
+            unsafe {
+                libc::raise(libc::SIGINT);
+            }
         }
         self.interrupted.store(true, Ordering::SeqCst);
         let _ = self.waker.wake();
@@ -250,8 +254,8 @@ pub fn read_file(path: &std::path::Path, max: u64) -> Result<Vec<u8>, Error> {
             path.display()
         ))
     };
-    let f = std::fs::File::open(path).map_err(cannot)?;
-    let meta = f.metadata().map_err(cannot)?;
+    // Looked at by path first: opening a FIFO would block until a writer came.
+    let meta = std::fs::metadata(path).map_err(cannot)?;
     if !meta.is_file() {
         return Err(Error::usage(format!(
             "/file: expected a regular file, {} is not one (a device, a FIFO or a directory); nothing sent",
@@ -264,6 +268,7 @@ pub fn read_file(path: &std::path::Path, max: u64) -> Result<Vec<u8>, Error> {
             path.display()
         )));
     }
+    let f = std::fs::File::open(path).map_err(cannot)?;
     let mut buf = Vec::with_capacity(meta.len() as usize);
     f.take(max.saturating_add(1))
         .read_to_end(&mut buf)

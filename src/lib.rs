@@ -1,4 +1,19 @@
 //! wsdbg: a WebSocket client and debugger that shows every frame as it crossed the wire.
+//!
+//! The layers, top to bottom (dependencies point down):
+//! - entry: `main` -> `cli` (clap, checks, plain-data configs) -> `app` (printers, input
+//!   thread or REPL, which driver) -> `exit` (the one place a code is chosen).
+//! - drivers, loops that wait on sockets and timers and move bytes: `session` (the
+//!   client: connect, redirects, reconnect), `listen` (N clients on one event loop),
+//!   `probe` (checks as data).
+//! - session engine, no I/O, the clock passed in: `engine` (commands, `/wait`,
+//!   `/expect`, lingering, behaviours, the outcome) over `command` (the grammar).
+//! - protocol core, no I/O: `protocol` (one connection: decode, check, reassemble,
+//!   closing handshake and its deadlines) over `wire` (frames, opcodes, rules) and
+//!   `deflate`.
+//! - network: `connect`, `proxy`, `handshake`, `transport`, `target`.
+//! - output: `event` (what happened), `render` (pretty, json, payload, raw), `output`,
+//!   `repl`, `term`; `events_doc` and `generation` keep the docs in step.
 
 pub mod app;
 pub mod backoff;

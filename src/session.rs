@@ -628,23 +628,30 @@ impl<S: Sink> Session<S> {
 
     /// Hand over input and let the engine run what it can.
     fn pump(&mut self, c: &mut Link) {
+        let interrupt = (self.sink.broken() || self.input.is_interrupted()) && !self.interrupt_seen;
+        self.interrupt_seen |= interrupt;
+        self.with_engine(c, |e, w| {
+            if interrupt {
+                e.interrupt(w);
+            }
+            e.pump(Instant::now(), w);
+        });
+    }
+
+    /// Run the engine on this connection's port (input handed over first).
+    fn with_engine(&mut self, c: &mut Link, f: impl FnOnce(&mut Script, &mut Wire<'_, S>)) {
         self.take_input();
-        let info = self.info_now(c);
+        let mut info = self.info_now(c);
+        info.uptime = self.connected_at.map(|t| t.elapsed()).unwrap_or_default();
+        info.state = "open";
         let mut w = Self::wire(
             &mut self.sink,
             &mut c.p.tx,
             &mut self.now.pings,
             &mut self.reconnect_now,
         );
-        if (w.out.0.broken() || self.input.is_interrupted()) && !self.interrupt_seen {
-            self.interrupt_seen = true;
-            self.engine.interrupt(&mut w);
-        }
-        let mut info = info;
-        info.uptime = self.connected_at.map(|t| t.elapsed()).unwrap_or_default();
-        info.state = "open";
         w.info = Some(info);
-        self.engine.pump(Instant::now(), &mut w);
+        f(&mut self.engine, &mut w);
     }
 
     /// The connection is over: add its counters to the session's, let it go.
@@ -766,14 +773,8 @@ impl<S: Sink> Session<S> {
     fn timers(&mut self, c: &mut Link) {
         let now = Instant::now();
         c.p.tick(&mut Out(&mut self.sink), now);
-        self.take_input();
-        let mut w = Self::wire(
-            &mut self.sink,
-            &mut c.p.tx,
-            &mut self.now.pings,
-            &mut self.reconnect_now,
-        );
-        self.engine.tick(now, c.p.rx.last_at, &mut w);
+        let last_rx = c.p.rx.last_at;
+        self.with_engine(c, |e, w| e.tick(now, last_rx, w));
         let closing = c.p.tx.close_sent() || c.p.tx.close_received() || c.p.end().is_some();
         if let (Some(due), Some(interval)) = (c.next_ping, self.opts.ping_interval) {
             if now >= due && !closing {

@@ -1231,8 +1231,9 @@ fn issue9_file_is_capped_at_max_size() {
     no_panic(run);
     run.clean_close_script_failed();
     let err = run.error();
+    // Issue 16 item 6: looked at before any of it is read (was: 64 MiB + 1 read, 70 MiB peak).
     assert_eq!(
-        err["message"], "/file: /dev/zero is larger than --max-size (100000 bytes); nothing sent",
+        err["message"], "/file: expected a regular file, /dev/zero is not one (a device, a FIFO or a directory); nothing sent",
         "{run}"
     );
     assert_eq!(run.texts("out"), ["after"], "the session went on\n{run}");
@@ -1242,6 +1243,43 @@ fn issue9_file_is_capped_at_max_size() {
         [OP_TEXT, OP_CLOSE],
         "nothing else sent: {seen:?}\n{run}"
     );
+}
+
+/// Issue 16 item 14: `/file` on a FIFO is refused before it is opened (opening it
+/// would block the event loop until a writer came: no pings answered).
+#[test]
+fn issue16_file_on_a_fifo_is_refused_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: mkfifo is not available");
+        return;
+    }
+    let server = Server::scripted(|c| {
+        c.echo_until_close();
+        c.seen.clone()
+    });
+    let input = format!("/file {}\nafter\n", fifo.display());
+    let w = watch(
+        &["--json", &server.url("/")],
+        input.into_bytes(),
+        Out::Capture,
+        Duration::from_secs(15),
+    );
+    let seen = server.result();
+    let run = w.ended();
+    no_panic(run);
+    run.clean_close_script_failed();
+    assert!(
+        run.error()["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("/file: expected a regular file")),
+        "{run}"
+    );
+    assert_eq!(run.texts("out"), ["after"], "the session went on\n{run}");
+    let ops: Vec<u8> = seen.iter().map(|f| f.opcode).collect();
+    assert_eq!(ops, [OP_TEXT, OP_CLOSE], "{seen:?}\n{run}");
 }
 
 /// A file of exactly `--max-size` bytes is still sent.

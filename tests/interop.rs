@@ -555,9 +555,19 @@ fn issue12_expect_against_python_websockets() {
         "-x",
         "hello",
         "-x",
-        "/expect text ^goodbye$",
+        "/expect text ^goodbye$ within 500",
         py.url("/").as_str(),
     ]));
     assert_eq!(out.code, Some(4), "{out}");
-    assert_eq!(out.first("expect")["got"], "text \"hello\"", "{out}");
+    // It waited for a match (skipping the echo), then said what came instead.
+    assert_eq!(
+        out.first("expect")["got"],
+        "text \"hello\" (nothing matched before the timeout)",
+        "{out}"
+    );
+    assert_eq!(
+        out.first("notice")["message"],
+        "/expect text /^goodbye$/: skipped text \"hello\"",
+        "{out}"
+    );
 }

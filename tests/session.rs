@@ -986,14 +986,19 @@ fn issue12_a_failed_expectation_says_what_came_and_exits_4() {
     let l = Listen::json();
     let out = script(
         &l,
-        "hello\n/expect text ^bye$\n/expect json a.b 1 within 200\nafter\n",
+        "hello\n/expect text ^bye$ within 300\n/expect json a.b 1 within 200\nafter\n",
         &[],
     );
     out.clean_close_script_failed();
     let got = expects(&out);
+    // It waited for a match, skipping the echo, and says what came instead.
     assert_eq!(
         got[0],
-        ("text /^bye$/".into(), false, "text \"hello\"".into()),
+        (
+            "text /^bye$/".into(),
+            false,
+            "text \"hello\" (nothing matched before the timeout)".into()
+        ),
         "{out}"
     );
     assert_eq!(got[1].2, "nothing before the timeout", "{out}");

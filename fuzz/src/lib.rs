@@ -401,6 +401,7 @@ fn frames_into(setup: &Setup, stream: &[u8], out: &mut Out) -> FramesReport {
             auto_pong: true,
             rbuf: 4096,
             deflate: None,
+            close_timeout: std::time::Duration::from_secs(5),
         },
         &[],
     );
