@@ -286,31 +286,9 @@ pub fn close_parts(payload: &[u8]) -> (Option<u16>, &[u8]) {
     }
 }
 
-/// The RFC 6455 / IANA name of a close code.
+/// The RFC 6455 / IANA name of a close code (see `wire::CloseCode`).
 pub fn close_code_name(code: u16) -> &'static str {
-    match code {
-        1000 => "Normal Closure",
-        1001 => "Going Away",
-        1002 => "Protocol Error",
-        1003 => "Unsupported Data",
-        1004 => "Reserved",
-        1005 => "No Status Received",
-        1006 => "Abnormal Closure",
-        1007 => "Invalid Frame Payload Data",
-        1008 => "Policy Violation",
-        1009 => "Message Too Big",
-        1010 => "Mandatory Extension",
-        1011 => "Internal Error",
-        1012 => "Service Restart",
-        1013 => "Try Again Later",
-        1014 => "Bad Gateway",
-        1015 => "TLS Handshake",
-        0..=999 => "Invalid",
-        1016..=2999 => "Reserved",
-        3000..=3999 => "Registered",
-        4000..=4999 => "Private Use",
-        _ => "Invalid",
-    }
+    crate::wire::CloseCode::from(code).name()
 }
 
 /// The name of an opcode as the contract spells it in JSON; `None` for reserved ones.

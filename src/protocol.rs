@@ -119,8 +119,6 @@ pub struct Rx {
     need: usize,
     /// The header at `start` went through `check_header`.
     checked: bool,
-    /// The header at `start` broke a rule; reported with its payload.
-    violation: Option<Violation>,
     /// Payload bytes of the frame at `start` already unmasked in place.
     unmasked: usize,
     checker: Checker,
@@ -231,7 +229,6 @@ impl Conn {
                 end: early.len(),
                 need: 0,
                 checked: false,
-                violation: None,
                 unmasked: 0,
                 checker,
                 partial: None,
@@ -290,15 +287,11 @@ impl Conn {
             if !rx.checked {
                 rx.checked = true;
                 rx.unmasked = 0;
-                let limit = rx.checker.max_size.max(125);
-                match rx.checker.check_header(&h) {
-                    Ok(()) => {}
-                    Err(v) if v.close_code == 1009 || h.len > limit || h.len > i64::MAX as u64 => {
-                        // Too big to wait for: never buffer it.
-                        return self.fail(d, v);
-                    }
-                    // Shown with its payload first (bounded by the limit).
-                    Err(v) => rx.violation = Some(v),
+                // A header that breaks a rule fails the connection at once: nothing of
+                // its payload is waited for or buffered (a peer could announce a large
+                // one and hold the socket).
+                if let Err(v) = rx.checker.check_header(&h) {
+                    return self.fail(d, v);
                 }
             }
             // A length's top bit is refused above, so this cannot overflow; saturate
@@ -308,7 +301,7 @@ impl Conn {
             if (avail as u64) < total {
                 // The size check made `total` fit in memory.
                 rx.need = total as usize;
-                if rx.violation.is_none() && avail > hlen {
+                if avail > hlen {
                     let have = avail - hlen;
                     if let Some(key) = h.mask {
                         let from = pstart + rx.unmasked;
@@ -317,11 +310,6 @@ impl Conn {
                     rx.unmasked = have;
                     if let Err(v) = rx.checker.check_partial(&h, &rx.buf[pstart..pstart + have]) {
                         return self.fail(d, v);
-                    }
-                }
-                if rx.eof {
-                    if let Some(v) = rx.violation.take() {
-                        self.fail(d, v);
                     }
                 }
                 return;
@@ -351,9 +339,6 @@ impl Conn {
             mask: h.mask,
             payload,
         }));
-        if let Some(v) = self.rx.violation.take() {
-            return self.fail(d, v);
-        }
         if let Err(v) = self.rx.checker.check_payload(h, payload) {
             return self.fail(d, v);
         }

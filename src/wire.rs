@@ -190,15 +190,129 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     }
 }
 
+/// A close code (RFC 6455 7.4 and the IANA registry), as a type: the named codes, and
+/// the ranges as arms that keep their number, like `OpCode::Reserved`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseCode {
+    Normal,
+    GoingAway,
+    ProtocolError,
+    Unsupported,
+    /// 1005: no code was in the close frame (never on the wire).
+    NoStatus,
+    /// 1006: no close frame at all (never on the wire).
+    Abnormal,
+    InvalidPayload,
+    Policy,
+    TooBig,
+    MandatoryExtension,
+    Internal,
+    Restart,
+    TryAgain,
+    BadGateway,
+    /// 1015: the TLS handshake failed (never on the wire).
+    Tls,
+    /// 3000-3999: registered with IANA by libraries and frameworks.
+    Registered(u16),
+    /// 4000-4999: private use by applications.
+    Private(u16),
+    /// 1004, 1016-2999: reserved; 0-999 and 5000 and above: not used.
+    Reserved(u16),
+}
+
+impl From<u16> for CloseCode {
+    fn from(code: u16) -> CloseCode {
+        use CloseCode::*;
+        match code {
+            1000 => Normal,
+            1001 => GoingAway,
+            1002 => ProtocolError,
+            1003 => Unsupported,
+            1005 => NoStatus,
+            1006 => Abnormal,
+            1007 => InvalidPayload,
+            1008 => Policy,
+            1009 => TooBig,
+            1010 => MandatoryExtension,
+            1011 => Internal,
+            1012 => Restart,
+            1013 => TryAgain,
+            1014 => BadGateway,
+            1015 => Tls,
+            3000..=3999 => Registered(code),
+            4000..=4999 => Private(code),
+            _ => Reserved(code),
+        }
+    }
+}
+
+impl CloseCode {
+    pub fn code(self) -> u16 {
+        use CloseCode::*;
+        match self {
+            Normal => 1000,
+            GoingAway => 1001,
+            ProtocolError => 1002,
+            Unsupported => 1003,
+            NoStatus => 1005,
+            Abnormal => 1006,
+            InvalidPayload => 1007,
+            Policy => 1008,
+            TooBig => 1009,
+            MandatoryExtension => 1010,
+            Internal => 1011,
+            Restart => 1012,
+            TryAgain => 1013,
+            BadGateway => 1014,
+            Tls => 1015,
+            Registered(c) | Private(c) | Reserved(c) => c,
+        }
+    }
+
+    /// The RFC 6455 / IANA name.
+    pub fn name(self) -> &'static str {
+        use CloseCode::*;
+        match self {
+            Normal => "Normal Closure",
+            GoingAway => "Going Away",
+            ProtocolError => "Protocol Error",
+            Unsupported => "Unsupported Data",
+            NoStatus => "No Status Received",
+            Abnormal => "Abnormal Closure",
+            InvalidPayload => "Invalid Frame Payload Data",
+            Policy => "Policy Violation",
+            TooBig => "Message Too Big",
+            MandatoryExtension => "Mandatory Extension",
+            Internal => "Internal Error",
+            Restart => "Service Restart",
+            TryAgain => "Try Again Later",
+            BadGateway => "Bad Gateway",
+            Tls => "TLS Handshake",
+            Registered(_) => "Registered",
+            Private(_) => "Private Use",
+            Reserved(1004 | 1016..=2999) => "Reserved",
+            Reserved(_) => "Invalid",
+        }
+    }
+
+    /// Allowed in a close frame on the wire (RFC 6455 7.4)?
+    ///
+    /// 1000-1003 and 1007-1014 (RFC 6455 7.4.1 and the IANA registry), 3000-4999
+    /// (7.4.2: registered and private use). Never on the wire: 0-999, 1004 (reserved),
+    /// 1005 and 1006 (no code / no close frame), 1015 (TLS failure), 1016-2999 (reserved
+    /// for future RFCs), 5000 and above. Unlike tungstenite's `CloseCode::is_allowed`,
+    /// 1014 (IANA: bad gateway) is allowed.
+    pub fn allowed_on_wire(self) -> bool {
+        !matches!(
+            self,
+            CloseCode::NoStatus | CloseCode::Abnormal | CloseCode::Tls | CloseCode::Reserved(_)
+        )
+    }
+}
+
 /// Is this close code allowed in a close frame on the wire (RFC 6455 7.4)?
-///
-/// 1000-1003 and 1007-1014 (RFC 6455 7.4.1 and the IANA registry), 3000-4999
-/// (7.4.2: registered and private use). Never on the wire: 0-999, 1004 (reserved),
-/// 1005 and 1006 (no code / no close frame), 1015 (TLS failure), 1016-2999 (reserved
-/// for future RFCs), 5000 and above. Unlike tungstenite's `CloseCode::is_allowed`,
-/// 1014 (IANA: bad gateway) is allowed.
 pub fn close_code_allowed(code: u16) -> bool {
-    matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
+    CloseCode::from(code).allowed_on_wire()
 }
 
 /// Incremental UTF-8 validation of a text message that arrives in pieces: a character
@@ -657,6 +771,24 @@ fn check_close(payload: &[u8]) -> Result<(), Violation> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn close_codes_round_trip_and_name_the_ranges() {
+        for code in 0..=u16::MAX {
+            let c = CloseCode::from(code);
+            assert_eq!(c.code(), code);
+            assert_eq!(
+                c.allowed_on_wire(),
+                matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999),
+                "{code}"
+            );
+        }
+        assert_eq!(CloseCode::from(1006).name(), "Abnormal Closure");
+        assert_eq!(CloseCode::from(4001).name(), "Private Use");
+        assert_eq!(CloseCode::from(1004).name(), "Reserved");
+        assert_eq!(CloseCode::from(999).name(), "Invalid");
+        assert_eq!(CloseCode::from(5000).name(), "Invalid");
+    }
     use proptest::prelude::*;
 
     const MIB: u64 = 1 << 20;

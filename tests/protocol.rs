@@ -651,3 +651,48 @@ fn frames_right_after_the_101_are_not_lost() {
     out.clean_close();
     assert_eq!(out.texts("in"), vec!["first", "second"], "{out}");
 }
+
+/// Issue 16 item 7: a frame whose header breaks a rule is failed on the header, with
+/// its payload announced but never sent: 1002 at once, with `--keep-open` too (the
+/// server holds the socket), and the rule named.
+#[test]
+fn issue16_a_broken_header_fails_before_its_payload_arrives() {
+    for (name, bytes, rule) in [
+        (
+            "reserved opcode",
+            header(true, 0, 3, None, 1 << 20),
+            "RFC 6455 5.2",
+        ),
+        (
+            "rsv2",
+            header(true, 0b010, 2, None, 1 << 20),
+            "RFC 6455 5.2",
+        ),
+        (
+            "masked server frame",
+            header(true, 0, 2, Some([1, 2, 3, 4]), 1 << 20),
+            "RFC 6455 5.1",
+        ),
+        (
+            "control frame over 125",
+            header(true, 0, 9, None, 1 << 20),
+            "RFC 6455 5.5",
+        ),
+    ] {
+        let server = violation_server(bytes);
+        let out = run(wsdbg()
+            .args(["--json", "--keep-open", "--close-timeout", "2"])
+            .arg(server.url("/"))
+            .write_stdin(""));
+        let seen = server.result();
+        out.protocol_error(rule);
+        let close = seen
+            .close
+            .unwrap_or_else(|| panic!("{name}: no close frame\n{out}"));
+        assert_eq!(close.close_code(), Some(1002), "{name}\n{out}");
+        assert!(
+            out.elapsed < std::time::Duration::from_millis(1500),
+            "{name}: waited for the announced payload\n{out}"
+        );
+    }
+}
