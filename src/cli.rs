@@ -518,7 +518,7 @@ impl ListenArgs {
             .map(|h| parse_header(h))
             .collect::<Result<Vec<_>, _>>()?;
         if let Some(p) = &self.subprotocol {
-            if p.is_empty() || p.contains(['\r', '\n', ',']) {
+            if p.is_empty() || p.contains(',') || crate::handshake::bad_field(p).is_some() {
                 return Err(Error::usage(format!(
                     "--subprotocol: expected one token, got {p:?}"
                 )));
@@ -606,7 +606,8 @@ impl ConnArgs {
             origin: c.origin,
             compress,
         };
-        // No CR or LF can get into the request (header injection).
+        // No CR, LF or other control character can get into the request (header
+        // injection, RFC 9110 5.5).
         ask.check()?;
         let session = crate::session::Options {
             target,
@@ -823,9 +824,11 @@ pub fn parse_header(h: &str) -> Result<(String, String), Error> {
             "-H: expected 'Name: value' with a token as the name, got {h:?}"
         )));
     }
-    if value.contains(['\r', '\n']) {
+    if let Some(c) = crate::handshake::bad_field(value) {
         return Err(Error::usage(format!(
-            "-H: expected a one-line header value, got {h:?}"
+            "-H: expected a header value of {}, got {h:?} (U+{:04X} in it)",
+            crate::handshake::FIELD_CHARS,
+            c as u32
         )));
     }
     Ok((name.to_string(), value.trim().to_string()))

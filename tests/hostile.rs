@@ -1495,3 +1495,139 @@ fn issue9_json_of_a_large_message_stays_within_3x_its_size() {
     w.peak_under("a 16 MiB text message as JSON", bound);
     no_panic(w.ended());
 }
+
+// ---------------------------------------------------------------------------------------
+// Issue 16: the handshake, input, a panic, output to a terminal
+// ---------------------------------------------------------------------------------------
+
+/// Issue 16 item 9: `100 Continue` (and any 1xx) before the 101 was taken as the
+/// refusal; it is skipped (RFC 9110 15.2) and the session runs: exit 0, echo received.
+#[test]
+fn issue16_interim_100_continue_before_the_101_is_skipped() {
+    let server = Server::builder().reply(Reply::Nothing).run(|c| {
+        let req = read_request(c).expect("an upgrade request");
+        c.send(b"HTTP/1.1 100 Continue\r\n\r\n");
+        thread::sleep(Duration::from_millis(50));
+        c.send(b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n");
+        c.send(&Reply::Accept.bytes_for(&req));
+        c.echo_until_close();
+    });
+    let out = run(wsdbg()
+        .args(["--json", "-x", "after 1xx"])
+        .arg(server.url("/")));
+    server.finish();
+    no_panic(&out);
+    out.clean_close();
+    assert_eq!(out.first("handshake")["response"]["status"], 101, "{out}");
+    assert_eq!(out.texts("in"), ["after 1xx"], "{out}");
+}
+
+/// Issue 16 item 9: a second `Sec-WebSocket-Protocol` or `Sec-WebSocket-Extensions`
+/// line naming what was not offered was accepted (only the first line was read); the
+/// lines are joined (RFC 9110 5.3) and refused as the same on one line is (RFC 6455
+/// 4.1): exit 1, a handshake error, no frame sent.
+#[test]
+fn issue16_repeated_protocol_or_extension_lines_are_checked_as_one_list() {
+    /// Our options, the response's extra header lines, the error.
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case] = &[
+        (
+            &["-p", "chat"],
+            &[
+                ("Sec-WebSocket-Protocol", "chat"),
+                ("Sec-WebSocket-Protocol", "v3"),
+            ],
+            "expected the server to choose one subprotocol, got 2: \"chat\", \"v3\" (RFC 6455 4.1)",
+        ),
+        (
+            &["-p", "chat"],
+            &[("Sec-WebSocket-Protocol", "chat, v3")],
+            "expected the server to choose one subprotocol, got 2: \"chat\", \"v3\" (RFC 6455 4.1)",
+        ),
+        (
+            &["--compress"],
+            &[
+                ("Sec-WebSocket-Extensions", "permessage-deflate"),
+                ("Sec-WebSocket-Extensions", "x-webkit-evil"),
+            ],
+            "the server chose 2 extensions (\"permessage-deflate, x-webkit-evil\"); at most permessage-deflate was offered (RFC 6455 4.1)",
+        ),
+        (
+            &[],
+            &[
+                ("Sec-WebSocket-Extensions", ""),
+                ("Sec-WebSocket-Extensions", "permessage-deflate"),
+            ],
+            "the server chose extension \"permessage-deflate\", which was not offered (RFC 6455 4.1)",
+        ),
+    ];
+    for (args, lines, want) in cases {
+        let server = Server::builder()
+            .reply(Reply::accept_with(lines))
+            .run(|c| c.drain(Duration::from_secs(2)));
+        let out = run(wsdbg().arg("--json").args(*args).arg(server.url("/")));
+        server.finish();
+        no_panic(&out);
+        let err = out.error_kind("handshake", 1);
+        assert_eq!(err["message"], *want, "{lines:?}\n{out}");
+        assert!(out.all("frame").is_empty(), "{out}");
+    }
+}
+
+/// Issue 16 item 9: VT, DEL and the other controls but HTAB in `-H`, `--origin` or
+/// `-p` were sent as they were; like CR and LF they are now a usage error (exit 2,
+/// one line, RFC 9110 5.5) before anything is sent. A tab is a valid field character
+/// and is sent.
+#[test]
+fn issue16_control_characters_in_request_values_are_refused_before_connecting() {
+    let cases: &[(&str, &str)] = &[
+        ("--origin", "http://o\x0bX"),
+        ("--origin", "http://o\x7f"),
+        ("-p", "chat\x0b"),
+        ("-p", "chat\x7f"),
+        ("-p", "chat\x1b[2J"),
+        ("-H", "X-A: b\x0bc"),
+        ("-H", "X-A: b\x7fc"),
+        ("-H", "X-A: b\x0cc"),
+        ("-H", "X-A: b\x1bc"),
+    ];
+    for (opt, value) in cases {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let url = format!("ws://{}/", listener.local_addr().expect("addr"));
+        let out = run(wsdbg().args(["--json", opt, value]).arg(&url));
+        no_panic(&out);
+        let err = out.error_kind("usage", 2);
+        let msg = err["message"].as_str().unwrap_or_default();
+        assert!(msg.starts_with(opt), "{opt} {value:?}\n{out}");
+        assert!(msg.contains("RFC 9110 5.5"), "{opt} {value:?}\n{out}");
+        assert_eq!(out.stderr.trim_end().lines().count(), 1, "one line\n{out}");
+        assert!(
+            !out.stderr.contains(['\x0b', '\x7f', '\x1b', '\x0c']),
+            "escaped in the message\n{out}"
+        );
+        match listener.accept() {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Ok(_) => panic!("{opt} {value:?}: wsdbg connected anyway\n{out}"),
+            Err(e) => panic!("accept: {e}"),
+        }
+    }
+    // A tab inside a value is a field character: sent as given.
+    let server = Server::echo();
+    let out = run(wsdbg()
+        .args([
+            "--json",
+            "-H",
+            "X-Tab: a\tb",
+            "--origin",
+            "http://o\tp",
+            "-x",
+            "hi",
+        ])
+        .arg(server.url("/")));
+    let req = server.request();
+    server.finish();
+    out.clean_close();
+    assert_eq!(req.header("x-tab"), Some("a\tb"), "{out}");
+    assert_eq!(req.header("origin"), Some("http://o\tp"), "{out}");
+}
