@@ -221,9 +221,12 @@ pub struct ConnArgs {
     /// Script mode: stdin is raw bytes, sent as binary messages
     #[arg(short = 'b', long)]
     pub binary: bool,
-    /// With --binary: largest binary message made from stdin
-    #[arg(hide_short_help = true, long, value_name = "BYTES", default_value_t = 64 * 1024)]
-    pub chunk_size: usize,
+    /// With --binary: largest binary message made from stdin [default: 65536, or
+    /// --max-size when smaller]
+    ///
+    /// At most --max-size: a message from stdin is never one we would refuse.
+    #[arg(hide_short_help = true, long, value_name = "BYTES")]
+    pub chunk_size: Option<u64>,
     /// Deliver exactly N received data messages, then close and exit
     ///
     /// The close is 1000; later messages are shown only as frames; the end of input does
@@ -572,11 +575,24 @@ impl ConnArgs {
         } else {
             None
         };
-        if c.chunk_size == 0 {
-            return Err(Error::usage(
-                "--chunk-size: expected at least 1 byte, got 0",
-            ));
-        }
+        // A message from stdin is never larger than one we would take (and a size past
+        // memory is refused here, not by a panic or an abort on the input thread).
+        let chunk_size = match c.chunk_size {
+            Some(0) => {
+                return Err(Error::usage(
+                    "--chunk-size: expected at least 1 byte, got 0",
+                ))
+            }
+            Some(n) if n > c.max_size => {
+                return Err(Error::usage(format!(
+                    "--chunk-size: expected at most --max-size ({} bytes), got {n}",
+                    c.max_size
+                )))
+            }
+            Some(n) => n,
+            None => DEFAULT_CHUNK.min(c.max_size).max(1),
+        };
+        let chunk_size = usize::try_from(chunk_size).unwrap_or(usize::MAX);
         let ping_interval = match c.ping_interval {
             Some(s) if s > 0.0 => Some(secs("--ping-interval", s)?),
             Some(s) => {
@@ -643,9 +659,7 @@ impl ConnArgs {
             .map(|x| crate::command::parse(x).map_err(|e| Error::usage(e.to_string())))
             .collect::<Result<Vec<_>, _>>()?;
         let stdin = if c.binary {
-            Stdin::Binary {
-                chunk: c.chunk_size,
-            }
+            Stdin::Binary { chunk: chunk_size }
         } else if c.raw {
             Stdin::Lines(crate::input::LineMode::Raw)
         } else {
@@ -806,6 +820,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
     }
     prev[b.len()]
 }
+
+/// `--chunk-size` when not given (and `--max-size` is not smaller).
+const DEFAULT_CHUNK: u64 = 64 * 1024;
 
 /// `Name: value` from `-H`.
 pub fn parse_header(h: &str) -> Result<(String, String), Error> {

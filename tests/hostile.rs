@@ -1631,3 +1631,175 @@ fn issue16_control_characters_in_request_values_are_refused_before_connecting() 
     assert_eq!(req.header("x-tab"), Some("a\tb"), "{out}");
     assert_eq!(req.header("origin"), Some("http://o\tp"), "{out}");
 }
+
+/// Issue 16 item 13: `-b --chunk-size 18446744073709551615` panicked in the input thread
+/// and then hung; `--chunk-size 100000000000` aborted (exit 134). Over `--max-size` it
+/// is a usage error (exit 2) before connecting.
+#[test]
+fn issue16_chunk_size_over_max_size_is_a_usage_error() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--chunk-size", "18446744073709551615"],
+            "--chunk-size: expected at most --max-size (67108864 bytes), got 18446744073709551615",
+        ),
+        (
+            &["--chunk-size", "100000000000"],
+            "--chunk-size: expected at most --max-size (67108864 bytes), got 100000000000",
+        ),
+        (
+            &["--max-size", "1000", "--chunk-size", "1001"],
+            "--chunk-size: expected at most --max-size (1000 bytes), got 1001",
+        ),
+        (
+            &["--chunk-size", "0"],
+            "--chunk-size: expected at least 1 byte, got 0",
+        ),
+    ];
+    for (args, want) in cases {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let url = format!("ws://{}/", listener.local_addr().expect("addr"));
+        let out = run(wsdbg().args(["--json", "-b"]).args(*args).arg(&url));
+        no_panic(&out);
+        let err = out.error_kind("usage", 2);
+        assert_eq!(err["message"], *want, "{out}");
+        assert!(out.elapsed < Duration::from_secs(5), "{out}");
+        match listener.accept() {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Ok(_) => panic!("{args:?}: wsdbg connected anyway\n{out}"),
+            Err(e) => panic!("accept: {e}"),
+        }
+    }
+}
+
+/// Issue 16 item 13: with `--max-size` as large as it goes, a `--chunk-size` no
+/// allocator can give is a one-line error on the input thread (exit 4, clean close),
+/// not an abort; a `--chunk-size` at `--max-size` is taken, and `--max-size` below the
+/// default chunk lowers the chunk rather than refusing.
+#[test]
+fn issue16_chunk_size_past_memory_is_an_error_not_an_abort() {
+    let server = Server::echo();
+    let out = run(wsdbg()
+        .args(["--json", "-b", "--max-size", "18446744073709551615"])
+        .args(["--chunk-size", "100000000000000000"])
+        .arg(server.url("/"))
+        .write_stdin("abc"));
+    server.finish();
+    no_panic(&out);
+    out.clean_close_script_failed();
+    assert_eq!(
+        out.error()["message"],
+        "--chunk-size: expected a size this machine can allocate, got \"100000000000000000 bytes\"",
+        "{out}"
+    );
+    // --max-size 4 alone (no --chunk-size): reads of at most 4 bytes.
+    let server = Server::echo();
+    let out = run(wsdbg()
+        .args(["--json", "-b", "--max-size", "4"])
+        .arg(server.url("/"))
+        .write_stdin("abcdef"));
+    server.finish();
+    out.clean_close();
+    let lens: Vec<u64> = out
+        .messages("out")
+        .iter()
+        .map(|m| m["len"].as_u64().unwrap_or(0))
+        .collect();
+    assert!(
+        lens.iter().all(|&n| n <= 4) && lens.iter().sum::<u64>() == 6,
+        "{lens:?}\n{out}"
+    );
+}
+
+/// Issue 16 item 13: a panic in a thread other than the session's (here the input
+/// thread, made to panic by the debug-only `WSDBG_TEST_PANIC=input`) left the session
+/// waiting for input forever. The panic hook ends the process: one line on stderr,
+/// `wsdbg: error: internal error: ...`, exit 70.
+#[test]
+fn issue16_a_panic_in_the_input_thread_ends_the_process() {
+    for args in [&["--keep-open"][..], &["-b", "--keep-open"][..]] {
+        let server = Server::builder()
+            .may_not_connect()
+            .run(|c| c.drain(Duration::from_secs(8)));
+        let out = run(wsdbg()
+            .env("WSDBG_TEST_PANIC", "input")
+            .args(args)
+            .arg(server.url("/")));
+        drop(server);
+        assert_eq!(out.code, Some(70), "{args:?}\n{out}");
+        assert!(out.elapsed < Duration::from_secs(5), "{out}");
+        let lines: Vec<&str> = out.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "one line\n{out}");
+        assert!(
+            lines[0].starts_with(
+                "wsdbg: error: internal error: WSDBG_TEST_PANIC=input (a bug: input thread, src/input.rs:"
+            ),
+            "{out}"
+        );
+    }
+}
+
+/// Issue 16 item 6: a stdin line with no newline grew without end (a 100 MB line:
+/// 106 MiB). A line is capped at `--max-size`: past it a one-line error (exit 4), the
+/// line is not sent, the rest of it is dropped as it is read, and the session goes on
+/// with the next line.
+#[test]
+fn issue16_a_100_mb_stdin_line_is_capped_at_max_size() {
+    const LINE: usize = 100_000_000;
+    let server = Server::scripted(|c| {
+        c.echo_until_close();
+        c.seen.clone()
+    });
+    let mut stdin = vec![b'z'; LINE];
+    stdin.extend_from_slice(b"\nafter\n");
+    let w = watch(
+        &["--json", "--max-size", "1000000", &server.url("/")],
+        stdin,
+        Out::Capture,
+        Duration::from_secs(30),
+    );
+    let seen = server.result();
+    // (Checked first: a failure message with the line in it would be 200 MB.)
+    let sent = seen.iter().map(|f| f.payload.len()).max().unwrap_or(0);
+    assert!(sent < 1000, "the line was sent ({sent} bytes)");
+    w.peak_under("a 100 MB stdin line, --max-size 1000000", RSS_BOUND_KIB);
+    let run = w.ended();
+    no_panic(run);
+    run.clean_close_script_failed();
+    assert_eq!(
+        run.error()["message"],
+        "input: expected a line of at most 1000000 bytes (--max-size; a longer one is not sent), got \"zzzzzzzzzzzzzzzzzzzzzzzz...\"",
+        "{run}"
+    );
+    assert_eq!(run.texts("out"), ["after"], "the session went on\n{run}");
+    let ops: Vec<u8> = seen.iter().map(|f| f.opcode).collect();
+    assert_eq!(ops, [OP_TEXT, OP_CLOSE], "nothing else sent: {seen:?}");
+}
+
+/// The same line at the default `--max-size` (64 MiB): the peak is the limit, not the
+/// line (the bound: 64 MiB plus an ordinary session's 16 MiB).
+#[test]
+fn issue16_a_100_mb_stdin_line_at_the_default_max_size() {
+    const LINE: usize = 100_000_000;
+    let server = Server::scripted(|c| {
+        c.echo_until_close();
+        c.seen.clone()
+    });
+    let w = watch(
+        &["--json", &server.url("/")],
+        vec![b'z'; LINE],
+        Out::Capture,
+        Duration::from_secs(30),
+    );
+    let seen = server.result();
+    let sent = seen.iter().map(|f| f.payload.len()).max().unwrap_or(0);
+    assert!(sent < 1000, "the line was sent ({sent} bytes)");
+    w.peak_under(
+        "a 100 MB stdin line, default --max-size",
+        (64 << 10) + RSS_BOUND_KIB,
+    );
+    let run = w.ended();
+    no_panic(run);
+    run.clean_close_script_failed();
+    assert!(run.messages("out").is_empty(), "{run}");
+}
