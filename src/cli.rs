@@ -319,6 +319,13 @@ pub enum ColorChoice {
 #[derive(Debug, Args)]
 pub struct OutArgs {
     /// Output format
+    ///
+    /// payload writes a text message's own newlines as they are, so a line is one message
+    /// only when no message has one; to a terminal it escapes control characters other
+    /// than newline and tab as pretty does (ESC, C1, CR: a server cannot drive the
+    /// terminal), to a pipe or file it writes the text as it came. For message boundaries
+    /// whatever the text, use --json (one line per message, text escaped, C1 controls as
+    /// \u009b); -o raw keeps the bytes exactly, with nothing between messages.
     #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Pretty)]
     pub output: OutputFormat,
     /// Same as --output json
@@ -696,6 +703,7 @@ impl OutArgs {
             color: self.color(stdout_is_tty),
             text_max,
             hex_max,
+            terminal: stdout_is_tty,
         }
     }
 

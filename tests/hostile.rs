@@ -1803,3 +1803,124 @@ fn issue16_a_100_mb_stdin_line_at_the_default_max_size() {
     run.clean_close_script_failed();
     assert!(run.messages("out").is_empty(), "{run}");
 }
+
+/// A pseudo-terminal: (master, slave). What is written to the slave is read from the
+/// master, as a terminal would show it.
+fn pty() -> (std::fs::File, std::fs::File) {
+    use std::os::fd::FromRawFd;
+    let (mut master, mut slave) = (0 as libc::c_int, 0 as libc::c_int);
+    // SAFETY: openpty writes two descriptors into the two ints; the rest may be null.
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(rc, 0, "openpty");
+    // SAFETY: both descriptors were just made, and each is owned once.
+    unsafe {
+        (
+            std::fs::File::from_raw_fd(master),
+            std::fs::File::from_raw_fd(slave),
+        )
+    }
+}
+
+/// Issue 16 item 16: `-o payload` passed ESC and C1 controls raw to a terminal, so a
+/// server could retitle, clear or reprogram the user's terminal. To a terminal it now
+/// escapes them as pretty does (newline and tab kept); to a pipe the bytes are as they
+/// came.
+#[test]
+fn issue16_payload_to_a_terminal_escapes_controls() {
+    const EVIL: &str = "title \x1b]0;pwned\x07 csi \u{9b}2J cr \r nel \u{85}\tend";
+    let serve = || {
+        Server::scripted(|c| {
+            c.send(&text(EVIL));
+            c.send(&text("two\nlines"));
+            c.send(&close(1000, ""));
+            c.drain(Duration::from_secs(3));
+        })
+    };
+    // stdout a terminal.
+    let server = serve();
+    let (mut master, slave) = pty();
+    let mut cmd = StdCommand::new(bin());
+    cmd.env("NO_COLOR", "1")
+        .env("TERM", "dumb")
+        .args(["-o", "payload", "--keep-open", &server.url("/")])
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(slave))
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("cannot start wsdbg");
+    drop(cmd);
+    let mut shown = Vec::new();
+    let mut buf = [0u8; 4096];
+    // Read until the slave side is closed (EIO) or the test's patience ends.
+    let reader = thread::spawn(move || {
+        while let Ok(n) = master.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            shown.extend_from_slice(&buf[..n]);
+        }
+        shown
+    });
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("wait") {
+            break st;
+        }
+        assert!(Instant::now() < deadline, "wsdbg did not end");
+        thread::sleep(Duration::from_millis(10));
+    };
+    server.finish();
+    let shown = String::from_utf8(reader.join().expect("reader")).expect("UTF-8");
+    assert_eq!(status.code(), Some(0), "{shown:?}");
+    // The terminal turns each "\n" into "\r\n" (onlcr).
+    assert_eq!(
+        shown,
+        "title \\u{1b}]0;pwned\\u{7} csi \\u{9b}2J cr \\r nel \\u{85}\tend\r\ntwo\r\nlines\r\n"
+    );
+    // stdout a pipe: the bytes as they came.
+    let server = serve();
+    let out = run(wsdbg()
+        .args(["-o", "payload", "--keep-open"])
+        .arg(server.url("/")));
+    server.finish();
+    out.code(0);
+    assert_eq!(out.stdout, format!("{EVIL}\ntwo\nlines\n"), "{out}");
+}
+
+/// Issue 16 item 16: `--json` carried raw C1 controls (U+009B, the one-byte CSI, and
+/// the rest): they are written `\u009b` etc., DEL `\u007f`, in every string.
+#[test]
+fn issue16_json_escapes_c1_controls() {
+    let server = Server::builder()
+        .reply(Reply::accept_with(&[("X-Evil", "h\u{9b}2J")]))
+        .run(|c| {
+            c.send(&text("csi \u{9b}31m del \x7f nel \u{85}"));
+            c.send(&close(1000, "bye \u{9b}0m"));
+            c.drain(Duration::from_secs(3));
+        });
+    let out = run(wsdbg().args(["--json", "--keep-open"]).arg(server.url("/")));
+    server.finish();
+    out.clean_close();
+    if let Some(c) = out.stdout.chars().find(|&c| c.is_control() && c != '\n') {
+        panic!("raw {c:?} on stdout\n{out}");
+    }
+    assert!(
+        out.stdout
+            .contains(r#""text":"csi \u009b31m del \u007f nel \u0085""#),
+        "{out}"
+    );
+    assert!(out.stdout.contains(r#"["X-Evil","h\u009b2J"]"#), "{out}");
+    assert_eq!(
+        out.texts("in"),
+        ["csi \u{9b}31m del \x7f nel \u{85}"],
+        "{out}"
+    );
+    assert_eq!(out.first("close")["reason"], "bye \u{9b}0m", "{out}");
+}
