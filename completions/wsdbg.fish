@@ -35,7 +35,7 @@ complete -c wsdbg -n "__fish_wsdbg_needs_command" -l close-timeout -d 'Seconds t
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l max-size -d 'Largest message accepted; beyond it close with 1009' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s x -l execute -d 'Run CMD after connecting (repeatable), then close; stdin is not read' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l linger -d 'Script mode: at end of input, close once the peer has been quiet for MS' -r
-complete -c wsdbg -n "__fish_wsdbg_needs_command" -l chunk-size -d 'With --binary: largest binary message made from stdin' -r
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l chunk-size -d 'With --binary: largest binary message made from stdin [default: 65536, or --max-size when smaller]' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l max-messages -d 'Deliver exactly N received data messages, then close and exit' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l proxy -d 'Proxy: http://[user:pass@]host:port, socks5:// or socks5h://' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l compress -d 'Offer permessage-deflate and show what it did; =PARAMS to ask for more' -r
@@ -110,7 +110,7 @@ complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l close-timeout -d '
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l max-size -d 'Largest message accepted; beyond it close with 1009' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -s x -l execute -d 'Run CMD after connecting (repeatable), then close; stdin is not read' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l linger -d 'Script mode: at end of input, close once the peer has been quiet for MS' -r
-complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l chunk-size -d 'With --binary: largest binary message made from stdin' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l chunk-size -d 'With --binary: largest binary message made from stdin [default: 65536, or --max-size when smaller]' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l max-messages -d 'Deliver exactly N received data messages, then close and exit' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l proxy -d 'Proxy: http://[user:pass@]host:port, socks5:// or socks5h://' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l compress -d 'Offer permessage-deflate and show what it did; =PARAMS to ask for more' -r

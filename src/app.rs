@@ -61,10 +61,11 @@ fn listen(mut l: ListenConfig, out: OutConfig, start: Instant) -> Result<u8, Err
         io::BufWriter::with_capacity(64 * 1024, stdout),
         io::stderr(),
     );
+    let max = l.max_size;
     let (server, tx) = crate::listen::start(l, Output::new(printer, start), true)?;
     spawn_input(move || {
         if execute.is_empty() {
-            input::lines(tx, io::stdin().lock(), LineMode::Commands)
+            input::lines(tx, io::stdin().lock(), LineMode::Commands, max)
         } else {
             input::execute(tx, execute)
         }
@@ -98,6 +99,7 @@ fn connect(c: ConnectConfig, out: OutConfig, start: Instant) -> Result<u8, Error
         script: true,
         ..opts
     };
+    let max = opts.max_size;
     let (session, tx) = Session::new(opts, Output::new(printer, start))?;
     spawn_input(move || {
         if !execute.is_empty() {
@@ -105,7 +107,7 @@ fn connect(c: ConnectConfig, out: OutConfig, start: Instant) -> Result<u8, Error
         } else {
             match stdin {
                 Stdin::Binary { chunk } => input::bytes(tx, io::stdin().lock(), chunk),
-                Stdin::Lines(mode) => input::lines(tx, io::stdin().lock(), mode),
+                Stdin::Lines(mode) => input::lines(tx, io::stdin().lock(), mode, max),
             }
         }
     })?;

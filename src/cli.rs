@@ -226,9 +226,12 @@ pub struct ConnArgs {
     /// Script mode: stdin is raw bytes, sent as binary messages
     #[arg(short = 'b', long)]
     pub binary: bool,
-    /// With --binary: largest binary message made from stdin
-    #[arg(hide_short_help = true, long, value_name = "BYTES", default_value_t = 64 * 1024)]
-    pub chunk_size: usize,
+    /// With --binary: largest binary message made from stdin [default: 65536, or
+    /// --max-size when smaller]
+    ///
+    /// At most --max-size: a message from stdin is never one we would refuse.
+    #[arg(hide_short_help = true, long, value_name = "BYTES")]
+    pub chunk_size: Option<u64>,
     /// Deliver exactly N received data messages, then close and exit
     ///
     /// The close is 1000; later messages are shown only as frames; the end of input does
@@ -321,6 +324,13 @@ pub enum ColorChoice {
 #[derive(Debug, Args)]
 pub struct OutArgs {
     /// Output format
+    ///
+    /// payload writes a text message's own newlines as they are, so a line is one message
+    /// only when no message has one; to a terminal it escapes control characters other
+    /// than newline and tab as pretty does (ESC, C1, CR: a server cannot drive the
+    /// terminal), to a pipe or file it writes the text as it came. For message boundaries
+    /// whatever the text, use --json (one line per message, text escaped, C1 controls as
+    /// \u009b); -o raw keeps the bytes exactly, with nothing between messages.
     #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Pretty)]
     pub output: OutputFormat,
     /// Same as --output json
@@ -525,7 +535,7 @@ impl ListenArgs {
             .map(|h| parse_header(h))
             .collect::<Result<Vec<_>, _>>()?;
         if let Some(p) = &self.subprotocol {
-            if p.is_empty() || p.contains(['\r', '\n', ',']) {
+            if p.is_empty() || p.contains(',') || crate::handshake::bad_field(p).is_some() {
                 return Err(Error::usage(format!(
                     "--subprotocol: expected one token, got {p:?}"
                 )));
@@ -582,11 +592,24 @@ impl ConnArgs {
         } else {
             None
         };
-        if c.chunk_size == 0 {
-            return Err(Error::usage(
-                "--chunk-size: expected at least 1 byte, got 0",
-            ));
-        }
+        // A message from stdin is never larger than one we would take (and a size past
+        // memory is refused here, not by a panic or an abort on the input thread).
+        let chunk_size = match c.chunk_size {
+            Some(0) => {
+                return Err(Error::usage(
+                    "--chunk-size: expected at least 1 byte, got 0",
+                ))
+            }
+            Some(n) if n > c.max_size => {
+                return Err(Error::usage(format!(
+                    "--chunk-size: expected at most --max-size ({} bytes), got {n}",
+                    c.max_size
+                )))
+            }
+            Some(n) => n,
+            None => DEFAULT_CHUNK.min(c.max_size).max(1),
+        };
+        let chunk_size = usize::try_from(chunk_size).unwrap_or(usize::MAX);
         let ping_interval = match c.ping_interval {
             Some(s) if s > 0.0 => Some(secs("--ping-interval", s)?),
             Some(s) => {
@@ -616,7 +639,8 @@ impl ConnArgs {
             origin: c.origin,
             compress,
         };
-        // No CR or LF can get into the request (header injection).
+        // No CR, LF or other control character can get into the request (header
+        // injection, RFC 9110 5.5).
         ask.check()?;
         let session = crate::session::Options {
             target,
@@ -652,9 +676,7 @@ impl ConnArgs {
             .map(|x| crate::command::parse(x).map_err(|e| Error::usage(e.to_string())))
             .collect::<Result<Vec<_>, _>>()?;
         let stdin = if c.binary {
-            Stdin::Binary {
-                chunk: c.chunk_size,
-            }
+            Stdin::Binary { chunk: chunk_size }
         } else if c.raw {
             Stdin::Lines(crate::input::LineMode::Raw)
         } else {
@@ -691,6 +713,7 @@ impl OutArgs {
             color: self.color(stdout_is_tty),
             text_max,
             hex_max,
+            terminal: stdout_is_tty,
         }
     }
 
@@ -816,6 +839,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
+/// `--chunk-size` when not given (and `--max-size` is not smaller).
+const DEFAULT_CHUNK: u64 = 64 * 1024;
+
 /// `Name: value` from `-H`.
 pub fn parse_header(h: &str) -> Result<(String, String), Error> {
     let Some((name, value)) = h.split_once(':') else {
@@ -833,9 +859,11 @@ pub fn parse_header(h: &str) -> Result<(String, String), Error> {
             "-H: expected 'Name: value' with a token as the name, got {h:?}"
         )));
     }
-    if value.contains(['\r', '\n']) {
+    if let Some(c) = crate::handshake::bad_field(value) {
         return Err(Error::usage(format!(
-            "-H: expected a one-line header value, got {h:?}"
+            "-H: expected a header value of {}, got {h:?} (U+{:04X} in it)",
+            crate::handshake::FIELD_CHARS,
+            c as u32
         )));
     }
     Ok((name.to_string(), value.trim().to_string()))

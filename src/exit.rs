@@ -15,6 +15,11 @@ pub const SCRIPT: u8 = 4;
 /// A second Ctrl-C, or one during a connect still under way: exit at once (128 + SIGINT).
 pub const INTERRUPTED: u8 = 130;
 
+/// wsdbg itself failed: a panic in any thread (a bug), said as `wsdbg: error: internal
+/// error: ...` on stderr. Not part of the contract's table (`CODES`): it is the
+/// README's note under it. 70 is `EX_SOFTWARE` of sysexits.h.
+pub const INTERNAL: u8 = 70;
+
 /// Every exit code with its meaning (backticks mark literal text), in order.
 pub const CODES: &[(u8, &str)] = &[
     (

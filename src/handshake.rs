@@ -54,28 +54,52 @@ impl Ask {
 
 impl Ask {
     /// Every value goes into the request head as it is: a CR or LF in one would end
-    /// its header line and start another (header injection), a NUL is never valid.
-    /// `-H` is checked when parsed; this checks all of them, `-p` and `--origin` too.
+    /// its header line and start another (header injection), and no other control
+    /// character (NUL, VT, DEL, ...) may be in a field value either (RFC 9110 5.5: only
+    /// visible characters, spaces and tabs). `-H` is checked when parsed; this checks
+    /// all of them, `-p` and `--origin` too.
     pub fn check(&self) -> Result<(), Error> {
-        let bad = |v: &str| v.contains(['\r', '\n', '\0']);
-        if let Some(o) = self.origin.as_deref().filter(|o| bad(o)) {
+        let shown = |c: char| format!("U+{:04X}", c as u32);
+        if let Some((o, c)) = self
+            .origin
+            .as_deref()
+            .and_then(|o| Some((o, bad_field(o)?)))
+        {
             return Err(Error::usage(format!(
-                "--origin: expected a one-line value (no CR, LF or NUL), got {o:?}"
+                "--origin: expected {FIELD_CHARS}, got {o:?} ({} in it)",
+                shown(c)
             )));
         }
-        if let Some(p) = self.protocols.iter().find(|p| bad(p)) {
+        if let Some((p, c)) = self.protocols.iter().find_map(|p| Some((p, bad_field(p)?))) {
             return Err(Error::usage(format!(
-                "-p: expected a one-line subprotocol name (no CR, LF or NUL), got {p:?}"
+                "-p: expected a subprotocol name of {FIELD_CHARS}, got {p:?} ({} in it)",
+                shown(c)
             )));
         }
-        if let Some((n, v)) = self.headers.iter().find(|(n, v)| bad(n) || bad(v)) {
+        if let Some((n, v, c)) = self
+            .headers
+            .iter()
+            .find_map(|(n, v)| Some((n, v, bad_field(n).or_else(|| bad_field(v))?)))
+        {
             return Err(Error::usage(format!(
-                "-H: expected a one-line header (no CR, LF or NUL), got {:?}",
-                format!("{n}: {v}")
+                "-H: expected a header of {FIELD_CHARS}, got {:?} ({} in it)",
+                format!("{n}: {v}"),
+                shown(c)
             )));
         }
         Ok(())
     }
+}
+
+/// What a header field value may hold, for messages.
+pub const FIELD_CHARS: &str =
+    "one line of visible characters, spaces and tabs (no CR, LF, NUL, VT, DEL or other control character; RFC 9110 5.5)";
+
+/// The first character that may not be in a header field value (RFC 9110 5.5:
+/// `field-vchar = VCHAR / obs-text`, with SP and HTAB between): any ASCII control
+/// (0x00-0x1F and DEL) but HTAB. Bytes past ASCII are obs-text, which is allowed.
+pub fn bad_field(v: &str) -> Option<char> {
+    v.chars().find(|&c| c.is_ascii_control() && c != '\t')
 }
 
 const MAX_HEAD: usize = 64 * 1024;
@@ -156,6 +180,20 @@ fn header<'a>(head: &'a HttpHead, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+/// Every line of a list header as one value (RFC 9110 5.3: a recipient may combine
+/// repeated lines of a list, in order, with `, `): each trimmed, empty ones left out;
+/// `None` when there is no such line.
+fn joined(headers: &[(String, String)], name: &str) -> Option<String> {
+    let mut lines = headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.trim())
+        .peekable();
+    lines.peek()?;
+    let values: Vec<&str> = lines.filter(|v| !v.is_empty()).collect();
+    Some(values.join(", "))
+}
+
 /// A header value in a message: `"value"` (quoted, escaped), or `none` when missing.
 fn shown(v: Option<&str>) -> String {
     v.map_or_else(|| "none".to_string(), |v| format!("{v:?}"))
@@ -207,15 +245,42 @@ pub fn perform<S: Read + Write + Deadline>(
     let mut buf = Vec::with_capacity(4096);
     let mut chunk = [0u8; 4096];
     let mut searched = 0;
-    let head_end = loop {
+    // Bytes of interim (1xx) responses skipped: they count towards MAX_HEAD, so a
+    // server cannot send them without end either (the deadline bounds the time).
+    let mut interim = 0usize;
+    let too_big = |max: usize, interim: usize| {
+        let with = if interim > 0 {
+            " (interim 1xx responses included)"
+        } else {
+            ""
+        };
+        Error::handshake(format!(
+            "expected an HTTP response head of at most {max} bytes{with}, got more"
+        ))
+    };
+    let (response, head_end) = loop {
         match head_end(&buf, searched) {
-            Ok(Some(pos)) => break pos,
-            Ok(None) => searched = buf.len(),
-            Err(max) => {
-                return Err(Error::handshake(format!(
-                    "expected an HTTP response head of at most {max} bytes, got more"
-                )))
+            Ok(Some(pos)) => {
+                let head = parse_response(&buf[..pos])?;
+                // RFC 9110 15.2: a client must parse any 1xx responses before the final
+                // one (a `100 Continue`, a `103 Early Hints`) and go on reading. A 101 is
+                // the final answer here.
+                if (100..200).contains(&head.status) && head.status != 101 {
+                    interim = interim.saturating_add(pos);
+                    buf.drain(..pos);
+                    searched = 0;
+                    if interim.saturating_add(buf.len()) > MAX_HEAD {
+                        return Err(too_big(MAX_HEAD, interim));
+                    }
+                    continue;
+                }
+                break (head, pos);
             }
+            Ok(None) if interim.saturating_add(buf.len()) > MAX_HEAD => {
+                return Err(too_big(MAX_HEAD, interim))
+            }
+            Ok(None) => searched = buf.len(),
+            Err(max) => return Err(too_big(max, interim)),
         }
         let timed_out = || {
             Error::timeout(format!(
@@ -236,7 +301,9 @@ pub fn perform<S: Read + Write + Deadline>(
             Err(e) => return Err(io_err(e, "reading the handshake response")),
         };
         if n == 0 {
-            return Err(Error::handshake(if buf.is_empty() {
+            return Err(Error::handshake(if buf.is_empty() && interim > 0 {
+                "the server closed the connection after an interim 1xx response, without its final answer to the handshake".to_string()
+            } else if buf.is_empty() {
                 "the server closed the connection without answering the handshake".to_string()
             } else {
                 format!(
@@ -247,7 +314,6 @@ pub fn perform<S: Read + Write + Deadline>(
         }
         buf.extend_from_slice(&chunk[..n]);
     };
-    let response = parse_response(&buf[..head_end])?;
     let rest = buf[head_end..].to_vec();
 
     if response.status != 101 {
@@ -301,8 +367,26 @@ pub fn perform<S: Read + Write + Deadline>(
             ))
         }
     }
-    let protocol = header(&response, "sec-websocket-protocol").map(|p| p.trim().to_string());
+    // Repeated lines of a list header are one list (RFC 9110 5.3): a second line naming
+    // what was not offered is refused as the same on one line is.
+    let protocol = joined(&response.headers, "sec-websocket-protocol");
     if let Some(p) = &protocol {
+        let chosen: Vec<String> = p
+            .split(',')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_string)
+            .collect();
+        if chosen.len() > 1 {
+            return Err(fail(
+                format!(
+                    "expected the server to choose one subprotocol, got {}: {} (RFC 6455 4.1)",
+                    chosen.len(),
+                    shown_list(&chosen)
+                ),
+                &response,
+            ));
+        }
         if !ask.protocols.iter().any(|o| o == p) {
             return Err(fail(
                 format!(
@@ -313,7 +397,7 @@ pub fn perform<S: Read + Write + Deadline>(
             ));
         }
     }
-    let deflate = match header(&response, "sec-websocket-extensions").map(str::trim) {
+    let deflate = match joined(&response.headers, "sec-websocket-extensions").as_deref() {
         None | Some("") => None,
         Some(ext) => Some(agree(ask, ext).map_err(|m| fail(m, &response))?),
     };
@@ -526,7 +610,23 @@ pub fn accept(head: &[u8], opts: &ServerOpts) -> Result<Accepted, Rejected> {
             problem: format!("refused as asked (--reject {status})"),
         });
     }
-    let offered: Vec<String> = get("sec-websocket-protocol")
+    // Repeated lines of these list headers are one list (RFC 9110 5.3; RFC 6455 11.3.2
+    // and 11.3.4 allow them more than once in a request).
+    let get_all = |name: &str| {
+        let lines: Vec<(String, String)> = req
+            .headers
+            .iter()
+            .filter(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| {
+                (
+                    name.to_string(),
+                    String::from_utf8_lossy(h.value).into_owned(),
+                )
+            })
+            .collect();
+        joined(&lines, name)
+    };
+    let offered: Vec<String> = get_all("sec-websocket-protocol")
         .map(|protos| {
             protos
                 .split(',')
@@ -558,7 +658,7 @@ pub fn accept(head: &[u8], opts: &ServerOpts) -> Result<Accepted, Rejected> {
         resp.push_str(&format!("Sec-WebSocket-Protocol: {p}\r\n"));
     }
     let (mut agreed, mut notes) = (None, Vec::new());
-    if let (true, Some(offers)) = (compress, get("sec-websocket-extensions")) {
+    if let (true, Some(offers)) = (compress, get_all("sec-websocket-extensions")) {
         let (taken, declined) = deflate::Agreed::server(&offers);
         notes = declined;
         if let Some((params, a)) = taken {
@@ -855,6 +955,35 @@ mod tests {
                 },
                 "--origin",
             ),
+            // Issue 16: VT, DEL, ESC and the other controls but HTAB (RFC 9110 5.5).
+            (
+                Ask {
+                    origin: Some("http://o\x0bX".into()),
+                    ..ok.clone()
+                },
+                "--origin",
+            ),
+            (
+                Ask {
+                    protocols: vec!["chat\x7f".into()],
+                    ..ok.clone()
+                },
+                "-p",
+            ),
+            (
+                Ask {
+                    headers: vec![("X-A".into(), "b\x1b[31m".into())],
+                    ..ok.clone()
+                },
+                "-H",
+            ),
+            (
+                Ask {
+                    headers: vec![("X-A".into(), "\x0c".into())],
+                    ..ok.clone()
+                },
+                "-H",
+            ),
         ];
         for (ask, opt) in cases {
             let e = ask.check().unwrap_err();
@@ -866,6 +995,33 @@ mod tests {
                 e.msg
             );
         }
+    }
+
+    #[test]
+    fn field_values_allow_tab_and_text_past_ascii() {
+        assert_eq!(bad_field("a\tb c ~é\u{85}"), None);
+        for c in (0u8..0x20).filter(|&c| c != b'\t').chain([0x7f]) {
+            let v = format!("a{}b", c as char);
+            assert_eq!(bad_field(&v), Some(c as char), "{c:#x}");
+        }
+        let ask = Ask {
+            headers: vec![("X-A".into(), "a\tb".into())],
+            protocols: vec!["chat".into()],
+            origin: Some("http://o\té".into()),
+            compress: None,
+        };
+        assert!(ask.check().is_ok());
+        let e = Ask {
+            origin: Some("a\x0bb".into()),
+            ..ask
+        }
+        .check()
+        .unwrap_err();
+        assert!(
+            e.msg.ends_with("got \"a\\u{b}b\" (U+000B in it)"),
+            "{}",
+            e.msg
+        );
     }
 
     #[test]
@@ -974,6 +1130,116 @@ mod tests {
             assert!(msg.contains(want), "{lines:?}: {msg}");
             assert!(!msg.contains("Some(") && !msg.contains("None"), "{msg}");
         }
+    }
+
+    /// `perform` against a server that answers `response` (`{ACCEPT}` replaced).
+    fn perform_canned(ask: &Ask, response: &str) -> Result<(Handshake, Vec<u8>), Error> {
+        let t = crate::target::parse("ws://h/").unwrap();
+        let mut s = Canned {
+            response: response.to_string(),
+            written: Vec::new(),
+            reply: None,
+        };
+        perform(
+            &mut s,
+            &t,
+            ask,
+            Instant::now(),
+            Instant::now() + std::time::Duration::from_secs(5),
+        )
+    }
+
+    const UPGRADED: &str = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {ACCEPT}\r\n";
+
+    /// Issue 16 item 9: repeated `Sec-WebSocket-Protocol` / `-Extensions` lines are one
+    /// list (RFC 9110 5.3), checked as one line is (RFC 6455 4.1).
+    #[test]
+    fn issue16_repeated_list_header_lines_are_joined_before_the_checks() {
+        let ask = Ask {
+            protocols: vec!["chat".into()],
+            compress: Some(deflate::Params::browser_offer()),
+            ..Ask::default()
+        };
+        let cases: &[(&str, &str)] = &[
+            (
+                "Sec-WebSocket-Protocol: chat\r\nSec-WebSocket-Protocol: v3\r\n",
+                "expected the server to choose one subprotocol, got 2: \"chat\", \"v3\" (RFC 6455 4.1)",
+            ),
+            (
+                "Sec-WebSocket-Protocol: chat, v3\r\n",
+                "expected the server to choose one subprotocol, got 2: \"chat\", \"v3\" (RFC 6455 4.1)",
+            ),
+            (
+                "Sec-WebSocket-Protocol: chat\r\nSec-WebSocket-Protocol: chat\r\n",
+                "got 2: \"chat\", \"chat\"",
+            ),
+            (
+                "Sec-WebSocket-Extensions: permessage-deflate\r\nSec-WebSocket-Extensions: x-evil\r\n",
+                "the server chose 2 extensions (\"permessage-deflate, x-evil\")",
+            ),
+            (
+                "Sec-WebSocket-Extensions: permessage-deflate, x-evil\r\n",
+                "the server chose 2 extensions (\"permessage-deflate, x-evil\")",
+            ),
+            (
+                "Sec-WebSocket-Extensions: permessage-deflate\r\nSec-WebSocket-Extensions: permessage-deflate\r\n",
+                "the server chose 2 extensions",
+            ),
+        ];
+        for (lines, want) in cases {
+            let e = perform_canned(&ask, &format!("{UPGRADED}{lines}\r\n")).unwrap_err();
+            assert!(e.msg.contains(want), "{lines:?}: {}", e.msg);
+            assert_eq!(e.kind, Kind::Handshake);
+        }
+        // An empty second line adds nothing.
+        let lines = "Sec-WebSocket-Protocol: chat\r\nSec-WebSocket-Protocol: \r\nSec-WebSocket-Extensions: \r\nSec-WebSocket-Extensions: permessage-deflate\r\n";
+        let (hs, _) = perform_canned(&ask, &format!("{UPGRADED}{lines}\r\n")).unwrap();
+        assert_eq!(hs.protocol.as_deref(), Some("chat"));
+        assert!(hs.deflate.is_some());
+    }
+
+    /// Issue 16 item 9: interim 1xx responses before the 101 are skipped (RFC 9110
+    /// 15.2); the frames after the 101 are kept; a 1xx is never the answer, and endless
+    /// ones stop at the head limit.
+    #[test]
+    fn issue16_interim_1xx_responses_are_skipped() {
+        let ask = Ask::default();
+        let interim = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\n";
+        let (hs, rest) = perform_canned(&ask, &format!("{interim}{UPGRADED}\r\nframes")).unwrap();
+        assert_eq!(hs.response.status, 101);
+        assert_eq!(rest, b"frames");
+        // A refusal after a 100 is the refusal.
+        let e = perform_canned(
+            &ask,
+            "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\n\r\nno",
+        )
+        .unwrap_err();
+        assert_eq!(e.refusal.as_ref().map(|r| r.status), Some(403), "{}", e.msg);
+        // Only a 100: the server closed without its final answer.
+        let e = perform_canned(&ask, "HTTP/1.1 100 Continue\r\n\r\n").unwrap_err();
+        assert!(e.msg.contains("after an interim 1xx response"), "{}", e.msg);
+        // 100s without end: the head limit, counted over all of them.
+        let many = "HTTP/1.1 100 Continue\r\n\r\n".repeat(MAX_HEAD / 20);
+        let e = perform_canned(&ask, &many).unwrap_err();
+        assert_eq!(
+            e.msg,
+            format!("expected an HTTP response head of at most {MAX_HEAD} bytes (interim 1xx responses included), got more")
+        );
+    }
+
+    /// The server side joins repeated offer lines too.
+    #[test]
+    fn issue16_accept_joins_repeated_offer_lines() {
+        let head = b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: a\r\nSec-WebSocket-Protocol: b, c\r\nSec-WebSocket-Extensions: x-other\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n";
+        let opts = ServerOpts {
+            compress: true,
+            subprotocol: Some("c".into()),
+            headers: Vec::new(),
+            reject: None,
+        };
+        let a = accept(head, &opts).unwrap();
+        assert_eq!(a.protocol.as_deref(), Some("c"));
+        assert!(a.deflate.is_some());
     }
 
     #[test]

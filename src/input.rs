@@ -96,48 +96,200 @@ pub fn execute(tx: InputTx, cmds: Vec<Command>) {
 
 /// Read stdin until EOF and send whole lines in chunks of about 64 KiB; the session
 /// takes them apart. The channel holds a few chunks: when it is full this thread waits,
-/// and so does whoever writes into the pipe; nothing is dropped.
-pub fn lines<R: Read>(tx: InputTx, mut r: R, mode: LineMode) {
-    let raw = mode == LineMode::Raw;
-    let mut pending: Vec<u8> = Vec::with_capacity(CHUNK);
+/// and so does whoever writes into the pipe; nothing is dropped. A line longer than
+/// `max` bytes (`--max-size`, newline not counted) is not sent: a one-line error takes
+/// its place (exit 4) and the rest of it is read and dropped, so a line with no newline
+/// costs at most `max` bytes, not all of stdin.
+pub fn lines<R: Read>(tx: InputTx, mut r: R, mode: LineMode, max: u64) {
+    test_panic();
+    let mut split = Splitter::new(mode == LineMode::Raw, max);
     let mut buf = vec![0u8; CHUNK];
     loop {
         match r.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => {
-                let start = pending.len();
-                pending.extend_from_slice(&buf[..n]);
-                // Send up to the last newline; keep a partial line for later.
-                if let Some(i) = pending[start..].iter().rposition(|&b| b == b'\n') {
-                    let rest = pending.split_off(start + i + 1);
-                    let data = std::mem::replace(&mut pending, rest);
-                    if !tx.send(vec![Input::Lines { data, pos: 0, raw }]) {
-                        return;
-                    }
-                    pending.reserve(CHUNK);
+                let batch = split.feed(&buf[..n]);
+                if !batch.is_empty() && !tx.send(batch) {
+                    return;
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(_) => break,
         }
     }
-    let mut batch = Vec::with_capacity(2);
-    if !pending.is_empty() {
-        // The last line had no newline.
-        pending.push(b'\n');
-        batch.push(Input::Lines {
-            data: pending,
-            pos: 0,
-            raw,
-        });
-    }
-    batch.push(Input::Eof);
-    tx.send(batch);
+    tx.send(split.end());
 }
 
-/// `--binary`: each read of at most `chunk` bytes becomes one binary message.
+/// Debug builds only: `WSDBG_TEST_PANIC=input` makes the input thread panic, so that a
+/// test can see a panic outside the session's thread end the process (src/main.rs)
+/// rather than leave it waiting for input.
+fn test_panic() {
+    #[cfg(debug_assertions)]
+    if std::env::var_os("WSDBG_TEST_PANIC").is_some_and(|v| v == "input") {
+        panic!("WSDBG_TEST_PANIC=input");
+    }
+}
+
+/// Cuts a byte stream into batches of whole lines, each at most `max` bytes.
+struct Splitter {
+    /// Whole lines not sent yet, then the line still arriving (its last `partial`
+    /// bytes).
+    pending: Vec<u8>,
+    partial: usize,
+    /// Inside a line that was refused: its bytes are dropped up to its newline.
+    skipping: bool,
+    raw: bool,
+    max: u64,
+}
+
+impl Splitter {
+    fn new(raw: bool, max: u64) -> Splitter {
+        Splitter {
+            pending: Vec::with_capacity(CHUNK),
+            partial: 0,
+            skipping: false,
+            raw,
+            max,
+        }
+    }
+
+    /// The bytes of one read: the inputs they complete, in order (the whole lines, an
+    /// error where a line was too long).
+    fn feed(&mut self, buf: &[u8]) -> Vec<Input> {
+        let mut batch = Vec::new();
+        let mut buf = buf;
+        if self.skipping {
+            let Some(i) = buf.iter().position(|&b| b == b'\n') else {
+                return batch;
+            };
+            self.skipping = false;
+            buf = &buf[i + 1..];
+        }
+        if (self.partial + buf.len()) as u64 <= self.max {
+            // No line here can be too long (the usual case: one scan from the end).
+            self.pending.extend_from_slice(buf);
+            self.partial = match buf.iter().rposition(|&b| b == b'\n') {
+                Some(i) => buf.len() - i - 1,
+                None => self.partial + buf.len(),
+            };
+        } else {
+            self.feed_checked(buf, &mut batch);
+        }
+        self.whole_lines(&mut batch);
+        batch
+    }
+
+    /// `feed` for bytes that may hold a line over `max`: each line is measured.
+    fn feed_checked(&mut self, buf: &[u8], batch: &mut Vec<Input>) {
+        // `buf[..copied]` is in `pending` (or dropped); the current line starts at
+        // `start`, and when that is 0 it goes on the `partial` bytes in `pending`.
+        let (mut start, mut copied) = (0, 0);
+        loop {
+            let nl = buf[start..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map(|i| start + i);
+            let end = nl.unwrap_or(buf.len());
+            let carried = if start == 0 { self.partial } else { 0 };
+            if (carried + end - start) as u64 > self.max {
+                let from = self.pending.len() - carried;
+                let mut shown: Vec<u8> =
+                    self.pending[from..(from + SHOWN).min(from + carried)].to_vec();
+                shown.extend_from_slice(&buf[start..end.min(start + SHOWN)]);
+                // The whole lines before it go first; it is dropped.
+                self.pending.truncate(from);
+                self.pending.extend_from_slice(&buf[copied..start]);
+                self.partial = 0;
+                self.whole_lines(batch);
+                batch.push(Input::Bad(too_long(self.max, &shown)));
+                match nl {
+                    Some(e) => (start, copied) = (e + 1, e + 1),
+                    None => {
+                        self.skipping = true;
+                        return;
+                    }
+                }
+                continue;
+            }
+            match nl {
+                Some(e) => start = e + 1,
+                None => break,
+            }
+        }
+        self.pending.extend_from_slice(&buf[copied..]);
+        self.partial = if start == 0 {
+            self.partial + buf.len()
+        } else {
+            buf.len() - start
+        };
+    }
+
+    /// The whole lines in `pending` go into `batch`; the partial line stays.
+    fn whole_lines(&mut self, batch: &mut Vec<Input>) {
+        if self.pending.len() == self.partial {
+            return;
+        }
+        let rest = self.pending.split_off(self.pending.len() - self.partial);
+        let mut data = std::mem::replace(&mut self.pending, rest);
+        if data.capacity() > 2 * CHUNK && data.len() < data.capacity() / 4 {
+            data.shrink_to_fit();
+        }
+        self.pending.reserve(CHUNK);
+        batch.push(Input::Lines {
+            data,
+            pos: 0,
+            raw: self.raw,
+        });
+    }
+
+    /// End of input: the last line (even with no newline), then `Eof`.
+    fn end(mut self) -> Vec<Input> {
+        let mut batch = Vec::with_capacity(2);
+        if !self.pending.is_empty() && !self.skipping {
+            // The last line had no newline.
+            self.pending.push(b'\n');
+            self.partial = 0;
+            self.whole_lines(&mut batch);
+        }
+        batch.push(Input::Eof);
+        batch
+    }
+}
+
+/// How many bytes of a line that was too long its error shows.
+const SHOWN: usize = 24;
+
+/// The error in place of a line over `--max-size`, showing how it began.
+fn too_long(max: u64, start: &[u8]) -> CommandError {
+    let shown = &start[..start.len().min(SHOWN)];
+    CommandError {
+        command: "input".into(),
+        expected: format!("a line of at most {max} bytes (--max-size; a longer one is not sent)"),
+        found: format!("{}...", String::from_utf8_lossy(shown)),
+    }
+}
+
+/// `--binary`: each read of at most `chunk` bytes becomes one binary message. The
+/// buffer is asked of the allocator, never assumed: a size it cannot give is a one-line
+/// error and the end of input, not an abort (`--chunk-size` is at most `--max-size`,
+/// which may be anything).
 pub fn bytes<R: Read>(tx: InputTx, mut r: R, chunk: usize) {
-    let mut buf = vec![0u8; chunk.max(1)];
+    test_panic();
+    let chunk = chunk.max(1);
+    if Vec::<u8>::new().try_reserve_exact(chunk).is_err() {
+        tx.send(vec![
+            Input::Bad(CommandError {
+                command: "--chunk-size".into(),
+                expected: "a size this machine can allocate".into(),
+                found: format!("{chunk} bytes"),
+            }),
+            Input::Eof,
+        ]);
+        return;
+    }
+    // Zeroed memory from the allocator: the pages of a large buffer cost nothing until
+    // a read fills them.
+    let mut buf = vec![0u8; chunk];
     loop {
         match r.read(&mut buf) {
             Ok(0) => break,
@@ -280,4 +432,104 @@ pub fn read_file(path: &std::path::Path, max: u64) -> Result<Vec<u8>, Error> {
         )));
     }
     Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the session gets from these reads: each line as text, `!` and the start
+    /// shown for a refused line, `EOF`.
+    fn split(max: u64, reads: &[&str]) -> Vec<String> {
+        let mut s = Splitter::new(false, max);
+        let mut got = Vec::new();
+        let mut take = |batch: Vec<Input>| {
+            for input in batch {
+                match input {
+                    Input::Lines { data, pos, .. } => {
+                        assert!(data.ends_with(b"\n"), "{data:?}");
+                        let text = String::from_utf8(data[pos..data.len() - 1].to_vec());
+                        got.extend(text.unwrap().split('\n').map(str::to_string));
+                    }
+                    Input::Bad(e) => got.push(format!("!{}", e.found)),
+                    Input::Eof => got.push("EOF".into()),
+                    Input::Cmd(c) => panic!("{c:?}"),
+                }
+            }
+        };
+        for r in reads {
+            take(s.feed(r.as_bytes()));
+        }
+        take(s.end());
+        got
+    }
+
+    #[test]
+    fn issue16_lines_over_max_size_are_refused_in_their_place() {
+        let cases: &[(u64, &[&str], &[&str])] = &[
+            (5, &["ab\ncd\n"], &["ab", "cd", "EOF"]),
+            (5, &["ab", "c\nde"], &["abc", "de", "EOF"]),
+            // Exactly max is a line; one more byte is not.
+            (
+                5,
+                &["abcde\nabcdef\nx\n"],
+                &["abcde", "!abcdef...", "x", "EOF"],
+            ),
+            // Refused across reads: the start is shown, the rest dropped to its newline.
+            (
+                5,
+                &["ok\nabc", "defgh", "ijk", "lm\nnext\n"],
+                &["ok", "!abcdefgh...", "next", "EOF"],
+            ),
+            // Refused with no newline at all: nothing sent at the end.
+            (3, &["abcd", "efgh"], &["!abcd...", "EOF"]),
+            // Several in one read, whole lines between them kept in order.
+            (
+                2,
+                &["aaa\nb\ncccc\nd"],
+                &["!aaa...", "b", "!cccc...", "d", "EOF"],
+            ),
+            // Its newline arrives with the next read: the line after it is whole.
+            (2, &["abc", "\nok\n"], &["!abc...", "ok", "EOF"]),
+            (0, &["\n\nx\n"], &["", "", "!x...", "EOF"]),
+            // The shown start is cut at 24 bytes.
+            (
+                1,
+                &["0123456789012345678901234567890\n"],
+                &["!012345678901234567890123...", "EOF"],
+            ),
+        ];
+        for (max, reads, want) in cases {
+            assert_eq!(split(*max, reads), *want, "max {max}, {reads:?}");
+        }
+    }
+
+    #[test]
+    fn the_refusal_says_what_was_expected() {
+        let e = too_long(1000, b"/text \x1b[2J");
+        assert_eq!(
+            e.to_string(),
+            "input: expected a line of at most 1000 bytes (--max-size; a longer one is not sent), got \"/text \\u{1b}[2J...\""
+        );
+    }
+
+    /// A long line within the limit is still one line, whatever the reads.
+    #[test]
+    fn a_long_line_within_max_size_is_whole() {
+        let line = "x".repeat(3 * CHUNK);
+        let mut s = Splitter::new(true, line.len() as u64);
+        let mut data = Vec::new();
+        for piece in line.as_bytes().chunks(1000) {
+            let early = s.feed(piece);
+            assert!(early.is_empty(), "sent early: {early:?}");
+        }
+        for i in s.feed(b"\nnext\n") {
+            if let Input::Lines { data: d, raw, .. } = i {
+                assert!(raw);
+                data.extend(d);
+            }
+        }
+        assert_eq!(data.len(), line.len() + 6);
+        assert!(data.starts_with(line.as_bytes()) && data.ends_with(b"\nnext\n"));
+    }
 }

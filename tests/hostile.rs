@@ -1533,3 +1533,432 @@ fn issue9_json_of_a_large_message_stays_within_3x_its_size() {
     w.peak_under("a 16 MiB text message as JSON", bound);
     no_panic(w.ended());
 }
+
+// ---------------------------------------------------------------------------------------
+// Issue 16: the handshake, input, a panic, output to a terminal
+// ---------------------------------------------------------------------------------------
+
+/// Issue 16 item 9: `100 Continue` (and any 1xx) before the 101 was taken as the
+/// refusal; it is skipped (RFC 9110 15.2) and the session runs: exit 0, echo received.
+#[test]
+fn issue16_interim_100_continue_before_the_101_is_skipped() {
+    let server = Server::builder().reply(Reply::Nothing).run(|c| {
+        let req = read_request(c).expect("an upgrade request");
+        c.send(b"HTTP/1.1 100 Continue\r\n\r\n");
+        thread::sleep(Duration::from_millis(50));
+        c.send(b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n");
+        c.send(&Reply::Accept.bytes_for(&req));
+        c.echo_until_close();
+    });
+    let out = run(wsdbg()
+        .args(["--json", "-x", "after 1xx"])
+        .arg(server.url("/")));
+    server.finish();
+    no_panic(&out);
+    out.clean_close();
+    assert_eq!(out.first("handshake")["response"]["status"], 101, "{out}");
+    assert_eq!(out.texts("in"), ["after 1xx"], "{out}");
+}
+
+/// Issue 16 item 9: a second `Sec-WebSocket-Protocol` or `Sec-WebSocket-Extensions`
+/// line naming what was not offered was accepted (only the first line was read); the
+/// lines are joined (RFC 9110 5.3) and refused as the same on one line is (RFC 6455
+/// 4.1): exit 1, a handshake error, no frame sent.
+#[test]
+fn issue16_repeated_protocol_or_extension_lines_are_checked_as_one_list() {
+    /// Our options, the response's extra header lines, the error.
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case] = &[
+        (
+            &["-p", "chat"],
+            &[
+                ("Sec-WebSocket-Protocol", "chat"),
+                ("Sec-WebSocket-Protocol", "v3"),
+            ],
+            "expected the server to choose one subprotocol, got 2: \"chat\", \"v3\" (RFC 6455 4.1)",
+        ),
+        (
+            &["-p", "chat"],
+            &[("Sec-WebSocket-Protocol", "chat, v3")],
+            "expected the server to choose one subprotocol, got 2: \"chat\", \"v3\" (RFC 6455 4.1)",
+        ),
+        (
+            &["--compress"],
+            &[
+                ("Sec-WebSocket-Extensions", "permessage-deflate"),
+                ("Sec-WebSocket-Extensions", "x-webkit-evil"),
+            ],
+            "the server chose 2 extensions (\"permessage-deflate, x-webkit-evil\"); at most permessage-deflate was offered (RFC 6455 4.1)",
+        ),
+        (
+            &[],
+            &[
+                ("Sec-WebSocket-Extensions", ""),
+                ("Sec-WebSocket-Extensions", "permessage-deflate"),
+            ],
+            "the server chose extension \"permessage-deflate\", which was not offered (RFC 6455 4.1)",
+        ),
+    ];
+    for (args, lines, want) in cases {
+        let server = Server::builder()
+            .reply(Reply::accept_with(lines))
+            .run(|c| c.drain(Duration::from_secs(2)));
+        let out = run(wsdbg().arg("--json").args(*args).arg(server.url("/")));
+        server.finish();
+        no_panic(&out);
+        let err = out.error_kind("handshake", 1);
+        assert_eq!(err["message"], *want, "{lines:?}\n{out}");
+        assert!(out.all("frame").is_empty(), "{out}");
+    }
+}
+
+/// Issue 16 item 9: VT, DEL and the other controls but HTAB in `-H`, `--origin` or
+/// `-p` were sent as they were; like CR and LF they are now a usage error (exit 2,
+/// one line, RFC 9110 5.5) before anything is sent. A tab is a valid field character
+/// and is sent.
+#[test]
+fn issue16_control_characters_in_request_values_are_refused_before_connecting() {
+    let cases: &[(&str, &str)] = &[
+        ("--origin", "http://o\x0bX"),
+        ("--origin", "http://o\x7f"),
+        ("-p", "chat\x0b"),
+        ("-p", "chat\x7f"),
+        ("-p", "chat\x1b[2J"),
+        ("-H", "X-A: b\x0bc"),
+        ("-H", "X-A: b\x7fc"),
+        ("-H", "X-A: b\x0cc"),
+        ("-H", "X-A: b\x1bc"),
+    ];
+    for (opt, value) in cases {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let url = format!("ws://{}/", listener.local_addr().expect("addr"));
+        let out = run(wsdbg().args(["--json", opt, value]).arg(&url));
+        no_panic(&out);
+        let err = out.error_kind("usage", 2);
+        let msg = err["message"].as_str().unwrap_or_default();
+        assert!(msg.starts_with(opt), "{opt} {value:?}\n{out}");
+        assert!(msg.contains("RFC 9110 5.5"), "{opt} {value:?}\n{out}");
+        assert_eq!(out.stderr.trim_end().lines().count(), 1, "one line\n{out}");
+        assert!(
+            !out.stderr.contains(['\x0b', '\x7f', '\x1b', '\x0c']),
+            "escaped in the message\n{out}"
+        );
+        match listener.accept() {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Ok(_) => panic!("{opt} {value:?}: wsdbg connected anyway\n{out}"),
+            Err(e) => panic!("accept: {e}"),
+        }
+    }
+    // A tab inside a value is a field character: sent as given.
+    let server = Server::echo();
+    let out = run(wsdbg()
+        .args([
+            "--json",
+            "-H",
+            "X-Tab: a\tb",
+            "--origin",
+            "http://o\tp",
+            "-x",
+            "hi",
+        ])
+        .arg(server.url("/")));
+    let req = server.request();
+    server.finish();
+    out.clean_close();
+    assert_eq!(req.header("x-tab"), Some("a\tb"), "{out}");
+    assert_eq!(req.header("origin"), Some("http://o\tp"), "{out}");
+}
+
+/// Issue 16 item 13: `-b --chunk-size 18446744073709551615` panicked in the input thread
+/// and then hung; `--chunk-size 100000000000` aborted (exit 134). Over `--max-size` it
+/// is a usage error (exit 2) before connecting.
+#[test]
+fn issue16_chunk_size_over_max_size_is_a_usage_error() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--chunk-size", "18446744073709551615"],
+            "--chunk-size: expected at most --max-size (67108864 bytes), got 18446744073709551615",
+        ),
+        (
+            &["--chunk-size", "100000000000"],
+            "--chunk-size: expected at most --max-size (67108864 bytes), got 100000000000",
+        ),
+        (
+            &["--max-size", "1000", "--chunk-size", "1001"],
+            "--chunk-size: expected at most --max-size (1000 bytes), got 1001",
+        ),
+        (
+            &["--chunk-size", "0"],
+            "--chunk-size: expected at least 1 byte, got 0",
+        ),
+    ];
+    for (args, want) in cases {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let url = format!("ws://{}/", listener.local_addr().expect("addr"));
+        let out = run(wsdbg().args(["--json", "-b"]).args(*args).arg(&url));
+        no_panic(&out);
+        let err = out.error_kind("usage", 2);
+        assert_eq!(err["message"], *want, "{out}");
+        assert!(out.elapsed < Duration::from_secs(5), "{out}");
+        match listener.accept() {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Ok(_) => panic!("{args:?}: wsdbg connected anyway\n{out}"),
+            Err(e) => panic!("accept: {e}"),
+        }
+    }
+}
+
+/// Issue 16 item 13: with `--max-size` as large as it goes, a `--chunk-size` no
+/// allocator can give is a one-line error on the input thread (exit 4, clean close),
+/// not an abort; a `--chunk-size` at `--max-size` is taken, and `--max-size` below the
+/// default chunk lowers the chunk rather than refusing.
+#[test]
+fn issue16_chunk_size_past_memory_is_an_error_not_an_abort() {
+    let server = Server::echo();
+    let out = run(wsdbg()
+        .args(["--json", "-b", "--max-size", "18446744073709551615"])
+        .args(["--chunk-size", "100000000000000000"])
+        .arg(server.url("/"))
+        .write_stdin("abc"));
+    server.finish();
+    no_panic(&out);
+    out.clean_close_script_failed();
+    assert_eq!(
+        out.error()["message"],
+        "--chunk-size: expected a size this machine can allocate, got \"100000000000000000 bytes\"",
+        "{out}"
+    );
+    // --max-size 4 alone (no --chunk-size): reads of at most 4 bytes.
+    let server = Server::echo();
+    let out = run(wsdbg()
+        .args(["--json", "-b", "--max-size", "4"])
+        .arg(server.url("/"))
+        .write_stdin("abcdef"));
+    server.finish();
+    out.clean_close();
+    let lens: Vec<u64> = out
+        .messages("out")
+        .iter()
+        .map(|m| m["len"].as_u64().unwrap_or(0))
+        .collect();
+    assert!(
+        lens.iter().all(|&n| n <= 4) && lens.iter().sum::<u64>() == 6,
+        "{lens:?}\n{out}"
+    );
+}
+
+/// Issue 16 item 13: a panic in a thread other than the session's (here the input
+/// thread, made to panic by the debug-only `WSDBG_TEST_PANIC=input`) left the session
+/// waiting for input forever. The panic hook ends the process: one line on stderr,
+/// `wsdbg: error: internal error: ...`, exit 70.
+#[test]
+fn issue16_a_panic_in_the_input_thread_ends_the_process() {
+    for args in [&["--keep-open"][..], &["-b", "--keep-open"][..]] {
+        let server = Server::builder()
+            .may_not_connect()
+            .run(|c| c.drain(Duration::from_secs(8)));
+        let out = run(wsdbg()
+            .env("WSDBG_TEST_PANIC", "input")
+            .args(args)
+            .arg(server.url("/")));
+        drop(server);
+        assert_eq!(out.code, Some(70), "{args:?}\n{out}");
+        assert!(out.elapsed < Duration::from_secs(5), "{out}");
+        let lines: Vec<&str> = out.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "one line\n{out}");
+        assert!(
+            lines[0].starts_with(
+                "wsdbg: error: internal error: WSDBG_TEST_PANIC=input (a bug: input thread, src/input.rs:"
+            ),
+            "{out}"
+        );
+    }
+}
+
+/// Issue 16 item 6: a stdin line with no newline grew without end (a 100 MB line:
+/// 106 MiB). A line is capped at `--max-size`: past it a one-line error (exit 4), the
+/// line is not sent, the rest of it is dropped as it is read, and the session goes on
+/// with the next line.
+#[test]
+fn issue16_a_100_mb_stdin_line_is_capped_at_max_size() {
+    const LINE: usize = 100_000_000;
+    let server = Server::scripted(|c| {
+        c.echo_until_close();
+        c.seen.clone()
+    });
+    let mut stdin = vec![b'z'; LINE];
+    stdin.extend_from_slice(b"\nafter\n");
+    let w = watch(
+        &["--json", "--max-size", "1000000", &server.url("/")],
+        stdin,
+        Out::Capture,
+        Duration::from_secs(30),
+    );
+    let seen = server.result();
+    // (Checked first: a failure message with the line in it would be 200 MB.)
+    let sent = seen.iter().map(|f| f.payload.len()).max().unwrap_or(0);
+    assert!(sent < 1000, "the line was sent ({sent} bytes)");
+    w.peak_under("a 100 MB stdin line, --max-size 1000000", RSS_BOUND_KIB);
+    let run = w.ended();
+    no_panic(run);
+    run.clean_close_script_failed();
+    assert_eq!(
+        run.error()["message"],
+        "input: expected a line of at most 1000000 bytes (--max-size; a longer one is not sent), got \"zzzzzzzzzzzzzzzzzzzzzzzz...\"",
+        "{run}"
+    );
+    assert_eq!(run.texts("out"), ["after"], "the session went on\n{run}");
+    let ops: Vec<u8> = seen.iter().map(|f| f.opcode).collect();
+    assert_eq!(ops, [OP_TEXT, OP_CLOSE], "nothing else sent: {seen:?}");
+}
+
+/// The same line at the default `--max-size` (64 MiB): the peak is the limit, not the
+/// line (the bound: 64 MiB plus an ordinary session's 16 MiB).
+#[test]
+fn issue16_a_100_mb_stdin_line_at_the_default_max_size() {
+    const LINE: usize = 100_000_000;
+    let server = Server::scripted(|c| {
+        c.echo_until_close();
+        c.seen.clone()
+    });
+    let w = watch(
+        &["--json", &server.url("/")],
+        vec![b'z'; LINE],
+        Out::Capture,
+        Duration::from_secs(30),
+    );
+    let seen = server.result();
+    let sent = seen.iter().map(|f| f.payload.len()).max().unwrap_or(0);
+    assert!(sent < 1000, "the line was sent ({sent} bytes)");
+    w.peak_under(
+        "a 100 MB stdin line, default --max-size",
+        (64 << 10) + RSS_BOUND_KIB,
+    );
+    let run = w.ended();
+    no_panic(run);
+    run.clean_close_script_failed();
+    assert!(run.messages("out").is_empty(), "{run}");
+}
+
+/// A pseudo-terminal: (master, slave). What is written to the slave is read from the
+/// master, as a terminal would show it.
+fn pty() -> (std::fs::File, std::fs::File) {
+    use std::os::fd::FromRawFd;
+    let (mut master, mut slave) = (0 as libc::c_int, 0 as libc::c_int);
+    // SAFETY: openpty writes two descriptors into the two ints; the rest may be null.
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(rc, 0, "openpty");
+    // SAFETY: both descriptors were just made, and each is owned once.
+    unsafe {
+        (
+            std::fs::File::from_raw_fd(master),
+            std::fs::File::from_raw_fd(slave),
+        )
+    }
+}
+
+/// Issue 16 item 16: `-o payload` passed ESC and C1 controls raw to a terminal, so a
+/// server could retitle, clear or reprogram the user's terminal. To a terminal it now
+/// escapes them as pretty does (newline and tab kept); to a pipe the bytes are as they
+/// came.
+#[test]
+fn issue16_payload_to_a_terminal_escapes_controls() {
+    const EVIL: &str = "title \x1b]0;pwned\x07 csi \u{9b}2J cr \r nel \u{85}\tend";
+    let serve = || {
+        Server::scripted(|c| {
+            c.send(&text(EVIL));
+            c.send(&text("two\nlines"));
+            c.send(&close(1000, ""));
+            c.drain(Duration::from_secs(3));
+        })
+    };
+    // stdout a terminal.
+    let server = serve();
+    let (mut master, slave) = pty();
+    let mut cmd = StdCommand::new(bin());
+    cmd.env("NO_COLOR", "1")
+        .env("TERM", "dumb")
+        .args(["-o", "payload", "--keep-open", &server.url("/")])
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(slave))
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("cannot start wsdbg");
+    drop(cmd);
+    let mut shown = Vec::new();
+    let mut buf = [0u8; 4096];
+    // Read until the slave side is closed (EIO) or the test's patience ends.
+    let reader = thread::spawn(move || {
+        while let Ok(n) = master.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            shown.extend_from_slice(&buf[..n]);
+        }
+        shown
+    });
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("wait") {
+            break st;
+        }
+        assert!(Instant::now() < deadline, "wsdbg did not end");
+        thread::sleep(Duration::from_millis(10));
+    };
+    server.finish();
+    let shown = String::from_utf8(reader.join().expect("reader")).expect("UTF-8");
+    assert_eq!(status.code(), Some(0), "{shown:?}");
+    // The terminal turns each "\n" into "\r\n" (onlcr).
+    assert_eq!(
+        shown,
+        "title \\u{1b}]0;pwned\\u{7} csi \\u{9b}2J cr \\r nel \\u{85}\tend\r\ntwo\r\nlines\r\n"
+    );
+    // stdout a pipe: the bytes as they came.
+    let server = serve();
+    let out = run(wsdbg()
+        .args(["-o", "payload", "--keep-open"])
+        .arg(server.url("/")));
+    server.finish();
+    out.code(0);
+    assert_eq!(out.stdout, format!("{EVIL}\ntwo\nlines\n"), "{out}");
+}
+
+/// Issue 16 item 16: `--json` carried raw C1 controls (U+009B, the one-byte CSI, and
+/// the rest): they are written `\u009b` etc., DEL `\u007f`, in every string.
+#[test]
+fn issue16_json_escapes_c1_controls() {
+    let server = Server::builder()
+        .reply(Reply::accept_with(&[("X-Evil", "h\u{9b}2J")]))
+        .run(|c| {
+            c.send(&text("csi \u{9b}31m del \x7f nel \u{85}"));
+            c.send(&close(1000, "bye \u{9b}0m"));
+            c.drain(Duration::from_secs(3));
+        });
+    let out = run(wsdbg().args(["--json", "--keep-open"]).arg(server.url("/")));
+    server.finish();
+    out.clean_close();
+    if let Some(c) = out.stdout.chars().find(|&c| c.is_control() && c != '\n') {
+        panic!("raw {c:?} on stdout\n{out}");
+    }
+    assert!(
+        out.stdout
+            .contains(r#""text":"csi \u009b31m del \u007f nel \u0085""#),
+        "{out}"
+    );
+    assert!(out.stdout.contains(r#"["X-Evil","h\u009b2J"]"#), "{out}");
+    assert_eq!(
+        out.texts("in"),
+        ["csi \u{9b}31m del \x7f nel \u{85}"],
+        "{out}"
+    );
+    assert_eq!(out.first("close")["reason"], "bye \u{9b}0m", "{out}");
+}

@@ -206,6 +206,20 @@ fn script(f: &Fixture) -> Vec<(Ctx, Event<'_>)> {
             at(15),
             text_in("say \"hi\"\\\n\t\x1b[2J\u{7f} é ✓".as_bytes()),
         ),
+        // Issue 16: C1 controls (CSI U+009B, NEL U+0085), a CR, a BEL; U+00A0 is text.
+        (
+            at(15),
+            Event::Frame(frame(
+                In,
+                1,
+                true,
+                "csi \u{9b}31m nel \u{85} cr \r bel \x07 nbsp \u{a0}".as_bytes(),
+            )),
+        ),
+        (
+            at(15),
+            text_in("csi \u{9b}31m nel \u{85} cr \r bel \x07 nbsp \u{a0}".as_bytes()),
+        ),
         // Binary, short and long.
         (
             at(16),
@@ -520,6 +534,56 @@ fn payload_golden() {
     let (out, err) = render(Format::Payload, false, false);
     golden("payload.txt", &out);
     golden("payload.err.txt", &err);
+}
+
+/// Issue 16: `-o payload` to a terminal escapes text as pretty does (ESC, C1, CR and the
+/// other controls; newline and tab stay), so a peer cannot drive the terminal; to a
+/// pipe it writes the bytes as they came (`payload_mode_is_only_received_messages`).
+#[test]
+fn payload_terminal_golden() {
+    let terminal = Opts {
+        terminal: true,
+        ..Opts::default()
+    };
+    let (out, err) = render_with(Format::Payload, terminal);
+    golden("payload_terminal.txt", &out);
+    let (_, pipe_err) = render(Format::Payload, false, false);
+    assert_eq!(err, pipe_err, "diagnostics are the same");
+    if let Some(c) = out
+        .chars()
+        .find(|&c| c.is_control() && c != '\n' && c != '\t')
+    {
+        panic!("control {c:?} written to the terminal:\n{out}");
+    }
+    assert!(out.contains("csi \\u{9b}31m nel \\u{85} cr \\r bel \\u{7} nbsp \u{a0}\n"));
+    assert!(out.contains("say \"hi\"\\\n\t\\u{1b}[2J\\u{7f} é ✓\n"));
+}
+
+/// Issue 16: `--json` escapes the C1 controls (`\u009b`) and DEL, which serde_json alone
+/// leaves raw, in every string: message and frame text, close reasons, headers, errors.
+#[test]
+fn json_escapes_c1_controls() {
+    let (out, _) = render(Format::Json, true, false);
+    if let Some(c) = out.chars().find(|&c| c.is_control() && c != '\n') {
+        panic!("raw {c:?} in JSON output");
+    }
+    assert!(out.contains(
+        r#""text":"csi \u009b31m nel \u0085 cr \r bel \u0007 nbsp \u{a0}""#
+            .replace("\\u{a0}", "\u{a0}")
+            .as_str()
+    ));
+    // And it is still the same JSON.
+    let msg = out
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|v| {
+            v["event"] == "message" && v["text"].as_str().is_some_and(|t| t.starts_with("csi"))
+        })
+        .expect("the C1 message");
+    assert_eq!(
+        msg["text"],
+        "csi \u{9b}31m nel \u{85} cr \r bel \x07 nbsp \u{a0}"
+    );
 }
 
 #[test]

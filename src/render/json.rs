@@ -4,6 +4,11 @@
 //! `frame` and `message`, the hot path, which are written by hand and tested byte for
 //! byte against serde_json on reference structs. Errors and warnings are also written
 //! to `err` as the pretty line, since diagnostics always reach stderr.
+//!
+//! Strings carry serde_json's escapes and more: DEL and the C1 controls U+0080-U+009F
+//! are written `\u007f`, `\u0080`-`\u009f` (`Formatter` below), so that a line shown as
+//! it is (`tail -f`, a log viewer) holds no raw CSI (U+009B) or other control a peer
+//! chose.
 
 use std::borrow::Cow;
 use std::io::{self, Write};
@@ -284,9 +289,62 @@ struct Connecting<'a> {
     client: Option<u64>,
 }
 
+/// serde_json's compact format, with DEL and the C1 controls in strings escaped too.
+struct Formatter;
+
+impl serde_json::ser::Formatter for Formatter {
+    /// A piece of a string that serde_json found nothing to escape in: DEL and its C1
+    /// controls (`C2 80`-`C2 9F` in UTF-8) become `\u007f`, `\u0080`-`\u009f`. Pieces
+    /// end only at ASCII bytes, so a character is never split between two.
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        let b = fragment.as_bytes();
+        let mut run = 0;
+        let mut i = 0;
+        while let Some(at) = b[i..]
+            .iter()
+            .position(|&c| c == 0xc2 || c == 0x7f)
+            .map(|p| i + p)
+        {
+            let (c, len) = match (b[at], b.get(at + 1)) {
+                (0x7f, _) => (0x7f, 1),
+                (_, Some(&c @ 0x80..=0x9f)) => (c, 2),
+                _ => {
+                    i = at + 1;
+                    continue;
+                }
+            };
+            writer.write_all(&b[run..at])?;
+            writer.write_all(b"\\u00")?;
+            writer.write_all(&[nibble(c >> 4), nibble(c & 0xf)])?;
+            run = at + len;
+            i = at + len;
+        }
+        writer.write_all(&b[run..])
+    }
+}
+
+/// A lowercase hex digit.
+fn nibble(n: u8) -> u8 {
+    if n < 10 {
+        b'0' + n
+    } else {
+        b'a' + n - 10
+    }
+}
+
+/// Appends `v` as JSON (see `Formatter`).
+fn to_buf<T: Serialize>(buf: &mut Vec<u8>, v: &T) -> io::Result<()> {
+    let mut ser = serde_json::Serializer::with_formatter(&mut *buf, Formatter);
+    v.serialize(&mut ser).map_err(io::Error::other)
+}
+
 /// Appends `v` and a newline.
 fn put<T: Serialize>(buf: &mut Vec<u8>, v: &T) -> io::Result<()> {
-    serde_json::to_writer(&mut *buf, v).map_err(io::Error::other)?;
+    to_buf(buf, v)?;
     buf.push(b'\n');
     Ok(())
 }
@@ -465,8 +523,8 @@ fn tail(buf: &mut Vec<u8>, t: f64, client: Option<u64>) {
 }
 
 /// A JSON string with serde_json's escapes: `\"`, `\\`, `\b`, `\f`, `\n`, `\r`, `\t`,
-/// `\u00XX` for the other control characters; everything else as it is. Runs of 32
-/// bytes that need no escape are checked at once.
+/// `\u00XX` for the other C0 controls, DEL and the C1 controls (as `Formatter`);
+/// everything else as it is. Runs of 32 bytes that need no escape are checked at once.
 fn string(buf: &mut Vec<u8>, s: &str) {
     buf.reserve(s.len() + 2);
     buf.push(b'"');
@@ -476,8 +534,9 @@ fn string(buf: &mut Vec<u8>, s: &str) {
 
 /// The inside of a JSON string (see `string`).
 fn escape(buf: &mut Vec<u8>, s: &str) {
+    // 0xC2 is the lead byte of the C1 controls (and of U+00A0-U+00BF, left as they are).
     fn bad(c: u8) -> bool {
-        c < 0x20 || c == b'"' || c == b'\\'
+        c < 0x20 || c == b'"' || c == b'\\' || c == 0x7f || c == 0xc2
     }
     let b = s.as_bytes();
     buf.reserve(b.len());
@@ -486,11 +545,11 @@ fn escape(buf: &mut Vec<u8>, s: &str) {
     while i < b.len() {
         if let Some(chunk) = b.get(i..i + 32) {
             // Two min-reductions (they vectorize): a control character makes `lo`
-            // small, a `"` or `\` makes `eq` zero.
+            // small, a `"`, `\`, DEL or 0xC2 makes `eq` zero.
             let (mut lo, mut eq) = (u8::MAX, u8::MAX);
             for &c in chunk {
                 lo = lo.min(c);
-                eq = eq.min((c ^ b'"').min(c ^ b'\\'));
+                eq = eq.min((c ^ b'"').min(c ^ b'\\').min((c ^ 0x7f).min(c ^ 0xc2)));
             }
             if lo >= 0x20 && eq != 0 {
                 i += 32;
@@ -500,6 +559,17 @@ fn escape(buf: &mut Vec<u8>, s: &str) {
         }
         let c = b[i];
         i += 1;
+        if c == 0xc2 {
+            // A C1 control (the next byte 0x80-0x9F): `\u0080`-`\u009f`.
+            if let Some(&c1 @ 0x80..=0x9f) = b.get(i) {
+                buf.extend_from_slice(&b[run..i - 1]);
+                buf.extend_from_slice(b"\\u00");
+                esc::hex(buf, &[c1]);
+                i += 1;
+                run = i;
+            }
+            continue;
+        }
         let esc: &[u8] = match c {
             b'"' => b"\\\"",
             b'\\' => b"\\\\",
@@ -508,7 +578,7 @@ fn escape(buf: &mut Vec<u8>, s: &str) {
             b'\t' => b"\\t",
             0x08 => b"\\b",
             0x0c => b"\\f",
-            0..=0x1f => b"",
+            0..=0x1f | 0x7f => b"",
             _ => continue,
         };
         buf.extend_from_slice(&b[run..i - 1]);
@@ -855,7 +925,7 @@ mod tests {
             t,
             client,
         };
-        serde_json::to_string(&v).unwrap() + "\n"
+        reference_json(&v)
     }
 
     fn message_ref(
@@ -888,7 +958,41 @@ mod tests {
             t,
             client,
         };
-        serde_json::to_string(&v).unwrap() + "\n"
+        reference_json(&v)
+    }
+
+    /// What serde_json writes for `v`, C1 controls escaped as the printer does (and as
+    /// the plain serde_json output with each raw C1 control replaced).
+    fn reference_json<T: Serialize>(v: &T) -> String {
+        let mut buf = Vec::new();
+        to_buf(&mut buf, v).unwrap();
+        let ours = String::from_utf8(buf).unwrap();
+        let mut plain = String::new();
+        for c in serde_json::to_string(v).unwrap().chars() {
+            match c {
+                '\u{7f}'..='\u{9f}' => plain.push_str(&format!("\\u{:04x}", c as u32)),
+                c => plain.push(c),
+            }
+        }
+        assert_eq!(ours, plain);
+        ours + "\n"
+    }
+
+    #[test]
+    fn c1_controls_and_del_are_escaped_everywhere() {
+        let mut buf = Vec::new();
+        string(&mut buf, "a\u{9b}31mb\u{80}\u{9f}\u{a0}\u{bf}\u{85}é\u{7f}");
+        // U+00A0 and U+00BF share the lead byte and are not controls: kept.
+        assert_eq!(
+            String::from_utf8(buf).unwrap(),
+            "\"a\\u009b31mb\\u0080\\u009f\u{a0}\u{bf}\\u0085é\\u007f\""
+        );
+        let mut buf = Vec::new();
+        put(&mut buf, &("\u{9b}2J\u{7f}", ["x\u{85}"])).unwrap();
+        assert_eq!(
+            String::from_utf8(buf).unwrap(),
+            "[\"\\u009b2J\\u007f\",[\"x\\u0085\"]]\n"
+        );
     }
 
     fn payloads() -> Vec<Vec<u8>> {
@@ -907,6 +1011,17 @@ mod tests {
                 let mut p = b"abcdefghijklmnopq".to_vec();
                 p[at] = b;
                 all.push(p);
+            }
+        }
+        // The C1 controls and their neighbours (U+007F, U+00A0-U+00BF share the lead
+        // byte 0xC2) at every offset of a 33-byte window.
+        for c in [
+            '\u{7f}', '\u{80}', '\u{9b}', '\u{9f}', '\u{a0}', '\u{bf}', '\u{100}',
+        ] {
+            for at in 0..33 {
+                let mut p: String = "abcdefghijklmnopqrstuvwxyzABCDEFG".into();
+                p.insert(at, c);
+                all.push(p.into_bytes());
             }
         }
         all.push((0u8..=255).collect());

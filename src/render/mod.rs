@@ -7,7 +7,7 @@
 //! - `json`: one object per line on `out`, first key `event`; errors and warnings are
 //!   also written to `err` as the human line.
 //! - `payload`: only the payload of each received data message on `out`; diagnostics
-//!   to `err`; everything else is dropped.
+//!   to `err`; everything else is dropped. On a terminal, text is escaped as in pretty.
 //! - `raw`: as `payload`, but the payload's bytes exactly, with nothing added.
 //!
 //! Each event is built in a reused scratch buffer and written with one `write_all`, so
@@ -45,16 +45,22 @@ pub struct Opts {
     pub text_max: usize,
     /// Pretty: binary payloads longer than this many bytes are cut.
     pub hex_max: usize,
+    /// `out` is a terminal: payload mode escapes control characters in text (ESC, C1,
+    /// CR, ...; newlines and tabs stay) as pretty does, so a peer cannot drive the
+    /// terminal. Not a terminal: the bytes as they came.
+    pub terminal: bool,
 }
 
 impl Default for Opts {
-    /// No headers, no colour, payloads cut at `pretty::TEXT_MAX` / `pretty::HEX_MAX`.
+    /// No headers, no colour, payloads cut at `pretty::TEXT_MAX` / `pretty::HEX_MAX`,
+    /// not a terminal.
     fn default() -> Self {
         Opts {
             verbose: false,
             color: false,
             text_max: pretty::TEXT_MAX,
             hex_max: pretty::HEX_MAX,
+            terminal: false,
         }
     }
 }

@@ -1,12 +1,16 @@
 //! The pipeline format: the payload of each received data message and nothing else on
-//! `out` (text as it came, binary as lowercase hex, a newline after each). Errors and
-//! warnings go to `err` as in pretty; `/help`, `/info` and `listening` go to `err` too,
-//! so stdout stays clean. This is the hot path of a throughput run: no allocation per
-//! message, text is written straight from the event's buffer.
+//! `out` (text as it came, binary as lowercase hex, a newline after each). A text
+//! message's own newlines are written too, so a line is a message only when messages
+//! have none (`--json` keeps each message whole, `-o raw` keeps the bytes). When `out`
+//! is a terminal, text is escaped as pretty escapes it (ESC, C1, CR and the other
+//! controls but newline and tab), so a peer cannot send escape sequences to it. Errors
+//! and warnings go to `err` as in pretty; `/help`, `/info` and `listening` go to `err`
+//! too, so stdout stays clean. This is the hot path of a throughput run: no allocation
+//! per message, text is written straight from the event's buffer.
 
 use std::io::{self, Write};
 
-use super::esc::{self, Paint};
+use super::esc::{self, Esc, Paint};
 use super::{pretty, Printer};
 use crate::event::{Ctx, Dir, Event, MsgType};
 
@@ -23,6 +27,15 @@ pub(super) fn emit<W: Write, E: Write>(
             payload,
             ..
         } => match kind {
+            MsgType::Text if p.opts.terminal => {
+                buf.clear();
+                match std::str::from_utf8(payload) {
+                    Ok(text) => esc::escape(buf, text, Esc::Lines),
+                    Err(_) => esc::escape(buf, &String::from_utf8_lossy(payload), Esc::Lines),
+                }
+                buf.push(b'\n');
+                p.out.write_all(buf)
+            }
             MsgType::Text => {
                 // Small messages are joined with their newline into one write; big ones
                 // are not copied.
