@@ -66,11 +66,18 @@ fn fix_env_std(cmd: &mut StdCommand) {
     cmd.env("TERM", "dumb");
 }
 
+/// `wsdbg` as a `std::process::Command` with the environment of [`wsdbg`] (no timeout):
+/// for a child a test drives while it runs (a `peers::Proc`).
+pub fn wsdbg_std() -> StdCommand {
+    let mut std = StdCommand::new(bin());
+    fix_env_std(&mut std);
+    std
+}
+
 /// `wsdbg` with `NO_COLOR=1`, no proxy variables, no `SSLKEYLOGFILE`, and a timeout.
 /// Standard input is empty unless the test writes some (`write_stdin`).
 pub fn wsdbg() -> assert_cmd::Command {
-    let mut std = StdCommand::new(bin());
-    fix_env_std(&mut std);
+    let std = wsdbg_std();
     let mut cmd = assert_cmd::Command::from_std(std);
     cmd.timeout(RUN_TIMEOUT);
     cmd.write_stdin("");

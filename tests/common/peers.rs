@@ -1,13 +1,14 @@
 //! Third-party WebSocket servers as test peers: Python `websockets`
 //! (`tests/py/echo_server.py`, modes by path), `aiohttp` (`tests/py/aiohttp_server.py`)
 //! and Node `ws` (`tests/peers/node/echo-server.js`); the Python `websockets` and Node
-//! `ws` servers also with permessage-deflate ([`Peer::start_with`]). Third-party
-//! clients: for the compression tests ([`run_client`]), Python `websockets`
-//! (`tests/py/echo_client.py`) and Node `ws` (`tests/peers/node/echo-client.js`), which
-//! send messages to an echo server and check the echoes; for the tests of `wsdbg
-//! listen` ([`Client`]), Python `websockets` (`tests/py/ws_client.py`) and Node `ws`
-//! (`tests/peers/node/ws-client.js`), which print JSON lines and take commands on stdin,
-//! driven through a [`Proc`].
+//! `ws` servers also with permessage-deflate ([`Peer::start_with`]); other server
+//! scripts of the same conventions (`tests/py/engine_server.py`, ...) with
+//! [`Peer::script`]. Third-party clients: for the compression tests ([`run_client`]),
+//! Python `websockets` (`tests/py/echo_client.py`) and Node `ws`
+//! (`tests/peers/node/echo-client.js`), which send messages to an echo server and check
+//! the echoes; for the tests of `wsdbg listen` ([`Client`]), Python `websockets`
+//! (`tests/py/ws_client.py`) and Node `ws` (`tests/peers/node/ws-client.js`), which
+//! print JSON lines and take commands on stdin, driven through a [`Proc`].
 //!
 //! Each peer binds 127.0.0.1 port 0, prints its port alone on its first stdout line, and
 //! exits when its stdin reaches end of file; a [`Peer`] closes that stdin on drop (and
@@ -156,21 +157,30 @@ impl Peer {
     /// `perMessageDeflate` and threshold 0) or `--deflate-any` (Python `websockets`
     /// taking any window bits the client asks for).
     pub fn start_with(kind: Kind, extra: &[&str]) -> Option<Peer> {
-        let found = match kind {
-            Kind::Websockets => python_for("websockets.asyncio.server")
-                .map(|p| (p, vec![root().join("tests/py/echo_server.py")])),
-            Kind::Aiohttp => python_for("aiohttp.web")
-                .map(|p| (p, vec![root().join("tests/py/aiohttp_server.py")])),
-            Kind::NodeWs => {
-                node().map(|n| (n, vec![root().join("tests/peers/node/echo-server.js")]))
-            }
+        let script = match kind {
+            Kind::Websockets => "tests/py/echo_server.py",
+            Kind::Aiohttp => "tests/py/aiohttp_server.py",
+            Kind::NodeWs => "tests/peers/node/echo-server.js",
         };
-        let (program, args) = match found {
+        Peer::script(kind, script, extra)
+    }
+
+    /// Starts another server script of the same conventions (its port alone on its
+    /// first stdout line, exit at end of stdin): `script` is a path from the repository
+    /// root, run by the Python that has `websockets` (or `aiohttp`) for
+    /// `Kind::Websockets` (`Kind::Aiohttp`), by `node` with `ws` for `Kind::NodeWs`.
+    pub fn script(kind: Kind, script: &str, extra: &[&str]) -> Option<Peer> {
+        let found = match kind {
+            Kind::Websockets => python_for("websockets.asyncio.server"),
+            Kind::Aiohttp => python_for("aiohttp.web"),
+            Kind::NodeWs => node(),
+        };
+        let program = match found {
             Ok(f) => f,
             Err(why) => return unavailable(kind.name(), &why),
         };
         let mut child = Command::new(&program)
-            .args(&args)
+            .arg(root().join(script))
             .args(extra)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
