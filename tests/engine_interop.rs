@@ -15,9 +15,8 @@
 //! - `#` comments and blank lines send nothing: the README's own `login-flow.ws`;
 //! - `listen --once` with `/expect`: 4 when it cannot pass, 0 when it does.
 //!
-//! The tests marked `#[ignore = "issue 15: engine"]` fail with the drivers of today (each
-//! says how, measured on main at c92ed7b); they are for the session engine to pass
-//! (`cargo test --test engine_interop -- --include-ignored`).
+//! All but the valid-close control failed with the drivers before the session engine
+//! (each says how, measured on main at c92ed7b); the engine makes them pass.
 //! Without Python or Node a test against them prints a note and passes, except under
 //! `CI=true`, where it fails.
 
@@ -104,14 +103,14 @@ fn greet_then_echo(kind: Kind, expect: &str) {
 /// On main (4 runs of 40): 4 to 7 of 40 passed; the others exit 4, the expect having
 /// taken the echo of "hello" when it came first.
 #[test]
-#[ignore = "issue 15: engine"]
+
 fn issue15_greet_then_echo_expect_welcome_python() {
     greet_then_echo(Kind::Websockets, "/expect text ^welcome$");
 }
 
 /// On main: 6 to 8 of 40 passed.
 #[test]
-#[ignore = "issue 15: engine"]
+
 fn issue15_greet_then_echo_expect_welcome_node() {
     greet_then_echo(Kind::NodeWs, "/expect text ^welcome$");
 }
@@ -119,14 +118,14 @@ fn issue15_greet_then_echo_expect_welcome_node() {
 /// On main: 32 to 36 of 40 passed; the others exit 4, the expect having taken the
 /// greeting.
 #[test]
-#[ignore = "issue 15: engine"]
+
 fn issue15_greet_then_echo_expect_hello_python() {
     greet_then_echo(Kind::Websockets, "/expect text ^hello$");
 }
 
 /// On main: 32 to 36 of 40 passed.
 #[test]
-#[ignore = "issue 15: engine"]
+
 fn issue15_greet_then_echo_expect_hello_node() {
     greet_then_echo(Kind::NodeWs, "/expect text ^hello$");
 }
@@ -154,14 +153,14 @@ fn seq_10_slow_echo(kind: Kind) {
 
 /// On main: prints "1" only (exit 0 after about 0.55 s).
 #[test]
-#[ignore = "issue 15: engine"]
+
 fn issue15_seq_10_against_a_slow_one_at_a_time_echo_python() {
     seq_10_slow_echo(Kind::Websockets);
 }
 
 /// On main: prints "1" only.
 #[test]
-#[ignore = "issue 15: engine"]
+
 fn issue15_seq_10_against_a_slow_one_at_a_time_echo_node() {
     seq_10_slow_echo(Kind::NodeWs);
 }
@@ -183,14 +182,14 @@ fn ack_then_result(kind: Kind) {
 
 /// On main: prints "ack q" only.
 #[test]
-#[ignore = "issue 15: engine"]
+
 fn issue15_ack_then_result_with_linger_1000_python() {
     ack_then_result(Kind::Websockets);
 }
 
 /// On main: prints "ack q" only.
 #[test]
-#[ignore = "issue 15: engine"]
+
 fn issue15_ack_then_result_with_linger_1000_node() {
     ack_then_result(Kind::NodeWs);
 }
@@ -221,7 +220,7 @@ fn expect_close_against(payload: &[u8]) -> (Run, Option<u16>) {
 /// event says `ok: false`. On main: exit 3 and the protocol error, but `expect ok:true`
 /// on every row.
 #[test]
-#[ignore = "issue 15: engine"]
+
 fn issue15_expect_close_fails_on_a_close_the_core_rejected() {
     let rows: [(&str, &[u8]); 6] = [
         ("code 1005 on the wire", &[0x03, 0xed]),
@@ -334,7 +333,7 @@ fn login_flow(script: &str) {
 /// On main: the comment line "# login-flow.ws" is sent as a message, `/expect json ok
 /// true` fails on the server's answer to it, and `--fail-fast` closes (exit 4).
 #[test]
-#[ignore = "issue 15: engine"]
+
 fn issue15_readme_login_flow_comment_sends_nothing() {
     login_flow(&readme_login_flow());
 }
@@ -343,7 +342,7 @@ fn issue15_readme_login_flow_comment_sends_nothing() {
 /// all `#`. On main: each comment and blank line is sent (a blank one as an empty
 /// message); the server got 10 messages before `--fail-fast` closed (exit 4).
 #[test]
-#[ignore = "issue 15: engine"]
+
 fn issue15_login_flow_blank_lines_and_comments_send_nothing() {
     let mut script = String::from("##########\n\n");
     for l in readme_login_flow().lines() {
@@ -381,7 +380,7 @@ fn listen_expect(expect: &str) -> Option<(Option<i32>, Vec<Value>, String)> {
 
 /// On main: exit 0 and no expect event (listen ignores `/expect`).
 #[test]
-#[ignore = "issue 15: engine"]
+
 fn issue15_listen_expect_that_cannot_pass_exits_4() {
     let Some((code, ex, dump)) = listen_expect("/expect text ^never$ within 500") else {
         return;
@@ -393,7 +392,7 @@ fn issue15_listen_expect_that_cannot_pass_exits_4() {
 
 /// On main: exit 0 too, but no expect event: the expectation was never checked.
 #[test]
-#[ignore = "issue 15: engine"]
+
 fn issue15_listen_expect_that_passes_exits_0() {
     let Some((code, ex, dump)) = listen_expect("/expect text ^hello$") else {
         return;
