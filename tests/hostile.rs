@@ -859,7 +859,7 @@ enum Oversize {
     Backlog,
 }
 
-/// One run: the server sends a 2000-byte message to `--max-size 1000` (and more, as
+/// One run: the server announces a 2,000,000-byte message to `--max-size 1500000` (and more, as
 /// `how` says), waits (100 ms, 300 ms with a backlog), then reads what came, answers
 /// the close, and reads until the client's end. Returns the close code it got, and
 /// the run.
@@ -878,7 +878,8 @@ fn oversize_once(how: Oversize) -> (Option<u16>, Run) {
             s.read_exact(&mut h).expect("the message's header");
             rest = u64::from_be_bytes(h[2..10].try_into().expect("8 bytes"));
         }
-        let _ = s.write_all(&binary(&[7u8; 2000]));
+        // Over --max-size: failed on its header (no payload needs to follow).
+        let _ = s.write_all(&header(true, 0, 2, None, 2_000_000));
         let stop = Arc::new(AtomicBool::new(false));
         let writer = (how != Oversize::Once).then(|| {
             let mut w = s.try_clone().expect("clone");
@@ -923,8 +924,10 @@ fn oversize_once(how: Oversize) -> (Option<u16>, Run) {
         .args([
             "-o",
             "payload",
+            // Above the 1 MiB line we send (a stdin line is capped at --max-size),
+            // below the 2,000,000-byte message the server announces.
             "--max-size",
-            "1000",
+            "1500000",
             "--close-timeout",
             "2",
         ])
@@ -1756,14 +1759,15 @@ fn issue16_chunk_size_past_memory_is_an_error_not_an_abort() {
 #[test]
 fn issue16_a_panic_in_the_input_thread_ends_the_process() {
     for args in [&["--keep-open"][..], &["-b", "--keep-open"][..]] {
-        let server = Server::builder()
-            .may_not_connect()
-            .run(|c| c.drain(Duration::from_secs(8)));
+        // A listener that never accepts: the handshake waits, the panic ends it (a
+        // server that expected the request would race the exit).
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("ws://{}/", listener.local_addr().expect("addr"));
         let out = run(wsdbg()
             .env("WSDBG_TEST_PANIC", "input")
             .args(args)
-            .arg(server.url("/")));
-        drop(server);
+            .arg(&url));
+        drop(listener);
         assert_eq!(out.code, Some(70), "{args:?}\n{out}");
         assert!(out.elapsed < Duration::from_secs(5), "{out}");
         let lines: Vec<&str> = out.stderr.lines().collect();
