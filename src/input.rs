@@ -394,6 +394,24 @@ impl InputRx {
     pub fn is_interrupted(&self) -> bool {
         self.interrupted.load(Ordering::SeqCst)
     }
+
+    /// Hand `engine` what the channel holds now: one batch while it has nothing queued
+    /// (memory stays bounded), or, `all`, everything there is (at the end, to report;
+    /// the channel is bounded). A channel whose sender is gone is the end of input.
+    pub fn hand_to(&self, engine: &mut crate::engine::Script, all: bool) {
+        while all || engine.wants_input() {
+            match self.rx.try_recv() {
+                Ok(batch) => engine.push(batch),
+                Err(std::sync::mpsc::TryRecvError::Empty) => return,
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                    engine.input_gone();
+                    if all {
+                        return;
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// `/file PATH`: the file's bytes, at most `max` (`--max-size`). Only a regular file is

@@ -11,7 +11,6 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
-use std::sync::mpsc::TryRecvError;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -383,7 +382,24 @@ struct Serve<'a, S: Sink> {
     prompt: bool,
 }
 
-impl<S: Sink> Serve<'_, S> {
+impl<'a, S: Sink> Serve<'a, S> {
+    fn new(
+        out: &'a mut S,
+        clients: &'a mut HashMap<Token, Client>,
+        to: &'a mut Option<u64>,
+        script: bool,
+    ) -> Serve<'a, S> {
+        Serve {
+            out,
+            clients,
+            to,
+            script,
+            touched: Vec::new(),
+            quit: false,
+            prompt: false,
+        }
+    }
+
     /// The clients a command sends to: the one chosen with `/to`, else all that are
     /// open.
     fn targets(&self) -> Vec<Token> {
@@ -621,17 +637,9 @@ impl<S: Sink> Server<S> {
         if !self.clients.is_empty() && Instant::now() < deadline {
             return None;
         }
-        self.take_all_input();
+        self.input.hand_to(&mut self.engine, true);
         let why = "the server is shutting down";
-        let mut port = Serve {
-            out: &mut self.out,
-            clients: &mut self.clients,
-            to: &mut self.to,
-            script: self.script,
-            touched: Vec::new(),
-            quit: false,
-            prompt: false,
-        };
+        let mut port = Serve::new(&mut self.out, &mut self.clients, &mut self.to, self.script);
         self.engine.finish(why, &mut port);
         Some(exit::code(
             self.once_code.unwrap_or(exit::OK),
@@ -681,46 +689,17 @@ impl<S: Sink> Server<S> {
 
     // -- input -----------------------------------------------------------------
 
-    /// Hand the engine what the input channel holds now.
-    fn take_input(&mut self) {
-        while self.engine.wants_input() {
-            match self.input.rx.try_recv() {
-                Ok(batch) => self.engine.push(batch),
-                Err(TryRecvError::Empty) => return,
-                Err(TryRecvError::Disconnected) => self.engine.input_gone(),
-            }
-        }
-    }
-
-    fn take_all_input(&mut self) {
-        loop {
-            match self.input.rx.try_recv() {
-                Ok(batch) => self.engine.push(batch),
-                Err(TryRecvError::Empty) => return,
-                Err(TryRecvError::Disconnected) => return self.engine.input_gone(),
-            }
-        }
-    }
-
     /// Let the engine run what it can (and its timers), then give the clients it sent
     /// to a turn.
     fn pump_input(&mut self) {
         if self.quitting.is_some() {
             return;
         }
-        self.take_input();
+        self.input.hand_to(&mut self.engine, false);
         let interrupted = self.input.is_interrupted() && !self.interrupt_seen;
         self.interrupt_seen |= interrupted;
         let now = Instant::now();
-        let mut port = Serve {
-            out: &mut self.out,
-            clients: &mut self.clients,
-            to: &mut self.to,
-            script: self.script,
-            touched: Vec::new(),
-            quit: false,
-            prompt: false,
-        };
+        let mut port = Serve::new(&mut self.out, &mut self.clients, &mut self.to, self.script);
         if interrupted {
             self.engine.interrupt(&mut port);
         }

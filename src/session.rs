@@ -8,7 +8,6 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::TryRecvError;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -394,33 +393,10 @@ impl<S: Sink> Session<S> {
     /// The session is over: what never ran is reported, and the exit code chosen.
     fn finish(&mut self, code: u8, why: &str) -> u8 {
         self.sink.state(ConnState::Closed);
-        self.take_all_input();
+        self.input.hand_to(&mut self.engine, true);
         self.engine.finish(why, &mut Idle(&mut self.sink));
         self.sink.idle();
         exit::code(code, self.engine.failed())
-    }
-
-    /// Hand the engine what the input channel holds now (one batch while it has
-    /// nothing queued, so memory stays bounded).
-    fn take_input(&mut self) {
-        while self.engine.wants_input() {
-            match self.input.rx.try_recv() {
-                Ok(batch) => self.engine.push(batch),
-                Err(TryRecvError::Empty) => return,
-                Err(TryRecvError::Disconnected) => self.engine.input_gone(),
-            }
-        }
-    }
-
-    /// At the end: everything the channel holds (it is bounded), to report.
-    fn take_all_input(&mut self) {
-        loop {
-            match self.input.rx.try_recv() {
-                Ok(batch) => self.engine.push(batch),
-                Err(TryRecvError::Empty) => return,
-                Err(TryRecvError::Disconnected) => return self.engine.input_gone(),
-            }
-        }
     }
 
     /// Wait before reconnecting; input stays queued. False when interrupted.
@@ -640,7 +616,7 @@ impl<S: Sink> Session<S> {
 
     /// Run the engine on this connection's port (input handed over first).
     fn with_engine(&mut self, c: &mut Link, f: impl FnOnce(&mut Script, &mut Wire<'_, S>)) {
-        self.take_input();
+        self.input.hand_to(&mut self.engine, false);
         let mut info = self.info_now(c);
         info.uptime = self.connected_at.map(|t| t.elapsed()).unwrap_or_default();
         info.state = "open";
