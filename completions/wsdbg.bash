@@ -47,7 +47,7 @@ _wsdbg() {
 
     case "${cmd}" in
         wsdbg)
-            opts="-H -p -k -x -r -b -L -o -v -h -V --header --protocol --origin --cacert --insecure --cert --key --connect-timeout --close-timeout --max-size --execute --keep-open --linger --fail-fast --raw --binary --chunk-size --max-messages --echo --no-auto-pong --follow-redirects --proxy --compress --no-proxy --reconnect --max-retries --backoff-min --backoff-max --ping-interval --output --json --color --verbose --full --max-payload --help --version listen probe completions help"
+            opts="-H -p -k -L -x -r -b -o -v -h -V --header --protocol --origin --cacert --insecure --cert --key --connect-timeout --close-timeout --max-size --follow-redirects --proxy --compress --no-proxy --execute --keep-open --linger --fail-fast --raw --binary --chunk-size --max-messages --echo --no-auto-pong --reconnect --max-retries --backoff-min --backoff-max --ping-interval --output --json --color --verbose --full --max-payload --help --version listen probe completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -97,6 +97,14 @@ _wsdbg() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compress)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --execute)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -114,14 +122,6 @@ _wsdbg() {
                     return 0
                     ;;
                 --max-messages)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --proxy)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --compress)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -331,7 +331,7 @@ _wsdbg() {
             return 0
             ;;
         wsdbg__subcmd__probe)
-            opts="-H -p -k -x -r -b -L -o -v -h --echo-server --wait --header --protocol --origin --cacert --insecure --cert --key --connect-timeout --close-timeout --max-size --execute --keep-open --linger --fail-fast --raw --binary --chunk-size --max-messages --echo --no-auto-pong --follow-redirects --proxy --compress --no-proxy --reconnect --max-retries --backoff-min --backoff-max --ping-interval --output --json --color --verbose --full --max-payload --help"
+            opts="-H -p -k -L -o -v -h --echo-server --wait --header --protocol --origin --cacert --insecure --cert --key --connect-timeout --close-timeout --max-size --follow-redirects --proxy --compress --no-proxy --output --json --color --verbose --full --max-payload --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -385,47 +385,11 @@ _wsdbg() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --execute)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -x)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --linger)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --chunk-size)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --max-messages)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --proxy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --compress)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --max-retries)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --backoff-min)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --backoff-max)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --ping-interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_wsdbg_global_optspecs
-    string join \n H/header= p/protocol= origin= cacert= k/insecure cert= key= connect-timeout= close-timeout= max-size= x/execute= keep-open linger= fail-fast r/raw b/binary chunk-size= max-messages= echo no-auto-pong L/follow-redirects proxy= compress= no-proxy reconnect max-retries= backoff-min= backoff-max= ping-interval= o/output= json color= v/verbose full max-payload= h/help V/version
+    string join \n H/header= p/protocol= origin= cacert= k/insecure cert= key= connect-timeout= close-timeout= max-size= L/follow-redirects proxy= compress= no-proxy x/execute= keep-open linger= fail-fast r/raw b/binary chunk-size= max-messages= echo no-auto-pong reconnect max-retries= backoff-min= backoff-max= ping-interval= o/output= json color= v/verbose full max-payload= h/help V/version
 end
 
 function __fish_wsdbg_needs_command
@@ -33,12 +33,12 @@ complete -c wsdbg -n "__fish_wsdbg_needs_command" -l key -d 'Private key (PEM: P
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l connect-timeout -d 'TCP + TLS + handshake deadline in seconds' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l close-timeout -d 'Seconds to wait for the peer\'s close reply' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l max-size -d 'Largest message accepted; beyond it close with 1009' -r
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l proxy -d 'Proxy: http://[user:pass@]host:port, socks5:// or socks5h://' -r
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l compress -d 'Offer permessage-deflate and show what it did; =PARAMS to ask for more' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s x -l execute -d 'Run CMD after connecting (repeatable), then close; stdin is not read' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l linger -d 'Script mode: at end of input, close once the peer has been quiet for MS' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l chunk-size -d 'With --binary: largest binary message made from stdin [default: 65536, or --max-size when smaller]' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l max-messages -d 'Deliver exactly N received data messages, then close and exit' -r
-complete -c wsdbg -n "__fish_wsdbg_needs_command" -l proxy -d 'Proxy: http://[user:pass@]host:port, socks5:// or socks5h://' -r
-complete -c wsdbg -n "__fish_wsdbg_needs_command" -l compress -d 'Offer permessage-deflate and show what it did; =PARAMS to ask for more' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l max-retries -d 'With --reconnect: give up after N failed attempts in a row' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l backoff-min -d 'With --reconnect: first delay in milliseconds' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l backoff-max -d 'With --reconnect: longest delay in milliseconds' -r
@@ -52,14 +52,14 @@ always\t''
 never\t''"
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l max-payload -d 'Pretty output: cut payloads at N bytes (default: text 256, binary 64)' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s k -l insecure -d 'Do not verify the server certificate (prints a warning)'
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -s L -l follow-redirects -d 'Follow 3xx answers to the handshake (at most 10; wss -> ws refused)'
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l no-proxy -d 'Ignore the proxy environment variables'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l keep-open -d 'Script mode: at end of input, stay until the peer closes (or Ctrl-C)'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l fail-fast -d 'End the session (close 1000, exit 4) at the first failed /expect'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s r -l raw -d 'Send every input line verbatim as a text message; no commands'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s b -l binary -d 'Script mode: stdin is raw bytes, sent as binary messages'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l echo -d 'Send every data message received back as it came (a client-side mirror)'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l no-auto-pong -d 'Do not answer pings (the pings are still shown)'
-complete -c wsdbg -n "__fish_wsdbg_needs_command" -s L -l follow-redirects -d 'Follow 3xx answers to the handshake (at most 10; wss -> ws refused)'
-complete -c wsdbg -n "__fish_wsdbg_needs_command" -l no-proxy -d 'Ignore the proxy environment variables'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l reconnect -d 'Reconnect with backoff and jitter after a disconnect not asked for'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l json -d 'Same as --output json'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s v -l verbose -d 'Pretty output: also print the handshake headers'
@@ -108,16 +108,8 @@ complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l key -d 'Private ke
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l connect-timeout -d 'TCP + TLS + handshake deadline in seconds' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l close-timeout -d 'Seconds to wait for the peer\'s close reply' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l max-size -d 'Largest message accepted; beyond it close with 1009' -r
-complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -s x -l execute -d 'Run CMD after connecting (repeatable), then close; stdin is not read' -r
-complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l linger -d 'Script mode: at end of input, close once the peer has been quiet for MS' -r
-complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l chunk-size -d 'With --binary: largest binary message made from stdin [default: 65536, or --max-size when smaller]' -r
-complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l max-messages -d 'Deliver exactly N received data messages, then close and exit' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l proxy -d 'Proxy: http://[user:pass@]host:port, socks5:// or socks5h://' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l compress -d 'Offer permessage-deflate and show what it did; =PARAMS to ask for more' -r
-complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l max-retries -d 'With --reconnect: give up after N failed attempts in a row' -r
-complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l backoff-min -d 'With --reconnect: first delay in milliseconds' -r
-complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l backoff-max -d 'With --reconnect: longest delay in milliseconds' -r
-complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l ping-interval -d 'Ping every SECS and show the round trip; no pong by the next = dead' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -s o -l output -d 'Output format' -r -f -a "pretty\t'Every frame both ways, one line each, for people'
 json\t'One JSON object per line, first key "event"'
 payload\t'Each received message\'s payload, one per line (binary as hex)'
@@ -128,15 +120,8 @@ never\t''"
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l max-payload -d 'Pretty output: cut payloads at N bytes (default: text 256, binary 64)' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l echo-server -d 'Run the checks that need an echo server without detecting one'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -s k -l insecure -d 'Do not verify the server certificate (prints a warning)'
-complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l keep-open -d 'Script mode: at end of input, stay until the peer closes (or Ctrl-C)'
-complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l fail-fast -d 'End the session (close 1000, exit 4) at the first failed /expect'
-complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -s r -l raw -d 'Send every input line verbatim as a text message; no commands'
-complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -s b -l binary -d 'Script mode: stdin is raw bytes, sent as binary messages'
-complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l echo -d 'Send every data message received back as it came (a client-side mirror)'
-complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l no-auto-pong -d 'Do not answer pings (the pings are still shown)'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -s L -l follow-redirects -d 'Follow 3xx answers to the handshake (at most 10; wss -> ws refused)'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l no-proxy -d 'Ignore the proxy environment variables'
-complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l reconnect -d 'Reconnect with backoff and jitter after a disconnect not asked for'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l json -d 'Same as --output json'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -s v -l verbose -d 'Pretty output: also print the handshake headers'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l full -d 'Pretty output: show payloads in full, never cut'

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use clap::CommandFactory;
 
-use crate::cli::{Cli, Config, ConnectConfig, ListenConfig, Mode, OutConfig, Stdin};
+use crate::cli::Cli;
+use crate::config::Options;
+use crate::config::{Config, ConnectConfig, ListenConfig, Mode, OutConfig, Stdin};
 use crate::error::Error;
 use crate::event::{ConnState, PromptView};
 use crate::exit;
@@ -16,7 +18,7 @@ use crate::input::{self, LineMode};
 use crate::output::Output;
 use crate::render::{Format, Opts, Printer};
 use crate::repl::{self, PromptState, ReplWriter};
-use crate::session::{Options, Session};
+use crate::session::Session;
 
 pub fn run(cfg: Config, start: Instant) -> Result<u8, Error> {
     let out = cfg.out;

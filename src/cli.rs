@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
+use crate::config::{Config, ConnectConfig, ListenConfig, Mode, OutConfig, Stdin};
 use crate::error::Error;
 
 pub const AFTER_HELP: &str = "\
@@ -157,13 +158,25 @@ pub struct ProbeArgs {
     pub wait: f64,
     /// Connection options, as for the client
     #[command(flatten)]
-    pub conn: ConnArgs,
+    pub conn: LinkArgs,
     #[command(flatten)]
     pub out: OutArgs,
 }
 
+/// The client's options: how to reach the server ([`LinkArgs`], which `probe` takes too)
+/// and what the session does once connected ([`ScriptArgs`]).
 #[derive(Debug, Args)]
 pub struct ConnArgs {
+    #[command(flatten)]
+    pub link: LinkArgs,
+    #[command(flatten)]
+    pub script: ScriptArgs,
+}
+
+/// How to reach a server: the handshake's headers, TLS, the proxy, the timeouts and
+/// limits of one connection. Every check of `probe` uses each.
+#[derive(Debug, Args)]
+pub struct LinkArgs {
     /// Extra handshake header 'Name: value' (repeatable)
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
     pub headers: Vec<String>,
@@ -202,6 +215,38 @@ pub struct ConnArgs {
     /// Largest message accepted; beyond it close with 1009
     #[arg(hide_short_help = true, long, value_name = "BYTES", default_value_t = 64 << 20)]
     pub max_size: u64,
+    /// Follow 3xx answers to the handshake (at most 10; wss -> ws refused)
+    #[arg(short = 'L', long)]
+    pub follow_redirects: bool,
+    /// Proxy: http://[user:pass@]host:port, socks5:// or socks5h://
+    ///
+    /// http:// tunnels with CONNECT; socks5h:// has the proxy resolve names. Without
+    /// --proxy, HTTPS_PROXY/HTTP_PROXY/ALL_PROXY/NO_PROXY apply.
+    #[arg(long, value_name = "URL", conflicts_with = "no_proxy")]
+    pub proxy: Option<String>,
+    /// Offer permessage-deflate and show what it did; =PARAMS to ask for more
+    ///
+    /// Offer permessage-deflate (RFC 7692) the way browsers do
+    /// (`client_max_window_bits`), or with the parameters given after `=` as in the
+    /// header, e.g. `--compress='server_no_context_takeover; server_max_window_bits=10'`
+    /// (also client_no_context_takeover, client_max_window_bits[=N]; bits 8-15).
+    /// Frames show the compressed bytes, messages the inflated ones with both sizes.
+    #[arg(
+        long,
+        value_name = "PARAMS",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = ""
+    )]
+    pub compress: Option<String>,
+    /// Ignore the proxy environment variables
+    #[arg(hide_short_help = true, long)]
+    pub no_proxy: bool,
+}
+
+/// What a client session does once connected: scripts, lingering, echo, reconnecting.
+#[derive(Debug, Args)]
+pub struct ScriptArgs {
     /// Run CMD after connecting (repeatable), then close; stdin is not read
     #[arg(short = 'x', long = "execute", value_name = "CMD")]
     pub execute: Vec<String>,
@@ -247,33 +292,6 @@ pub struct ConnArgs {
     /// Do not answer pings (the pings are still shown)
     #[arg(hide_short_help = true, long)]
     pub no_auto_pong: bool,
-    /// Follow 3xx answers to the handshake (at most 10; wss -> ws refused)
-    #[arg(short = 'L', long)]
-    pub follow_redirects: bool,
-    /// Proxy: http://[user:pass@]host:port, socks5:// or socks5h://
-    ///
-    /// http:// tunnels with CONNECT; socks5h:// has the proxy resolve names. Without
-    /// --proxy, HTTPS_PROXY/HTTP_PROXY/ALL_PROXY/NO_PROXY apply.
-    #[arg(long, value_name = "URL", conflicts_with = "no_proxy")]
-    pub proxy: Option<String>,
-    /// Offer permessage-deflate and show what it did; =PARAMS to ask for more
-    ///
-    /// Offer permessage-deflate (RFC 7692) the way browsers do
-    /// (`client_max_window_bits`), or with the parameters given after `=` as in the
-    /// header, e.g. `--compress='server_no_context_takeover; server_max_window_bits=10'`
-    /// (also client_no_context_takeover, client_max_window_bits[=N]; bits 8-15).
-    /// Frames show the compressed bytes, messages the inflated ones with both sizes.
-    #[arg(
-        long,
-        value_name = "PARAMS",
-        num_args = 0..=1,
-        require_equals = true,
-        default_missing_value = ""
-    )]
-    pub compress: Option<String>,
-    /// Ignore the proxy environment variables
-    #[arg(hide_short_help = true, long)]
-    pub no_proxy: bool,
     /// Reconnect with backoff and jitter after a disconnect not asked for
     ///
     /// Exponential backoff from --backoff-min to --backoff-max, with jitter; a failed
@@ -300,6 +318,17 @@ pub struct ConnArgs {
     /// reconnect with --reconnect, else exit 3.
     #[arg(long, value_name = "SECS")]
     pub ping_interval: Option<f64>,
+}
+
+impl ScriptArgs {
+    /// Every option at its default, as when none is given (for `probe`, which has none
+    /// of them).
+    fn defaults() -> ScriptArgs {
+        use clap::FromArgMatches;
+        let cmd = ScriptArgs::augment_args(clap::Command::new("wsdbg"));
+        let m = cmd.get_matches_from(["wsdbg"]);
+        ScriptArgs::from_arg_matches(&m).expect("the defaults of ScriptArgs parse")
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -374,9 +403,13 @@ impl Cli {
             Some(Sub::Probe(args)) => {
                 let out = args.out.config();
                 let wait = secs("--wait", args.wait)?;
-                let connect = args.conn.into_config(&args.url)?;
+                let conn = ConnArgs {
+                    link: args.conn,
+                    script: ScriptArgs::defaults(),
+                };
+                let connect = conn.into_config(&args.url)?;
                 Ok(Config {
-                    mode: Mode::Probe(Box::new(crate::probe::ProbeOptions {
+                    mode: Mode::Probe(Box::new(crate::config::ProbeOptions {
                         session: connect.session,
                         echo_server: args.echo_server,
                         wait,
@@ -401,68 +434,6 @@ impl Cli {
             }
         }
     }
-}
-
-/// The checked command line.
-pub struct Config {
-    pub mode: Mode,
-    pub out: OutConfig,
-}
-
-pub enum Mode {
-    Connect(Box<ConnectConfig>),
-    Listen(Box<ListenConfig>),
-    Probe(Box<crate::probe::ProbeOptions>),
-    Completions(clap_complete::Shell),
-}
-
-/// How output looks: the format, and the printer's options on a terminal and not.
-#[derive(Debug, Clone, Copy)]
-pub struct OutConfig {
-    pub format: crate::render::Format,
-    pub tty: crate::render::Opts,
-    pub pipe: crate::render::Opts,
-}
-
-impl OutConfig {
-    /// The printer's options for an output that is (or is not) a terminal.
-    pub fn opts(&self, is_tty: bool) -> crate::render::Opts {
-        if is_tty {
-            self.tty
-        } else {
-            self.pipe
-        }
-    }
-}
-
-/// The client, checked.
-pub struct ConnectConfig {
-    pub session: crate::session::Options,
-    /// `-x` commands, parsed: a malformed one is a usage error before connecting.
-    pub execute: Vec<crate::command::Command>,
-    /// How stdin is read in script mode.
-    pub stdin: Stdin,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stdin {
-    /// One command per line (or, `--raw`, one text message per line).
-    Lines(crate::input::LineMode),
-    /// `--binary`: raw bytes, one message per read of at most this many bytes.
-    Binary { chunk: usize },
-}
-
-/// `listen`, checked.
-pub struct ListenConfig {
-    pub addr: std::net::SocketAddr,
-    pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
-    pub max_size: u64,
-    /// What it does on its own (echo, `--greet`, `--reject`, ...).
-    pub how: crate::listen::Behaviour,
-    /// `-x` commands, parsed.
-    pub execute: Vec<crate::command::Command>,
-    /// `--fail-fast`: the first failed `/expect` ends the server.
-    pub fail_fast: bool,
 }
 
 impl ListenArgs {
@@ -550,7 +521,7 @@ impl ListenArgs {
             addr,
             tls,
             max_size: self.max_size,
-            how: crate::listen::Behaviour {
+            how: crate::config::ListenBehaviour {
                 reflex: crate::engine::Behaviour {
                     echo: !self.no_echo,
                     greet: self.greet,
@@ -575,19 +546,19 @@ impl ListenArgs {
 impl ConnArgs {
     fn into_config(self, url: &str) -> Result<ConnectConfig, Error> {
         use crate::connect::{ProxyMode, TlsOpts};
-        let c = self;
+        let ConnArgs { link: l, script: c } = self;
         let target = crate::target::parse(url)?;
-        let headers = c
+        let headers = l
             .headers
             .iter()
             .map(|h| parse_header(h))
             .collect::<Result<Vec<_>, _>>()?;
-        let tls = if target.tls || c.follow_redirects {
+        let tls = if target.tls || l.follow_redirects {
             Some(crate::connect::tls_config(&TlsOpts {
-                cacert: c.cacert.clone(),
-                insecure: c.insecure,
-                cert: c.cert.clone(),
-                key: c.key.clone(),
+                cacert: l.cacert.clone(),
+                insecure: l.insecure,
+                cert: l.cert.clone(),
+                key: l.key.clone(),
             })?)
         } else {
             None
@@ -600,14 +571,14 @@ impl ConnArgs {
                     "--chunk-size: expected at least 1 byte, got 0",
                 ))
             }
-            Some(n) if n > c.max_size => {
+            Some(n) if n > l.max_size => {
                 return Err(Error::usage(format!(
                     "--chunk-size: expected at most --max-size ({} bytes), got {n}",
-                    c.max_size
+                    l.max_size
                 )))
             }
             Some(n) => n,
-            None => DEFAULT_CHUNK.min(c.max_size).max(1),
+            None => DEFAULT_CHUNK.min(l.max_size).max(1),
         };
         let chunk_size = usize::try_from(chunk_size).unwrap_or(usize::MAX);
         let ping_interval = match c.ping_interval {
@@ -619,7 +590,7 @@ impl ConnArgs {
             }
             None => None,
         };
-        let compress = match c.compress.as_deref().map(str::trim) {
+        let compress = match l.compress.as_deref().map(str::trim) {
             None => None,
             Some("") => Some(crate::deflate::Params::browser_offer()),
             Some(p) => {
@@ -635,21 +606,21 @@ impl ConnArgs {
         };
         let ask = crate::handshake::Ask {
             headers,
-            protocols: c.protocols,
-            origin: c.origin,
+            protocols: l.protocols,
+            origin: l.origin,
             compress,
         };
         // No CR, LF or other control character can get into the request (header
         // injection, RFC 9110 5.5).
         ask.check()?;
-        let session = crate::session::Options {
+        let session = crate::config::Options {
             target,
             ask,
             tls,
-            insecure: c.insecure,
-            connect_timeout: secs("--connect-timeout", c.connect_timeout)?,
-            close_timeout: secs("--close-timeout", c.close_timeout)?,
-            max_size: c.max_size,
+            insecure: l.insecure,
+            connect_timeout: secs("--connect-timeout", l.connect_timeout)?,
+            close_timeout: secs("--close-timeout", l.close_timeout)?,
+            max_size: l.max_size,
             max_messages: c.max_messages,
             keep_open: c.keep_open,
             linger: c.linger.map(Duration::from_millis),
@@ -661,8 +632,8 @@ impl ConnArgs {
             max_retries: c.max_retries,
             backoff_min: Duration::from_millis(c.backoff_min),
             backoff_max: Duration::from_millis(c.backoff_max),
-            follow_redirects: c.follow_redirects,
-            proxy: match (&c.proxy, c.no_proxy) {
+            follow_redirects: l.follow_redirects,
+            proxy: match (&l.proxy, l.no_proxy) {
                 (Some(url), _) => ProxyMode::Flag(crate::proxy::parse(url)?),
                 (None, true) => ProxyMode::Off,
                 (None, false) => ProxyMode::Env,

@@ -1,8 +1,9 @@
 //! wsdbg: a WebSocket client and debugger that shows every frame as it crossed the wire.
 //!
 //! The layers, top to bottom (dependencies point down):
-//! - entry: `main` -> `cli` (clap, checks, plain-data configs) -> `app` (printers, input
-//!   thread or REPL, which driver) -> `exit` (the one place a code is chosen).
+//! - entry: `main` -> `cli` (clap and its checks) -> `config` (the checked options as
+//!   plain data; imports no driver) -> `app` (printers, input thread or REPL, which
+//!   driver) -> `exit` (the one place a code is chosen).
 //! - drivers, loops that wait on sockets and timers and move bytes: `session` (the
 //!   client: connect, redirects, reconnect), `listen` (N clients on one event loop),
 //!   `probe` (checks as data).
@@ -19,6 +20,7 @@ pub mod app;
 pub mod backoff;
 pub mod cli;
 pub mod command;
+pub mod config;
 pub mod connect;
 pub mod deflate;
 pub mod engine;

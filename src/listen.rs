@@ -18,12 +18,12 @@ use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 use rustls::ServerConfig;
 
-use crate::cli::ListenConfig;
+use crate::config::{ListenBehaviour, ListenConfig};
 use crate::engine::{self, Act, Port, Ready, Reflex, Script};
 use crate::error::Error;
 use crate::event::{Dir, Event, HttpHead, PromptView};
 use crate::exit;
-use crate::handshake::{self, ServerOpts};
+use crate::handshake;
 use crate::input::{InputRx, InputTx, Sigint};
 use crate::outq::OutQ;
 use crate::protocol::{self, Driver, End, Msg, Tx};
@@ -49,21 +49,6 @@ const HIGH_WATER: usize = 1 << 20;
 const READ_BUDGET: usize = 256 * 1024;
 /// A client's first read buffer (it grows with what arrives).
 const CLIENT_RBUF: usize = 4 * 1024;
-
-/// What `listen` does on its own: the behaviour flags.
-#[derive(Debug, Clone, Default)]
-pub struct Behaviour {
-    /// Per connection: echo (not with `--no-echo`), `--greet`, `--close-after`,
-    /// `--delay`.
-    pub reflex: engine::Behaviour,
-    /// Answer pings (not with `--no-pong`).
-    pub auto_pong: bool,
-    /// `--once`: exit when the first client leaves, with its close's status.
-    pub once: bool,
-    /// How upgrade requests are answered (`--subprotocol`, `--header`, `--reject`,
-    /// `--compress`).
-    pub accept: ServerOpts,
-}
 
 /// Where to bind: `[ADDR]` (HOST, HOST:PORT, or an IP) and `--port`.
 pub fn bind_addr(addr: Option<&str>, port: Option<u16>) -> Result<SocketAddr, Error> {
@@ -160,7 +145,7 @@ pub struct Server<S: Sink> {
     listener: TcpListener,
     tls: Option<Arc<ServerConfig>>,
     max_size: u64,
-    how: Behaviour,
+    how: ListenBehaviour,
     out: S,
     /// By token (see `FIRST_CLIENT`).
     clients: HashMap<Token, Client>,
@@ -354,7 +339,7 @@ impl Live {
         &'a mut self,
         out: &'a mut S,
         id: u64,
-        how: &'a Behaviour,
+        how: &'a ListenBehaviour,
         engine: &'a mut Script,
         selected: bool,
     ) -> (&'a mut protocol::Conn, Peer<'a, S>) {

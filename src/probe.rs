@@ -9,6 +9,7 @@
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
+use crate::config::ProbeOptions;
 use crate::connect::{self, Stream};
 use crate::deflate;
 use crate::error::Error;
@@ -17,17 +18,8 @@ use crate::exit;
 use crate::handshake;
 use crate::outq::WriteSome;
 use crate::protocol::{self, Driver, Msg, Tx};
-use crate::session::{Options, Sink};
+use crate::session::Sink;
 use crate::wire::{OpCode, Role};
-
-/// What `probe` needs: the client's connection options, and whether the server echoes.
-pub struct ProbeOptions {
-    pub session: Options,
-    /// `--echo-server`: run the checks that need an echo without detecting it.
-    pub echo_server: bool,
-    /// How long each check waits for the server.
-    pub wait: Duration,
-}
 
 /// What came back on one connection.
 #[derive(Default)]

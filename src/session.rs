@@ -8,22 +8,20 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Token};
-use rustls::ClientConfig;
 
 use crate::backoff::Backoff;
+use crate::config::Options;
 use crate::connect;
-use crate::engine::{self, Act, Behaviour, Port, Ready, Reflex, Script};
+use crate::engine::{Act, Behaviour, Port, Ready, Reflex, Script};
 use crate::error::Error;
 use crate::event::{ConnState, Dir, Event, Info};
 use crate::exit;
-use crate::handshake::{self, Ask};
+use crate::handshake;
 use crate::input::{InputRx, InputTx, Sigint};
 use crate::protocol::{self, Driver, End, Msg, Tx};
-use crate::target::Target;
 use crate::transport::{ReadOutcome, Transport};
 use crate::wire::{OpCode, Role};
 
@@ -48,56 +46,6 @@ pub trait Sink {
     fn prompt(&mut self, _view: crate::event::PromptView) {}
     /// The events that follow are about this client of `listen` (or none).
     fn client(&mut self, _id: Option<u64>) {}
-}
-
-/// Everything the session needs to know, checked.
-#[derive(Clone)]
-pub struct Options {
-    pub target: Target,
-    pub ask: Ask,
-    pub tls: Option<Arc<ClientConfig>>,
-    pub insecure: bool,
-    pub connect_timeout: Duration,
-    pub close_timeout: Duration,
-    pub max_size: u64,
-    pub max_messages: Option<u64>,
-    pub keep_open: bool,
-    /// `--linger MS`; `None`: the contract's default rules (see `engine`).
-    pub linger: Option<Duration>,
-    /// Script mode (not the REPL): a command that did not run as written makes the
-    /// exit status 4.
-    pub script: bool,
-    /// `--fail-fast`: a failed `/expect` closes (1000) and ends the session.
-    pub fail_fast: bool,
-    pub auto_pong: bool,
-    /// `--echo`: send every data message received back as it came.
-    pub echo: bool,
-    /// `--reconnect`: after a disconnect the user did not ask for, try again.
-    pub reconnect: bool,
-    /// Give up after this many failed attempts in a row.
-    pub max_retries: Option<u32>,
-    pub backoff_min: Duration,
-    pub backoff_max: Duration,
-    pub ping_interval: Option<Duration>,
-    /// `-L`: follow 3xx answers to the handshake.
-    pub follow_redirects: bool,
-    pub proxy: connect::ProxyMode,
-}
-
-impl Options {
-    /// What the session engine follows.
-    pub fn engine(&self) -> engine::Config {
-        engine::Config {
-            side: engine::Side::Client,
-            script: self.script,
-            timeout: self.close_timeout,
-            linger: self.linger,
-            keep_open: self.keep_open,
-            max_messages: self.max_messages,
-            fail_fast: self.fail_fast,
-            max_size: self.max_size,
-        }
-    }
 }
 
 /// A connection that stayed open this long (or the current backoff delay, if longer)

@@ -1173,3 +1173,32 @@ fn ipv6_literal_url() {
         "Host header keeps the brackets: {host}"
     );
 }
+
+/// Issue 15: `probe --help` lists the connection options (each check uses them) and none
+/// of the client's script options, which probe would ignore.
+#[test]
+fn probe_help_lists_only_what_probe_reads() {
+    let out = run(wsdbg().args(["probe", "--help"]));
+    out.code(0);
+    for opt in ["--header", "--protocol", "--insecure", "--proxy", "--compress"] {
+        assert!(out.stdout.contains(opt), "probe --help lacks {opt}\n{out}");
+    }
+    for opt in [
+        "--execute",
+        "--keep-open",
+        "--linger",
+        "--echo ",
+        "--reconnect",
+        "--binary",
+        "--max-messages",
+        "--ping-interval",
+    ] {
+        assert!(
+            !out.stdout.contains(opt),
+            "probe --help lists the client option {opt}\n{out}"
+        );
+    }
+    // And probe refuses them as options it does not know.
+    let out = run(wsdbg().args(["probe", "--keep-open", "ws://127.0.0.1:1/"]));
+    out.code(2);
+}

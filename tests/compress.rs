@@ -454,9 +454,9 @@ fn node_ws_server_with_per_message_deflate() {
         outs.iter().map(payload_of).collect::<Vec<_>>(),
         "{out}"
     );
-    // ws compresses everything (threshold 0); wsdbg leaves a message under 32 bytes alone.
+    // ws compresses everything (threshold 0), and so does wsdbg once it is agreed.
     assert!(ins.iter().all(|m| m["compressed"] == true), "{out}");
-    assert_eq!(outs[0]["compressed"], false, "{out}");
+    assert_eq!(outs[0]["compressed"], true, "{out}");
     assert_eq!(outs[1]["compressed"], true, "{out}");
     assert_eq!(outs[2]["compressed"], true, "{out}");
 }

@@ -1,0 +1,149 @@
+//! The checked configuration: plain data that `cli` makes from the command line and the
+//! drivers (`session`, `listen`, `probe`) read. It imports no driver, so no driver
+//! imports `cli`, and `cli` imports no driver.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::ClientConfig;
+
+use crate::connect;
+use crate::engine;
+use crate::handshake::{Ask, ServerOpts};
+use crate::target::Target;
+
+/// The checked command line.
+pub struct Config {
+    pub mode: Mode,
+    pub out: OutConfig,
+}
+
+pub enum Mode {
+    Connect(Box<ConnectConfig>),
+    Listen(Box<ListenConfig>),
+    Probe(Box<ProbeOptions>),
+    Completions(clap_complete::Shell),
+}
+
+/// How output looks: the format, and the printer's options on a terminal and not.
+#[derive(Debug, Clone, Copy)]
+pub struct OutConfig {
+    pub format: crate::render::Format,
+    pub tty: crate::render::Opts,
+    pub pipe: crate::render::Opts,
+}
+
+impl OutConfig {
+    /// The printer's options for an output that is (or is not) a terminal.
+    pub fn opts(&self, is_tty: bool) -> crate::render::Opts {
+        if is_tty {
+            self.tty
+        } else {
+            self.pipe
+        }
+    }
+}
+
+/// The client, checked.
+pub struct ConnectConfig {
+    pub session: Options,
+    /// `-x` commands, parsed: a malformed one is a usage error before connecting.
+    pub execute: Vec<crate::command::Command>,
+    /// How stdin is read in script mode.
+    pub stdin: Stdin,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stdin {
+    /// One command per line (or, `--raw`, one text message per line).
+    Lines(crate::input::LineMode),
+    /// `--binary`: raw bytes, one message per read of at most this many bytes.
+    Binary { chunk: usize },
+}
+
+/// `listen`, checked.
+pub struct ListenConfig {
+    pub addr: std::net::SocketAddr,
+    pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+    pub max_size: u64,
+    /// What it does on its own (echo, `--greet`, `--reject`, ...).
+    pub how: ListenBehaviour,
+    /// `-x` commands, parsed.
+    pub execute: Vec<crate::command::Command>,
+    /// `--fail-fast`: the first failed `/expect` ends the server.
+    pub fail_fast: bool,
+}
+
+/// What `listen` does on its own: the behaviour flags.
+#[derive(Debug, Clone, Default)]
+pub struct ListenBehaviour {
+    /// Per connection: echo (not with `--no-echo`), `--greet`, `--close-after`,
+    /// `--delay`.
+    pub reflex: engine::Behaviour,
+    /// Answer pings (not with `--no-pong`).
+    pub auto_pong: bool,
+    /// `--once`: exit when the first client leaves, with its close's status.
+    pub once: bool,
+    /// How upgrade requests are answered (`--subprotocol`, `--header`, `--reject`,
+    /// `--compress`).
+    pub accept: ServerOpts,
+}
+
+/// Everything the session needs to know, checked.
+#[derive(Clone)]
+pub struct Options {
+    pub target: Target,
+    pub ask: Ask,
+    pub tls: Option<Arc<ClientConfig>>,
+    pub insecure: bool,
+    pub connect_timeout: Duration,
+    pub close_timeout: Duration,
+    pub max_size: u64,
+    pub max_messages: Option<u64>,
+    pub keep_open: bool,
+    /// `--linger MS`; `None`: the contract's default rules (see `engine`).
+    pub linger: Option<Duration>,
+    /// Script mode (not the REPL): a command that did not run as written makes the
+    /// exit status 4.
+    pub script: bool,
+    /// `--fail-fast`: a failed `/expect` closes (1000) and ends the session.
+    pub fail_fast: bool,
+    pub auto_pong: bool,
+    /// `--echo`: send every data message received back as it came.
+    pub echo: bool,
+    /// `--reconnect`: after a disconnect the user did not ask for, try again.
+    pub reconnect: bool,
+    /// Give up after this many failed attempts in a row.
+    pub max_retries: Option<u32>,
+    pub backoff_min: Duration,
+    pub backoff_max: Duration,
+    pub ping_interval: Option<Duration>,
+    /// `-L`: follow 3xx answers to the handshake.
+    pub follow_redirects: bool,
+    pub proxy: connect::ProxyMode,
+}
+
+impl Options {
+    /// What the session engine follows.
+    pub fn engine(&self) -> engine::Config {
+        engine::Config {
+            side: engine::Side::Client,
+            script: self.script,
+            timeout: self.close_timeout,
+            linger: self.linger,
+            keep_open: self.keep_open,
+            max_messages: self.max_messages,
+            fail_fast: self.fail_fast,
+            max_size: self.max_size,
+        }
+    }
+}
+
+/// What `probe` needs: the client's connection options, and whether the server echoes.
+pub struct ProbeOptions {
+    pub session: Options,
+    /// `--echo-server`: run the checks that need an echo without detecting it.
+    pub echo_server: bool,
+    /// How long each check waits for the server.
+    pub wait: Duration,
+}
