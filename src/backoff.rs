@@ -46,6 +46,7 @@ impl Backoff {
         self.failures = 0;
     }
 
+    #[cfg(test)]
     pub fn failures(&self) -> u32 {
         self.failures
     }

@@ -239,10 +239,6 @@ impl Script {
         }
     }
 
-    pub fn config(&self) -> &Config {
-        &self.cfg
-    }
-
     // -- input ---------------------------------------------------------------------
 
     /// More input, in order.
@@ -288,11 +284,6 @@ impl Script {
     /// Data messages delivered so far (`--max-messages` stops counting at N).
     pub fn delivered(&self) -> u64 {
         self.delivered
-    }
-
-    /// Input has ended and every command ran.
-    pub fn input_finished(&self) -> bool {
-        self.input_done && self.queue.is_empty()
     }
 
     // -- the connection --------------------------------------------------------------
@@ -1221,17 +1212,6 @@ impl Reflex {
     /// When something held is due.
     pub fn wake_at(&self) -> Option<Instant> {
         self.delayed.front().map(|d| d.0)
-    }
-
-    /// Bytes held for later.
-    pub fn held(&self) -> usize {
-        self.delayed
-            .iter()
-            .map(|(_, l)| match l {
-                Later::Echo(_, p) => p.len(),
-                Later::Close(_, r) => r.len(),
-            })
-            .sum()
     }
 }
 

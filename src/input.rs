@@ -310,7 +310,7 @@ pub fn bytes<R: Read>(tx: InputTx, mut r: R, chunk: usize) {
 /// flag, and SIGINT as a readable pipe registered with the loop's poll.
 pub struct InputRx {
     pub rx: std::sync::mpsc::Receiver<Vec<Input>>,
-    pub waker: Arc<Waker>,
+    _waker: Arc<Waker>,
     pub interrupted: Arc<AtomicBool>,
     /// True while a blocking connect runs: Ctrl-C then exits at once (130).
     pub connecting: Arc<AtomicBool>,
@@ -351,7 +351,7 @@ pub fn channel(poll: &Poll, wake: Token, signal: Token) -> Result<(InputTx, Inpu
         },
         InputRx {
             rx,
-            waker,
+            _waker: waker,
             interrupted,
             connecting,
             sigint,

@@ -1025,11 +1025,6 @@ impl Tx {
             }
         }
     }
-
-    /// How long ago our close frame was sent, when it was.
-    pub fn close_sent_ago(&self) -> Option<Duration> {
-        self.close.as_ref()?.sent_at.map(|t| t.elapsed())
-    }
 }
 
 /// The opcode of a data message's (first) frame.

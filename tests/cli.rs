@@ -1180,7 +1180,13 @@ fn ipv6_literal_url() {
 fn probe_help_lists_only_what_probe_reads() {
     let out = run(wsdbg().args(["probe", "--help"]));
     out.code(0);
-    for opt in ["--header", "--protocol", "--insecure", "--proxy", "--compress"] {
+    for opt in [
+        "--header",
+        "--protocol",
+        "--insecure",
+        "--proxy",
+        "--compress",
+    ] {
         assert!(out.stdout.contains(opt), "probe --help lacks {opt}\n{out}");
     }
     for opt in [
