@@ -89,7 +89,7 @@ pub enum Sub {
 
 #[derive(Debug, Args)]
 pub struct ListenArgs {
-    /// Address to bind, HOST or HOST:PORT
+    /// Address to bind: HOST, HOST:PORT, PORT (on 127.0.0.1) or :PORT (every interface)
     #[arg(value_name = "ADDR")]
     pub addr: Option<String>,
     /// Port to listen on (0 picks a free one and prints it)
@@ -438,7 +438,7 @@ impl Cli {
 
 impl ListenArgs {
     fn into_config(self) -> Result<ListenConfig, Error> {
-        let addr = crate::listen::bind_addr(self.addr.as_deref(), self.port)?;
+        let addr = crate::target::bind_addr(self.addr.as_deref(), self.port)?;
         let tls = match (&self.tls_cert, &self.tls_key) {
             (Some(c), Some(k)) => Some(crate::connect::server_tls_config(c, k)?),
             // clap's `requires` makes sure both or neither are given.

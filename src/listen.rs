@@ -10,7 +10,6 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -31,7 +30,6 @@ use crate::session::Sink;
 use crate::transport::{ReadOutcome, Transport};
 use crate::wire::{OpCode, Role};
 
-const DEFAULT_PORT: u16 = 9001;
 const LISTENER: Token = Token(0);
 const WAKE: Token = Token(1);
 const SIGNAL: Token = Token(2);
@@ -49,38 +47,6 @@ const HIGH_WATER: usize = 1 << 20;
 const READ_BUDGET: usize = 256 * 1024;
 /// A client's first read buffer (it grows with what arrives).
 const CLIENT_RBUF: usize = 4 * 1024;
-
-/// Where to bind: `[ADDR]` (HOST, HOST:PORT, or an IP) and `--port`.
-pub fn bind_addr(addr: Option<&str>, port: Option<u16>) -> Result<SocketAddr, Error> {
-    let a = addr.unwrap_or("127.0.0.1");
-    if let Ok(mut sa) = a.parse::<SocketAddr>() {
-        if let Some(p) = port {
-            sa.set_port(p);
-        }
-        return Ok(sa);
-    }
-    let bare = a.trim_start_matches('[').trim_end_matches(']');
-    if let Ok(ip) = bare.parse::<IpAddr>() {
-        return Ok(SocketAddr::new(ip, port.unwrap_or(DEFAULT_PORT)));
-    }
-    let (host, p) = match a.rsplit_once(':') {
-        Some((h, p)) => (
-            h,
-            p.parse::<u16>().map_err(|_| {
-                Error::usage(format!(
-                    "listen: expected ADDR as HOST, HOST:PORT or IP, got {a:?} (bad port)"
-                ))
-            })?,
-        ),
-        None => (a, DEFAULT_PORT),
-    };
-    let p = port.unwrap_or(p);
-    (host, p)
-        .to_socket_addrs()
-        .ok()
-        .and_then(|mut it| it.next())
-        .ok_or_else(|| Error::usage(format!("listen: cannot resolve {host:?}")))
-}
 
 /// Bind, say where, and get ready to serve; the caller starts the input source with
 /// the returned `InputTx` (a REPL, a pipe, `-x`), then calls `run`.

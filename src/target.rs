@@ -1,6 +1,8 @@
 //! URL rules: `ws://` and `wss://`, `http(s)://` mapped to them, a bare `host:port/path`
 //! meaning `ws://`, userinfo turned into a Basic `Authorization` header. Pure: no I/O.
 
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+
 use base64::Engine;
 use url::{Host, Url};
 
@@ -23,6 +25,22 @@ pub struct Target {
     pub host_header: String,
     /// `Basic …` from the URL's userinfo.
     pub authorization: Option<String>,
+}
+
+/// `PORT`, `PORT/path`, `:PORT` or `:PORT/path`: the port and what follows it, when the
+/// word is a bare port number (digits only); a number past 65535 is an error.
+fn bare_port(word: &str) -> Result<Option<&str>, Error> {
+    let rest = word.strip_prefix(':').unwrap_or(word);
+    let digits = rest.find(['/', '?']).map_or(rest, |i| &rest[..i]);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(None);
+    }
+    match digits.parse::<u16>() {
+        Ok(_) => Ok(Some(rest)),
+        Err(_) => Err(Error::usage(format!(
+            "URL: expected a port 0-65535 (a bare number is a port on 127.0.0.1), got {word:?}"
+        ))),
+    }
 }
 
 /// Parse a URL given on the command line.
@@ -49,6 +67,10 @@ pub fn parse(input: &str) -> Result<Target, Error> {
     });
     let with_scheme = if has_scheme {
         trimmed.to_string()
+    } else if let Some(rest) = bare_port(trimmed)? {
+        // `wsdbg 8080`, `wsdbg :8080/x`: a port on this machine (the URL parser would
+        // take 8080 as the IPv4 address 0.0.31.144).
+        format!("ws://127.0.0.1:{rest}")
     } else {
         format!("ws://{trimmed}")
     };
@@ -185,6 +207,71 @@ fn hex_val(b: u8) -> Option<u8> {
     (b as char).to_digit(16).map(|d| d as u8)
 }
 
+/// The port `listen` binds when none is given.
+pub const LISTEN_PORT: u16 = 9001;
+
+/// Where `listen` binds: `[ADDR]` (HOST, HOST:PORT, an IP, a bare PORT meaning
+/// 127.0.0.1:PORT, or `:PORT` meaning every interface) and `--port`, which wins.
+pub fn bind_addr(addr: Option<&str>, port: Option<u16>) -> Result<SocketAddr, Error> {
+    let a = addr.unwrap_or("127.0.0.1");
+    // A bare number is a port on this machine, never an IPv4 address (getaddrinfo
+    // reads 8941 as 0.0.34.237).
+    if !a.is_empty() && a.bytes().all(|b| b.is_ascii_digit()) {
+        let p = a.parse::<u16>().map_err(|_| {
+            Error::usage(format!(
+                "listen: expected a port 0-65535 (or HOST, HOST:PORT, IP), got {a:?}"
+            ))
+        })?;
+        return Ok(SocketAddr::new(
+            IpAddr::from([127, 0, 0, 1]),
+            port.unwrap_or(p),
+        ));
+    }
+    if let Ok(mut sa) = a.parse::<SocketAddr>() {
+        if let Some(p) = port {
+            sa.set_port(p);
+        }
+        return Ok(sa);
+    }
+    let bare = a.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = bare.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, port.unwrap_or(LISTEN_PORT)));
+    }
+    if let Some(p) = a.strip_prefix(':').filter(|p| !p.is_empty()) {
+        let p = p.parse::<u16>().map_err(|_| {
+            Error::usage(format!(
+                "listen: expected ADDR as HOST, HOST:PORT, PORT, :PORT or IP, got {a:?} (bad port)"
+            ))
+        })?;
+        return Ok(SocketAddr::new(
+            IpAddr::from([0, 0, 0, 0]),
+            port.unwrap_or(p),
+        ));
+    }
+    let (host, p) = match a.rsplit_once(':') {
+        Some((h, p)) => (
+            h,
+            p.parse::<u16>().map_err(|_| {
+                Error::usage(format!(
+                    "listen: expected ADDR as HOST, HOST:PORT, PORT, :PORT or IP, got {a:?} (bad port)"
+                ))
+            })?,
+        ),
+        None => (a, LISTEN_PORT),
+    };
+    if host.is_empty() {
+        return Err(Error::usage(format!(
+            "listen: expected ADDR as HOST, HOST:PORT, PORT, :PORT or IP, got {a:?}"
+        )));
+    }
+    let p = port.unwrap_or(p);
+    (host, p)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut it| it.next())
+        .ok_or_else(|| Error::usage(format!("listen: cannot resolve {host:?}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,6 +294,42 @@ mod tests {
         let t = parse("https://h/x").unwrap();
         assert_eq!((t.tls, t.port), (true, 443));
         assert_eq!(t.url, "wss://h/x");
+    }
+
+    #[test]
+    fn a_bare_port_is_this_machine() {
+        for (word, url) in [
+            ("9311", "ws://127.0.0.1:9311/"),
+            (":9311", "ws://127.0.0.1:9311/"),
+            ("9311/chat?x=1", "ws://127.0.0.1:9311/chat?x=1"),
+        ] {
+            let t = parse(word).unwrap();
+            assert_eq!(
+                (t.url.as_str(), t.host.as_str()),
+                (url, "127.0.0.1"),
+                "{word}"
+            );
+        }
+        // Not a port: too large, or a host that starts with digits.
+        assert!(parse("70000").is_err());
+        assert_eq!(parse("9311x:80").unwrap().host, "9311x");
+    }
+
+    #[test]
+    fn listen_addresses() {
+        let sa = |a: &str| bind_addr(Some(a), None).map(|s| s.to_string());
+        assert_eq!(sa("8941").unwrap(), "127.0.0.1:8941");
+        assert_eq!(sa(":8942").unwrap(), "0.0.0.0:8942");
+        assert_eq!(sa("127.0.0.1:7").unwrap(), "127.0.0.1:7");
+        assert_eq!(sa("::1").unwrap(), "[::1]:9001");
+        assert_eq!(bind_addr(None, Some(5)).unwrap().to_string(), "127.0.0.1:5");
+        assert_eq!(
+            bind_addr(Some("8941"), Some(5)).unwrap().to_string(),
+            "127.0.0.1:5"
+        );
+        let e = sa("70000").unwrap_err().to_string();
+        assert!(e.contains("expected a port"), "{e}");
+        assert!(sa(":x").unwrap_err().to_string().contains("bad port"));
     }
 
     #[test]

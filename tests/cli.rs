@@ -300,6 +300,42 @@ fn bare_host_port_path() {
     assert_eq!(hs["request"]["path"], "/some/path?q=1", "{out}");
 }
 
+/// Issue 17: a bare port number is a port on 127.0.0.1 (the contract), never an IPv4
+/// address (`wsdbg 8801` went to 0.0.34.97), for the client and for `listen`.
+#[test]
+fn issue17_a_bare_port_is_127_0_0_1() {
+    let server = echo();
+    let port = server.port().to_string();
+    let out = run(wsdbg().args(["--json", port.as_str()]));
+    let req = server.request();
+    server.finish();
+    out.clean_close();
+    assert_eq!(req.path, "/", "{out}");
+    assert_eq!(
+        out.first("handshake")["url"],
+        format!("ws://127.0.0.1:{port}/"),
+        "{out}"
+    );
+    // `listen 0`: port 0 on 127.0.0.1 (the helper checks the address it printed).
+    let l = Listen::json_args(&["listen", "0", "--json"]);
+    assert!(l.addr.starts_with("127.0.0.1:"), "{}", l.addr);
+    let out = run(wsdbg().args([
+        "--json",
+        "-x",
+        "hi",
+        l.addr.trim_start_matches("127.0.0.1:"),
+    ]));
+    out.clean_close();
+    drop(l.unused());
+    // Past 65535 it is an error that says what a bare number means.
+    let out = run(wsdbg().arg("70000"));
+    out.code(2);
+    assert!(
+        first_err_line(&out).contains("a bare number is a port on 127.0.0.1"),
+        "{out}"
+    );
+}
+
 #[test]
 fn http_url_maps_to_ws() {
     let server = echo();

@@ -1085,6 +1085,12 @@ impl Listen {
         Listen::start(&args, true)
     }
 
+    /// `wsdbg` with exactly these arguments (a listen that prints JSON).
+    #[track_caller]
+    pub fn json_args(args: &[&str]) -> Listen {
+        Listen::start(args, true)
+    }
+
     #[track_caller]
     fn start(args: &[&str], json: bool) -> Listen {
         let mut cmd = StdCommand::new(bin());
