@@ -402,7 +402,7 @@ impl Cli {
             }),
             Some(Sub::Probe(args)) => {
                 let out = args.out.config();
-                let wait = secs("--wait", args.wait)?;
+                let wait = timeout("--wait", args.wait)?;
                 let conn = ConnArgs {
                     link: args.conn,
                     script: ScriptArgs::defaults(),
@@ -618,10 +618,17 @@ impl ConnArgs {
             ask,
             tls,
             insecure: l.insecure,
-            connect_timeout: secs("--connect-timeout", l.connect_timeout)?,
-            close_timeout: secs("--close-timeout", l.close_timeout)?,
+            connect_timeout: timeout("--connect-timeout", l.connect_timeout)?,
+            close_timeout: timeout("--close-timeout", l.close_timeout)?,
             max_size: l.max_size,
-            max_messages: c.max_messages,
+            max_messages: match c.max_messages {
+                Some(0) => {
+                    return Err(Error::usage(
+                        "--max-messages: expected at least 1 message, got 0",
+                    ))
+                }
+                n => n,
+            },
             keep_open: c.keep_open,
             linger: c.linger.map(Duration::from_millis),
             script: false,
@@ -850,6 +857,18 @@ pub fn secs(opt: &str, v: f64) -> Result<Duration, Error> {
     Ok(Duration::from_secs_f64(v))
 }
 
+/// A timeout: as `secs`, and above 0 (a deadline of 0 always fails; nothing could
+/// arrive in it).
+fn timeout(opt: &str, v: f64) -> Result<Duration, Error> {
+    let d = secs(opt, v)?;
+    if d.is_zero() {
+        return Err(Error::usage(format!(
+            "{opt}: expected a number of seconds above 0, got {v}"
+        )));
+    }
+    Ok(d)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1021,5 +1040,7 @@ mod tests {
         assert!(secs("--close-timeout", -1.0).is_err());
         assert!(secs("--close-timeout", f64::NAN).is_err());
         assert_eq!(secs("--x", 1.5).unwrap(), Duration::from_millis(1500));
+        assert!(timeout("--connect-timeout", 0.0).is_err());
+        assert_eq!(timeout("--x", 0.25).unwrap(), Duration::from_millis(250));
     }
 }

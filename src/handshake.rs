@@ -140,15 +140,23 @@ pub fn request(target: &Target, ask: &Ask) -> (HttpHead, String) {
         "User-Agent".into(),
         concat!("wsdbg/", env!("CARGO_PKG_VERSION")).into(),
     ));
+    // A user's header replaces one of ours with the same name (except the WebSocket
+    // key, which we must know), else it is added: `-H 'X-A: 1' -H 'X-A: 2'` sends both
+    // lines, in order, as curl does.
+    let ours = headers.len();
+    let mut replaced = vec![false; ours];
     for (name, value) in &ask.headers {
-        // A user's header replaces one of ours with the same name (except the
-        // WebSocket key, which we must know), else it is added.
-        if let Some(slot) = headers.iter_mut().find(|(n, _)| {
-            n.eq_ignore_ascii_case(name) && !n.eq_ignore_ascii_case("sec-websocket-key")
-        }) {
-            *slot = (name.clone(), value.clone());
-        } else {
-            headers.push((name.clone(), value.clone()));
+        let slot = (0..ours).find(|&i| {
+            !replaced[i]
+                && headers[i].0.eq_ignore_ascii_case(name)
+                && !headers[i].0.eq_ignore_ascii_case("sec-websocket-key")
+        });
+        match slot {
+            Some(i) => {
+                replaced[i] = true;
+                headers[i] = (name.clone(), value.clone());
+            }
+            None => headers.push((name.clone(), value.clone())),
         }
     }
     let head = HttpHead {

@@ -22,6 +22,33 @@ fn first_err_line(out: &Run) -> String {
 
 // --- Usage errors: exit 2 ---------------------------------------------------------------
 
+/// Issue 17: values that could never work are usage errors that say what is expected
+/// (`--max-messages 0` never ended; a timeout of 0 always failed).
+#[test]
+fn issue17_zero_counts_and_timeouts_are_usage_errors() {
+    for (args, says) in [
+        (
+            &["--max-messages", "0"][..],
+            "--max-messages: expected at least 1",
+        ),
+        (
+            &["--connect-timeout", "0"][..],
+            "--connect-timeout: expected a number of seconds above 0",
+        ),
+        (
+            &["--close-timeout", "0"][..],
+            "--close-timeout: expected a number of seconds above 0",
+        ),
+    ] {
+        let out = run(wsdbg().args(args).arg("ws://127.0.0.1:1/"));
+        out.code(2);
+        assert!(first_err_line(&out).contains(says), "{args:?}\n{out}");
+    }
+    let out = run(wsdbg().args(["probe", "--wait", "0", "ws://127.0.0.1:1/"]));
+    out.code(2);
+    assert!(first_err_line(&out).contains("--wait: expected"), "{out}");
+}
+
 #[test]
 fn no_url_is_a_usage_error() {
     let out = run(&mut wsdbg());
@@ -473,6 +500,39 @@ fn header_protocols_and_origin() {
     assert_eq!(protos, vec!["chat", "superchat"], "{req:?}");
     assert_eq!(req.header("Origin"), Some("http://example.test"), "{req:?}");
     assert_eq!(out.first("handshake")["protocol"], "superchat", "{out}");
+}
+
+/// Issue 17: a header given twice is sent twice, in order (two `Cookie` lines, two
+/// `X-A`), and one that replaces ours (`User-Agent`) does so once, the second added.
+#[test]
+fn issue17_repeated_headers_are_all_sent() {
+    let server = echo();
+    let out = run(wsdbg().args([
+        "--json",
+        "-H",
+        "X-A: 1",
+        "-H",
+        "Cookie: a=1",
+        "-H",
+        "X-A: 2",
+        "-H",
+        "Cookie: b=2",
+        "-H",
+        "User-Agent: one",
+        "-H",
+        "User-Agent: two",
+        server.url("/").as_str(),
+    ]));
+    let req = server.request();
+    server.finish();
+    out.clean_close();
+    assert_eq!(req.headers_named("X-A"), vec!["1", "2"], "{req:?}");
+    assert_eq!(req.headers_named("Cookie"), vec!["a=1", "b=2"], "{req:?}");
+    assert_eq!(
+        req.headers_named("User-Agent"),
+        vec!["one", "two"],
+        "{req:?}"
+    );
 }
 
 #[test]
