@@ -189,6 +189,7 @@ pub fn tls_config(opts: &TlsOpts) -> Result<Arc<ClientConfig>, Error> {
     } else {
         let mut roots = RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        let mut given = Vec::new();
         if let Some(path) = &opts.cacert {
             let mut added = 0;
             let iter = CertificateDer::pem_file_iter(path).map_err(|e| {
@@ -204,12 +205,14 @@ pub fn tls_config(opts: &TlsOpts) -> Result<Arc<ClientConfig>, Error> {
                         path.display()
                     ))
                 })?;
-                roots.add(cert).map_err(|e| {
+                roots.add(cert.clone()).map_err(|e| {
                     Error::usage(format!(
-                        "--cacert: a certificate in {} is not usable as a CA: {e}",
-                        path.display()
+                        "--cacert: a certificate in {} is not usable as a CA: {}",
+                        path.display(),
+                        tls_words(&e)
                     ))
                 })?;
+                given.push(cert);
                 added += 1;
             }
             if added == 0 {
@@ -219,7 +222,15 @@ pub fn tls_config(opts: &TlsOpts) -> Result<Arc<ClientConfig>, Error> {
                 )));
             }
         }
-        builder.with_root_certificates(roots)
+        let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
+            Arc::new(roots),
+            provider.clone(),
+        )
+        .build()
+        .map_err(|e| Error::tls(format!("TLS setup: {e}")))?;
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(Given { webpki, given }))
     };
     let mut config = match (&opts.cert, &opts.key) {
         (Some(cert), Some(key)) => {
@@ -407,15 +418,149 @@ fn tls_error(e: io::Error, host: &str) -> Error {
             }
             _ => "",
         };
-        return Error::tls(format!("TLS handshake with {host}: {inner}{hint}"));
+        return Error::tls(format!(
+            "TLS handshake with {host}: {}{hint}",
+            tls_words(inner)
+        ));
     }
     if e.kind() == io::ErrorKind::UnexpectedEof {
         return Error::new(
             Kind::Tls,
-            format!("TLS handshake with {host}: the server closed the connection"),
+            format!(
+                "TLS handshake with {host}: the server closed the connection; a plain ws:// server? try ws://"
+            ),
         );
     }
     Error::tls(format!("TLS handshake with {host}: {e}"))
+}
+
+/// A rustls error in plain words: no Debug syntax (`Other(OtherError(..))`), and
+/// what the user can do where it is clear.
+pub fn tls_words(e: &rustls::Error) -> String {
+    use rustls::CertificateError as C;
+    match e {
+        rustls::Error::InvalidCertificate(c) => {
+            let what = match c {
+                C::Expired | C::ExpiredContext { .. } => "it has expired".to_string(),
+                C::NotValidYet | C::NotValidYetContext { .. } => "it is not valid yet".into(),
+                C::UnknownIssuer => "it is not signed by a CA we trust".into(),
+                C::BadSignature => "its signature does not verify".into(),
+                C::NotValidForName | C::NotValidForNameContext { .. } => {
+                    "it is not valid for this host name".into()
+                }
+                C::Revoked => "it has been revoked".into(),
+                C::InvalidPurpose | C::InvalidPurposeContext { .. } => {
+                    "it is not for use by a server".into()
+                }
+                C::BadEncoding => "it is not a well-formed certificate".into(),
+                C::Other(o) => camel_words(&o.to_string()),
+                other => camel_words(&format!("{other:?}")),
+            };
+            format!("the server's certificate was refused: {what}")
+        }
+        rustls::Error::AlertReceived(a) => {
+            format!(
+                "the server refused the handshake (TLS alert: {})",
+                camel_words(&format!("{a:?}"))
+            )
+        }
+        rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. } => {
+            "the server does not speak TLS here: a plain ws:// server? try ws:// instead of wss://"
+                .into()
+        }
+        rustls::Error::NoCertificatesPresented => "the server sent no certificate".into(),
+        rustls::Error::PeerIncompatible(p) => format!(
+            "the server offers nothing we can use ({})",
+            camel_words(&format!("{p:?}"))
+        ),
+        other => camel_words(&other.to_string()),
+    }
+}
+
+/// `CaUsedAsEndEntity` -> `ca used as end entity`; `Other(OtherError(X))` -> `x`: the
+/// name of an error kind without Debug syntax.
+fn camel_words(s: &str) -> String {
+    let s = s.replace("Other(", "").replace("OtherError(", "");
+    let s = s.trim_end_matches(')');
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if ch.is_ascii_uppercase() && i > 0 && !out.ends_with(' ') {
+            out.push(' ');
+        }
+        if "(){}".contains(ch) {
+            continue;
+        }
+        out.push(ch.to_ascii_lowercase());
+    }
+    out.trim().to_string()
+}
+
+/// The web roots and `--cacert`, as webpki checks them; and a server certificate that
+/// is exactly one given in `--cacert` (the usual `openssl req -x509` self-signed one,
+/// CA:TRUE, which webpki refuses as `CaUsedAsEndEntity`) is accepted when it names the
+/// host, as OpenSSL-based clients (Python, websocat) accept it.
+#[derive(Debug)]
+struct Given {
+    webpki: Arc<rustls::client::WebPkiServerVerifier>,
+    given: Vec<CertificateDer<'static>>,
+}
+
+impl ServerCertVerifier for Given {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let err = match self.webpki.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        ) {
+            Ok(ok) => return Ok(ok),
+            Err(e) => e,
+        };
+        // Only the refusals of a certificate used as its own trust anchor; an expired
+        // or revoked one stays refused.
+        let as_anchor = matches!(
+            err,
+            rustls::Error::InvalidCertificate(
+                rustls::CertificateError::Other(_) | rustls::CertificateError::UnknownIssuer
+            )
+        );
+        if !as_anchor || !self.given.iter().any(|c| c.as_ref() == end_entity.as_ref()) {
+            return Err(err);
+        }
+        let parsed = rustls::server::ParsedCertificate::try_from(end_entity)?;
+        rustls::client::verify_server_name(&parsed, server_name)?;
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.webpki.supported_verify_schemes()
+    }
 }
 
 /// `-k`: accepts any certificate, but still checks the handshake signatures.

@@ -308,6 +308,11 @@ pub fn perform<S: Read + Write + Deadline>(
             Err(e) if is_timeout(&e) => return Err(timed_out()),
             Err(e) => return Err(io_err(e, "reading the handshake response")),
         };
+        if buf.is_empty() && speaks_tls(&chunk[..n]) {
+            return Err(Error::handshake(
+                "the server answered with TLS: it speaks wss:// on this port (use wss:// instead of ws://)",
+            ));
+        }
         if n == 0 {
             return Err(Error::handshake(if buf.is_empty() && interim > 0 {
                 "the server closed the connection after an interim 1xx response, without its final answer to the handshake".to_string()
@@ -685,6 +690,12 @@ pub fn accept(head: &[u8], opts: &ServerOpts) -> Result<Accepted, Rejected> {
         deflate: agreed,
         notes,
     })
+}
+
+/// Bytes that start a TLS record (an alert or a handshake, TLS 1.0 to 1.3) where an
+/// HTTP response should be: the server expected `wss://`.
+fn speaks_tls(b: &[u8]) -> bool {
+    matches!(b, [0x15 | 0x16, 0x03, 0x00..=0x04, ..])
 }
 
 /// Parse a response head (status line and headers, ending with the blank line).

@@ -87,7 +87,10 @@ impl Transport {
                         if let Err(e) = tls.process_new_packets() {
                             // Send the alert rustls queued, then report.
                             let _ = tls.write_tls(&mut self.sock);
-                            return Err(Error::tls(format!("TLS: {e}")));
+                            return Err(Error::tls(format!(
+                                "TLS: {}",
+                                crate::connect::tls_words(&e)
+                            )));
                         }
                         // Handshake messages (a server's), session tickets: best effort
                         // now, the rest with the next write.

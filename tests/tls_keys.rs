@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
+use common::peers::Peer;
 use common::*;
 
 fn openssl(dir: &Path, args: &[&str]) -> bool {
@@ -205,4 +206,109 @@ fn listen_needs_both_cert_and_key() {
         .arg(&pki.server_cert_pem));
     out.code(2);
     assert!(out.stderr.contains("--tls-key"), "{out}");
+}
+
+/// Issue 17: the ordinary `openssl req -x509` self-signed certificate (CA:TRUE, used by
+/// the server itself) given to `--cacert` is accepted, as websocat and Python accept it
+/// (webpki alone refuses it as `CaUsedAsEndEntity`); another such certificate is still
+/// refused, in plain words (no `Other(`, no Debug syntax).
+#[test]
+fn issue17_a_self_signed_server_certificate_given_as_cacert_is_trusted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    for name in ["own", "other"] {
+        let step = [
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.pem"),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+        ];
+        if !openssl(d, &step) {
+            eprintln!("skipped: openssl {step:?} failed");
+            return;
+        }
+    }
+    let text = std::fs::read_to_string(d.join("own.pem")).unwrap();
+    assert!(text.contains("BEGIN CERTIFICATE"), "{text}");
+    let (cert, key) = (d.join("own.pem"), d.join("own.key"));
+    let listen = Listen::json_with(&[
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ]);
+    let port = listen.addr.rsplit_once(':').unwrap().1.to_string();
+    let url = format!("wss://localhost:{port}/");
+    let out = run(wsdbg()
+        .args(["--json", "--cacert"])
+        .arg(&cert)
+        .arg(&url)
+        .write_stdin("self-signed\n/wait 1 3000\n"));
+    out.clean_close();
+    assert_eq!(out.texts("in"), vec!["self-signed"], "{out}");
+    // Another self-signed certificate for the same name is not this server's.
+    let out = run(wsdbg()
+        .args(["--json", "--cacert"])
+        .arg(d.join("other.pem"))
+        .arg(&url)
+        .write_stdin("no\n"));
+    assert_eq!(out.code, Some(1), "{out}");
+    let err = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("TLS"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        err.contains("the server's certificate was refused")
+            && !err.contains("Other(")
+            && !err.contains("Error("),
+        "{err}"
+    );
+    drop(listen.unused());
+}
+
+/// Issue 17: the wrong scheme is said as such: `ws://` to a TLS port names `wss://`
+/// (it said "closed in the middle of the response head (7 bytes)"), and `wss://` to a
+/// plain port names `ws://`.
+#[test]
+fn issue17_the_wrong_scheme_is_named() {
+    let pki = pki();
+    let cert = pki.server_cert_pem.to_str().unwrap().to_string();
+    let key = pki.server_key_pem.to_str().unwrap().to_string();
+    let tls = Listen::json_with(&["--tls-cert", &cert, "--tls-key", &key]);
+    let out = run(wsdbg()
+        .arg(format!("ws://{}/", tls.addr))
+        .write_stdin("x\n"));
+    assert_ne!(out.code, Some(0), "{out}");
+    assert!(
+        out.stderr.contains("it speaks wss:// on this port"),
+        "{out}"
+    );
+    drop(tls.unused());
+    // A plain server that is not ours: Python websockets answers the TLS ClientHello
+    // with an HTTP 400 or a close.
+    let Some(py) = Peer::websockets() else {
+        return;
+    };
+    let url = py.url("/").replacen("ws://", "wss://", 1);
+    let out = run(wsdbg()
+        .args(["--connect-timeout", "5", "--cacert"])
+        .arg(&pki.ca_pem)
+        .arg(&url)
+        .write_stdin("x\n"));
+    assert_ne!(out.code, Some(0), "{out}");
+    let err = out.stderr.lines().next().unwrap_or_default().to_string();
+    assert!(err.contains("try ws://"), "{out}");
+    assert!(!err.contains("Invalid") && !err.contains("Error("), "{err}");
 }
