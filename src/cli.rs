@@ -10,7 +10,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use crate::config::{Config, ConnectConfig, ListenConfig, Mode, OutConfig, Stdin};
 use crate::error::Error;
 
-pub const AFTER_HELP: &str = "\
+pub const EXAMPLES: &str = "\
 Examples:
   Try it with no server at hand (two terminals):
     wsdbg listen --port 9001
@@ -29,18 +29,32 @@ Examples:
     wsdbg -x '/close 4000 bye' ws://127.0.0.1:9001/
     wsdbg -x '/frame close hex=03' ws://127.0.0.1:9001/      (a 1-byte close payload)
   Stay connected: reconnect with backoff, keepalive pings
-    wsdbg --reconnect --ping-interval 20 wss://example.com/feed
+    wsdbg --reconnect --ping-interval 20 wss://example.com/feed";
 
-Commands (REPL, script, -x): a plain line is sent as a text message; /help lists
-/text /binary /file /ping /pong /close /frame /sleep /wait /reconnect /info /quit.
-
-JSON events (--json): every event and field is listed under JSON EVENTS in man wsdbg
-and in the README.
-
-Exit status: 0 clean close, 1 could not connect, 2 usage error,
-3 connection lost or protocol broken by the peer,
-4 the script did not run as written (malformed command, /wait timed out),
-130 interrupted.";
+/// The end of `--help`: the examples, the commands (from `command::COMMANDS`), where
+/// the JSON events are, and the exit codes (from `exit`).
+pub fn after_help() -> String {
+    let mut names = String::new();
+    let mut line_len = 0;
+    for (name, _, _) in crate::command::commands_for(false) {
+        if line_len + name.len() + 1 > 80 {
+            names.push('\n');
+            line_len = 0;
+        } else if line_len > 0 {
+            names.push(' ');
+            line_len += 1;
+        }
+        names.push_str(name);
+        line_len += name.len();
+    }
+    format!(
+        "{EXAMPLES}\n\nCommands (REPL, script, -x): a plain line is sent as a text message, a line\n\
+         starting with # is a comment; /help lists them (listen has its own):\n{names}\n\n\
+         JSON events (--json): every event and field is listed under JSON EVENTS in man wsdbg\n\
+         and in the README.\n\n{}",
+        crate::exit::help_text()
+    )
+}
 
 /// `--version`: the version and the TLS backend.
 pub const VERSION: &str = concat!(
@@ -55,7 +69,7 @@ pub const VERSION: &str = concat!(
     version = VERSION,
     about,
     after_help = "More options, examples and exit codes: wsdbg --help; commands at the prompt: /help",
-    after_long_help = AFTER_HELP,
+    after_long_help = after_help(),
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true
 )]

@@ -346,6 +346,16 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
 /// The `/help` text of one side (`listen` or the client): one line per command it
 /// takes, then notes on plain lines and `/frame`. Every line, the last included, ends
 /// with `\n`.
+/// A command's one-line summary on one side: what differs on listen's.
+pub fn summary_for(listen: bool, name: &str, summary: &'static str) -> &'static str {
+    match (listen, name) {
+        (true, "/quit") => "close every client (1001) and exit",
+        (true, "/info") => "list the clients, as /clients",
+        (true, "/frame") => "send one raw frame exactly as asked (unmasked by default)",
+        _ => summary,
+    }
+}
+
 pub fn help_text(listen: bool) -> String {
     let width = commands_for(listen)
         .map(|(_, usage, _)| usage.len())
@@ -354,13 +364,7 @@ pub fn help_text(listen: bool) -> String {
         .unwrap_or(0);
     let mut out = String::new();
     for (name, usage, summary) in commands_for(listen) {
-        // What differs on listen's side.
-        let summary = match (listen, *name) {
-            (true, "/quit") => "close every client (1001) and exit",
-            (true, "/info") => "list the clients, as /clients",
-            (true, "/frame") => "send one raw frame exactly as asked (unmasked by default)",
-            _ => summary,
-        };
+        let summary = summary_for(listen, name, summary);
         if usage.len() <= width {
             out.push_str(&format!("  {usage:<width$}  {summary}\n"));
         } else {

@@ -38,7 +38,8 @@ pub const CODES: &[(u8, &str)] = &[
     (
         SCRIPT,
         "the script (a pipe or `-x`) did not run as written: a malformed command, a `/wait` \
-         that timed out, a command that could not run (1 and 3 take precedence)",
+         that timed out, a failed `/expect`, a command that could not run; for `probe`, a \
+         check failed (1 and 3 take precedence)",
     ),
     (
         INTERRUPTED,
@@ -54,7 +55,7 @@ pub const SHORT: &[(u8, &str)] = &[
     (LOST, "connection lost or protocol broken by the peer"),
     (
         SCRIPT,
-        "the script did not run as written (malformed command, /wait timed out)",
+        "the script did not run as written (a /wait or /expect failed) or a probe check failed",
     ),
     (INTERRUPTED, "interrupted"),
 ];

@@ -137,6 +137,39 @@ fn man_command() -> clap::Command {
         .mut_subcommands(|s| s.mut_args(fix))
 }
 
+/// What `wsdbg-listen(1)` adds to clap's sections: that listen takes commands (its own
+/// list, from `command::COMMANDS`), and its exit codes.
+fn listen_sections() -> String {
+    let mut out = String::new();
+    let cmds: Vec<(String, String)> = crate::command::commands_for(true)
+        .map(|(name, usage, summary)| {
+            (
+                roff_text(usage),
+                roff_escape(crate::command::summary_for(true, name, summary)),
+            )
+        })
+        .collect();
+    section(
+        &mut out,
+        "COMMANDS",
+        &roff_escape("listen takes the client's command grammar, in its REPL (on a terminal), from a pipe (script mode) or with -x, and sends to the selected clients (all by default; /to picks, /clients lists, /kick closes one). A plain line is one text message to them; a line starting with # is a comment. /expect checks what the selected clients sent."),
+        &cmds,
+    );
+    section(
+        &mut out,
+        "EXIT STATUS",
+        "",
+        &plain(&[
+            ("0", "stopped (Ctrl-C, /quit, end of a script) with every command run as written; with --once, the first client's close was a completed closing handshake"),
+            ("1", "could not listen: the address is in use, or not one of this machine's"),
+            ("2", "usage error: bad option or address"),
+            ("3", "with --once, the first client left without a completed closing handshake"),
+            ("4", "a command did not run as written or an /expect failed (with --fail-fast, at the first one)"),
+        ]),
+    );
+    out
+}
+
 /// `man/wsdbg-listen.1` and `man/wsdbg-completions.1`, which `wsdbg.1` points to.
 pub fn sub_man_pages() -> Vec<(String, Vec<u8>)> {
     let cmd = man_command();
@@ -146,7 +179,17 @@ pub fn sub_man_pages() -> Vec<(String, Vec<u8>)> {
             let name = format!("wsdbg-{}", s.get_name());
             let sub = s.clone().name(name.clone()).display_name(name.clone());
             let mut out = Vec::new();
-            let _ = clap_mangen::Man::new(sub).date("").render(&mut out);
+            let man = clap_mangen::Man::new(sub).date("");
+            if s.get_name() == "listen" {
+                let _ = man.render_title(&mut out);
+                let _ = man.render_name_section(&mut out);
+                let _ = man.render_synopsis_section(&mut out);
+                let _ = man.render_description_section(&mut out);
+                let _ = man.render_options_section(&mut out);
+                out.extend_from_slice(listen_sections().as_bytes());
+            } else {
+                let _ = man.render(&mut out);
+            }
             (format!("{name}.1"), out)
         })
         .collect()
@@ -181,6 +224,13 @@ pub fn man_page() -> Vec<u8> {
     section(&mut extra, "JSON EVENTS", &intro, &event_rows());
     section(&mut extra, "EXIT STATUS", "", &exit_rows());
     section(&mut extra, "ENVIRONMENT", "", &plain(ENVIRONMENT));
+    extra.push_str(".SH EXAMPLES\n");
+    for line in crate::cli::EXAMPLES.lines().skip(1) {
+        match line.strip_prefix("    ") {
+            Some(cmd) => extra.push_str(&format!(".RS\n.nf\n{}\n.fi\n.RE\n", roff_escape(cmd))),
+            None => extra.push_str(&format!(".PP\n{}\n", roff_escape(line.trim()))),
+        }
+    }
     out.extend_from_slice(extra.as_bytes());
     let _ = man.render_version_section(&mut out);
     out

@@ -468,3 +468,48 @@ fn long_help_lists_the_exit_codes_and_points_to_the_events() {
     assert!(help.contains(&exit), "--help lacks:\n{exit}\n---\n{help}");
     assert!(help.contains("JSON EVENTS in man wsdbg"), "{help}");
 }
+
+/// Issue 17: `--help` lists every command (with `/expect` and `/help`) and says a failed
+/// `/expect` or probe check is exit 4; `man wsdbg` has EXAMPLES; `wsdbg-listen(1)` says
+/// listen takes commands (its own list) and what its exit codes are.
+#[test]
+fn issue17_help_and_man_pages_say_what_each_side_takes() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wsdbg"))
+        .arg("--help")
+        .output()
+        .expect("run wsdbg --help");
+    let help = String::from_utf8_lossy(&out.stdout);
+    let cmds = help
+        .split("Commands (REPL, script, -x)")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no command list in --help\n{help}"));
+    for name in ["/expect", "/help", "/wait", "/reconnect"] {
+        assert!(cmds.contains(name), "--help lacks {name}\n{help}");
+    }
+    assert!(
+        !cmds.split("JSON events").next().unwrap().contains("/kick"),
+        "{help}"
+    );
+    assert!(
+        help.contains("/expect failed) or a probe check failed"),
+        "{help}"
+    );
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let man = std::fs::read_to_string(root.join("man/wsdbg.1")).unwrap();
+    assert!(man.contains(".SH EXAMPLES"), "man wsdbg has no EXAMPLES");
+    assert!(
+        man.contains("failed \\fB/expect\\fR"),
+        "EXIT STATUS lacks /expect"
+    );
+    let listen = std::fs::read_to_string(root.join("man/wsdbg-listen.1")).unwrap();
+    for part in [
+        ".SH COMMANDS",
+        ".SH EXIT STATUS",
+        "/clients",
+        "/kick",
+        "close every client (1001)",
+    ] {
+        assert!(listen.contains(part), "wsdbg-listen.1 lacks {part}");
+    }
+    assert!(!listen.contains("/reconnect"), "listen has no /reconnect");
+}
