@@ -358,6 +358,16 @@ pub enum OutputFormat {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TimestampChoice {
+    /// Seconds since start
+    Relative,
+    /// Wall-clock time, RFC 3339 in UTC with milliseconds
+    Wall,
+    /// No time column
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
     Auto,
     Always,
@@ -385,6 +395,17 @@ pub struct OutArgs {
     /// Pretty output: also print the handshake headers
     #[arg(short = 'v', long)]
     pub verbose: bool,
+    /// Time column: seconds since start, wall-clock time (RFC 3339 UTC, ms), or none
+    ///
+    /// With --json every event keeps `t` (seconds since start); `wall` adds `time`.
+    #[arg(
+        hide_short_help = true,
+        long,
+        value_enum,
+        value_name = "WHEN",
+        default_value_t = TimestampChoice::Relative
+    )]
+    pub timestamps: TimestampChoice,
     /// Pretty output: show payloads in full, never cut
     #[arg(long, conflicts_with = "max_payload")]
     pub full: bool,
@@ -706,6 +727,11 @@ impl OutArgs {
             text_max,
             hex_max,
             terminal: stdout_is_tty,
+            timestamps: match self.timestamps {
+                TimestampChoice::Relative => crate::render::Timestamps::Relative,
+                TimestampChoice::Wall => crate::render::Timestamps::Wall,
+                TimestampChoice::None => crate::render::Timestamps::None,
+            },
         }
     }
 

@@ -271,6 +271,20 @@ pub struct Ctx {
     pub t: Duration,
     /// `listen`: which client (1, 2, ...).
     pub client: Option<u64>,
+    /// What the time column shows (`--timestamps`).
+    pub stamp: Stamp,
+}
+
+/// `--timestamps`: the time column of pretty output, and JSON's `time`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Stamp {
+    /// Seconds since start (`t`), the default.
+    #[default]
+    Relative,
+    /// The wall clock, as time since the Unix epoch: RFC 3339 in UTC, milliseconds.
+    Wall(Duration),
+    /// No time column.
+    None,
 }
 
 /// The code and reason of a close frame payload. `None` code for an empty payload

@@ -44,6 +44,10 @@ const fn like(key: &'static str, doc: &'static str, event: &'static str) -> Fiel
 pub const COMMON: &[Field] = &[
     f("t", "seconds since wsdbg started; on every event"),
     f(
+        "time",
+        "with `--timestamps wall`: the wall clock, RFC 3339 in UTC with milliseconds; on every event",
+    ),
+    f(
         "client",
         "`listen` only: the number of the client an event is about, 1, 2, ...",
     ),

@@ -68,6 +68,7 @@ fn main() -> ExitCode {
             let ctx = Ctx {
                 t: start.elapsed(),
                 client: None,
+                ..Ctx::default()
             };
             let _ = p.emit(&ctx, &Event::Error(&e)).and_then(|_| p.flush());
             ExitCode::from(e.exit_code())

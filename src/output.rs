@@ -50,6 +50,7 @@ impl<W: Write, E: Write> Sink for Output<W, E> {
         let ctx = Ctx {
             t: self.start.elapsed(),
             client: self.client,
+            stamp: self.printer.opts.timestamps.now(),
         };
         let r = self.printer.emit(&ctx, ev);
         self.check(r);

@@ -1304,3 +1304,48 @@ fn probe_help_lists_only_what_probe_reads() {
     let out = run(wsdbg().args(["probe", "--keep-open", "ws://127.0.0.1:1/"]));
     out.code(2);
 }
+
+/// Issue 17: `--timestamps wall` (the contract) puts the wall clock, RFC 3339 UTC with
+/// milliseconds, in the time column and a `time` field in every JSON event; `none`
+/// drops the column; the default stays seconds since start.
+#[test]
+fn issue17_timestamps_wall_and_none() {
+    let is_wall = |w: &str| {
+        w.len() == 24 && w.ends_with('Z') && w.as_bytes()[10] == b'T' && w.starts_with("20")
+    };
+    let server = echo();
+    let out = run(wsdbg().args(["--timestamps", "wall", "-x", "hi", server.url("/").as_str()]));
+    server.finish();
+    out.code(0);
+    let sent = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(">>") && l.contains("TEXT"))
+        .unwrap_or_else(|| panic!("{out}"));
+    let word = sent.split_whitespace().nth(1).unwrap_or_default();
+    assert!(is_wall(word), "{sent}");
+    let server = echo();
+    let out = run(wsdbg().args([
+        "--json",
+        "--timestamps",
+        "wall",
+        "-x",
+        "hi",
+        server.url("/").as_str(),
+    ]));
+    server.finish();
+    out.clean_close();
+    for ev in out.events() {
+        assert!(ev["t"].is_number(), "{ev}");
+        assert!(ev["time"].as_str().is_some_and(is_wall), "{ev}");
+    }
+    let server = echo();
+    let out = run(wsdbg().args(["--timestamps", "none", "-x", "hi", server.url("/").as_str()]));
+    server.finish();
+    let sent = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(">>") && l.contains("TEXT"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(sent.starts_with(">> TEXT"), "{sent}");
+}

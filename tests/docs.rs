@@ -168,12 +168,15 @@ fn data() -> Data {
 const CTX: Ctx = Ctx {
     t: Duration::from_millis(1250),
     client: None,
+    stamp: wsdbg::event::Stamp::Relative,
 };
 
-/// As `listen` prints it: about client 1.
+/// As `listen` prints it: about client 1 (and with `--timestamps wall`, so `time` is
+/// sampled too).
 const CLIENT: Ctx = Ctx {
     t: Duration::from_millis(1250),
     client: Some(1),
+    stamp: wsdbg::event::Stamp::Wall(Duration::from_millis(1_796_233_201_123)),
 };
 
 fn frame(dir: Dir, opcode: u8, mask: Option<[u8; 4]>, payload: &[u8]) -> Event<'_> {

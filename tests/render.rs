@@ -133,6 +133,7 @@ fn at(ms: u64) -> Ctx {
     Ctx {
         t: Duration::from_millis(ms),
         client: None,
+        stamp: wsdbg::event::Stamp::Relative,
     }
 }
 
@@ -140,6 +141,7 @@ fn at_client(ms: u64, n: u64) -> Ctx {
     Ctx {
         t: Duration::from_millis(ms),
         client: Some(n),
+        stamp: wsdbg::event::Stamp::Relative,
     }
 }
 

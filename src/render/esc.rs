@@ -157,6 +157,32 @@ pub fn secs(buf: &mut Vec<u8>, d: Duration) {
     let _ = write!(buf, "{s:>3}.{ms:03}s");
 }
 
+/// Appends a time since the Unix epoch as RFC 3339 in UTC with milliseconds:
+/// `2026-12-02T17:40:01.123Z`.
+pub fn rfc3339(buf: &mut Vec<u8>, since_epoch: Duration) {
+    let secs = since_epoch.as_secs();
+    let ms = since_epoch.subsec_millis();
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let _ = write!(
+        buf,
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    );
+}
+
 /// Appends a duration in milliseconds: three decimals under 10 ms (`1.234ms`), whole
 /// milliseconds from there (`12ms`).
 pub fn ms(buf: &mut Vec<u8>, d: Duration) {
@@ -321,6 +347,15 @@ mod tests {
         assert_eq!(s(|b| ms(b, Duration::from_micros(12_500))), "13ms");
         assert_eq!(ms_f64(Duration::from_micros(1234)), 1.234);
         assert_eq!(secs_f64(Duration::from_millis(4)), 0.004);
+        let at = |ms: u64| {
+            let mut b = Vec::new();
+            rfc3339(&mut b, Duration::from_millis(ms));
+            String::from_utf8(b).unwrap()
+        };
+        assert_eq!(at(0), "1970-01-01T00:00:00.000Z");
+        // 2026-12-02T17:40:01.123Z, and a leap day.
+        assert_eq!(at(1_796_233_201_123), "2026-12-02T17:40:01.123Z");
+        assert_eq!(at(951_782_400_000), "2000-02-29T00:00:00.000Z");
     }
 
     #[test]

@@ -19,7 +19,7 @@ use super::esc::{self, Paint};
 use super::{pretty, Printer};
 use crate::event::{
     close_parts, opcode_name, CloseFrame, Ctx, Dir, Event, FrameEv, Handshake, HttpHead, Info,
-    MsgType, OpCode,
+    MsgType, OpCode, Stamp,
 };
 
 type Headers<'a> = &'a [(String, String)];
@@ -522,6 +522,18 @@ fn tail(buf: &mut Vec<u8>, t: f64, client: Option<u64>) {
     buf.extend_from_slice(b"}\n");
 }
 
+/// `--timestamps wall`: `,"time":"RFC 3339"` before the closing brace of the line that
+/// ends `buf` (every event has it then; `t` stays the seconds since start).
+fn add_time(buf: &mut Vec<u8>, stamp: Stamp) {
+    let Stamp::Wall(at) = stamp else { return };
+    if buf.ends_with(b"}\n") {
+        buf.truncate(buf.len() - 2);
+        buf.extend_from_slice(b",\"time\":\"");
+        esc::rfc3339(buf, at);
+        buf.extend_from_slice(b"\"}\n");
+    }
+}
+
 /// A JSON string with serde_json's escapes: `\"`, `\\`, `\b`, `\f`, `\n`, `\r`, `\t`,
 /// `\u00XX` for the other C0 controls, DEL and the C1 controls (as `Formatter`);
 /// everything else as it is. Runs of 32 bytes that need no escape are checked at once.
@@ -624,7 +636,10 @@ pub(super) fn emit<W: Write, E: Write>(
         )?,
         Event::Frame(f) => {
             frame(buf, &mut p.out, &f, t, client)?;
-            return p.out.write_all(buf);
+            return {
+                add_time(buf, ctx.stamp);
+                p.out.write_all(buf)
+            };
         }
         Event::Message {
             dir,
@@ -634,7 +649,10 @@ pub(super) fn emit<W: Write, E: Write>(
             wire,
         } => {
             message(buf, &mut p.out, dir, kind, payload, frames, wire, t, client)?;
-            return p.out.write_all(buf);
+            return {
+                add_time(buf, ctx.stamp);
+                p.out.write_all(buf)
+            };
         }
         Event::Pong { rtt, payload } => put(
             buf,
@@ -713,7 +731,10 @@ pub(super) fn emit<W: Write, E: Write>(
                     client,
                 },
             )?;
-            p.out.write_all(buf)?;
+            {
+                add_time(buf, ctx.stamp);
+                p.out.write_all(buf)
+            }?;
             buf.clear();
             pretty::error(buf, Paint(p.opts.color), ctx, e, false);
             return super::to_err(&mut p.out, &mut p.err, buf);
@@ -728,7 +749,10 @@ pub(super) fn emit<W: Write, E: Write>(
                     client,
                 },
             )?;
-            p.out.write_all(buf)?;
+            {
+                add_time(buf, ctx.stamp);
+                p.out.write_all(buf)
+            }?;
             buf.clear();
             pretty::warning(buf, Paint(p.opts.color), ctx, message);
             return super::to_err(&mut p.out, &mut p.err, buf);
@@ -746,9 +770,15 @@ pub(super) fn emit<W: Write, E: Write>(
                 },
             )?;
             if ok {
-                return p.out.write_all(buf);
+                return {
+                    add_time(buf, ctx.stamp);
+                    p.out.write_all(buf)
+                };
             }
-            p.out.write_all(buf)?;
+            {
+                add_time(buf, ctx.stamp);
+                p.out.write_all(buf)
+            }?;
             buf.clear();
             pretty::expect(buf, Paint(p.opts.color), ctx, what, ok, got);
             return super::to_err(&mut p.out, &mut p.err, buf);
@@ -805,7 +835,10 @@ pub(super) fn emit<W: Write, E: Write>(
             },
         )?,
     }
-    p.out.write_all(buf)
+    {
+        add_time(buf, ctx.stamp);
+        p.out.write_all(buf)
+    }
 }
 
 fn info_ev(info: &Info, t: f64, client: Option<u64>) -> InfoEv<'_> {

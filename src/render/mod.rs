@@ -49,6 +49,33 @@ pub struct Opts {
     /// CR, ...; newlines and tabs stay) as pretty does, so a peer cannot drive the
     /// terminal. Not a terminal: the bytes as they came.
     pub terminal: bool,
+    /// `--timestamps`: relative (default), wall or none.
+    pub timestamps: Timestamps,
+}
+
+/// `--timestamps`, as chosen (the wall clock is read per event, into `Ctx::stamp`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Timestamps {
+    #[default]
+    Relative,
+    Wall,
+    None,
+}
+
+impl Timestamps {
+    /// The stamp of an event happening now.
+    pub fn now(self) -> crate::event::Stamp {
+        use crate::event::Stamp;
+        match self {
+            Timestamps::Relative => Stamp::Relative,
+            Timestamps::None => Stamp::None,
+            Timestamps::Wall => Stamp::Wall(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default(),
+            ),
+        }
+    }
 }
 
 impl Default for Opts {
@@ -61,6 +88,7 @@ impl Default for Opts {
             text_max: pretty::TEXT_MAX,
             hex_max: pretty::HEX_MAX,
             terminal: false,
+            timestamps: Timestamps::Relative,
         }
     }
 }

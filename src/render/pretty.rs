@@ -22,7 +22,7 @@ use super::Printer;
 use crate::error::{Error, Kind};
 use crate::event::{
     close_code_name, close_parts, CloseFrame, Ctx, Dir, Event, FrameEv, Handshake, Info, Initiator,
-    MsgType, OpCode,
+    MsgType, OpCode, Stamp,
 };
 
 /// Text payloads longer than this many bytes are cut (at a char boundary), unless
@@ -238,10 +238,21 @@ fn stamp(buf: &mut Vec<u8>, paint: Paint, mark: Mark, ctx: &Ctx) {
     };
     paint.put(buf, style, text);
     buf.push(b' ');
-    paint.on(buf, Style::Dim);
-    esc::secs(buf, ctx.t);
-    paint.off(buf);
-    buf.push(b' ');
+    match ctx.stamp {
+        Stamp::Relative => {
+            paint.on(buf, Style::Dim);
+            esc::secs(buf, ctx.t);
+            paint.off(buf);
+            buf.push(b' ');
+        }
+        Stamp::Wall(at) => {
+            paint.on(buf, Style::Dim);
+            esc::rfc3339(buf, at);
+            paint.off(buf);
+            buf.push(b' ');
+        }
+        Stamp::None => {}
+    }
     if let Some(n) = ctx.client {
         client_tag(buf, n);
         buf.push(b' ');
