@@ -55,7 +55,7 @@ pub const SHORT: &[(u8, &str)] = &[
     (LOST, "connection lost or protocol broken by the peer"),
     (
         SCRIPT,
-        "the script did not run as written (a /wait or /expect failed) or a probe check failed",
+        "a script command failed (a /wait, an /expect) or a probe check failed",
     ),
     (INTERRUPTED, "interrupted"),
 ];

@@ -494,7 +494,7 @@ fn issue17_help_and_man_pages_say_what_each_side_takes() {
         "{help}"
     );
     assert!(
-        help.contains("/expect failed) or a probe check failed"),
+        help.contains("an /expect) or a probe check failed"),
         "{help}"
     );
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
