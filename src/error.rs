@@ -38,6 +38,9 @@ pub struct Refusal {
     pub headers: Vec<(String, String)>,
     /// At most 4 KiB of the body.
     pub body: Vec<u8>,
+    /// The upgrade request that was refused, as sent (shown with `-v`, and in the JSON
+    /// `error` event).
+    pub request: Option<crate::event::HttpHead>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

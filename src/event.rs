@@ -116,6 +116,13 @@ pub enum Event<'a> {
         url: &'a str,
     },
     Handshake(&'a Handshake),
+    /// `-L`: a 3xx answer to the handshake, followed to `to` (hop 1, 2, ...); the
+    /// refusal holds the request sent and the response.
+    Redirect {
+        hop: u32,
+        to: &'a str,
+        refusal: &'a crate::error::Refusal,
+    },
     Frame(FrameEv<'a>),
     /// A complete data message, after its last fragment (inflated, when it came
     /// compressed).

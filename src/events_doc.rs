@@ -259,6 +259,10 @@ pub const EVENTS: &[EventDoc] = &[
                 "a refused handshake: the body as text, at most 4 KiB, invalid UTF-8 replaced by U+FFFD",
             ),
             f("body_hex", "the same body as hex, when it is not valid UTF-8"),
+            f("request", "a refused handshake: the upgrade request as sent"),
+            f("request.method", "`GET`"),
+            f("request.path", "the request target"),
+            f("request.headers", "[[name, value], ...] in wire order"),
         ],
     },
     EventDoc {
@@ -267,8 +271,22 @@ pub const EVENTS: &[EventDoc] = &[
         fields: &[f("message", "")],
     },
     EventDoc {
+        name: "redirect",
+        meaning: "`-L`: a 3xx answer to the handshake, followed",
+        fields: &[
+            f("hop", "1, 2, ... (at most 10)"),
+            f("status", "the HTTP status"),
+            f("location", "the URL followed, resolved against the request's"),
+            f("headers", "the response's [[name, value], ...]"),
+            f("request", "the upgrade request that got this answer"),
+            f("request.method", "`GET`"),
+            f("request.path", "the request target"),
+            f("request.headers", "[[name, value], ...] in wire order"),
+        ],
+    },
+    EventDoc {
         name: "notice",
-        meaning: "text asked for (`/help`) or a step worth a line (a redirect hop)",
+        meaning: "text asked for (`/help`, `/clients`) or a step worth a line",
         fields: &[f("message", "")],
     },
     EventDoc {

@@ -330,7 +330,11 @@ pub fn perform<S: Read + Write + Deadline>(
     let rest = buf[head_end..].to_vec();
 
     if response.status != 101 {
-        return Err(refused(stream, deadline, response, rest));
+        let mut e = refused(stream, deadline, response, rest);
+        if let Some(r) = e.refusal.as_deref_mut() {
+            r.request = Some(req.clone());
+        }
+        return Err(e);
     }
     let fail = |msg: String, response: &HttpHead| {
         let mut e = Error::handshake(msg);
@@ -339,6 +343,7 @@ pub fn perform<S: Read + Write + Deadline>(
             reason: response.reason.clone(),
             headers: response.headers.clone(),
             body: Vec::new(),
+            request: Some(req.clone()),
         }));
         e
     };
@@ -836,6 +841,7 @@ fn refused<S: Read + Deadline>(
         reason: response.reason,
         headers: response.headers,
         body,
+        request: None,
     }));
     e
 }

@@ -409,9 +409,13 @@ impl<S: Sink> Session<S> {
                         )));
                     }
                     let next = crate::target::redirect(&target, &location)?;
-                    let status = e.refusal.as_ref().map_or(0, |r| r.status);
-                    let msg = format!("redirect {hops}: {status} -> {}", next.url);
-                    self.sink.emit(&Event::Notice(&msg));
+                    if let Some(refusal) = e.refusal.as_deref() {
+                        self.sink.emit(&Event::Redirect {
+                            hop: hops,
+                            to: &next.url,
+                            refusal,
+                        });
+                    }
                     target = next;
                 }
             }

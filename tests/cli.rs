@@ -1007,6 +1007,93 @@ fn follow_redirects_with_l() {
     assert_eq!(paths, vec!["/here", "/there"], "{out}");
 }
 
+/// A server whose first connection answers 302 to /there and whose second accepts.
+fn redirecting() -> Server<String> {
+    Server::builder()
+        .conns(2)
+        .reply(Reply::Nothing)
+        .run_each(|c| {
+            let req = read_request(c).expect("request");
+            let port = req
+                .header("Host")
+                .and_then(|h| h.rsplit_once(':'))
+                .map(|(_, p)| p.to_string())
+                .unwrap_or_default();
+            if c.index == 0 {
+                let r = Reply::status(
+                    302,
+                    "Found",
+                    &[("Location", &format!("ws://127.0.0.1:{port}/there"))],
+                    "",
+                );
+                c.send(&r.bytes_for(&req));
+            } else {
+                c.send(&Reply::Accept.bytes_for(&req));
+                c.echo_until_close();
+            }
+            req.path
+        })
+}
+
+/// Issue 17: with `-L -v` each hop's request and response is shown, then its one-line
+/// `redirect` event (stamped like every event line); the JSON `redirect` event carries
+/// the status, the location, the response headers and the request.
+#[test]
+fn issue17_each_redirect_hop_shows_its_request_and_response() {
+    let server = redirecting();
+    let out = run(wsdbg().args(["-L", "-v", "-x", "hi", server.url("/here").as_str()]));
+    server.finish();
+    out.code(0);
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert!(all.contains("> GET /here HTTP/1.1"), "{out}");
+    assert!(all.contains("< HTTP/1.1 302 Found"), "{out}");
+    assert!(all.contains("> GET /there HTTP/1.1"), "{out}");
+    let hop = all
+        .lines()
+        .find(|l| l.contains("redirect 1: 302 Found -> ws://127.0.0.1:"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(hop.starts_with("-- "), "{hop}");
+    let connecting = all
+        .lines()
+        .find(|l| l.contains("connecting to "))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(connecting.starts_with("-- "), "{connecting}");
+    let server = redirecting();
+    let out = run(wsdbg().args(["--json", "-L", "-x", "hi", server.url("/here").as_str()]));
+    server.finish();
+    out.clean_close();
+    let r = out.first("redirect");
+    assert_eq!(r["hop"], 1, "{out}");
+    assert_eq!(r["status"], 302, "{out}");
+    assert!(r["location"].as_str().unwrap().ends_with("/there"), "{out}");
+    assert_eq!(r["request"]["path"], "/here", "{out}");
+}
+
+/// Issue 17: `-v` shows the request of a refused handshake, the case where it matters
+/// most, and the JSON `error` event carries it as `request`.
+#[test]
+fn issue17_a_refused_handshake_shows_its_request() {
+    let refuse = || {
+        Server::builder()
+            .reply(Reply::status(403, "Forbidden", &[], "go away"))
+            .run(|_| ())
+    };
+    let server = refuse();
+    let out = run(wsdbg().args(["-v", "-H", "X-Token: abc", server.url("/secret").as_str()]));
+    server.finish();
+    out.code(1);
+    assert!(out.stderr.contains("> GET /secret HTTP/1.1"), "{out}");
+    assert!(out.stderr.contains("> X-Token: abc"), "{out}");
+    assert!(out.stderr.contains("< HTTP/1.1 403 Forbidden"), "{out}");
+    let server = refuse();
+    let out = run(wsdbg().args(["--json", server.url("/secret").as_str()]));
+    server.finish();
+    let e = out.first("error");
+    assert_eq!(e["status"], 403, "{out}");
+    assert_eq!(e["request"]["path"], "/secret", "{out}");
+    assert_eq!(e["request"]["method"], "GET", "{out}");
+}
+
 // --- JSON output shape ---------------------------------------------------------------------
 
 #[test]

@@ -34,6 +34,7 @@ macro_rules! tags {
 tags!(
     Connecting,
     Handshake,
+    Redirect,
     Frame,
     Message,
     Pong,
@@ -55,6 +56,7 @@ fn tag(ev: &Event<'_>) -> Tag {
     match ev {
         Event::Connecting { .. } => Tag::Connecting,
         Event::Handshake(_) => Tag::Handshake,
+        Event::Redirect { .. } => Tag::Redirect,
         Event::Frame(_) => Tag::Frame,
         Event::Message { .. } => Tag::Message,
         Event::Pong { .. } => Tag::Pong,
@@ -135,6 +137,12 @@ fn data() -> Data {
             reason: "Forbidden".into(),
             headers: headers(&[("Content-Type", "text/plain")]),
             body: body.to_vec(),
+            request: Some(wsdbg::event::HttpHead {
+                method: "GET".into(),
+                path: "/chat".into(),
+                headers: headers(&[("Host", "127.0.0.1:9001")]),
+                ..wsdbg::event::HttpHead::default()
+            }),
         }))
     };
     Data {
@@ -298,7 +306,15 @@ fn samples(t: Tag, d: &Data) -> Vec<(Ctx, Event<'_>)> {
             (CLIENT, Event::Error(&d.timeout)),
         ],
         Tag::Warning => vec![(CTX, Event::Warning("certificate not verified (-k)"))],
-        Tag::Notice => vec![(CTX, Event::Notice("redirect 1: 301 -> ws://x/"))],
+        Tag::Notice => vec![(CTX, Event::Notice("/help text"))],
+        Tag::Redirect => vec![(
+            CTX,
+            Event::Redirect {
+                hop: 1,
+                to: "ws://127.0.0.1:9001/new",
+                refusal: d.refusal_text.refusal.as_deref().expect("a refusal"),
+            },
+        )],
         Tag::Info => vec![
             (CTX, Event::Info(&d.info)),
             (CTX, Event::Info(&d.info_idle)),

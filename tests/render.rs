@@ -103,6 +103,7 @@ fn fixture() -> Fixture {
             reason: "Forbidden".into(),
             headers: h(&[("Content-Type", "text/plain"), ("Content-Length", "21")]),
             body: b"no entry\r\nfor you\x1b[0m\n".to_vec(),
+            request: None,
         })),
         ..Error::handshake("server refused the upgrade: 403 Forbidden")
     };
@@ -112,6 +113,7 @@ fn fixture() -> Fixture {
             reason: String::new(),
             headers: vec![],
             body: vec![0xff, 0x00, 0x10, 0x80],
+            request: None,
         })),
         ..Error::handshake("server refused the upgrade: 500")
     };

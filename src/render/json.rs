@@ -240,6 +240,23 @@ struct ErrorEv<'a> {
     /// The body as hex, when it is not valid UTF-8.
     #[serde(skip_serializing_if = "Option::is_none")]
     body_hex: Option<&'a str>,
+    /// The refused upgrade request, as sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request: Option<Request<'a>>,
+    t: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct RedirectEv<'a> {
+    event: &'static str,
+    hop: u32,
+    status: u16,
+    location: &'a str,
+    headers: Headers<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request: Option<Request<'a>>,
     t: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     client: Option<u64>,
@@ -727,6 +744,7 @@ pub(super) fn emit<W: Write, E: Write>(
                     headers: r.map(|r| r.headers.as_slice()),
                     body: r.map(|r| String::from_utf8_lossy(&r.body)),
                     body_hex,
+                    request: r.and_then(|r| r.request.as_ref()).map(request),
                     t,
                     client,
                 },
@@ -736,7 +754,7 @@ pub(super) fn emit<W: Write, E: Write>(
                 p.out.write_all(buf)
             }?;
             buf.clear();
-            pretty::error(buf, Paint(p.opts.color), ctx, e, false);
+            pretty::error(buf, Paint(p.opts.color), ctx, e, false, false);
             return super::to_err(&mut p.out, &mut p.err, buf);
         }
         Event::Warning(message) => {
@@ -793,6 +811,19 @@ pub(super) fn emit<W: Write, E: Write>(
                 observed: &r.observed,
                 verdict: r.verdict.as_str(),
                 elapsed_ms: esc::ms_f64(r.elapsed),
+                t,
+                client,
+            },
+        )?,
+        Event::Redirect { hop, to, refusal } => put(
+            buf,
+            &RedirectEv {
+                event: "redirect",
+                hop,
+                status: refusal.status,
+                location: to,
+                headers: refusal.headers.as_slice(),
+                request: refusal.request.as_ref().map(request),
                 t,
                 client,
             },

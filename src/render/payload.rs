@@ -58,7 +58,7 @@ pub(super) fn emit<W: Write, E: Write>(
         },
         Event::Error(e) => {
             buf.clear();
-            pretty::error(buf, Paint(p.opts.color), ctx, e, true);
+            pretty::error(buf, Paint(p.opts.color), ctx, e, true, p.opts.verbose);
             super::to_err(&mut p.out, &mut p.err, buf)
         }
         Event::Warning(msg) => {
@@ -79,6 +79,19 @@ pub(super) fn emit<W: Write, E: Write>(
         Event::Notice(text) => {
             buf.clear();
             pretty::notice(buf, text);
+            super::to_err(&mut p.out, &mut p.err, buf)
+        }
+        Event::Redirect { hop, to, refusal } => {
+            buf.clear();
+            pretty::redirect(
+                buf,
+                Paint(p.opts.color),
+                ctx,
+                hop,
+                to,
+                refusal,
+                p.opts.verbose,
+            );
             super::to_err(&mut p.out, &mut p.err, buf)
         }
         Event::Info(info) => {

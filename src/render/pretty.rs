@@ -48,6 +48,7 @@ pub(super) fn emit<W: Write, E: Write>(
             if !p.opts.verbose {
                 return Ok(());
             }
+            stamp(buf, paint, Mark::Event, ctx);
             buf.extend_from_slice(b"connecting to ");
             buf.extend_from_slice(url.as_bytes());
             buf.push(b'\n');
@@ -56,6 +57,10 @@ pub(super) fn emit<W: Write, E: Write>(
         Event::Handshake(h) => {
             handshake(buf, paint, ctx, h, p.opts.verbose);
             false
+        }
+        Event::Redirect { hop, to, refusal } => {
+            redirect(buf, paint, ctx, hop, to, refusal, p.opts.verbose);
+            true
         }
         Event::Frame(f) => {
             let text = p.frag.is_text(ctx, &f);
@@ -140,7 +145,7 @@ pub(super) fn emit<W: Write, E: Write>(
             false
         }
         Event::Error(e) => {
-            error(buf, paint, ctx, e, true);
+            error(buf, paint, ctx, e, true, p.opts.verbose);
             true
         }
         Event::Warning(msg) => {
@@ -504,6 +509,38 @@ fn more(buf: &mut Vec<u8>, paint: Paint, len: usize) {
     paint.off(buf);
 }
 
+/// `-- 0.012s redirect 1: 302 Found -> ws://...`, after the hop's request and response
+/// with `-v`.
+pub(super) fn redirect(
+    buf: &mut Vec<u8>,
+    paint: Paint,
+    ctx: &Ctx,
+    hop: u32,
+    to: &str,
+    r: &crate::error::Refusal,
+    verbose: bool,
+) {
+    if verbose {
+        if let Some(q) = &r.request {
+            let _ = writeln!(buf, "> {} {} HTTP/1.1", q.method, q.path);
+            headers(buf, b"> ", &q.headers);
+            buf.extend_from_slice(b">\n");
+        }
+        status_line(buf, b"< ", r.status, &r.reason);
+        headers(buf, b"< ", &r.headers);
+        buf.extend_from_slice(b"<\n");
+    }
+    stamp(buf, paint, Mark::Event, ctx);
+    let _ = write!(buf, "redirect {hop}: {}", r.status);
+    if !r.reason.is_empty() {
+        buf.push(b' ');
+        esc::escape(buf, &r.reason, Esc::Bare);
+    }
+    buf.extend_from_slice(b" -> ");
+    esc::escape(buf, to, Esc::Bare);
+    buf.push(b'\n');
+}
+
 fn handshake(buf: &mut Vec<u8>, paint: Paint, ctx: &Ctx, h: &Handshake, verbose: bool) {
     if verbose {
         let q = &h.request;
@@ -560,7 +597,15 @@ fn headers(buf: &mut Vec<u8>, prefix: &[u8], headers: &[(String, String)]) {
 /// `wsdbg: error: ...` and, when `details`, the refused handshake's status, headers and
 /// body. The kind is named where the message alone would not say what failed (`protocol:
 /// RSV1 set ...`); usage, connect and I/O messages name their subject themselves.
-pub(super) fn error(buf: &mut Vec<u8>, paint: Paint, ctx: &Ctx, e: &Error, details: bool) {
+/// With `verbose`, the refused request goes first (`> GET ...`), as a handshake shows it.
+pub(super) fn error(
+    buf: &mut Vec<u8>,
+    paint: Paint,
+    ctx: &Ctx,
+    e: &Error,
+    details: bool,
+    verbose: bool,
+) {
     buf.extend_from_slice(b"wsdbg: ");
     paint.put(buf, Style::BoldFg(Color::Red), b"error:");
     buf.push(b' ');
@@ -585,6 +630,11 @@ pub(super) fn error(buf: &mut Vec<u8>, paint: Paint, ctx: &Ctx, e: &Error, detai
     let Some(r) = e.refusal.as_deref().filter(|_| details) else {
         return;
     };
+    if let Some(q) = r.request.as_ref().filter(|_| verbose) {
+        let _ = writeln!(buf, "> {} {} HTTP/1.1", q.method, q.path);
+        headers(buf, b"> ", &q.headers);
+        buf.extend_from_slice(b">\n");
+    }
     status_line(buf, b"< ", r.status, &r.reason);
     headers(buf, b"< ", &r.headers);
     if r.body.is_empty() {
@@ -804,7 +854,7 @@ mod tests {
         ];
         for (e, want) in cases {
             let mut buf = Vec::new();
-            error(&mut buf, Paint(false), &Ctx::default(), &e, true);
+            error(&mut buf, Paint(false), &Ctx::default(), &e, true, false);
             assert_eq!(String::from_utf8(buf).unwrap(), format!("{want}\n"));
         }
         let mut buf = Vec::new();
