@@ -296,6 +296,10 @@ pub const EVENTS: &[EventDoc] = &[
             f("state", "the connection state: `open`"),
             f("url", "the URL connected to, or null"),
             f("protocol", "the negotiated subprotocol, or null"),
+            f(
+                "extensions",
+                "the agreed extension as its header says it (`permessage-deflate; ...`), or null",
+            ),
             f("uptime_ms", "time since the connection opened"),
             f("frames_in", "frames received"),
             f("frames_out", "frames sent"),

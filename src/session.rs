@@ -423,10 +423,20 @@ impl<S: Sink> Session<S> {
         self.sink.emit(&Event::Handshake(&hs));
         let deflate = hs.deflate;
         if deflate.is_some_and(|a| !a.compress_out) {
-            self.sink.emit(&Event::Warning(
+            // Who asked for the 8-bit window: the user's offer, or the server.
+            let asked = self
+                .opts
+                .ask
+                .compress
+                .as_ref()
+                .is_some_and(|p| p.client_max_window_bits == Some(Some(8)));
+            self.sink.emit(&Event::Warning(if asked {
+                "permessage-deflate: client_max_window_bits=8 (as asked) is a window a raw \
+                 deflater cannot make: wsdbg sends its messages uncompressed (RSV1=0 is legal)"
+            } else {
                 "permessage-deflate: the server asks for an 8-bit window, which a raw deflater \
-                 cannot make: wsdbg sends its messages uncompressed (RSV1=0 is legal)",
-            ));
+                 cannot make: wsdbg sends its messages uncompressed (RSV1=0 is legal)"
+            }));
         }
         self.info.handshake = Some(hs);
         self.connected_at = Some(Instant::now());

@@ -1436,3 +1436,24 @@ fn issue17_timestamps_wall_and_none() {
         .unwrap_or_else(|| panic!("{out}"));
     assert!(sent.starts_with(">> TEXT"), "{sent}");
 }
+
+/// Issue 17: `/info` says which extension was agreed (pretty `extensions:` line, JSON
+/// `extensions`).
+#[test]
+fn issue17_info_names_the_agreed_extension() {
+    let l = Listen::json_with(&["--compress"]);
+    let out = run(wsdbg().args(["--json", "--compress", "-x", "/info", l.url("/").as_str()]));
+    out.clean_close();
+    let info = out.first("info");
+    assert!(
+        info["extensions"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("permessage-deflate")),
+        "{out}"
+    );
+    let out = run(wsdbg().args(["-x", "/info", l.url("/").as_str()]));
+    out.code(0);
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert!(all.contains("extensions: (none)"), "{out}");
+    drop(l.unused());
+}

@@ -1221,3 +1221,32 @@ fn a_response_to_the_second_of_two_offers_is_taken() {
     assert_eq!(agreed(&out), json!({"server_max_window_bits": 10}), "{out}");
     assert_eq!(out.texts("in"), vec![text], "{out}");
 }
+
+/// Issue 17: asking for `client_max_window_bits=8` ourselves gets a warning that says
+/// it was asked, not that "the server asks" for it.
+#[test]
+fn issue17_our_own_8_bit_window_is_said_as_asked() {
+    let l = Listen::json_with(&["--compress"]);
+    let out = script(
+        &l.url("/"),
+        &["--compress=client_max_window_bits=8"],
+        "hello\n/wait 1 5000\n",
+    );
+    out.clean_close();
+    let warned: Vec<String> = out
+        .all("warning")
+        .iter()
+        .filter_map(|w| w["message"].as_str().map(String::from))
+        .collect();
+    if out.first("handshake")["extensions"] == json!([]) {
+        // listen declined the offer: nothing was agreed, so no warning is owed.
+        assert!(warned.iter().all(|w| !w.contains("8-bit")), "{out}");
+        return;
+    }
+    assert!(
+        warned.iter().any(|w| w.contains("client_max_window_bits=8 (as asked)")),
+        "{out}"
+    );
+    assert!(warned.iter().all(|w| !w.contains("the server asks")), "{out}");
+    drop(l.unused());
+}

@@ -119,6 +119,8 @@ struct InfoEv<'a> {
     state: &'a str,
     url: Option<&'a str>,
     protocol: Option<&'a str>,
+    /// The agreed extensions, as the server's header names them (`null`: none).
+    extensions: Option<String>,
     uptime_ms: f64,
     frames_in: u64,
     frames_out: u64,
@@ -879,6 +881,7 @@ fn info_ev(info: &Info, t: f64, client: Option<u64>) -> InfoEv<'_> {
         state: info.state,
         url: hs.map(|h| h.url.as_str()),
         protocol: hs.and_then(|h| h.protocol.as_deref()),
+        extensions: hs.and_then(|h| h.deflate.as_ref()).map(|a| a.params.header()),
         uptime_ms: esc::ms_f64(info.uptime),
         frames_in: info.frames_in,
         frames_out: info.frames_out,

@@ -742,6 +742,12 @@ pub(super) fn info(buf: &mut Vec<u8>, info: &Info) {
         None => buf.extend_from_slice(b"(none)"),
     }
     buf.push(b'\n');
+    buf.extend_from_slice(b"extensions: ");
+    match hs.and_then(|h| h.deflate.as_ref()) {
+        Some(a) => buf.extend_from_slice(a.params.header().as_bytes()),
+        None => buf.extend_from_slice(b"(none)"),
+    }
+    buf.push(b'\n');
     let _ = writeln!(
         buf,
         "uptime:    {}.{:03}s",
