@@ -52,6 +52,11 @@ impl InputTx {
         true
     }
 
+    /// A blocking connect is running (Ctrl-C then ends the process at once).
+    pub fn connecting(&self) -> bool {
+        self.connecting.load(Ordering::SeqCst)
+    }
+
     /// Ctrl-C: close now (or stop waiting to reconnect) and exit; during a blocking
     /// connect, exit at once (130). That is what SIGINT does in script mode, so it is
     /// raised: one Ctrl-C path (the handler `channel` registers exits while connecting).
