@@ -31,6 +31,11 @@ Examples:
   Stay connected: reconnect with backoff, keepalive pings
     wsdbg --reconnect --ping-interval 20 wss://example.com/feed
 
+REPL (stdin a terminal): every line typed or pasted is one command, in order, and
+nothing typed ahead is lost; frames print above the prompt while you type or Tab;
+Ctrl-C once says what a second does; Ctrl-D or /quit closes with 1000 and exits
+(in listen, Ctrl-D only says so: /quit closes every client and exits).
+
 Commands (REPL, script, -x): a plain line is sent as a text message; /help lists
 /text /binary /file /ping /pong /close /frame /sleep /wait /reconnect /info /quit.
 
