@@ -155,24 +155,32 @@ fn with_repl<R: FnOnce() -> u8>(
         warning,
     } = repl::editor(state.clone(), ropts.color)
         .map_err(|e| Error::io(format!("cannot start the line editor: {e}")))?;
-    let printer = Arc::new(Mutex::new(printer));
+    let pending = Arc::new(repl::Pending::default());
+    repl::spawn_printer(pending.clone(), printer)
+        .map_err(|e| Error::io(format!("cannot start the printer thread: {e}")))?;
     // With --json the JSON `error` event already says what the human line on stderr
     // would, so that line is not printed twice.
     let err: Box<dyn Write> = if format == Format::Json {
         Box::new(io::sink())
     } else {
-        Box::new(ReplWriter::new(printer.clone()))
+        Box::new(ReplWriter::new(pending.clone()))
     };
-    let p = Printer::new(format, ropts, ReplWriter::new(printer), err);
+    let p = Printer::new(format, ropts, ReplWriter::new(pending.clone()), err);
     let mut out = Output::new(p, start);
     out.prompt = Some(state.clone());
     let (tx, run) = make(out)?;
     if let Some(w) = warning {
-        eprintln!("wsdbg: warning: {w}");
+        pending.say(&format!("warning: {w}"));
     }
-    spawn_input(move || repl::run(ed, history, tx, state))?;
+    crate::term::raw_for_repl(&saved);
+    let said = pending.clone();
+    if let Err(e) = spawn_input(move || repl::run(ed, history, tx, state, said, saved)) {
+        crate::term::restore(saved);
+        return Err(e);
+    }
     let code = run();
     // Let the line editor print what it was handed last (the closing handshake).
+    pending.drain(Duration::from_millis(1000));
     std::thread::sleep(Duration::from_millis(150));
     crate::term::restore(saved);
     println!();

@@ -4,6 +4,9 @@
 
 use std::time::Duration;
 
+/// How long a connection must have stayed open to start the backoff over.
+pub const STABLE: Duration = Duration::from_secs(2);
+
 #[derive(Debug, Clone)]
 pub struct Backoff {
     min: Duration,
@@ -46,6 +49,21 @@ impl Backoff {
         self.failures = 0;
     }
 
+    /// A connection that opened ended after `lasted`. One that stayed up at least
+    /// [`STABLE`] starts the backoff over (true: the next attempt is attempt 1),
+    /// however long the delay had grown; one that ended sooner counts as a failure,
+    /// so a server that accepts and drops at once is not hammered and `--max-retries`
+    /// can trip. Issue 17: a 5.3 s connection was followed by a 12 s wait, because the
+    /// bar was the grown delay rather than a fixed time.
+    pub fn connection_ended(&mut self, lasted: Duration) -> bool {
+        if lasted >= STABLE {
+            self.reset();
+            true
+        } else {
+            false
+        }
+    }
+
     #[cfg(test)]
     pub fn failures(&self) -> u32 {
         self.failures
@@ -58,6 +76,22 @@ mod tests {
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
+    }
+
+    #[test]
+    fn issue17_a_connection_that_stayed_up_starts_over_whatever_the_delay() {
+        let mut b = Backoff::new(ms(1000), ms(60_000));
+        for _ in 0..4 {
+            b.next_delay(0.5);
+        }
+        assert_eq!(b.base(), ms(16_000));
+        // Up 1.9 s: a failure still, the delay keeps growing.
+        assert!(!b.connection_ended(ms(1900)));
+        assert_eq!(b.failures(), 4);
+        // Up 5.3 s, less than the 16 s the delay had grown to: start over.
+        assert!(b.connection_ended(ms(5300)));
+        assert_eq!(b.failures(), 0);
+        assert_eq!(b.base(), ms(1000));
     }
 
     #[test]

@@ -31,6 +31,13 @@ Examples:
   Stay connected: reconnect with backoff, keepalive pings
     wsdbg --reconnect --ping-interval 20 wss://example.com/feed";
 
+/// What the REPL promises, in `--help`.
+pub const REPL: &str = "\
+REPL (stdin a terminal): every line typed or pasted is one command, in order, and
+nothing typed ahead is lost; frames print above the prompt while you type or Tab;
+Ctrl-C once says what a second does; Ctrl-D or /quit closes with 1000 and exits
+(in listen, Ctrl-D only says so: /quit closes every client and exits).";
+
 /// The end of `--help`: the examples, the commands (from `command::COMMANDS`), where
 /// the JSON events are, and the exit codes (from `exit`).
 pub fn after_help() -> String {
@@ -48,7 +55,7 @@ pub fn after_help() -> String {
         line_len += name.len();
     }
     format!(
-        "{EXAMPLES}\n\nCommands (REPL, script, -x): a plain line is sent as a text message, a line\n\
+        "{EXAMPLES}\n\n{REPL}\n\nCommands (REPL, script, -x): a plain line is sent as a text message, a line\n\
          starting with # is a comment; /help lists them (listen has its own):\n{names}\n\n\
          JSON events (--json): every event and field is listed under JSON EVENTS in man wsdbg\n\
          and in the README.\n\n{}",

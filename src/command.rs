@@ -713,6 +713,57 @@ fn parse_frame(args: &str) -> Result<RawFrame, CommandError> {
     })
 }
 
+// -- the REPL's keys and entries: what they mean (the REPL only reads and hands over) --
+
+/// What an entry the line editor returned holds: a paste of several lines is several
+/// commands, one per line, in order (`\r\n` and `\r` end a line too). A single line
+/// is itself.
+pub fn entry_lines(entry: &str) -> Vec<&str> {
+    let entry = entry.strip_suffix('\n').unwrap_or(entry);
+    let mut out = Vec::new();
+    for line in entry.split('\n') {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        out.extend(line.split('\r'));
+    }
+    out
+}
+
+/// What Ctrl-D on an empty line means in the REPL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CtrlD {
+    /// End of input: the client closes with 1000 and exits, as at the end of a script.
+    EndOfInput,
+    /// `listen` goes on serving (a server is not stopped by a stray key): this notice
+    /// says how to stop it, and the line editor keeps reading.
+    Notice(&'static str),
+}
+
+pub fn ctrl_d(listen: bool) -> CtrlD {
+    if listen {
+        CtrlD::Notice("Ctrl-D does not stop listen: /quit closes every client and exits")
+    } else {
+        CtrlD::EndOfInput
+    }
+}
+
+/// The REPL's first line: how to get help and how to leave.
+pub fn repl_greeting(listen: bool) -> &'static str {
+    if listen {
+        "/help lists the commands; /quit (or Ctrl-C twice) closes every client and exits"
+    } else {
+        "/help lists the commands; Ctrl-D or /quit closes with 1000 and exits"
+    }
+}
+
+/// Said after a first Ctrl-C: what a second does.
+pub fn ctrl_c_hint(listen: bool) -> &'static str {
+    if listen {
+        "press Ctrl-C again to close every client and exit (/quit does the same)"
+    } else {
+        "press Ctrl-C again to close and exit (Ctrl-D or /quit does the same)"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -745,6 +796,33 @@ mod tests {
 
     // Plain lines, `//`, line endings.
 
+    #[test]
+    fn issue17_a_pasted_entry_is_one_command_per_line() {
+        let cases: &[(&str, &[&str])] = &[
+            ("/ping a", &["/ping a"]),
+            ("", &[""]),
+            ("/ping a\n/close 4000", &["/ping a", "/close 4000"]),
+            ("/ping a\n/close 4000\n", &["/ping a", "/close 4000"]),
+            ("a\r\nb\r\nc", &["a", "b", "c"]),
+            ("a\rb", &["a", "b"]),
+            ("a\n\nb", &["a", "", "b"]),
+        ];
+        for (entry, want) in cases {
+            let got = entry_lines(entry);
+            assert_eq!(got, *want, "{entry:?}");
+        }
+    }
+
+    #[test]
+    fn issue17_ctrl_d_and_the_greeting_per_side() {
+        assert_eq!(ctrl_d(false), CtrlD::EndOfInput);
+        assert!(matches!(ctrl_d(true), CtrlD::Notice(n) if n.contains("/quit")));
+        for listen in [false, true] {
+            assert!(repl_greeting(listen).contains("/help"));
+            assert!(repl_greeting(listen).contains("/quit"));
+            assert!(ctrl_c_hint(listen).contains("Ctrl-C again"));
+        }
+    }
     #[test]
     fn plain_line_is_text() {
         assert_eq!(ok("hello world"), text("hello world"));

@@ -1037,6 +1037,16 @@ impl Script {
     }
 }
 
+/// Would this input line put something on the wire (a plain line, or a command that
+/// sends)? The REPL counts with it the lines it handed over while no connection was
+/// open, to say how many were not sent when Ctrl-C ends a connect.
+pub fn line_sends(line: &str) -> bool {
+    if command::plain_text(line).is_some() {
+        return true;
+    }
+    matches!(command::parse(line), Ok(c) if sends(&c))
+}
+
 /// Does this command put something on the wire (and so needs a connection)?
 pub fn sends(c: &Command) -> bool {
     matches!(

@@ -221,6 +221,9 @@ pub fn man_page() -> Vec<u8> {
         ),
         roff_line(common_line(&ROFF)),
     );
+    extra.push_str(".SH REPL\n");
+    extra.push_str(&roff_escape(&crate::cli::REPL.replace('\n', " ")));
+    extra.push('\n');
     section(&mut extra, "JSON EVENTS", &intro, &event_rows());
     section(&mut extra, "EXIT STATUS", "", &exit_rows());
     section(&mut extra, "ENVIRONMENT", "", &plain(ENVIRONMENT));

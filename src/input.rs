@@ -4,7 +4,7 @@
 //! (nothing is dropped).
 
 use std::io::Read;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 
@@ -40,16 +40,25 @@ pub struct InputTx {
     pub(crate) interrupted: Arc<AtomicBool>,
     /// True while a blocking connect runs.
     pub(crate) connecting: Arc<AtomicBool>,
+    /// Batches sent and not yet taken by the event loop.
+    pub(crate) queued: Arc<AtomicUsize>,
 }
 
 impl InputTx {
     /// Send a batch; false when the session is gone.
     pub fn send(&self, batch: Vec<Input>) -> bool {
+        self.queued.fetch_add(1, Ordering::SeqCst);
         if self.tx.send(batch).is_err() {
+            self.queued.fetch_sub(1, Ordering::SeqCst);
             return false;
         }
         let _ = self.waker.wake();
         true
+    }
+
+    /// A blocking connect is running (Ctrl-C then ends the process at once).
+    pub fn connecting(&self) -> bool {
+        self.connecting.load(Ordering::SeqCst)
     }
 
     /// Ctrl-C: close now (or stop waiting to reconnect) and exit; during a blocking
@@ -306,11 +315,13 @@ pub fn bytes<R: Read>(tx: InputTx, mut r: R, chunk: usize) {
 }
 
 /// The event loop's end of the input: the channel, the waker (held so it outlives the
-/// input thread: closing its fd would drop a wake-up still pending), the interrupt
+/// input thread: closing its fd would drop a wake-up still pending; and used to wake
+/// the loop again while batches wait), the interrupt
 /// flag, and SIGINT as a readable pipe registered with the loop's poll.
 pub struct InputRx {
     pub rx: std::sync::mpsc::Receiver<Vec<Input>>,
-    _waker: Arc<Waker>,
+    waker: Arc<Waker>,
+    queued: Arc<AtomicUsize>,
     pub interrupted: Arc<AtomicBool>,
     /// True while a blocking connect runs: Ctrl-C then exits at once (130).
     pub connecting: Arc<AtomicBool>,
@@ -326,6 +337,7 @@ pub fn channel(poll: &Poll, wake: Token, signal: Token) -> Result<(InputTx, Inpu
     let (tx, rx) = std::sync::mpsc::sync_channel(16);
     let interrupted = Arc::new(AtomicBool::new(false));
     let connecting = Arc::new(AtomicBool::new(false));
+    let queued = Arc::new(AtomicUsize::new(0));
     let _ = signal_hook::flag::register_conditional_shutdown(
         signal_hook::consts::SIGINT,
         crate::exit::INTERRUPTED.into(),
@@ -348,10 +360,12 @@ pub fn channel(poll: &Poll, wake: Token, signal: Token) -> Result<(InputTx, Inpu
             waker: waker.clone(),
             interrupted: interrupted.clone(),
             connecting: connecting.clone(),
+            queued: queued.clone(),
         },
         InputRx {
             rx,
-            _waker: waker,
+            waker,
+            queued,
             interrupted,
             connecting,
             sigint,
@@ -399,9 +413,14 @@ impl InputRx {
     /// (memory stays bounded), or, `all`, everything there is (at the end, to report;
     /// the channel is bounded). A channel whose sender is gone is the end of input.
     pub fn hand_to(&self, engine: &mut crate::engine::Script, all: bool) {
+        let mut pushed = false;
         while all || engine.wants_input() {
             match self.rx.try_recv() {
-                Ok(batch) => engine.push(batch),
+                Ok(batch) => {
+                    self.queued.fetch_sub(1, Ordering::SeqCst);
+                    engine.push(batch);
+                    pushed = true;
+                }
                 Err(std::sync::mpsc::TryRecvError::Empty) => return,
                 Err(std::sync::mpsc::TryRecvError::Disconnected) => {
                     engine.input_gone();
@@ -410,6 +429,13 @@ impl InputRx {
                     }
                 }
             }
+        }
+        // More batches wait, and their wake-ups were one (a burst of REPL lines, each
+        // sent alone): wake the loop again, so they are taken on its next turn rather
+        // than at the next key or frame. Only after handing some over: an engine that
+        // waits (`/sleep`) is not woken for nothing.
+        if pushed && self.queued.load(Ordering::SeqCst) > 0 {
+            let _ = self.waker.wake();
         }
     }
 }

@@ -6,7 +6,8 @@
 use std::borrow::Cow;
 use std::io::{self, Write};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use rustyline::completion::{Completer, Pair};
 use rustyline::error::ReadlineError;
@@ -16,7 +17,7 @@ use rustyline::history::DefaultHistory;
 use rustyline::validate::Validator;
 use rustyline::{Context, Editor, ExternalPrinter, Helper};
 
-use crate::command::commands_for;
+use crate::command::{self, commands_for, CtrlD};
 use crate::event::{close_code_name, ConnState, PromptView};
 use crate::input::{line_input, LineMode};
 use crate::input::{Input, InputTx};
@@ -223,18 +224,129 @@ impl Highlighter for ReplHelper {
 impl Validator for ReplHelper {}
 impl Helper for ReplHelper {}
 
-/// Output for the REPL: collects bytes and hands them to rustyline's external printer
-/// on flush, so they appear above the line being typed.
+/// Output waiting for the line editor. The session's thread (or listen's) appends to
+/// it and never waits; the printer thread ([`spawn_printer`]) hands it to rustyline's
+/// external printer, which blocks whenever rustyline is not looking at its pipe (a Tab
+/// list, `--More--`, Ctrl-R, an escape sequence): then output waits here, and the
+/// network goes on. Bounded: past [`PENDING_MAX`] bytes, output is dropped and counted
+/// (said once it can be shown), never waited for.
+#[derive(Default)]
+pub struct Pending {
+    state: Mutex<PendingState>,
+    ready: Condvar,
+}
+
+#[derive(Default)]
+struct PendingState {
+    text: String,
+    dropped: u64,
+    /// The printer thread is handing text over.
+    busy: bool,
+    closed: bool,
+}
+
+/// How much output may wait for the line editor.
+const PENDING_MAX: usize = 8 << 20;
+
+impl Pending {
+    /// Queue whole lines (each ending in `\n`).
+    pub fn push(&self, text: &str) {
+        let Ok(mut st) = self.state.lock() else {
+            return;
+        };
+        if st.text.len() + text.len() > PENDING_MAX {
+            st.dropped += text.len() as u64;
+        } else {
+            st.text.push_str(text);
+        }
+        drop(st);
+        self.ready.notify_all();
+    }
+
+    /// One line of the REPL's own (a hint, a notice): `wsdbg: LINE`.
+    pub fn say(&self, line: &str) {
+        self.push(&format!("wsdbg: {line}\n"));
+    }
+
+    /// Wait (at most `limit`) until everything queued was handed to the line editor.
+    pub fn drain(&self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        let Ok(mut st) = self.state.lock() else {
+            return;
+        };
+        while (!st.text.is_empty() || st.busy) && !st.closed {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            match self.ready.wait_timeout(st, left) {
+                Ok((g, _)) => st = g,
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// The next text to print, waiting for some; `None` once closed and empty.
+    fn take(&self) -> Option<String> {
+        let mut st = self.state.lock().ok()?;
+        st.busy = false;
+        self.ready.notify_all();
+        while st.text.is_empty() && st.dropped == 0 {
+            if st.closed {
+                return None;
+            }
+            st = self.ready.wait(st).ok()?;
+        }
+        let mut text = std::mem::take(&mut st.text);
+        if st.dropped > 0 {
+            text.push_str(&format!(
+                "wsdbg: warning: {} bytes of output were not shown: the line editor was busy (--record keeps everything)\n",
+                std::mem::take(&mut st.dropped)
+            ));
+        }
+        st.busy = true;
+        Some(text)
+    }
+
+    fn close(&self) {
+        if let Ok(mut st) = self.state.lock() {
+            st.closed = true;
+        }
+        self.ready.notify_all();
+    }
+}
+
+/// The printer thread: hands what is pending to the line editor, in order, as one
+/// print per batch (one redraw of the prompt, however many lines).
+pub fn spawn_printer(
+    pending: Arc<Pending>,
+    mut printer: Box<dyn ExternalPrinter + Send>,
+) -> io::Result<()> {
+    std::thread::Builder::new()
+        .name("printer".into())
+        .spawn(move || {
+            while let Some(text) = pending.take() {
+                if printer.print(text).is_err() {
+                    pending.close();
+                    return;
+                }
+            }
+        })
+        .map(|_| ())
+}
+
+/// Output for the REPL: collects bytes and queues them on flush (see [`Pending`]), so
+/// they appear above the line being typed and writing never waits for the terminal.
 pub struct ReplWriter {
     buf: Vec<u8>,
-    printer: Arc<Mutex<Box<dyn ExternalPrinter + Send>>>,
+    pending: Arc<Pending>,
 }
 
 impl ReplWriter {
-    pub fn new(printer: Arc<Mutex<Box<dyn ExternalPrinter + Send>>>) -> ReplWriter {
+    pub fn new(pending: Arc<Pending>) -> ReplWriter {
         ReplWriter {
             buf: Vec::new(),
-            printer,
+            pending,
         }
     }
 }
@@ -251,11 +363,8 @@ impl Write for ReplWriter {
         // Ends with a newline, so rustyline adds none (also when it prints directly).
         let text = String::from_utf8_lossy(&self.buf).into_owned();
         self.buf.clear();
-        let mut p = self
-            .printer
-            .lock()
-            .map_err(|_| io::Error::other("printer"))?;
-        p.print(text).map_err(io::Error::other)
+        self.pending.push(&text);
+        Ok(())
     }
 }
 
@@ -292,6 +401,9 @@ pub fn editor(state: PromptState, color: bool) -> Result<Made, String> {
         .max_history_size(10_000)
         .map_err(|e| e.to_string())?
         .completion_type(rustyline::CompletionType::List)
+        // One Tab with several candidates lists them at once: waiting inside rustyline
+        // for a second Tab is a read that does not look at the printer's pipe.
+        .completion_show_all_if_ambiguous(true)
         // Our highlighter adds colour only when asked; it also draws the state prompt.
         .color_mode(rustyline::ColorMode::Forced)
         .build();
@@ -328,42 +440,91 @@ pub fn editor(state: PromptState, color: bool) -> Result<Made, String> {
     })
 }
 
-/// Read lines until Ctrl-D, two Ctrl-C in a row (one while waiting to reconnect), or
-/// the session ends.
-pub fn run(mut ed: ReplEditor, history: Option<PathBuf>, tx: InputTx, state: PromptState) {
+/// Read lines until Ctrl-D (the client; `listen` says how to leave and goes on), two
+/// Ctrl-C in a row (one while connecting or waiting to reconnect), or the session ends.
+/// Each entry is handed over whole, one command per line (a paste of several lines is
+/// several commands). Greets with how to get help and leave; says what a first Ctrl-C
+/// did. `out` is where the REPL's own lines go, in order with the session's;
+/// `terminal` is the mode to put back if the process must end at once.
+pub fn run(
+    mut ed: ReplEditor,
+    history: Option<PathBuf>,
+    tx: InputTx,
+    state: PromptState,
+    out: Arc<Pending>,
+    terminal: crate::term::Saved,
+) {
+    let view = || state.lock().map(|s| *s).unwrap_or_default();
+    let listen = matches!(view(), PromptView::Listen { .. });
+    out.say(command::repl_greeting(listen));
     let mut interrupts = 0;
+    // Commands handed over while no connection was open: not sent yet.
+    let mut unsent = 0usize;
     // rustyline measures the prompt it is given; the highlighter draws the real one at
     // the same width.
-    let blank = match state.lock().map(|s| *s) {
-        Ok(PromptView::Listen { .. }) => listen_prompt(None),
-        _ => prompt_for(None),
+    let blank = if listen {
+        listen_prompt(None)
+    } else {
+        prompt_for(None)
     };
     loop {
         match ed.readline(&blank) {
-            Ok(line) => {
+            Ok(entry) => {
                 interrupts = 0;
                 if let Some(path) = &history {
                     let _ = ed.append_history(path);
                 }
-                if !tx.send(vec![line_input(&line, LineMode::Commands)]) {
+                let lines = command::entry_lines(&entry);
+                if matches!(view(), PromptView::Conn(ConnState::Open)) {
+                    unsent = 0;
+                } else {
+                    unsent += lines
+                        .iter()
+                        .filter(|l| crate::engine::line_sends(l))
+                        .count();
+                }
+                let batch = lines
+                    .into_iter()
+                    .map(|l| line_input(l, LineMode::Commands))
+                    .collect();
+                if !tx.send(batch) {
                     return;
                 }
             }
             Err(ReadlineError::Interrupted) => {
                 interrupts += 1;
                 let waiting = matches!(
-                    state.lock().map(|s| *s),
-                    Ok(PromptView::Conn(
-                        ConnState::Reconnecting(_) | ConnState::Connecting
-                    ))
+                    view(),
+                    PromptView::Conn(ConnState::Reconnecting(_) | ConnState::Connecting)
                 );
                 if interrupts >= 2 || waiting {
+                    // A blocking connect ends the process at once: what it never got
+                    // to send is said here (otherwise the session says it).
+                    if tx.connecting() && unsent > 0 {
+                        out.say(&format!(
+                            "warning: {unsent} queued command(s) were not sent: interrupted"
+                        ));
+                        out.drain(Duration::from_millis(500));
+                    }
+                    if tx.connecting() {
+                        // The process ends at once: the terminal as it was first.
+                        crate::term::restore(terminal);
+                    }
                     tx.interrupt();
                     return;
                 }
+                out.say(command::ctrl_c_hint(listen));
             }
-            Err(_) => {
-                // Ctrl-D or a terminal error: end of input, which closes with 1000.
+            Err(ReadlineError::Eof) => match command::ctrl_d(listen) {
+                CtrlD::EndOfInput => {
+                    tx.send(vec![Input::Eof]);
+                    return;
+                }
+                CtrlD::Notice(n) => out.say(n),
+            },
+            Err(e) => {
+                // A terminal error: end of input, which closes with 1000.
+                out.say(&format!("error: the terminal: {e}; closing"));
                 tx.send(vec![Input::Eof]);
                 return;
             }

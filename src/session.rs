@@ -48,9 +48,7 @@ pub trait Sink {
     fn client(&mut self, _id: Option<u64>) {}
 }
 
-/// A connection that stayed open this long (or the current backoff delay, if longer)
-/// resets the backoff; one that ends sooner counts as a failed attempt.
-const STABLE: Duration = Duration::from_secs(2);
+const SECOND: Duration = Duration::from_secs(1);
 
 pub struct Session<S: Sink> {
     opts: Options,
@@ -263,10 +261,7 @@ impl<S: Sink> Session<S> {
                     let opened = Instant::now();
                     // The exit code speaks of the last connection only.
                     let (end, broken) = self.run_conn(conn);
-                    if opened.elapsed() >= backoff.base().max(STABLE) {
-                        // It stayed open a while: start over. One that ended at once
-                        // counts as a failed attempt, so --max-retries can trip.
-                        backoff.reset();
+                    if backoff.connection_ended(opened.elapsed()) {
                         attempt = 0;
                     }
                     match end {
@@ -360,7 +355,13 @@ impl<S: Sink> Session<S> {
             if left.is_zero() {
                 return true;
             }
-            let _ = self.poll.poll(&mut events, Some(left));
+            // The prompt counts down (`[retry 13s]`, `[retry 12s]`, ...): wake when
+            // the whole seconds it shows change.
+            self.sink.state(ConnState::Reconnecting(left));
+            self.sink.idle();
+            let frac = Duration::from_nanos((left.as_nanos() % 1_000_000_000) as u64);
+            let wake = if frac.is_zero() { SECOND } else { frac };
+            let _ = self.poll.poll(&mut events, Some(wake.min(left)));
             if events.iter().any(|e| e.token() == SIGNAL) {
                 self.on_sigint();
             }

@@ -1244,9 +1244,14 @@ fn issue17_our_own_8_bit_window_is_said_as_asked() {
         return;
     }
     assert!(
-        warned.iter().any(|w| w.contains("client_max_window_bits=8 (as asked)")),
+        warned
+            .iter()
+            .any(|w| w.contains("client_max_window_bits=8 (as asked)")),
         "{out}"
     );
-    assert!(warned.iter().all(|w| !w.contains("the server asks")), "{out}");
+    assert!(
+        warned.iter().all(|w| !w.contains("the server asks")),
+        "{out}"
+    );
     drop(l.unused());
 }

@@ -881,7 +881,9 @@ fn info_ev(info: &Info, t: f64, client: Option<u64>) -> InfoEv<'_> {
         state: info.state,
         url: hs.map(|h| h.url.as_str()),
         protocol: hs.and_then(|h| h.protocol.as_deref()),
-        extensions: hs.and_then(|h| h.deflate.as_ref()).map(|a| a.params.header()),
+        extensions: hs
+            .and_then(|h| h.deflate.as_ref())
+            .map(|a| a.params.header()),
         uptime_ms: esc::ms_f64(info.uptime),
         frames_in: info.frames_in,
         frames_out: info.frames_out,
