@@ -155,6 +155,9 @@ pub struct ProbeArgs {
     /// Seconds each check waits for the server's answer
     #[arg(long, value_name = "SECS", default_value = "2")]
     pub wait: f64,
+    /// Also write the verdicts to FILE as a JUnit XML report (n/a as skipped)
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
     /// Connection options, as for the client
     #[command(flatten)]
     pub conn: ConnArgs,
@@ -380,6 +383,7 @@ impl Cli {
                         session: connect.session,
                         echo_server: args.echo_server,
                         wait,
+                        junit: args.junit,
                     })),
                     out,
                 })
