@@ -63,6 +63,11 @@ const ECHO: &[u8] = b"wsdbg-probe-echo?";
 /// With `-v`: frames and messages shown per check, and the largest payload shown.
 const SHOW_ITEMS: usize = 64;
 const SHOW_PAYLOAD: usize = 4096;
+/// The slowest reader the size check waits for, in bytes a second: a message of N bytes
+/// gets N / this seconds more than a small one.
+const SLOW_READER: f64 = (256 << 10) as f64;
+/// The most a big message adds to its check's deadline.
+const MAX_ALLOWANCE: Duration = Duration::from_secs(8);
 /// Close codes that say "you broke the protocol": for a valid message they are a fail.
 const PROTOCOL_ERROR: &[u16] = &[1002, 1007];
 
@@ -1287,8 +1292,9 @@ enum Sized {
 /// One message of `size` bytes, then a ping: its pong says the message was taken.
 fn one_size(ctx: &Ctx, size: usize, show: &mut Show) -> Sized {
     let since = Instant::now();
-    // A big message takes a slow server a while to read (and show, and echo).
-    let allowance = Duration::from_millis(size as u64 / 2048);
+    // A big message takes a slow server a while to read: as long as at SLOW_READER.
+    let slow = Duration::from_secs_f64(size as f64 / SLOW_READER);
+    let allowance = slow.min(MAX_ALLOWANCE);
     let end = (since + SETTLE + ctx.p.wait * 3 + allowance).min(ctx.end);
     let mut link = match Link::open(ctx, &ctx.p.session.ask, end, show) {
         Ok(l) => l,
@@ -1305,9 +1311,8 @@ fn one_size(ctx: &Ctx, size: usize, show: &mut Show) -> Sized {
     link.mark = Some(before + 14);
     link.rec.seen.mark_written = false;
     link.ping(b"after-big");
-    link.pump(Instant::now() + ctx.p.wait * 2 + allowance, |s| {
-        s.pong_found || s.close.is_some()
-    });
+    let until = Instant::now() + ctx.p.wait * 2 + allowance;
+    link.pump(until, |s| s.pong_found || s.close.is_some());
     if link.rec.seen.pong_found && link.rec.seen.close.is_none() {
         return Sized::Accepted;
     }
@@ -1318,6 +1323,12 @@ fn one_size(ctx: &Ctx, size: usize, show: &mut Show) -> Sized {
             "the server took {} of {} bytes in {:.1} s",
             link.conn.tx.out.written().saturating_sub(before),
             link.conn.tx.out.queued().saturating_sub(before),
+            since.elapsed().as_secs_f64()
+        )),
+        // The battery ended the wait before a reader at SLOW_READER could be done.
+        None if until > link.deadline || slow > allowance => Sized::NotRun(format!(
+            "no answer within the battery's time ({:.1} s), too short to tell a slow \
+             reader from a hung one",
             since.elapsed().as_secs_f64()
         )),
         None => Sized::Refused(Reaction::Hung),
@@ -1489,7 +1500,7 @@ fn big_check(ctx: &Ctx, show: &mut Show) -> CheckResult {
     const EXPECTED: &str = "the same 16 MiB back, or a refusal with 1009";
     const SIZE: usize = 16 << 20;
     let since = Instant::now();
-    let end = (since + SETTLE + ctx.p.wait * 6 + Duration::from_secs(8)).min(ctx.end);
+    let end = (since + SETTLE + ctx.p.wait * 6 + MAX_ALLOWANCE).min(ctx.end);
     let mut link = match echo_link(ctx, end, show) {
         Ok(l) => l,
         Err((v, why)) => return result(NAME, RFC, EXPECTED, why, v, since),
