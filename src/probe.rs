@@ -17,6 +17,7 @@
 
 use std::io::Write as _;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -510,7 +511,8 @@ impl<'a> Link<'a> {
                 self.read_some();
                 continue;
             }
-            let left = (until - now).max(Duration::from_millis(1));
+            // At most 100 ms at a time: `done` may also read what other checks did.
+            let left = (until - now).clamp(Duration::from_millis(1), Duration::from_millis(100));
             if self.poll.poll(&mut self.events, Some(left)).is_err() {
                 continue;
             }
@@ -1290,7 +1292,9 @@ enum Sized {
 }
 
 /// One message of `size` bytes, then a ping: its pong says the message was taken.
-fn one_size(ctx: &Ctx, size: usize, show: &mut Show) -> Sized {
+/// `smaller_failed` says a smaller size was not accepted: then this one no longer matters
+/// and ends at once.
+fn one_size(ctx: &Ctx, size: usize, smaller_failed: &dyn Fn() -> bool, show: &mut Show) -> Sized {
     let since = Instant::now();
     // A big message takes a slow server a while to read: as long as at SLOW_READER.
     let slow = Duration::from_secs_f64(size as f64 / SLOW_READER);
@@ -1312,7 +1316,12 @@ fn one_size(ctx: &Ctx, size: usize, show: &mut Show) -> Sized {
     link.rec.seen.mark_written = false;
     link.ping(b"after-big");
     let until = Instant::now() + ctx.p.wait * 2 + allowance;
-    link.pump(until, |s| s.pong_found || s.close.is_some());
+    link.pump(until, |s| {
+        s.pong_found || s.close.is_some() || smaller_failed()
+    });
+    if smaller_failed() {
+        return Sized::NotRun("a smaller message was not accepted".into());
+    }
     if link.rec.seen.pong_found && link.rec.seen.close.is_none() {
         return Sized::Accepted;
     }
@@ -1342,16 +1351,25 @@ fn size_check(ctx: &Ctx, show: &mut Show) -> CheckResult {
     const NAME: &str = "a message just under and over the size limit";
     let since = Instant::now();
     let sizes = [64usize << 10, 1 << 20, 16 << 20];
+    // The smallest size not accepted (the larger ones then stop).
+    let first_bad = AtomicUsize::new(usize::MAX);
     let outcomes: Vec<(Sized, Show)> = std::thread::scope(|s| {
         let handles: Vec<_> = sizes
             .iter()
-            .map(|&size| {
+            .enumerate()
+            .map(|(i, &size)| {
+                let first_bad = &first_bad;
                 s.spawn(move || {
                     let mut show = Show {
                         on: ctx.verbose,
                         ..Show::default()
                     };
-                    (one_size(ctx, size, &mut show), show)
+                    let smaller_failed = || first_bad.load(Ordering::SeqCst) < i;
+                    let r = one_size(ctx, size, &smaller_failed, &mut show);
+                    if !matches!(r, Sized::Accepted) {
+                        first_bad.fetch_min(i, Ordering::SeqCst);
+                    }
+                    (r, show)
                 })
             })
             .collect();
