@@ -740,3 +740,27 @@ fn issue15_junit_report_has_one_testcase_per_check() {
     out.code(2);
     assert!(out.stdout.contains("--junit"), "{out}");
 }
+
+#[test]
+fn issue15_every_check_runs_over_tls_with_the_ca_given() {
+    let pki = pki();
+    let l = Listen::json_with(&[
+        "--tls-cert",
+        pki.server_cert_pem.to_str().unwrap(),
+        "--tls-key",
+        pki.server_key_pem.to_str().unwrap(),
+    ]);
+    let port = l.addr.rsplit(':').next().unwrap().to_string();
+    let url = format!("wss://localhost:{port}/");
+    let (checks, out) = probe(&url, &["--cacert", pki.ca_pem.to_str().unwrap()]);
+    out.code(0);
+    let not_pass: Vec<String> = verdicts(&checks, "fail")
+        .into_iter()
+        .chain(verdicts(&checks, "lenient"))
+        .collect();
+    assert!(not_pass.is_empty(), "{not_pass:?}\n{out}");
+    assert!(verdicts(&checks, "pass").len() >= 42, "{out}");
+    // Without the CA, no check gets a connection: exit 1.
+    let (_, out) = probe(&url, &[]);
+    out.code(1);
+}
