@@ -456,6 +456,14 @@ impl<'a> Link<'a> {
         if !self.write_failed && self.conn.write_to(&mut self.rec, &mut self.t).is_err() {
             self.write_failed = true;
         }
+        // TLS records rustls made but the socket did not take yet.
+        if !self.write_failed
+            && self.conn.tx.out.is_empty()
+            && self.t.has_pending()
+            && self.t.write(&[]).is_err()
+        {
+            self.write_failed = true;
+        }
         if let Some(m) = self.mark {
             if self.conn.tx.out.written() >= m {
                 self.rec.seen.mark_written = true;
@@ -465,7 +473,7 @@ impl<'a> Link<'a> {
 
     /// Everything queued is written.
     fn all_written(&self) -> bool {
-        self.conn.tx.out.is_empty()
+        self.conn.tx.out.is_empty() && !self.t.has_pending()
     }
 
     /// Read what is there; once the protocol is over, read and drop (a server that
