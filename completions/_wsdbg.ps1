@@ -110,6 +110,7 @@ Register-ArgumentCompleter -Native -CommandName 'wsdbg' -ScriptBlock {
         }
         'wsdbg;probe' {
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Seconds each check waits for the server''s answer')
+            [CompletionResult]::new('--junit', '--junit', [CompletionResultType]::ParameterName, 'Also write the verdicts to FILE as a JUnit XML report (n/a as skipped)')
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Extra handshake header ''Name: value'' (repeatable)')
             [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Extra handshake header ''Name: value'' (repeatable)')
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Offer a subprotocol (Sec-WebSocket-Protocol), repeatable')

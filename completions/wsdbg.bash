@@ -339,13 +339,17 @@ _wsdbg() {
             return 0
             ;;
         wsdbg__subcmd__probe)
-            opts="-H -p -k -L -o -v -h --echo-server --wait --header --protocol --origin --cacert --insecure --cert --key --connect-timeout --close-timeout --max-size --follow-redirects --proxy --compress --no-proxy --output --json --color --verbose --timestamps --full --max-payload --help"
+            opts="-H -p -k -L -o -v -h --echo-server --wait --junit --header --protocol --origin --cacert --insecure --cert --key --connect-timeout --close-timeout --max-size --follow-redirects --proxy --compress --no-proxy --output --json --color --verbose --timestamps --full --max-payload --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --junit)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -105,6 +105,7 @@ set edit:completion:arg-completer[wsdbg] = {|@words|
         }
         &'wsdbg;probe'= {
             cand --wait 'Seconds each check waits for the server''s answer'
+            cand --junit 'Also write the verdicts to FILE as a JUnit XML report (n/a as skipped)'
             cand -H 'Extra handshake header ''Name: value'' (repeatable)'
             cand --header 'Extra handshake header ''Name: value'' (repeatable)'
             cand -p 'Offer a subprotocol (Sec-WebSocket-Protocol), repeatable'

@@ -105,6 +105,7 @@ complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -s v -l verbose -d '
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l full -d 'Pretty output: show payloads in full, never cut'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l wait -d 'Seconds each check waits for the server\'s answer' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l junit -d 'Also write the verdicts to FILE as a JUnit XML report (n/a as skipped)' -r -F
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -s H -l header -d 'Extra handshake header \'Name: value\' (repeatable)' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -s p -l protocol -d 'Offer a subprotocol (Sec-WebSocket-Protocol), repeatable' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l origin -d 'Origin header' -r

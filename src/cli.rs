@@ -175,8 +175,19 @@ pub struct ProbeArgs {
     #[arg(long)]
     pub echo_server: bool,
     /// Seconds each check waits for the server's answer
+    ///
+    /// Each wait of a check (for a pong, a close, an echo) lasts at most this; every check
+    /// has one deadline that covers its writes too, the checks run at once, and the whole
+    /// battery ends within 30 s whatever the server does.
     #[arg(long, value_name = "SECS", default_value = "2")]
     pub wait: f64,
+    /// Also write the verdicts to FILE as a JUnit XML report (n/a as skipped)
+    ///
+    /// One testsuite, one testcase per check: a fail is a <failure>, an n/a a <skipped>, a
+    /// pass or lenient verdict passes with its observation in <system-out>. The file is
+    /// created before the first connection: one that cannot be is a usage error (exit 2).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
     /// Connection options, as for the client
     #[command(flatten)]
     pub conn: LinkArgs,
@@ -455,6 +466,7 @@ impl Cli {
                         session: connect.session,
                         echo_server: args.echo_server,
                         wait,
+                        junit: args.junit,
                     })),
                     out,
                 })

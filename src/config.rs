@@ -144,6 +144,8 @@ pub struct ProbeOptions {
     pub session: Options,
     /// `--echo-server`: run the checks that need an echo without detecting it.
     pub echo_server: bool,
-    /// How long each check waits for the server.
+    /// How long each wait of a check lasts (`--wait`).
     pub wait: Duration,
+    /// `--junit FILE`: write the verdicts there as a JUnit XML report.
+    pub junit: Option<std::path::PathBuf>,
 }
