@@ -508,6 +508,8 @@ pub struct Accepted {
 pub struct Rejected {
     pub response: Vec<u8>,
     pub problem: String,
+    /// `--reject`: refused because the user asked for it (a notice, not an error).
+    pub asked: bool,
 }
 
 /// How `listen` answers upgrade requests.
@@ -589,6 +591,7 @@ pub fn accept(head: &[u8], opts: &ServerOpts) -> Result<Accepted, Rejected> {
         return Err(Rejected {
             response: response.into_bytes(),
             problem: format!("expected \"Sec-WebSocket-Version: 13\", got {v:?} (426)"),
+            asked: false,
         });
     }
     if let Some(problem) = problem {
@@ -600,6 +603,7 @@ pub fn accept(head: &[u8], opts: &ServerOpts) -> Result<Accepted, Rejected> {
         return Err(Rejected {
             response: response.into_bytes(),
             problem,
+            asked: false,
         });
     }
     let request = HttpHead {
@@ -626,6 +630,7 @@ pub fn accept(head: &[u8], opts: &ServerOpts) -> Result<Accepted, Rejected> {
         return Err(Rejected {
             response: refusal(*status, body, &opts.headers),
             problem: format!("refused as asked (--reject {status})"),
+            asked: true,
         });
     }
     // Repeated lines of these list headers are one list (RFC 9110 5.3; RFC 6455 11.3.2
@@ -666,6 +671,7 @@ pub fn accept(head: &[u8], opts: &ServerOpts) -> Result<Accepted, Rejected> {
             return Err(Rejected {
                 response: refusal(400, &body, &opts.headers),
                 problem,
+                asked: false,
             });
         }
     };

@@ -856,7 +856,7 @@ impl<S: Sink> Server<S> {
                 Ok(Some(end)) => return self.answer(c, end),
                 Err(max) => {
                     let problem = format!("request head over {} KiB", max / 1024);
-                    return self.refuse(c, problem, None);
+                    return self.refuse(c, problem, None, true);
                 }
             }
         }
@@ -879,10 +879,16 @@ impl<S: Sink> Server<S> {
         };
         let head = std::mem::take(head);
         if self.quitting.is_some() {
-            return self.refuse(c, "the server is shutting down".into(), None);
+            return self.refuse(c, "the server is shutting down".into(), None, true);
         }
         let a = match handshake::accept(&head[..end], &self.how.accept) {
-            Err(r) => return self.refuse(c, r.problem, Some(r.response)),
+            Err(r) if r.asked => {
+                self.out.client(Some(c.id));
+                self.out
+                    .emit(&Event::Notice(&format!("listen: {}", r.problem)));
+                return self.refuse(c, r.problem, Some(r.response), false);
+            }
+            Err(r) => return self.refuse(c, r.problem, Some(r.response), true),
             Ok(a) => a,
         };
         let mut p = protocol::Conn::new(
@@ -931,7 +937,14 @@ impl<S: Sink> Server<S> {
 
     /// Refuse the upgrade (400 with a body saying why, or `--reject`'s answer), then
     /// end the connection.
-    fn refuse(&mut self, c: &mut Client, problem: String, response: Option<Vec<u8>>) -> bool {
+    /// `report`: say why as an error (not for `--reject`, which is what was asked).
+    fn refuse(
+        &mut self,
+        c: &mut Client,
+        problem: String,
+        response: Option<Vec<u8>>,
+        report: bool,
+    ) -> bool {
         let response = response.unwrap_or_else(|| {
             let body = format!("wsdbg listen: {problem}\n");
             format!(
@@ -940,7 +953,9 @@ impl<S: Sink> Server<S> {
             )
             .into_bytes()
         });
-        self.client_error(c.id, &Error::handshake(format!("listen: {problem}")));
+        if report {
+            self.client_error(c.id, &Error::handshake(format!("listen: {problem}")));
+        }
         let mut out = OutQ::default();
         out.append(|o| o.extend_from_slice(&response));
         c.phase = Phase::Refusing { out };

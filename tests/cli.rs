@@ -1457,3 +1457,29 @@ fn issue17_info_names_the_agreed_extension() {
     assert!(all.contains("extensions: (none)"), "{out}");
     drop(l.unused());
 }
+
+/// Issue 17: `listen --reject 401` refusing a client is what was asked: a notice, not
+/// an `error` event (it logged `wsdbg: error: ... refused as asked`).
+#[test]
+fn issue17_listen_reject_is_a_notice_not_an_error() {
+    let l = Listen::json_with(&["--reject", "401", "no"]);
+    let out = run(wsdbg().args(["--json", l.url("/").as_str()]));
+    out.code(1);
+    assert_eq!(out.first("error")["status"], 401, "{out}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let noticed = loop {
+        let lines = l.lines();
+        if let Some(n) = lines.iter().find(|x| x.contains("refused as asked")) {
+            break n.clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "{lines:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(noticed.contains("\"event\":\"notice\""), "{noticed}");
+    assert!(
+        !l.lines().iter().any(|x| x.contains("\"event\":\"error\"")),
+        "{:?}",
+        l.lines()
+    );
+    drop(l.unused());
+}
