@@ -1157,6 +1157,8 @@ pub struct Reflex {
     /// Data messages from the peer.
     msgs_in: u64,
     delayed: VecDeque<(Instant, Later)>,
+    /// Bytes in `delayed`.
+    held: usize,
 }
 
 impl Reflex {
@@ -1181,9 +1183,11 @@ impl Reflex {
         let due = how.delay.map(|d| now + d);
         if how.echo && open {
             match due {
-                Some(at) => self
-                    .delayed
-                    .push_back((at, Later::Echo(m.kind, m.payload.to_vec()))),
+                Some(at) => {
+                    self.held += m.payload.len();
+                    self.delayed
+                        .push_back((at, Later::Echo(m.kind, m.payload.to_vec())));
+                }
                 // A fragmented message is echoed as one frame (compressed when the
                 // extension is on).
                 None => tx.send_data(d, m.kind, m.payload),
@@ -1193,9 +1197,11 @@ impl Reflex {
             if self.msgs_in == *n {
                 match due {
                     // After the echoes that wait.
-                    Some(at) => self
-                        .delayed
-                        .push_back((at, Later::Close(*code, reason.clone()))),
+                    Some(at) => {
+                        self.held += reason.len();
+                        self.delayed
+                            .push_back((at, Later::Close(*code, reason.clone())));
+                    }
                     None => tx.close(d, Some(*code), reason),
                 }
             }
@@ -1207,6 +1213,10 @@ impl Reflex {
         while self.delayed.front().is_some_and(|e| e.0 <= now) {
             let Some((_, later)) = self.delayed.pop_front() else {
                 break;
+            };
+            self.held -= match &later {
+                Later::Echo(_, p) => p.len(),
+                Later::Close(_, r) => r.len(),
             };
             if tx.close_sent() || tx.close_received() {
                 continue;
@@ -1223,15 +1233,10 @@ impl Reflex {
         self.delayed.front().map(|d| d.0)
     }
 
-    /// Bytes held for later.
+    /// Bytes held for later (`--delay`): they count against the high-water mark
+    /// (`flow`).
     pub fn held(&self) -> usize {
-        self.delayed
-            .iter()
-            .map(|(_, l)| match l {
-                Later::Echo(_, p) => p.len(),
-                Later::Close(_, r) => r.len(),
-            })
-            .sum()
+        self.held
     }
 }
 
