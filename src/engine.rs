@@ -302,6 +302,21 @@ impl Script {
         self.conn = Conn::default();
     }
 
+    /// The connection ended without the user asking and the session goes on to a new
+    /// one (`--reconnect`): say how many data messages were in flight, written into
+    /// it with no reply since (TCP cannot say whether the server read them; they are
+    /// not sent again). Input not yet written stays queued for the next connection.
+    pub fn connection_lost(&mut self, port: &mut impl Port) {
+        let in_flight = self.conn.sent.saturating_sub(self.conn.answered);
+        self.conn = Conn::default();
+        if in_flight > 0 && !self.stop {
+            let msg = format!(
+                "the connection ended with {in_flight} data message(s) in flight (written into it, no reply since): they may not have reached the server and are not sent again; input not yet written goes to the next connection"
+            );
+            port.emit(&Event::Warning(&msg));
+        }
+    }
+
     /// Ctrl-C (the first): close and end.
     pub fn interrupt(&mut self, port: &mut impl Port) {
         self.stop = true;

@@ -316,6 +316,9 @@ impl<S: Sink> Session<S> {
                     let opened = Instant::now();
                     // The exit code speaks of the last connection only.
                     let (end, broken) = self.run_conn(conn);
+                    if self.opts.reconnect && !self.reconnect_now && !self.input.is_interrupted() {
+                        self.engine.connection_lost(&mut Idle(&mut self.sink));
+                    }
                     if opened.elapsed() >= backoff.base().max(STABLE) {
                         // It stayed open a while: start over. One that ended at once
                         // counts as a failed attempt, so --max-retries can trip.

@@ -2343,3 +2343,83 @@ fn issue16_listen_out_of_file_descriptors_serves_the_waiting_once_others_leave()
             .collect::<Vec<_>>()
     );
 }
+
+/// Issue 16 item 17: with `--reconnect`, lines already written into a connection that
+/// the server then resets are lost (TCP cannot say which the server read), and nothing
+/// said so. Now a warning says how many were in flight (written, no reply since); the
+/// input not yet written goes to the next connection. The server's first connection
+/// reads 10 of the 150 lines written at once and hangs up; 150 more come after a pause,
+/// on the second connection: 10 read + the count in flight + what the second got = 300.
+#[test]
+fn issue16_reconnect_warns_how_many_lines_were_in_flight_at_a_reset() {
+    let server = Server::builder().conns(2).run_each(|c| {
+        let mut texts = Vec::new();
+        if c.index == 0 {
+            while texts.len() < 10 {
+                let f = c.read_frame().expect("a line");
+                texts.push(f.text());
+            }
+            c.hang_up();
+        } else {
+            loop {
+                let f = c.read_frame().expect("frame");
+                if f.opcode == OP_CLOSE {
+                    c.reply_close(&f);
+                    break;
+                }
+                if f.opcode == OP_TEXT {
+                    c.send(&text(&f.text()));
+                    texts.push(f.text());
+                }
+            }
+        }
+        texts
+    });
+    let mut stdin = String::new();
+    for i in 1..=150 {
+        stdin.push_str(&format!("line {i}\n"));
+    }
+    stdin.push_str("/sleep 1000\n");
+    for i in 151..=300 {
+        stdin.push_str(&format!("line {i}\n"));
+    }
+    stdin.push_str("/wait 150 5000\n");
+    let out = run(wsdbg()
+        .args([
+            "--json",
+            "--reconnect",
+            "--backoff-min",
+            "50",
+            "--backoff-max",
+            "200",
+        ])
+        .arg(server.url("/"))
+        .write_stdin(stdin));
+    let got = server.finish();
+    out.clean_close();
+    let warnings: Vec<String> = out
+        .all("warning")
+        .iter()
+        .map(|w| w["message"].as_str().unwrap_or_default().to_string())
+        .filter(|m| m.contains("in flight"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{out}");
+    let n: usize = warnings[0]
+        .split("with ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count in {:?}", warnings[0]));
+    eprintln!(
+        "measured: reset after 10 of 150 read: {n} in flight, {} sent on the next connection",
+        got[1].len()
+    );
+    assert_eq!(got[0].len(), 10);
+    // In flight: the 10 the server read (no reply came) and the 140 it never read.
+    assert_eq!(n + got[1].len(), 300, "{out}");
+    // The second connection got the rest, in order, none twice.
+    let expect: Vec<String> = (301 - got[1].len()..=300)
+        .map(|i| format!("line {i}"))
+        .collect();
+    assert_eq!(got[1], expect);
+}
