@@ -983,7 +983,7 @@ fn pmd_stream(role: Role, pmd: harness::Pmd, msgs: &[PmdMsg], key: [u8; 4]) -> V
     let mask = (role == Role::Server).then_some(key);
     let mut d = wsdbg::deflate::Deflater::new(pmd.peer_bits.clamp(9, 15), pmd.peer_reset);
     let mut out = Vec::new();
-    let mut put = |out: &mut Vec<u8>, fin: bool, rsv1: bool, opcode: u8, payload: &[u8]| {
+    let put = |out: &mut Vec<u8>, fin: bool, rsv1: bool, opcode: u8, payload: &[u8]| {
         let h = Header {
             fin,
             rsv: [rsv1, false, false],
