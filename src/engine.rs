@@ -293,6 +293,21 @@ impl Script {
         self.conn = Conn::default();
     }
 
+    /// The connection ended without the user asking and the session goes on to a new
+    /// one (`--reconnect`): say how many data messages were in flight, written into
+    /// it with no reply since (TCP cannot say whether the server read them; they are
+    /// not sent again). Input not yet written stays queued for the next connection.
+    pub fn connection_lost(&mut self, port: &mut impl Port) {
+        let in_flight = self.conn.sent.saturating_sub(self.conn.answered);
+        self.conn = Conn::default();
+        if in_flight > 0 && !self.stop {
+            let msg = format!(
+                "the connection ended with {in_flight} data message(s) in flight (written into it, no reply since): they may not have reached the server and are not sent again; input not yet written goes to the next connection"
+            );
+            port.emit(&Event::Warning(&msg));
+        }
+    }
+
     /// Ctrl-C (the first): close and end.
     pub fn interrupt(&mut self, port: &mut impl Port) {
         self.stop = true;
@@ -1158,6 +1173,8 @@ pub struct Reflex {
     /// Data messages from the peer.
     msgs_in: u64,
     delayed: VecDeque<(Instant, Later)>,
+    /// Bytes in `delayed`.
+    held: usize,
 }
 
 impl Reflex {
@@ -1182,9 +1199,11 @@ impl Reflex {
         let due = how.delay.map(|d| now + d);
         if how.echo && open {
             match due {
-                Some(at) => self
-                    .delayed
-                    .push_back((at, Later::Echo(m.kind, m.payload.to_vec()))),
+                Some(at) => {
+                    self.held += m.payload.len();
+                    self.delayed
+                        .push_back((at, Later::Echo(m.kind, m.payload.to_vec())));
+                }
                 // A fragmented message is echoed as one frame (compressed when the
                 // extension is on).
                 None => tx.send_data(d, m.kind, m.payload),
@@ -1194,9 +1213,11 @@ impl Reflex {
             if self.msgs_in == *n {
                 match due {
                     // After the echoes that wait.
-                    Some(at) => self
-                        .delayed
-                        .push_back((at, Later::Close(*code, reason.clone()))),
+                    Some(at) => {
+                        self.held += reason.len();
+                        self.delayed
+                            .push_back((at, Later::Close(*code, reason.clone())));
+                    }
                     None => tx.close(d, Some(*code), reason),
                 }
             }
@@ -1208,6 +1229,10 @@ impl Reflex {
         while self.delayed.front().is_some_and(|e| e.0 <= now) {
             let Some((_, later)) = self.delayed.pop_front() else {
                 break;
+            };
+            self.held -= match &later {
+                Later::Echo(_, p) => p.len(),
+                Later::Close(_, r) => r.len(),
             };
             if tx.close_sent() || tx.close_received() {
                 continue;
@@ -1222,6 +1247,12 @@ impl Reflex {
     /// When something held is due.
     pub fn wake_at(&self) -> Option<Instant> {
         self.delayed.front().map(|d| d.0)
+    }
+
+    /// Bytes held for later (`--delay`): they count against the high-water mark
+    /// (`flow`).
+    pub fn held(&self) -> usize {
+        self.held
     }
 }
 

@@ -8,7 +8,9 @@
 //!   client: connect, redirects, reconnect), `listen` (N clients on one event loop),
 //!   `probe` (checks as data).
 //! - session engine, no I/O, the clock passed in: `engine` (commands, `/wait`,
-//!   `/expect`, lingering, behaviours, the outcome) over `command` (the grammar).
+//!   `/expect`, lingering, behaviours, the outcome) over `command` (the grammar);
+//!   `flow` (what a connection holds, when a driver stops reading: high-water mark,
+//!   server-wide bound).
 //! - protocol core, no I/O: `protocol` (one connection: decode, check, reassemble,
 //!   closing handshake and its deadlines) over `wire` (frames, opcodes, rules) and
 //!   `deflate`.
@@ -28,6 +30,7 @@ pub mod error;
 pub mod event;
 pub mod events_doc;
 pub mod exit;
+pub mod flow;
 pub mod generation;
 pub mod handshake;
 mod input;

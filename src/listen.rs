@@ -40,13 +40,20 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a client gets to answer our close frame, to take what we still send, and
 /// to end its side after ours.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
-/// Stop reading from a client while this much waits to be sent to it: a client that
-/// sends and never reads cannot make the server's memory grow.
-const HIGH_WATER: usize = 1 << 20;
+/// When to stop reading from a client (its send queue and `--delay`'s held echoes at
+/// the high-water mark; every client together at the server-wide bound): `flow`.
+use crate::flow::{Held, Pool, HIGH_WATER};
 /// How much one client may be read in one turn, so the others are not starved.
 const READ_BUDGET: usize = 256 * 1024;
-/// A client's first read buffer (it grows with what arrives).
+/// A client's first read buffer (it grows with what arrives, and goes back to this
+/// size once the client is idle).
 const CLIENT_RBUF: usize = 4 * 1024;
+/// What an idle client's send queue keeps (a larger buffer, grown for a large
+/// message, is given back once it is sent).
+const IDLE_OUT: usize = 64 * 1024;
+/// While accepting fails (out of file descriptors), try again this often, and whenever
+/// a client leaves.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
 /// Bind, say where, and get ready to serve; the caller starts the input source with
 /// the returned `InputTx` (a REPL, a pipe, `-x`), then calls `run`.
@@ -102,6 +109,9 @@ pub fn start<S: Sink>(
         abort: false,
         quitting: None,
         once_code: None,
+        pool: Pool::default(),
+        accept_retry: None,
+        accept_failing: false,
     };
     Ok((server, tx))
 }
@@ -131,6 +141,13 @@ pub struct Server<S: Sink> {
     quitting: Option<Instant>,
     /// `--once`: the exit status, once the first client left.
     once_code: Option<u8>,
+    /// What every client holds, and who may read (`flow`).
+    pool: Pool,
+    /// Accepting failed (out of file descriptors, say): try again at this time, or
+    /// when a client leaves.
+    accept_retry: Option<Instant>,
+    /// Accepting is failing and that was said (once, until nobody waits any more).
+    accept_failing: bool,
 }
 
 /// One client: its socket and where it is in its life.
@@ -177,9 +194,9 @@ enum Phase {
 impl Client {
     /// Reading is worth a turn: data may wait, and a WebSocket client's send queue has
     /// room (else it waits for the queue to drain: backpressure).
-    fn can_read(&self) -> bool {
+    fn can_read(&self, pool: &Pool) -> bool {
         match &self.phase {
-            Phase::Open(l) => self.readable && l.p.tx.out.pending() < HIGH_WATER,
+            Phase::Open(_) => self.readable && pool.may_read(self.id),
             _ => self.readable,
         }
     }
@@ -573,11 +590,14 @@ impl<S: Sink> Server<S> {
             let due: Vec<Token> = self
                 .clients
                 .iter()
-                .filter(|(_, c)| c.can_read() || c.wake_at().is_some_and(|d| now >= d))
+                .filter(|(_, c)| c.can_read(&self.pool) || c.wake_at().is_some_and(|d| now >= d))
                 .map(|(t, _)| *t)
                 .collect();
             for token in due {
                 self.turn(token);
+            }
+            if self.accept_retry.is_some_and(|t| Instant::now() >= t) {
+                self.accept_all();
             }
         }
     }
@@ -622,7 +642,7 @@ impl<S: Sink> Server<S> {
 
     fn next_deadline(&self) -> Option<Instant> {
         let now = Instant::now();
-        if self.clients.values().any(Client::can_read) {
+        if self.clients.values().any(|c| c.can_read(&self.pool)) {
             return Some(now);
         }
         if self.engine.runnable() && self.quitting.is_none() {
@@ -632,6 +652,7 @@ impl<S: Sink> Server<S> {
             self.clients.values().filter_map(Client::wake_at).min(),
             self.engine.deadline(now),
             self.quitting,
+            self.accept_retry,
         ]
         .into_iter()
         .flatten()
@@ -689,16 +710,35 @@ impl<S: Sink> Server<S> {
     // -- clients ---------------------------------------------------------------
 
     fn accept_all(&mut self) {
+        if self.quitting.is_some() {
+            self.accept_retry = None;
+            return;
+        }
         loop {
             let (mut sock, addr) = match self.listener.accept() {
                 Ok(x) => x,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    // Nobody is waiting any more: a later shortage is said again.
+                    self.accept_retry = None;
+                    self.accept_failing = false;
+                    return;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => continue,
                 Err(e) => {
-                    // Out of file descriptors, say: report, keep serving the others.
-                    let err = Error::io(format!("listen: accept: {e}"));
-                    self.out.client(None);
-                    self.out.emit(&Event::Error(&err));
+                    // Out of file descriptors, say: the waiting connections stay in
+                    // the backlog, and no new event will say so (readiness is
+                    // edge-triggered): try again when a client leaves, or soon. Said
+                    // once, not at every try.
+                    if !self.accept_failing {
+                        let err = Error::io(format!(
+                            "listen: accept: {e}; waiting connections are accepted once a client leaves"
+                        ));
+                        self.out.client(None);
+                        self.out.emit(&Event::Error(&err));
+                        self.accept_failing = true;
+                    }
+                    self.accept_retry = Some(Instant::now() + ACCEPT_RETRY);
                     return;
                 }
             };
@@ -758,10 +798,20 @@ impl<S: Sink> Server<S> {
         };
         let done = self.step(&mut c);
         if !done {
+            match &c.phase {
+                Phase::Open(l) => self.pool.set(c.id, Held::of(&l.p, l.reflex.held())),
+                _ => self.pool.remove(c.id),
+            }
             self.clients.insert(token, c);
             return;
         }
+        self.pool.remove(c.id);
         let _ = self.poll.registry().deregister(&mut c.t.sock);
+        drop(c.t);
+        if self.accept_retry.is_some() {
+            // A descriptor is free: a connection waiting in the backlog may be taken.
+            self.accept_all();
+        }
         if !c.connected {
             if c.refused && self.how.once && self.once_code.is_none() {
                 // Refused as asked (`--reject`): that is its whole visit.
@@ -984,7 +1034,11 @@ impl<S: Sink> Server<S> {
         // from a turn that ran out of budget) are handled before reading more.
         p.process(&mut d);
         let mut budget = READ_BUDGET;
-        while c.readable && p.end().is_none() && p.tx.out.pending() < HIGH_WATER {
+        loop {
+            self.pool.set(c.id, Held::of(p, d.reflex.held()));
+            if !(c.readable && p.end().is_none() && self.pool.may_read(c.id)) {
+                break;
+            }
             if budget == 0 {
                 // More next turn.
                 break;
@@ -1017,6 +1071,11 @@ impl<S: Sink> Server<S> {
             } else {
                 p.abandon(d);
             }
+        }
+        if !c.readable && p.tx.out.is_empty() && !c.t.has_pending() {
+            // Idle: a large message has gone through; give its buffers back.
+            p.rx.shrink_idle(CLIENT_RBUF);
+            p.tx.out.shrink_idle(IDLE_OUT);
         }
         let now = Instant::now();
         p.tick(d, now);

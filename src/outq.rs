@@ -113,6 +113,14 @@ impl OutQ {
         }
     }
 
+    /// Once everything is written, let go of a buffer that grew past `size` (a large
+    /// frame went through), so an idle connection costs its idle size.
+    pub fn shrink_idle(&mut self, size: usize) {
+        if self.len == 0 {
+            self.segs.retain(|s| s.buf.capacity() <= size);
+        }
+    }
+
     /// Give up on everything queued (it is never written).
     pub fn discard(&mut self) {
         self.segs.clear();

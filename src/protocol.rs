@@ -278,6 +278,13 @@ impl Conn {
             let avail = rx.end - rx.start;
             let Some((h, hlen)) = wire::decode_header(&rx.buf[rx.start..rx.end]) else {
                 rx.need = 0;
+                if avail == 0 && rx.buf.len() > KEEP_RBUF {
+                    // A large message went through: give its buffer back now, not at
+                    // the next read (which backpressure may put off).
+                    rx.start = 0;
+                    rx.end = 0;
+                    rx.buf = vec![0u8; READ_CHUNK];
+                }
                 return;
             };
             if !rx.checked {
@@ -704,6 +711,23 @@ impl Rx {
     /// The read buffer's size (for tests of memory bounds).
     pub fn capacity(&self) -> usize {
         self.buf.len()
+    }
+
+    /// Bytes of the peer's held in memory: an incomplete frame, and the fragments of
+    /// a message being put together (for flow control, `flow`).
+    pub fn held(&self) -> usize {
+        self.buffered() + self.partial.as_ref().map_or(0, |p| p.data.len())
+    }
+
+    /// Give the read buffer back to `size` when it holds nothing and grew past it
+    /// (after a large message), so an idle connection costs its idle size.
+    pub fn shrink_idle(&mut self, size: usize) {
+        if self.start == self.end && self.need == 0 && self.buf.len() > size.max(READ_CHUNK) {
+            self.start = 0;
+            self.end = 0;
+            self.buf = vec![0u8; size];
+            self.buf.shrink_to_fit();
+        }
     }
 }
 

@@ -28,8 +28,9 @@ use crate::wire::{OpCode, Role};
 const SOCK: Token = Token(0);
 const WAKE: Token = Token(1);
 const SIGNAL: Token = Token(2);
-/// Stop taking commands while this much is waiting to be sent.
-const HIGH_WATER: usize = 1 << 20;
+/// Stop taking commands (and, with `--echo`, reading) while this much is waiting to be
+/// sent.
+use crate::flow::HIGH_WATER;
 const SMALL_READ: u64 = 2048;
 
 /// Where events go. The session calls `idle` before it waits, so a sink can flush then.
@@ -261,6 +262,9 @@ impl<S: Sink> Session<S> {
                     let opened = Instant::now();
                     // The exit code speaks of the last connection only.
                     let (end, broken) = self.run_conn(conn);
+                    if self.opts.reconnect && !self.reconnect_now && !self.input.is_interrupted() {
+                        self.engine.connection_lost(&mut Idle(&mut self.sink));
+                    }
                     if backoff.connection_ended(opened.elapsed()) {
                         attempt = 0;
                     }
@@ -491,7 +495,7 @@ impl<S: Sink> Session<S> {
                     return self.conn_over(c);
                 }
             } else {
-                if readable {
+                if readable && !self.held_back(&c) {
                     let before = c.p.rx.bytes;
                     readable = self.read_all(&mut c);
                     let got = c.p.rx.bytes - before;
@@ -520,7 +524,7 @@ impl<S: Sink> Session<S> {
                     }
                 }
             }
-            let timeout = if readable {
+            let timeout = if readable && !self.held_back(&c) {
                 Some(Duration::ZERO)
             } else {
                 self.next_timeout(&c)
@@ -547,6 +551,12 @@ impl<S: Sink> Session<S> {
                 self.timers(&mut c);
             }
         }
+    }
+
+    /// `--echo` and the echoes wait unsent at the high-water mark: stop reading until
+    /// the peer takes them (a peer that floods and reads nothing cannot grow us).
+    fn held_back(&self, c: &Link) -> bool {
+        self.how.echo && c.p.end().is_none() && c.p.tx.out.pending() >= HIGH_WATER
     }
 
     /// The engine's port on this connection.
@@ -647,7 +657,7 @@ impl<S: Sink> Session<S> {
             if c.p.end().is_some() || c.eof {
                 return false;
             }
-            if budget == 0 {
+            if budget == 0 || self.held_back(c) {
                 return true;
             }
             match c.t.read(c.p.rx.space()) {

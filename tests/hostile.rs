@@ -1966,3 +1966,460 @@ fn issue16_json_escapes_c1_controls() {
     );
     assert_eq!(out.first("close")["reason"], "bye \u{9b}0m", "{out}");
 }
+
+// ---------------------------------------------------------------------------------------
+// Issue 16, memory: the deflate bomb, --echo, listen's buffers, --delay, the server bound
+// ---------------------------------------------------------------------------------------
+
+/// Issue 16 item 6: a deflate bomb used to cost 2.1 x --max-size: at the limit, the
+/// inflated buffer's `reserve(1)` doubled it. A message of zeros inflating to 128 MiB
+/// against `--max-size 32 MiB`: refused with 1009, and wsdbg's peak stays within the
+/// limit itself plus the ordinary session's 16 MiB.
+#[test]
+fn issue16_a_deflate_bomb_costs_one_max_size_not_two() {
+    use wsdbg::deflate::Deflater;
+    const MAX: u64 = 32 << 20;
+    let mb = vec![0u8; 1 << 20];
+    let mut piece = Vec::new();
+    Deflater::new(15, true).message(&mb, &mut piece);
+    let mut wire = Vec::new();
+    for i in 0..128 {
+        wire.extend_from_slice(&piece);
+        if i < 127 {
+            wire.extend_from_slice(&[0, 0, 0xff, 0xff]);
+        }
+    }
+    let server = Server::builder()
+        .reply(Reply::accept_with(&[(
+            "Sec-WebSocket-Extensions",
+            "permessage-deflate",
+        )]))
+        .run(move |c| {
+            c.send(&frame(true, RSV1, OP_BINARY, None, &wire));
+            let f = c.frames_until_close();
+            close_code(&f)
+        });
+    let max = MAX.to_string();
+    let w = watch(
+        &[
+            "--compress",
+            "--max-size",
+            &max,
+            "--keep-open",
+            &server.url("/"),
+        ],
+        Vec::new(),
+        Out::Null,
+        Duration::from_secs(30),
+    );
+    w.peak_under(
+        "deflate bomb of 128 MiB, --max-size 32 MiB",
+        (MAX >> 10) + RSS_BOUND_KIB,
+    );
+    let run = w.ended();
+    no_panic(run);
+    assert_eq!(server.result(), Some(1009), "{run}");
+    assert!(run.stderr.contains("max-size"), "{run}");
+}
+
+/// A server that floods `msg` (binary, unmasked) for `flood` and reads nothing;
+/// returns the bytes it wrote. Its socket's buffers are small, so what wsdbg does not
+/// read waits in the kernel, not in wsdbg.
+fn flood_unread(flood: Duration, msg: Vec<u8>) -> Raw<u64> {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    small_rcvbuf(&l);
+    raw_server_on(l, move |mut s| {
+        upgrade(&mut s);
+        s.set_write_timeout(Some(Duration::from_millis(200)))
+            .expect("timeout");
+        let f = frame(true, 0, OP_BINARY, None, &msg);
+        let start = Instant::now();
+        let mut sent = 0u64;
+        while start.elapsed() < flood {
+            match s.write(&f) {
+                Ok(n) => sent += n as u64,
+                Err(e)
+                    if e.kind() == io::ErrorKind::WouldBlock
+                        || e.kind() == io::ErrorKind::TimedOut => {}
+                Err(_) => break,
+            }
+        }
+        sent
+    })
+}
+
+/// Issue 16 item 1: with `--echo` the client kept reading while its echoes piled up
+/// unsent (2.3 GiB in 4 s against a server that floods and reads nothing). Now it stops
+/// reading while its send queue is above the high-water mark (1 MiB), as listen does:
+/// the flood waits in the kernel.
+#[test]
+fn issue16_echo_stops_reading_while_its_echoes_are_not_read() {
+    let server = flood_unread(Duration::from_secs(4), vec![0x5a; 16 * 1024]);
+    let url = server.url();
+    let w = watch(
+        &["--echo", "--keep-open", "-o", "payload", &url],
+        Vec::new(),
+        Out::Null,
+        Duration::from_secs(6),
+    );
+    w.peak_under(
+        "--echo against a 4 s flood that reads nothing",
+        RSS_BOUND_KIB,
+    );
+    no_panic(&w.run);
+    let sent = server.join();
+    eprintln!("measured: the flooding server wrote {} MiB", sent >> 20);
+    assert!(
+        sent < 64 << 20,
+        "wsdbg read {} MiB while not sending",
+        sent >> 20
+    );
+}
+
+/// A masked binary frame from a client (key fixed: the tests' own bytes).
+fn client_binary(payload: &[u8]) -> Vec<u8> {
+    frame(true, 0, OP_BINARY, Some([7, 1, 2, 3]), payload)
+}
+
+/// Reads one frame's header from `s` and skips its payload (a large echo is not kept
+/// in the test's memory); returns the payload length.
+fn skip_frame(s: &mut TcpStream) -> io::Result<u64> {
+    let mut h = [0u8; 2];
+    s.read_exact(&mut h)?;
+    let len = match h[1] & 0x7f {
+        126 => {
+            let mut b = [0u8; 2];
+            s.read_exact(&mut b)?;
+            u64::from(u16::from_be_bytes(b))
+        }
+        127 => {
+            let mut b = [0u8; 8];
+            s.read_exact(&mut b)?;
+            u64::from_be_bytes(b)
+        }
+        n => u64::from(n),
+    };
+    if h[1] & 0x80 != 0 {
+        s.read_exact(&mut [0u8; 4])?;
+    }
+    let copied = io::copy(&mut s.take(len), &mut io::sink())?;
+    if copied < len {
+        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "frame cut"));
+    }
+    Ok(len)
+}
+
+/// wsdbg listen's peak RSS in KiB (its VmHWM).
+#[track_caller]
+fn listen_peak(l: &Listen) -> u64 {
+    vm_hwm(l.pid()).expect("listen's VmHWM")
+}
+
+/// Issue 16 item 4: listen kept up to ~8 MiB per idle client after one large message
+/// (its read buffer and its send queue stayed at the size the message needed: 100
+/// idle clients after one 3.9 MiB message each held 790 MiB). Now both go back to
+/// their idle size once the client is idle: the peak is one message in and its echo
+/// out, whatever the number of clients that had one.
+#[test]
+fn issue16_listen_gives_buffers_back_after_a_large_message() {
+    common::many::more_fds();
+    let mut l = Listen::pretty_with(&[]);
+    // No input: nothing is kept for a /wait or /expect (a script would keep up to
+    // --max-size of received messages for them).
+    l.close_stdin();
+    let msg = client_binary(&vec![0x5a; 3_900_000]);
+    let mut idle = Vec::new();
+    for i in 0..100 {
+        let mut s = common::many::upgraded_client(&l.addr);
+        s.write_all(&msg).expect("the message");
+        assert_eq!(
+            skip_frame(&mut s).expect("its echo"),
+            3_900_000,
+            "client {i}"
+        );
+        idle.push(s);
+        let peak = listen_peak(&l);
+        assert!(
+            peak < 256 * 1024,
+            "after {} clients: peak RSS {peak} KiB",
+            i + 1
+        );
+    }
+    thread::sleep(Duration::from_millis(200));
+    let peak = listen_peak(&l);
+    eprintln!(
+        "measured: listen, 100 idle clients after one 3.9 MiB message each: peak RSS {:.1} MiB",
+        peak as f64 / 1024.0
+    );
+    assert!(peak < 48 * 1024, "peak RSS {peak} KiB");
+    // Still serving.
+    let mut s = common::many::upgraded_client(&l.addr);
+    s.write_all(&client_binary(b"after")).expect("a message");
+    assert_eq!(read_frame(&mut s).expect("its echo").payload, b"after");
+    drop(idle);
+    l.stop();
+}
+
+/// Issue 16 item 5: `listen --delay 5000` held every delayed echo (1,056 MiB after 4 s
+/// of input from a client that reads nothing). Delayed bytes now count against the
+/// high-water mark: listen stops reading from that client while 1 MiB is held.
+#[test]
+fn issue16_listen_delay_counts_held_echoes_against_the_high_water_mark() {
+    let l = Listen::pretty_with(&["--delay", "5000"]);
+    let mut s = common::many::upgraded_client(&l.addr);
+    s.set_write_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    let msg = client_binary(&vec![0x5a; 16 * 1024]);
+    let start = Instant::now();
+    let mut sent = 0u64;
+    while start.elapsed() < Duration::from_secs(4) {
+        match s.write(&msg) {
+            Ok(n) => sent += n as u64,
+            Err(e)
+                if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::TimedOut => {
+            }
+            Err(e) => panic!("write: {e}"),
+        }
+        if listen_peak(&l) > KILL_KIB {
+            break;
+        }
+    }
+    let peak = listen_peak(&l);
+    eprintln!(
+        "measured: listen --delay 5000, 4 s of input never read: peak RSS {:.1} MiB ({} MiB sent)",
+        peak as f64 / 1024.0,
+        sent >> 20
+    );
+    assert!(peak < 32 * 1024, "peak RSS {peak} KiB");
+    assert!(sent < 64 << 20, "listen read {} MiB", sent >> 20);
+    // The held echoes still go out, in order, after their delay.
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let f = read_frame(&mut s).expect("a delayed echo");
+    assert_eq!(f.payload.len(), 16 * 1024);
+    drop(s);
+    l.stop();
+}
+
+/// Issue 16 item 5: clients that each send one valid 60 MiB message (under the
+/// default 64 MiB --max-size) made listen hold all of them at once (486 MiB). Now a
+/// server-wide bound (`flow::SERVER_BOUND`, 32 MiB) stops reading from all but one
+/// client, which completes its message: the peak is about the bound plus one message
+/// and its echo. Every client still gets its echo, whole.
+#[test]
+fn issue16_listen_bounds_what_all_clients_hold_together() {
+    const SIZE: usize = 60 << 20;
+    const CLIENTS: usize = 8;
+    let mut l = Listen::pretty_with(&[]);
+    l.close_stdin();
+    let msg = Arc::new(client_binary(&vec![0x5a; SIZE]));
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let (addr, msg) = (l.addr.clone(), msg.clone());
+            thread::spawn(move || {
+                let mut s = common::many::upgraded_client(&addr);
+                s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+                let mut w = s.try_clone().expect("clone");
+                let writer = thread::spawn(move || w.write_all(&msg));
+                let echo = skip_frame(&mut s);
+                let _ = writer.join();
+                echo.ok()
+            })
+        })
+        .collect();
+    let mut peak = 0;
+    while !clients.iter().all(|c| c.is_finished()) {
+        peak = peak.max(listen_peak(&l));
+        if peak > 2 * KILL_KIB {
+            stop.store(true, Ordering::SeqCst);
+            break;
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+    peak = peak.max(listen_peak(&l));
+    eprintln!(
+        "measured: listen, {CLIENTS} clients each sending one 60 MiB message: peak RSS {:.1} MiB",
+        peak as f64 / 1024.0
+    );
+    assert!(!stop.load(Ordering::SeqCst), "peak RSS {peak} KiB");
+    assert!(peak < 256 * 1024, "peak RSS {peak} KiB");
+    for c in clients {
+        assert_eq!(c.join().expect("client"), Some(SIZE as u64));
+    }
+    l.stop();
+}
+
+/// Issue 16 item 15: out of file descriptors (`ulimit -n 40`, 60 clients), listen
+/// reported the failed accept and then served none of the waiting clients until
+/// another connection arrived (readiness is edge-triggered). Now it tries again when
+/// a client leaves (and every 100 ms), says so once, and the waiting clients are
+/// served once the first ones leave.
+#[test]
+fn issue16_listen_out_of_file_descriptors_serves_the_waiting_once_others_leave() {
+    common::many::more_fds();
+    let l = Listen::json_with_nofile(40, &[]);
+    let addr = l.addr.clone();
+    let request = format!(
+        "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    // 60 connections, each with its request sent: the kernel takes them all (the
+    // backlog), listen can open only about 30.
+    let mut socks: Vec<TcpStream> = (0..60)
+        .map(|_| {
+            let mut s = TcpStream::connect(&addr).expect("connect");
+            s.write_all(request.as_bytes()).expect("request");
+            s
+        })
+        .collect();
+    thread::sleep(Duration::from_millis(500));
+    // Who got its 101 within the first 500 ms.
+    let answered = |s: &mut TcpStream, wait: Duration| -> bool {
+        s.set_read_timeout(Some(wait)).unwrap();
+        let mut head = Vec::new();
+        let mut b = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            match s.read(&mut b) {
+                Ok(1) => head.push(b[0]),
+                _ => return false,
+            }
+        }
+        head.starts_with(b"HTTP/1.1 101")
+    };
+    let mut served: Vec<bool> = socks
+        .iter_mut()
+        .map(|s| answered(s, Duration::from_millis(50)))
+        .collect();
+    let first = served.iter().filter(|&&x| x).count();
+    assert!(
+        (10..60).contains(&first),
+        "{first} of 60 served under ulimit -n 40"
+    );
+    // The served ones leave; the waiting must be served without a new connection.
+    let left = Instant::now();
+    for (s, done) in socks.iter_mut().zip(&served) {
+        if *done {
+            let _ = s.write_all(&frame(
+                true,
+                0,
+                OP_CLOSE,
+                Some([1, 2, 3, 4]),
+                &1000u16.to_be_bytes(),
+            ));
+            let _ = s.shutdown(Shutdown::Both);
+        }
+    }
+    for (s, done) in socks.iter_mut().zip(served.iter_mut()) {
+        if !*done {
+            *done = answered(s, Duration::from_secs(5));
+        }
+    }
+    let took = left.elapsed();
+    let waiting_served = served.iter().filter(|&&x| x).count() - first;
+    eprintln!(
+        "measured: ulimit -n 40, 60 clients: {first} served at once, the other {waiting_served} within {:.2} s of the first leaving",
+        took.as_secs_f64()
+    );
+    assert_eq!(
+        first + waiting_served,
+        60,
+        "only {waiting_served} of the waiting served"
+    );
+    drop(socks);
+    thread::sleep(Duration::from_millis(200));
+    let lines = l.stop();
+    let accept_errors = lines
+        .iter()
+        .filter(|x| x.contains("\"error\"") && x.contains("accept"))
+        .count();
+    assert_eq!(
+        accept_errors,
+        1,
+        "{:#?}",
+        lines
+            .iter()
+            .filter(|x| x.contains("error"))
+            .collect::<Vec<_>>()
+    );
+}
+
+/// Issue 16 item 17: with `--reconnect`, lines already written into a connection that
+/// the server then resets are lost (TCP cannot say which the server read), and nothing
+/// said so. Now a warning says how many were in flight (written, no reply since); the
+/// input not yet written goes to the next connection. The server's first connection
+/// reads 10 of the 150 lines written at once and hangs up; 150 more come after a pause,
+/// on the second connection: 10 read + the count in flight + what the second got = 300.
+#[test]
+fn issue16_reconnect_warns_how_many_lines_were_in_flight_at_a_reset() {
+    let server = Server::builder().conns(2).run_each(|c| {
+        let mut texts = Vec::new();
+        if c.index == 0 {
+            while texts.len() < 10 {
+                let f = c.read_frame().expect("a line");
+                texts.push(f.text());
+            }
+            c.hang_up();
+        } else {
+            loop {
+                let f = c.read_frame().expect("frame");
+                if f.opcode == OP_CLOSE {
+                    c.reply_close(&f);
+                    break;
+                }
+                if f.opcode == OP_TEXT {
+                    c.send(&text(&f.text()));
+                    texts.push(f.text());
+                }
+            }
+        }
+        texts
+    });
+    let mut stdin = String::new();
+    for i in 1..=150 {
+        stdin.push_str(&format!("line {i}\n"));
+    }
+    stdin.push_str("/sleep 1000\n");
+    for i in 151..=300 {
+        stdin.push_str(&format!("line {i}\n"));
+    }
+    stdin.push_str("/wait 150 5000\n");
+    let out = run(wsdbg()
+        .args([
+            "--json",
+            "--reconnect",
+            "--backoff-min",
+            "50",
+            "--backoff-max",
+            "200",
+        ])
+        .arg(server.url("/"))
+        .write_stdin(stdin));
+    let got = server.finish();
+    out.clean_close();
+    let warnings: Vec<String> = out
+        .all("warning")
+        .iter()
+        .map(|w| w["message"].as_str().unwrap_or_default().to_string())
+        .filter(|m| m.contains("in flight"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{out}");
+    let n: usize = warnings[0]
+        .split("with ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count in {:?}", warnings[0]));
+    eprintln!(
+        "measured: reset after 10 of 150 read: {n} in flight, {} sent on the next connection",
+        got[1].len()
+    );
+    assert_eq!(got[0].len(), 10);
+    // In flight: the 10 the server read (no reply came) and the 140 it never read.
+    assert_eq!(n + got[1].len(), 300, "{out}");
+    // The second connection got the rest, in order, none twice.
+    let expect: Vec<String> = (301 - got[1].len()..=300)
+        .map(|i| format!("line {i}"))
+        .collect();
+    assert_eq!(got[1], expect);
+}

@@ -1,5 +1,5 @@
-//! Property tests: the four fuzz harnesses (frame decoder + checker, handshake response,
-//! command grammar, URL rules) on generated input under stable `cargo test`, so CI
+//! Property tests: the five fuzz harnesses (frame decoder + checker, the same with
+//! permessage-deflate agreed, handshake response, command grammar, URL rules) on generated input under stable `cargo test`, so CI
 //! exercises what `cargo +nightly fuzz run` does (README, "Fuzzing"). The harnesses and
 //! their invariants live in fuzz/src/lib.rs, included here as `harness`; this file adds
 //! the generators: arbitrary bytes and strings, and structured ones (valid-looking
@@ -936,6 +936,161 @@ proptest! {
 }
 
 // ---------------------------------------------------------------------------------------
+// inflate: the frame_decoder with permessage-deflate agreed (twin of fuzz_targets/inflate)
+// ---------------------------------------------------------------------------------------
+
+/// One message a compressing peer sends: text or binary, and how many fragments its
+/// compressed payload is cut into (RSV1 on the first only, RFC 7692 6.1).
+#[derive(Debug, Clone)]
+struct PmdMsg {
+    text: bool,
+    payload: Vec<u8>,
+    fragments: usize,
+    /// Sent without compression (RSV1 clear), as a peer may.
+    plain: bool,
+}
+
+fn any_pmd_msg() -> impl Strategy<Value = PmdMsg> {
+    (
+        any::<bool>(),
+        prop_oneof![
+            prop::collection::vec(any::<u8>(), 0..300),
+            // Compressible: long runs, repeated words.
+            (1..5000usize, any::<u8>()).prop_map(|(n, b)| vec![b; n]),
+            (1..200usize).prop_map(|n| b"{\"id\":1,\"op\":\"tick\"}".repeat(n)),
+        ],
+        1..4usize,
+        prop::bool::weighted(0.1),
+    )
+        .prop_map(|(text, payload, fragments, plain)| {
+            let payload = if text {
+                String::from_utf8_lossy(&payload).into_owned().into_bytes()
+            } else {
+                payload
+            };
+            PmdMsg {
+                text,
+                payload,
+                fragments,
+                plain,
+            }
+        })
+}
+
+/// The bytes a peer with agreement `pmd` sends for `msgs`, then a close 1000, framed
+/// for our `role` (masked toward a server).
+fn pmd_stream(role: Role, pmd: harness::Pmd, msgs: &[PmdMsg], key: [u8; 4]) -> Vec<u8> {
+    let mask = (role == Role::Server).then_some(key);
+    let mut d = wsdbg::deflate::Deflater::new(pmd.peer_bits.clamp(9, 15), pmd.peer_reset);
+    let mut out = Vec::new();
+    let put = |out: &mut Vec<u8>, fin: bool, rsv1: bool, opcode: u8, payload: &[u8]| {
+        let h = Header {
+            fin,
+            rsv: [rsv1, false, false],
+            opcode: wsdbg::event::OpCode::from_u8(opcode),
+            mask,
+            len: payload.len() as u64,
+        };
+        wire::encode_header(&h, out);
+        let start = out.len();
+        out.extend_from_slice(payload);
+        if let Some(k) = mask {
+            wire::apply_mask(&mut out[start..], k, 0);
+        }
+    };
+    for m in msgs {
+        let wire_payload = if m.plain {
+            m.payload.clone()
+        } else {
+            let mut w = Vec::new();
+            d.message(&m.payload, &mut w);
+            w
+        };
+        let n = m.fragments.min(wire_payload.len().max(1));
+        let step = wire_payload.len().div_ceil(n).max(1);
+        let pieces: Vec<&[u8]> = if wire_payload.is_empty() {
+            vec![&[][..]]
+        } else {
+            wire_payload.chunks(step).collect()
+        };
+        for (i, piece) in pieces.iter().enumerate() {
+            let opcode = if i > 0 {
+                0
+            } else if m.text {
+                1
+            } else {
+                2
+            };
+            put(
+                &mut out,
+                i + 1 == pieces.len(),
+                i == 0 && !m.plain,
+                opcode,
+                piece,
+            );
+        }
+    }
+    put(&mut out, true, false, 8, &1000u16.to_be_bytes());
+    out
+}
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    /// Any bytes, any setup, any agreement: no panic, and the harness's invariants hold
+    /// (an inflated message is never over --max-size).
+    #[test]
+    fn inflate_any_bytes(
+        setup in any_setup(),
+        pmd in any::<u8>(),
+        stream in prop::collection::vec(any::<u8>(), 0..600),
+    ) {
+        harness::inflate(&setup, harness::Pmd::from_byte(pmd), &stream);
+    }
+
+    /// What a compressing peer sends, with any window bits, context kept or reset,
+    /// fragmented or not, some messages plain: every message arrives as it was before
+    /// compression, then the close.
+    #[test]
+    fn inflate_valid_stream_delivers_every_message(
+        msgs in prop::collection::vec(any_pmd_msg(), 0..8),
+        pmd in any::<u8>(),
+        server in any::<bool>(),
+        seed in any::<u8>(),
+        key in any::<[u8; 4]>(),
+    ) {
+        let role = if server { Role::Server } else { Role::Client };
+        let pmd = harness::Pmd::from_byte(pmd);
+        let setup = Setup { role, seed, ..Setup::default() };
+        let stream = pmd_stream(role, pmd, &msgs, key);
+        let report = harness::inflate(&setup, pmd, &stream);
+        prop_assert_eq!(&report.end, &FramesEnd::Closed);
+        prop_assert_eq!(report.messages, msgs.len() as u64);
+        let want = harness::digest_of(msgs.iter().map(|m| {
+            let kind = if m.text { wsdbg::event::MsgType::Text } else { wsdbg::event::MsgType::Binary };
+            (kind, &m.payload[..])
+        }));
+        prop_assert_eq!(report.digest, want);
+    }
+
+    /// The same with bytes flipped or cut off, any --max-size: whatever it became
+    /// (a corrupt deflate stream, a bomb over the limit, a broken frame), no panic.
+    #[test]
+    fn inflate_mutated_stream(
+        msgs in prop::collection::vec(any_pmd_msg(), 1..6),
+        pmd in any::<u8>(),
+        setup in any_setup(),
+        key in any::<[u8; 4]>(),
+        flips in any_flips(),
+        cut in proptest::option::of(any::<usize>()),
+    ) {
+        let pmd = harness::Pmd::from_byte(pmd);
+        let bytes = mutate(pmd_stream(setup.role, pmd, &msgs, key), &flips, cut);
+        harness::inflate(&setup, pmd, &bytes);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // Fuzz inputs kept in fuzz/seeds and fuzz/regressions replay here
 // ---------------------------------------------------------------------------------------
 
@@ -951,6 +1106,7 @@ fn fuzz_inputs_replay() {
             ("handshake_response", harness::handshake_fuzz),
             ("command", harness::command_fuzz),
             ("url", harness::url_fuzz),
+            ("inflate", harness::inflate_fuzz),
         ] {
             let Ok(entries) = std::fs::read_dir(root.join(dir).join(target)) else {
                 continue;

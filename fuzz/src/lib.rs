@@ -10,6 +10,7 @@
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
+use wsdbg::deflate::{Agreed, Params};
 use wsdbg::error::{Error, Kind};
 use wsdbg::event::{close_parts, Ctx, Dir, Event, MsgType, OpCode};
 use wsdbg::protocol::{self, Driver, Msg, Tx};
@@ -270,13 +271,19 @@ pub fn assert_one_line(what: &str, msg: &str) {
     }
 }
 
-fn assert_violation_shape(v: &Violation) {
+/// A violation closes with 1002, 1007 or 1009 and names its rule: RFC 6455, or with
+/// permessage-deflate agreed (`deflate`) RFC 7692 too.
+fn assert_violation_shape(v: &Violation, deflate: bool) {
     assert!(
         matches!(v.close_code, 1002 | 1007 | 1009),
         "violation with close code {}: {v:?}",
         v.close_code
     );
-    assert!(v.rule.starts_with("RFC 6455 "), "rule {:?}: {v:?}", v.rule);
+    assert!(
+        v.rule.starts_with("RFC 6455 ") || (deflate && v.rule.starts_with("RFC 7692 ")),
+        "rule {:?}: {v:?}",
+        v.rule
+    );
     assert_one_line("violation", &v.msg);
 }
 
@@ -306,6 +313,34 @@ pub struct FramesReport {
     /// open: one frame at most, so bounded by `--max-size` (and 125 for control frames)
     /// plus a header.
     pub peak_frame: u64,
+    /// FNV-1a over every delivered message (its type, then its payload, then a
+    /// separator), so a run can be compared with what was sent without keeping it.
+    pub digest: u64,
+}
+
+/// FNV-1a, 64 bits: the digest of delivered messages (`FramesReport::digest`).
+pub fn digest_step(mut h: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// The digest of no message at all.
+pub const DIGEST_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// The digest `h` after one more message.
+pub fn digest_push(h: u64, kind: MsgType, payload: &[u8]) -> u64 {
+    let h = digest_step(h, &[u8::from(kind == MsgType::Text)]);
+    let h = digest_step(h, payload);
+    digest_step(h, &(payload.len() as u64).to_le_bytes())
+}
+
+/// The digest of `msgs` delivered in this order.
+pub fn digest_of<'a>(msgs: impl IntoIterator<Item = (MsgType, &'a [u8])>) -> u64 {
+    msgs.into_iter()
+        .fold(DIGEST_START, |h, (kind, p)| digest_push(h, kind, p))
 }
 
 /// The driver: renders every event (checked by `Out`) and checks what the core
@@ -319,6 +354,7 @@ struct Rec<'a> {
     /// The protocol error, and the code of the close frame we sent.
     error: Option<(&'static str, String)>,
     close_out: Option<u16>,
+    digest: u64,
 }
 
 impl Driver for Rec<'_> {
@@ -360,6 +396,7 @@ impl Driver for Rec<'_> {
             "a message over --max-size"
         );
         self.messages += 1;
+        self.digest = digest_push(self.digest, m.kind, m.payload);
         self.out.emit(&m.event(Dir::In));
     }
 }
@@ -387,10 +424,15 @@ pub fn check_decoded(h: &Header, hlen: usize, avail: &[u8]) {
 /// handshake, then end it (EOF, or a read timeout). Panics when an invariant breaks.
 pub fn frames(setup: &Setup, stream: &[u8]) -> FramesReport {
     let mut out = Out::new(setup);
-    frames_into(setup, stream, &mut out)
+    frames_into(setup, None, stream, &mut out)
 }
 
-fn frames_into(setup: &Setup, stream: &[u8], out: &mut Out) -> FramesReport {
+fn frames_into(
+    setup: &Setup,
+    deflate: Option<Agreed>,
+    stream: &[u8],
+    out: &mut Out,
+) -> FramesReport {
     if let Some((h, hlen)) = wire::decode_header(stream) {
         check_decoded(&h, hlen, stream);
     }
@@ -400,7 +442,7 @@ fn frames_into(setup: &Setup, stream: &[u8], out: &mut Out) -> FramesReport {
             max_size: setup.max_size,
             auto_pong: true,
             rbuf: 4096,
-            deflate: None,
+            deflate,
             close_timeout: std::time::Duration::from_secs(5),
         },
         &[],
@@ -413,6 +455,7 @@ fn frames_into(setup: &Setup, stream: &[u8], out: &mut Out) -> FramesReport {
         close_in: false,
         error: None,
         close_out: None,
+        digest: DIGEST_START,
     };
     let mut peak = 0u64;
     let mut sent = Vec::new();
@@ -457,6 +500,7 @@ fn frames_into(setup: &Setup, stream: &[u8], out: &mut Out) -> FramesReport {
         messages: rec.messages,
         end,
         peak_frame: peak,
+        digest: rec.digest,
     }
 }
 
@@ -466,8 +510,94 @@ pub fn frames_fuzz(data: &[u8]) {
     let report = frames(&setup, stream);
     assert!(report.frames <= stream.len() as u64 / 2 + 1);
     if let FramesEnd::Failed(v) = &report.end {
-        assert_violation_shape(v);
+        assert_violation_shape(v, false);
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// inflate: received frames with permessage-deflate agreed (RFC 7692)
+// ---------------------------------------------------------------------------------------
+
+/// What was agreed for permessage-deflate, as it concerns what we receive and send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pmd {
+    /// The peer's window bits (8-15): what it says it deflates with. wsdbg inflates
+    /// with a 15-bit window whatever was agreed, so any window the peer uses reads.
+    pub peer_bits: u8,
+    /// The peer resets its context after each message (`*_no_context_takeover`).
+    pub peer_reset: bool,
+    /// Our window bits (8-15; 8 means we may not compress: a raw deflater cannot).
+    pub our_bits: u8,
+    /// We reset ours after each message.
+    pub our_reset: bool,
+}
+
+impl Pmd {
+    /// From one byte: bits 0-2 the peer's window (8 + n), bit 3 its reset, bits 4-6
+    /// our window, bit 7 ours.
+    pub fn from_byte(b: u8) -> Pmd {
+        Pmd {
+            peer_bits: 8 + (b & 7),
+            peer_reset: b & 8 != 0,
+            our_bits: 8 + ((b >> 4) & 7),
+            our_reset: b & 0x80 != 0,
+        }
+    }
+
+    /// The agreement the protocol core is given, for `role` (what the handshake of a
+    /// client or of `listen` would have produced).
+    pub fn agreed(&self, role: Role) -> Agreed {
+        let (server_bits, client_bits, server_reset, client_reset) = match role {
+            // We are the client: the peer is the server.
+            Role::Client => (
+                self.peer_bits,
+                self.our_bits,
+                self.peer_reset,
+                self.our_reset,
+            ),
+            Role::Server => (
+                self.our_bits,
+                self.peer_bits,
+                self.our_reset,
+                self.peer_reset,
+            ),
+        };
+        Agreed {
+            params: Params {
+                server_no_context_takeover: server_reset,
+                client_no_context_takeover: client_reset,
+                server_max_window_bits: Some(server_bits),
+                client_max_window_bits: Some(Some(client_bits)),
+            },
+            compress_out: self.our_bits >= 9,
+            out_bits: self.our_bits.max(9),
+            out_reset: self.our_reset,
+            in_reset: self.peer_reset,
+        }
+    }
+}
+
+/// Feed `stream` as frames received with permessage-deflate agreed as `pmd` says:
+/// what has RSV1 is inflated (a peer controls it: bombs, corrupt streams, a window
+/// larger than agreed, context kept or not). Panics when an invariant breaks: every
+/// invariant of `frames`, and an inflated message is never over `--max-size`.
+pub fn inflate(setup: &Setup, pmd: Pmd, stream: &[u8]) -> FramesReport {
+    let mut out = Out::new(setup);
+    let report = frames_into(setup, Some(pmd.agreed(setup.role)), stream, &mut out);
+    if let FramesEnd::Failed(v) = &report.end {
+        assert_violation_shape(v, true);
+    }
+    report
+}
+
+/// The fuzz target: setup from the first two bytes, the agreement from the third, the
+/// rest is the stream.
+pub fn inflate_fuzz(data: &[u8]) {
+    let (setup, rest) = Setup::split(data);
+    let [b, stream @ ..] = rest else {
+        return;
+    };
+    inflate(&setup, Pmd::from_byte(*b), stream);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -637,7 +767,7 @@ pub fn handshake(setup: &Setup, answer: &[u8]) -> HandshakeEnd {
                 role: Role::Client,
                 ..*setup
             };
-            HandshakeEnd::Upgraded(frames_into(&client, &stream, &mut out))
+            HandshakeEnd::Upgraded(frames_into(&client, hs.deflate, &stream, &mut out))
         }
         Err(e) => {
             let shown = e.clone();

@@ -1091,9 +1091,38 @@ impl Listen {
         Listen::start(args, true)
     }
 
+    /// `wsdbg listen 127.0.0.1:0` (pretty output) plus these arguments.
+    pub fn pretty_with(extra: &[&str]) -> Listen {
+        let mut args = vec!["listen", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        Listen::start(&args, false)
+    }
+
+    /// `wsdbg listen --port 0 --json` plus these arguments, run with at most `nofile`
+    /// open files (`ulimit -n` in `sh -c`, which then `exec`s wsdbg: the same pid).
+    pub fn json_with_nofile(nofile: u32, extra: &[&str]) -> Listen {
+        let mut args = vec!["listen", "--port", "0", "--json"];
+        args.extend_from_slice(extra);
+        Listen::start_in(Some(nofile), &args, true)
+    }
+
     #[track_caller]
     fn start(args: &[&str], json: bool) -> Listen {
-        let mut cmd = StdCommand::new(bin());
+        Listen::start_in(None, args, json)
+    }
+
+    #[track_caller]
+    fn start_in(nofile: Option<u32>, args: &[&str], json: bool) -> Listen {
+        let mut cmd = match nofile {
+            None => StdCommand::new(bin()),
+            Some(n) => {
+                let mut c = StdCommand::new("sh");
+                c.arg("-c")
+                    .arg(format!("ulimit -n {n} && exec \"$0\" \"$@\""))
+                    .arg(bin());
+                c
+            }
+        };
         fix_env_std(&mut cmd);
         cmd.args(args)
             .stdin(Stdio::piped())
@@ -1162,6 +1191,12 @@ impl Listen {
     /// The server's process id (to read /proc).
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// End listen's input (EOF on its stdin): no command can come, so no received
+    /// message is kept for a `/wait` or `/expect`.
+    pub fn close_stdin(&mut self) {
+        self._stdin = None;
     }
 
     /// Do not fail the test when nobody used this server.
