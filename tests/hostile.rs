@@ -2423,3 +2423,151 @@ fn issue16_reconnect_warns_how_many_lines_were_in_flight_at_a_reset() {
         .collect();
     assert_eq!(got[1], expect);
 }
+
+/// Issue 16 item 8: frames that come in the same write as the upgrade request were
+/// ignored by `listen` (0 of 20 echoed, a pipelined close never answered). Now the
+/// bytes after the request head are the connection's first bytes.
+#[test]
+fn issue16_listen_answers_frames_that_came_with_the_upgrade_request() {
+    let l = Listen::json();
+    let mut s = TcpStream::connect(&l.addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut bytes = format!(
+        "GET / HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        l.addr
+    )
+    .into_bytes();
+    for i in 0..20 {
+        bytes.extend(frame(
+            true,
+            0,
+            OP_TEXT,
+            Some([1, 2, 3, 4]),
+            format!("m{i}").as_bytes(),
+        ));
+    }
+    bytes.extend(frame(true, 0, OP_CLOSE, Some([1, 2, 3, 4]), &[0x03, 0xe8]));
+    s.write_all(&bytes).expect("one write");
+    let mut got = Vec::new();
+    let _ = s.read_to_end(&mut got);
+    let head_end = got
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| p + 4)
+        .unwrap_or_else(|| panic!("no response head: {:?}", String::from_utf8_lossy(&got)));
+    assert!(
+        got.starts_with(b"HTTP/1.1 101"),
+        "{:?}",
+        String::from_utf8_lossy(&got)
+    );
+    let mut rest = &got[head_end..];
+    let mut texts = Vec::new();
+    let mut close = None;
+    while let Some((h, hlen)) = wsdbg::wire::decode_header(rest) {
+        let end = hlen + h.len as usize;
+        let payload = &rest[hlen..end];
+        match h.opcode {
+            wsdbg::wire::OpCode::Text => texts.push(String::from_utf8_lossy(payload).to_string()),
+            wsdbg::wire::OpCode::Close => close = Some(payload.to_vec()),
+            _ => {}
+        }
+        rest = &rest[end..];
+    }
+    let want: Vec<String> = (0..20).map(|i| format!("m{i}")).collect();
+    assert_eq!(texts, want, "every pipelined message echoed, in order");
+    assert_eq!(
+        close.as_deref(),
+        Some(&[0x03, 0xe8][..]),
+        "the pipelined close answered"
+    );
+    drop(l.unused());
+}
+
+/// Issue 16 item 10: with `-L`, `--connect-timeout` was per hop (11 hops of 1.7 s took
+/// 18.6 s with `--connect-timeout 2`). Now one deadline covers the whole connect,
+/// redirects included: a server that answers each hop with a redirect after 0.8 s is
+/// given up on at the deadline, after at most three hops.
+#[test]
+fn issue16_one_connect_deadline_covers_every_redirect() {
+    let hops = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = hops.clone();
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    thread::spawn(move || {
+        for s in l.incoming().take(12) {
+            let Ok(mut s) = s else { break };
+            let counted = counted.clone();
+            thread::spawn(move || {
+                if read_request(&mut s).is_ok() {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    thread::sleep(Duration::from_millis(800));
+                    let _ = s.write_all(
+                        format!(
+                            "HTTP/1.1 302 Found\r\nLocation: ws://127.0.0.1:{port}/again\r\nContent-Length: 0\r\n\r\n"
+                        )
+                        .as_bytes(),
+                    );
+                }
+            });
+        }
+    });
+    let started = Instant::now();
+    let out = run(wsdbg().args([
+        "-L",
+        "--connect-timeout",
+        "2",
+        &format!("ws://127.0.0.1:{port}/"),
+    ]));
+    let took = started.elapsed();
+    out.code(1);
+    let n = hops.load(Ordering::SeqCst);
+    assert!(
+        (2..=3).contains(&n),
+        "{n} hops within one 2 s deadline\n{out}"
+    );
+    assert!(
+        out.stderr.contains("--connect-timeout"),
+        "the error names the deadline\n{out}"
+    );
+    eprintln!("measured: gave up after {n} hops in {took:?}");
+}
+
+/// Issue 16 item 3: the client kept copies of the last 64 received messages whether or
+/// not a `/wait` or `/expect` would read them (40 of 16 MiB held 662 MiB; the README's
+/// `-o raw --keep-open > feed.bin` feed hit it). Now received messages are held only
+/// while a script still has a `/wait` or `/expect` ahead: a feed of 20 messages of
+/// 4 MiB costs about one message, not twenty.
+#[test]
+fn issue16_a_feed_holds_no_copies_of_what_it_received() {
+    const MSG: usize = 4 << 20;
+    let server = raw_server(|mut s| {
+        upgrade(&mut s);
+        let f = frame(true, 0, OP_BINARY, None, &vec![0x61; MSG]);
+        for _ in 0..20 {
+            if s.write_all(&f).is_err() {
+                return false;
+            }
+        }
+        let _ = s.write_all(&frame(true, 0, OP_CLOSE, None, &[0x03, 0xe8]));
+        let mut sink = Vec::new();
+        let _ = s.read_to_end(&mut sink);
+        true
+    });
+    let url = server.url();
+    let w = watch(
+        &["--max-size", "4200000", "-o", "raw", "--keep-open", &url],
+        Vec::new(),
+        Out::Null,
+        Duration::from_secs(30),
+    );
+    // Twenty held copies would be 80 MiB; one message in the read buffer, its
+    // reassembly and the output's writes are about three.
+    w.peak_under(
+        "a feed of 20 messages of 4 MiB, -o raw --keep-open",
+        40 * 1024,
+    );
+    w.ended().code(0);
+    assert!(server.join(), "the server wrote every message");
+}
