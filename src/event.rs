@@ -109,8 +109,37 @@ pub struct Info {
     pub state: &'static str,
 }
 
+/// One row of `listen`'s `/clients`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientRow {
+    pub id: u64,
+    pub peer: String,
+    pub path: String,
+    pub protocol: Option<String>,
+    pub uptime: Duration,
+    pub frames_in: u64,
+    pub frames_out: u64,
+    /// `/to` picked it.
+    pub selected: bool,
+}
+
+/// `probe`'s verdict counts, after the last check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Tally {
+    pub checks: usize,
+    pub pass: usize,
+    pub fail: usize,
+    pub lenient: usize,
+    pub not_applicable: usize,
+    pub elapsed: Duration,
+}
+
 #[derive(Debug, Clone, Copy)]
 pub enum Event<'a> {
+    /// `listen`: `/clients` (and `/info`): the clients connected now.
+    Clients(&'a [ClientRow]),
+    /// `probe`: the counts of the verdicts, once every check ran.
+    Summary(&'a Tally),
     /// Before the TCP connect: where we are going.
     Connecting {
         url: &'a str,

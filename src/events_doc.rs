@@ -285,6 +285,28 @@ pub const EVENTS: &[EventDoc] = &[
         ],
     },
     EventDoc {
+        name: "clients",
+        meaning: "`listen`: the answer to `/clients` (and `/info`): the clients connected now",
+        fields: &[
+            f(
+                "clients",
+                "one object per client, by id ([] when none): `id`, `peer` (IP:PORT), `path`, `protocol` (or null), `uptime_ms`, `frames_in`, `frames_out`, `selected` (`/to` picked it)",
+            ),
+        ],
+    },
+    EventDoc {
+        name: "summary",
+        meaning: "`probe`: the counts of the verdicts, after the last check",
+        fields: &[
+            f("checks", "how many checks ran"),
+            f("pass", "checks passed"),
+            f("fail", "checks failed (exit 4 when any)"),
+            f("lenient", "checks the server tolerated"),
+            f("n/a", "checks that could not run"),
+            f("elapsed_ms", "the whole battery's time"),
+        ],
+    },
+    EventDoc {
         name: "notice",
         meaning: "text asked for (`/help`, `/clients`) or a step worth a line",
         fields: &[f("message", "")],

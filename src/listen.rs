@@ -398,35 +398,26 @@ impl<'a, S: Sink> Serve<'a, S> {
         }
     }
 
-    /// `/clients`: one line each.
-    fn clients_text(&self) -> String {
+    /// `/clients`: the clients still open (not those whose connection is over and
+    /// only draining), by id.
+    fn clients_rows(&self) -> Vec<crate::event::ClientRow> {
         let mut live: Vec<&Client> = self.clients.values().filter(|c| c.connected).collect();
         live.sort_by_key(|c| c.id);
-        if live.is_empty() {
-            return "no clients connected\n".to_string();
-        }
-        let mut s = String::new();
-        for c in live {
-            let sel = if *self.to == Some(c.id) {
-                " (selected)"
-            } else {
-                ""
-            };
-            match &c.phase {
-                Phase::Open(l) => s.push_str(&format!(
-                    "#{} {} {} protocol={} up {:.1}s frames in={} out={}{sel}\n",
-                    c.id,
-                    c.peer,
-                    l.request.path,
-                    l.protocol.as_deref().unwrap_or("-"),
-                    l.since.elapsed().as_secs_f64(),
-                    l.p.rx.frames,
-                    l.p.tx.frames,
-                )),
-                _ => s.push_str(&format!("#{} {} (closing){sel}\n", c.id, c.peer)),
-            }
-        }
-        s
+        live.into_iter()
+            .filter_map(|c| match &c.phase {
+                Phase::Open(l) => Some(crate::event::ClientRow {
+                    id: c.id,
+                    peer: c.peer.to_string(),
+                    path: l.request.path.clone(),
+                    protocol: l.protocol.clone(),
+                    uptime: l.since.elapsed(),
+                    frames_in: l.p.rx.frames,
+                    frames_out: l.p.tx.frames,
+                    selected: *self.to == Some(c.id),
+                }),
+                _ => None,
+            })
+            .collect()
     }
 }
 
@@ -490,8 +481,8 @@ impl<S: Sink> Port for Serve<'_, S> {
             Act::Close { code, reason } => self.each(|tx, d| tx.close(d, Some(code), reason)),
             Act::Frame(f) => self.each(|tx, d| tx.send_raw(d, f)),
             Act::Info | Act::Clients => {
-                let text = self.clients_text();
-                self.emit(&Event::Notice(&text));
+                let rows = self.clients_rows();
+                self.emit(&Event::Clients(&rows));
             }
             Act::To(to) => {
                 if let Some(id) = to {

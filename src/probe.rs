@@ -806,16 +806,15 @@ pub fn run<S: Sink>(p: &ProbeOptions, out: &mut S, verbose: bool) -> u8 {
     });
     let count = |v: Verdict| results.iter().filter(|r| r.verdict == v).count();
     let elapsed = started.elapsed();
-    let summary = format!(
-        "probe: {} checks in {:.1}s: {} pass, {} fail, {} lenient, {} n/a",
-        results.len(),
-        elapsed.as_secs_f64(),
-        count(Verdict::Pass),
-        count(Verdict::Fail),
-        count(Verdict::Lenient),
-        count(Verdict::NotApplicable)
-    );
-    out.emit(&Event::Notice(&summary));
+    let tally = crate::event::Tally {
+        checks: results.len(),
+        pass: count(Verdict::Pass),
+        fail: count(Verdict::Fail),
+        lenient: count(Verdict::Lenient),
+        not_applicable: count(Verdict::NotApplicable),
+        elapsed,
+    };
+    out.emit(&Event::Summary(&tally));
     out.idle();
     if let Some((path, f)) = &mut junit {
         let xml = junit_xml(&p.session.target.url, &results, elapsed);

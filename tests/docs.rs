@@ -49,6 +49,8 @@ tags!(
     Client,
     Expect,
     Check,
+    Clients,
+    Summary,
 );
 
 /// Exhaustive: a new `Event` variant does not compile until it has a tag here.
@@ -71,6 +73,8 @@ fn tag(ev: &Event<'_>) -> Tag {
         Event::Client { .. } => Tag::Client,
         Event::Expect { .. } => Tag::Expect,
         Event::Check(_) => Tag::Check,
+        Event::Clients(_) => Tag::Clients,
+        Event::Summary(_) => Tag::Summary,
     }
 }
 
@@ -84,6 +88,8 @@ struct Data {
     refusal_binary: Error,
     timeout: Error,
     check: wsdbg::event::CheckResult,
+    clients: Vec<wsdbg::event::ClientRow>,
+    tally: wsdbg::event::Tally,
 }
 
 fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -146,6 +152,24 @@ fn data() -> Data {
         }))
     };
     Data {
+        clients: vec![wsdbg::event::ClientRow {
+            id: 1,
+            peer: "127.0.0.1:50000".into(),
+            path: "/chat".into(),
+            protocol: Some("chat".into()),
+            uptime: Duration::from_millis(2500),
+            frames_in: 3,
+            frames_out: 2,
+            selected: true,
+        }],
+        tally: wsdbg::event::Tally {
+            checks: 44,
+            pass: 40,
+            fail: 1,
+            lenient: 2,
+            not_applicable: 1,
+            elapsed: Duration::from_millis(3200),
+        },
         check: wsdbg::event::CheckResult {
             name: "reserved opcode 3".into(),
             rfc: "RFC 6455 5.2",
@@ -320,6 +344,11 @@ fn samples(t: Tag, d: &Data) -> Vec<(Ctx, Event<'_>)> {
             (CTX, Event::Info(&d.info_idle)),
         ],
         Tag::Check => vec![(CTX, Event::Check(&d.check))],
+        Tag::Clients => vec![
+            (CTX, Event::Clients(&d.clients)),
+            (CTX, Event::Clients(&[])),
+        ],
+        Tag::Summary => vec![(CTX, Event::Summary(&d.tally))],
         Tag::Expect => vec![
             (
                 CTX,

@@ -225,8 +225,8 @@ fn issue11_three_clients_to_selects_clients_lists_kick_and_quit() {
     all(&node, Who::Node, 2);
     all(&py, Who::Python, 1);
     all(&ws, Who::Wsdbg, 1);
-    let notice = l.wait_for("the /clients notice", SOON, |ev| {
-        ev.iter().any(|e| e["event"] == "notice")
+    let notice = l.wait_for("the /clients event", SOON, |ev| {
+        ev.iter().any(|e| e["event"] == "clients")
     });
     // Each connection keeps its order: had "only for two" gone to 1 or 3, it would
     // have come before "for everyone".
@@ -252,26 +252,30 @@ fn issue11_three_clients_to_selects_clients_lists_kick_and_quit() {
         "{}",
         l.dump()
     );
-    // `/clients`: one line per client, with its path and frame counts.
-    let text = notice
+    // `/clients`: a structured event (issue 17; it was a notice holding the text),
+    // one row per client, with its path and frame counts.
+    let ev = notice
         .iter()
-        .find(|e| e["event"] == "notice")
-        .and_then(|e| e["message"].as_str())
-        .unwrap_or_default()
-        .to_string();
-    let rows: Vec<&str> = text.lines().collect();
-    assert_eq!(rows.len(), 3, "{text}");
+        .find(|e| e["event"] == "clients")
+        .cloned()
+        .unwrap_or_default();
+    let rows = ev["clients"].as_array().cloned().unwrap_or_default();
+    assert_eq!(rows.len(), 3, "{ev}");
     for (row, (id, path)) in rows
         .iter()
         .zip([(1, "/py"), (2, "/node"), (3, "/wsdbg?x=1")])
     {
+        assert_eq!(row["id"], id, "{ev}");
+        assert_eq!(row["path"], path, "{ev}");
         assert!(
-            row.starts_with(&format!("#{id} 127.0.0.1:")) && row.contains(&format!(" {path} ")),
-            "{text}"
+            row["peer"]
+                .as_str()
+                .is_some_and(|p| p.starts_with("127.0.0.1:")),
+            "{ev}"
         );
     }
-    assert!(rows[1].contains("out=2"), "client 2 got two frames: {text}");
-    assert!(rows[0].contains("out=1"), "client 1 got one frame: {text}");
+    assert_eq!(rows[1]["frames_out"], 2, "client 2 got two frames: {ev}");
+    assert_eq!(rows[0]["frames_out"], 1, "client 1 got one frame: {ev}");
 
     // /kick 3 with a code: only the wsdbg client goes.
     l.send("/kick 3 4003 you go");

@@ -88,10 +88,13 @@ fn issue12_every_check_passes_against_python_websockets_and_node_ws() {
             lenient.is_empty() || lenient == ["handshake: unknown version refused"],
             "{lenient:?}\n{out}"
         );
-        // The summary line, as a notice.
-        let summary = out.first("notice");
-        assert!(
-            summary["message"].as_str().unwrap_or("").contains("0 fail"),
+        // The summary, as its own event with the counts (issue 17).
+        let summary = out.first("summary");
+        assert_eq!(summary["fail"], 0, "{out}");
+        assert_eq!(summary["checks"], checks.len(), "{out}");
+        assert_eq!(
+            summary["pass"].as_u64().unwrap_or(0) as usize,
+            verdicts(&checks, "pass").len(),
             "{out}"
         );
     }

@@ -264,6 +264,38 @@ struct RedirectEv<'a> {
     client: Option<u64>,
 }
 
+#[derive(Serialize)]
+struct ClientJson<'a> {
+    id: u64,
+    peer: &'a str,
+    path: &'a str,
+    protocol: Option<&'a str>,
+    uptime_ms: f64,
+    frames_in: u64,
+    frames_out: u64,
+    selected: bool,
+}
+
+#[derive(Serialize)]
+struct ClientsEv<'a> {
+    event: &'static str,
+    clients: Vec<ClientJson<'a>>,
+    t: f64,
+}
+
+#[derive(Serialize)]
+struct SummaryEv {
+    event: &'static str,
+    checks: usize,
+    pass: usize,
+    fail: usize,
+    lenient: usize,
+    #[serde(rename = "n/a")]
+    not_applicable: usize,
+    elapsed_ms: f64,
+    t: f64,
+}
+
 /// `warning` and `notice`.
 #[derive(Serialize)]
 struct Text<'a> {
@@ -840,6 +872,39 @@ pub(super) fn emit<W: Write, E: Write>(
             },
         )?,
         Event::Info(info) => put(buf, &info_ev(info, t, client))?,
+        Event::Clients(rows) => put(
+            buf,
+            &ClientsEv {
+                event: "clients",
+                clients: rows
+                    .iter()
+                    .map(|r| ClientJson {
+                        id: r.id,
+                        peer: &r.peer,
+                        path: &r.path,
+                        protocol: r.protocol.as_deref(),
+                        uptime_ms: esc::ms_f64(r.uptime),
+                        frames_in: r.frames_in,
+                        frames_out: r.frames_out,
+                        selected: r.selected,
+                    })
+                    .collect(),
+                t,
+            },
+        )?,
+        Event::Summary(s) => put(
+            buf,
+            &SummaryEv {
+                event: "summary",
+                checks: s.checks,
+                pass: s.pass,
+                fail: s.fail,
+                lenient: s.lenient,
+                not_applicable: s.not_applicable,
+                elapsed_ms: esc::ms_f64(s.elapsed),
+                t,
+            },
+        )?,
         Event::Listening { addr, tls } => put(
             buf,
             &Listening {

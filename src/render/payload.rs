@@ -81,6 +81,16 @@ pub(super) fn emit<W: Write, E: Write>(
             pretty::notice(buf, text);
             super::to_err(&mut p.out, &mut p.err, buf)
         }
+        Event::Clients(rows) => {
+            buf.clear();
+            pretty::clients(buf, rows);
+            super::to_err(&mut p.out, &mut p.err, buf)
+        }
+        Event::Summary(t) => {
+            buf.clear();
+            pretty::summary(buf, t);
+            super::to_err(&mut p.out, &mut p.err, buf)
+        }
         Event::Redirect { hop, to, refusal } => {
             buf.clear();
             pretty::redirect(

@@ -164,6 +164,14 @@ pub(super) fn emit<W: Write, E: Write>(
             notice(buf, text);
             false
         }
+        Event::Clients(rows) => {
+            clients(buf, rows);
+            false
+        }
+        Event::Summary(t) => {
+            summary(buf, t);
+            false
+        }
         Event::Info(info) => {
             self::info(buf, info);
             false
@@ -710,6 +718,44 @@ pub(super) fn expect(buf: &mut Vec<u8>, paint: Paint, ctx: &Ctx, what: &str, ok:
 }
 
 /// Text the user asked for, verbatim, ending in a newline.
+/// `/clients`: one line each, or `no clients connected`.
+pub(super) fn clients(buf: &mut Vec<u8>, rows: &[crate::event::ClientRow]) {
+    if rows.is_empty() {
+        buf.extend_from_slice(b"no clients connected\n");
+    }
+    for r in rows {
+        let _ = write!(buf, "#{} {} ", r.id, r.peer);
+        esc::escape(buf, &r.path, Esc::Bare);
+        buf.extend_from_slice(b" protocol=");
+        esc::escape(buf, r.protocol.as_deref().unwrap_or("-"), Esc::Bare);
+        let _ = write!(
+            buf,
+            " up {:.1}s frames in={} out={}",
+            r.uptime.as_secs_f64(),
+            r.frames_in,
+            r.frames_out
+        );
+        if r.selected {
+            buf.extend_from_slice(b" (selected)");
+        }
+        buf.push(b'\n');
+    }
+}
+
+/// `probe: 44 checks in 3.2s: 40 pass, 1 fail, 2 lenient, 1 n/a`
+pub(super) fn summary(buf: &mut Vec<u8>, t: &crate::event::Tally) {
+    let _ = writeln!(
+        buf,
+        "probe: {} checks in {:.1}s: {} pass, {} fail, {} lenient, {} n/a",
+        t.checks,
+        t.elapsed.as_secs_f64(),
+        t.pass,
+        t.fail,
+        t.lenient,
+        t.not_applicable
+    );
+}
+
 pub(super) fn notice(buf: &mut Vec<u8>, text: &str) {
     buf.extend_from_slice(text.as_bytes());
     if !text.ends_with('\n') {
