@@ -639,6 +639,10 @@ impl<S: Sink> Server<S> {
         if self.engine.runnable() && self.quitting.is_none() {
             return Some(now);
         }
+        if self.quitting.is_some() && self.clients.is_empty() {
+            // Quitting with nobody left: exit now, not at the quit deadline.
+            return Some(now);
+        }
         [
             self.clients.values().filter_map(Client::wake_at).min(),
             self.engine.deadline(now),

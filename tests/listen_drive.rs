@@ -972,3 +972,53 @@ fn issue11_an_addr_after_reject_status_is_not_taken_as_the_body() {
         p.dump()
     );
 }
+
+/// Issue 17: a client that ignores `/kick` was still listed as "(closing)" by
+/// `/clients` 5 s after its summary line said it was over. Once its connection is over
+/// (the close reply given up on), it is not listed.
+#[test]
+fn issue17_a_kicked_client_that_ignores_the_close_is_not_listed_once_over() {
+    use std::io::{Read, Write};
+    let (mut l, addr) = listen(&[]);
+    let mut s = std::net::TcpStream::connect(&addr).expect("connect");
+    s.write_all(
+        format!(
+            "GET /deaf HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .expect("request");
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head).expect("a response");
+    assert_eq!(&head, b"HTTP/1.1 101");
+    l.wait_for("client 1", SOON, |ev| {
+        ev.iter()
+            .any(|e| e["event"] == "client" && e["client"] == 1)
+    });
+    l.send("/kick 1");
+    // The close reply never comes: listen gives up after its close timeout (5 s).
+    l.wait_for("client 1's close given up", Duration::from_secs(15), |ev| {
+        ev.iter()
+            .any(|e| (e["event"] == "close" || e["event"] == "disconnected") && e["client"] == 1)
+    });
+    l.send("/clients");
+    let ev = l.wait_for("the clients event", SOON, |ev| {
+        ev.iter().any(|e| e["event"] == "clients")
+    });
+    let listed = ev
+        .iter()
+        .find(|e| e["event"] == "clients")
+        .map(|e| e["clients"].clone())
+        .unwrap_or_default();
+    assert_eq!(listed, serde_json::json!([]), "{}", l.dump());
+    drop(s);
+    // With nobody left, /quit exits at once (it waited for its 10 s quit deadline
+    // while stdin stayed open).
+    l.wait_for("client 1 gone", SOON, |ev| {
+        ev.iter()
+            .any(|e| e["event"] == "client" && e["client"] == 1 && e["connected"] == false)
+    });
+    l.send("/quit");
+    assert_eq!(l.wait_exit(Duration::from_secs(3)), Some(0), "{}", l.dump());
+}
