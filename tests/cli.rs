@@ -977,30 +977,7 @@ fn bad_connect_timeout_value() {
 
 #[test]
 fn follow_redirects_with_l() {
-    let server = Server::builder()
-        .conns(2)
-        .reply(Reply::Nothing)
-        .run_each(|c| {
-            let req = read_request(c).expect("request");
-            let port = req
-                .header("Host")
-                .and_then(|h| h.rsplit_once(':'))
-                .map(|(_, p)| p.to_string())
-                .unwrap_or_default();
-            if c.index == 0 {
-                let r = Reply::status(
-                    302,
-                    "Found",
-                    &[("Location", &format!("ws://127.0.0.1:{port}/there"))],
-                    "",
-                );
-                c.send(&r.bytes_for(&req));
-            } else {
-                c.send(&Reply::Accept.bytes_for(&req));
-                c.echo_until_close();
-            }
-            req.path
-        });
+    let server = redirecting();
     let out = run(wsdbg().args(["--json", "-L", server.url("/here").as_str()]));
     let paths = server.finish();
     out.clean_close();
