@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_wsdbg_global_optspecs
-    string join \n H/header= p/protocol= origin= cacert= k/insecure cert= key= connect-timeout= close-timeout= max-size= L/follow-redirects proxy= compress= no-proxy x/execute= keep-open linger= fail-fast r/raw b/binary chunk-size= max-messages= echo no-auto-pong reconnect max-retries= backoff-min= backoff-max= ping-interval= o/output= json color= v/verbose timestamps= full max-payload= h/help V/version
+    string join \n H/header= p/protocol= origin= cacert= k/insecure cert= key= connect-timeout= close-timeout= max-size= L/follow-redirects proxy= compress= no-proxy resolve= connect-to= 4/ipv4 6/ipv6 x/execute= keep-open linger= fail-fast r/raw b/binary chunk-size= max-messages= echo no-auto-pong reconnect max-retries= backoff-min= backoff-max= ping-interval= o/output= json color= v/verbose timestamps= full max-payload= h/help V/version
 end
 
 function __fish_wsdbg_needs_command
@@ -35,6 +35,8 @@ complete -c wsdbg -n "__fish_wsdbg_needs_command" -l close-timeout -d 'Seconds t
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l max-size -d 'Largest message accepted; beyond it close with 1009' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l proxy -d 'Proxy: http://[user:pass@]host:port, socks5:// or socks5h://' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l compress -d 'Offer permessage-deflate and show what it did; =PARAMS to ask for more' -r
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l resolve -d 'Connect to ADDR for HOST:PORT (Host, SNI and the certificate keep HOST), as curl\'s' -r
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l connect-to -d 'Connect to HOST2:PORT2 instead of HOST:PORT (Host, SNI and the certificate keep HOST), as curl\'s' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s x -l execute -d 'Run CMD after connecting (repeatable), then close; stdin is not read' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l linger -d 'Script mode: at end of input, close once the peer has been quiet for MS' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l chunk-size -d 'With --binary: largest binary message made from stdin [default: 65536, or --max-size when smaller]' -r
@@ -57,6 +59,8 @@ complete -c wsdbg -n "__fish_wsdbg_needs_command" -l max-payload -d 'Pretty outp
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s k -l insecure -d 'Do not verify the server certificate (prints a warning)'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s L -l follow-redirects -d 'Follow 3xx answers to the handshake (at most 10; wss -> ws refused)'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l no-proxy -d 'Ignore the proxy environment variables'
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l keep-open -d 'Script mode: at end of input, stay until the peer closes (or Ctrl-C)'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l fail-fast -d 'End the session (close 1000, exit 4) at the first failed /expect'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s r -l raw -d 'Send every input line verbatim as a text message; no commands'
@@ -117,6 +121,8 @@ complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l close-timeout -d '
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l max-size -d 'Largest message accepted; beyond it close with 1009' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l proxy -d 'Proxy: http://[user:pass@]host:port, socks5:// or socks5h://' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l compress -d 'Offer permessage-deflate and show what it did; =PARAMS to ask for more' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l resolve -d 'Connect to ADDR for HOST:PORT (Host, SNI and the certificate keep HOST), as curl\'s' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l connect-to -d 'Connect to HOST2:PORT2 instead of HOST:PORT (Host, SNI and the certificate keep HOST), as curl\'s' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -s o -l output -d 'Output format' -r -f -a "pretty\t'Every frame both ways, one line each, for people'
 json\t'One JSON object per line, first key "event"'
 payload\t'Each received message\'s payload, one per line (binary as hex)'
@@ -132,6 +138,8 @@ complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l echo-server -d 'Ru
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -s k -l insecure -d 'Do not verify the server certificate (prints a warning)'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -s L -l follow-redirects -d 'Follow 3xx answers to the handshake (at most 10; wss -> ws refused)'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l no-proxy -d 'Ignore the proxy environment variables'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l json -d 'Same as --output json'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -s v -l verbose -d 'Pretty output: also print the handshake headers'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l full -d 'Pretty output: show payloads in full, never cut'

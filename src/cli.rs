@@ -274,6 +274,29 @@ pub struct LinkArgs {
     /// Ignore the proxy environment variables
     #[arg(hide_short_help = true, long)]
     pub no_proxy: bool,
+    /// Connect to ADDR for HOST:PORT (Host, SNI and the certificate keep HOST), as curl's
+    ///
+    /// Repeatable; ADDR may be a comma-separated list, IPv6 in brackets:
+    /// `--resolve example.com:443:127.0.0.1`. Applies to redirects and reconnects too.
+    #[arg(hide_short_help = true, long, value_name = "HOST:PORT:ADDR")]
+    pub resolve: Vec<String>,
+    /// Connect to HOST2:PORT2 instead of HOST:PORT (Host, SNI and the certificate keep
+    /// HOST), as curl's
+    ///
+    /// Repeatable; an empty HOST or PORT matches any, an empty HOST2 or PORT2 keeps it.
+    #[arg(hide_short_help = true, long, value_name = "HOST:PORT:HOST2:PORT2")]
+    pub connect_to: Vec<String>,
+    /// Use IPv4 addresses only
+    #[arg(
+        hide_short_help = true,
+        short = '4',
+        long = "ipv4",
+        conflicts_with = "ipv6"
+    )]
+    pub ipv4: bool,
+    /// Use IPv6 addresses only
+    #[arg(hide_short_help = true, short = '6', long = "ipv6")]
+    pub ipv6: bool,
 }
 
 /// What a client session does once connected: scripts, lingering, echo, reconnecting.
@@ -698,6 +721,23 @@ impl ConnArgs {
                 (Some(url), _) => ProxyMode::Flag(crate::proxy::parse(url)?),
                 (None, true) => ProxyMode::Off,
                 (None, false) => ProxyMode::Env,
+            },
+            route: crate::connect::Route {
+                resolve: l
+                    .resolve
+                    .iter()
+                    .map(|v| crate::connect::parse_resolve(v))
+                    .collect::<Result<_, _>>()?,
+                connect_to: l
+                    .connect_to
+                    .iter()
+                    .map(|v| crate::connect::parse_connect_to(v))
+                    .collect::<Result<_, _>>()?,
+                family: match (l.ipv4, l.ipv6) {
+                    (true, _) => Some(crate::connect::Family::V4),
+                    (_, true) => Some(crate::connect::Family::V6),
+                    _ => None,
+                },
             },
             ping_interval,
         };

@@ -121,6 +121,8 @@ pub struct Options {
     /// `-L`: follow 3xx answers to the handshake.
     pub follow_redirects: bool,
     pub proxy: connect::ProxyMode,
+    /// `--resolve`, `--connect-to`, `-4`/`-6`.
+    pub route: connect::Route,
 }
 
 impl Options {

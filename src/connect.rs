@@ -252,6 +252,135 @@ pub fn tls_config(opts: &TlsOpts) -> Result<Arc<ClientConfig>, Error> {
     Ok(Arc::new(config))
 }
 
+/// Where the TCP connection goes when it is not where the URL says (`--resolve`,
+/// `--connect-to`, `-4`/`-6`, as curl's): the Host header, SNI and the certificate check
+/// keep the URL's host. Pure: `dial` and `pick` do no I/O.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Route {
+    /// `--resolve HOST:PORT:ADDR[,ADDR...]`: these addresses for HOST:PORT.
+    pub resolve: Vec<(String, u16, Vec<std::net::IpAddr>)>,
+    /// `--connect-to HOST:PORT:HOST2:PORT2`: an empty HOST or PORT matches any; an empty
+    /// HOST2 or PORT2 keeps the original.
+    pub connect_to: Vec<ConnectTo>,
+    /// `-4` / `-6`: only IPv4 or only IPv6 addresses.
+    pub family: Option<Family>,
+}
+
+/// One `--connect-to`: (HOST, PORT) matched, (HOST2, PORT2) dialled; `None` is "any"
+/// or "the same".
+pub type ConnectTo = (Option<String>, Option<u16>, Option<String>, Option<u16>);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    V4,
+    V6,
+}
+
+impl Route {
+    /// The host and port to connect to for `host:port` (the first `--connect-to` that
+    /// matches, else the same).
+    pub fn dial(&self, host: &str, port: u16) -> (String, u16) {
+        for (h, p, h2, p2) in &self.connect_to {
+            let host_ok = h.as_deref().is_none_or(|h| h.eq_ignore_ascii_case(host));
+            let port_ok = p.is_none_or(|p| p == port);
+            if host_ok && port_ok {
+                return (
+                    h2.clone().unwrap_or_else(|| host.to_string()),
+                    p2.unwrap_or(port),
+                );
+            }
+        }
+        (host.to_string(), port)
+    }
+
+    /// `--resolve`'s addresses for `host:port`, if given.
+    pub fn pinned(&self, host: &str, port: u16) -> Option<Vec<SocketAddr>> {
+        self.resolve
+            .iter()
+            .find(|(h, p, _)| h.eq_ignore_ascii_case(host) && *p == port)
+            .map(|(_, _, ips)| ips.iter().map(|ip| SocketAddr::new(*ip, port)).collect())
+    }
+
+    /// The addresses of the family asked for (all without `-4`/`-6`).
+    pub fn pick(&self, addrs: Vec<SocketAddr>) -> Vec<SocketAddr> {
+        match self.family {
+            None => addrs,
+            Some(Family::V4) => addrs.into_iter().filter(SocketAddr::is_ipv4).collect(),
+            Some(Family::V6) => addrs.into_iter().filter(SocketAddr::is_ipv6).collect(),
+        }
+    }
+
+    /// Whether anything here changes where a connection goes.
+    pub fn is_set(&self) -> bool {
+        !self.resolve.is_empty() || !self.connect_to.is_empty() || self.family.is_some()
+    }
+}
+
+/// `--resolve HOST:PORT:ADDR[,ADDR...]` (IPv6 in brackets), checked.
+pub fn parse_resolve(v: &str) -> Result<(String, u16, Vec<std::net::IpAddr>), Error> {
+    let bad = |why: &str| {
+        Error::usage(format!(
+            "--resolve: expected HOST:PORT:ADDR[,ADDR...] (IPv6 in brackets), got {v:?} ({why})"
+        ))
+    };
+    let (host, rest) = v.split_once(':').ok_or_else(|| bad("no PORT"))?;
+    let (port, addrs) = rest.split_once(':').ok_or_else(|| bad("no ADDR"))?;
+    if host.is_empty() {
+        return Err(bad("no HOST"));
+    }
+    let port = port
+        .parse::<u16>()
+        .map_err(|_| bad("PORT is not 0-65535"))?;
+    let ips = addrs
+        .split(',')
+        .map(|a| {
+            a.trim()
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<std::net::IpAddr>()
+                .map_err(|_| bad("ADDR is not an IP address"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((host.trim_matches(['[', ']']).to_string(), port, ips))
+}
+
+/// `--connect-to HOST:PORT:HOST2:PORT2`, checked; empty parts mean "any" or "the same".
+pub fn parse_connect_to(v: &str) -> Result<ConnectTo, Error> {
+    let bad = |why: &str| {
+        Error::usage(format!(
+            "--connect-to: expected HOST:PORT:HOST2:PORT2 (a part may be empty), got {v:?} ({why})"
+        ))
+    };
+    // IPv6 in brackets may hold colons: split on the colons outside brackets.
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0, 0);
+    for (i, c) in v.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            ':' if depth == 0 => {
+                parts.push(&v[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&v[start..]);
+    let [h, p, h2, p2] = parts[..] else {
+        return Err(bad("expected four parts"));
+    };
+    let port = |s: &str| -> Result<Option<u16>, Error> {
+        if s.is_empty() {
+            return Ok(None);
+        }
+        s.parse::<u16>()
+            .map(Some)
+            .map_err(|_| bad("a PORT is not 0-65535"))
+    };
+    let host = |s: &str| (!s.is_empty()).then(|| s.trim_matches(['[', ']']).to_string());
+    Ok((host(h), port(p)?, host(h2), port(p2)?))
+}
+
 /// How the proxy is chosen.
 #[derive(Debug, Clone, Default)]
 pub enum ProxyMode {
@@ -308,6 +437,16 @@ fn resolve(host: &str, port: u16, what: &str, deadline: Instant) -> Result<Vec<S
 /// in errors ("" for the server, "proxy " for a proxy).
 fn tcp_connect(host: &str, port: u16, what: &str, deadline: Instant) -> Result<TcpStream, Error> {
     let addrs = resolve(host, port, what, deadline)?;
+    tcp_connect_to(addrs, host, what, deadline)
+}
+
+/// TCP to the first of `addrs` that answers before `deadline`.
+fn tcp_connect_to(
+    addrs: Vec<SocketAddr>,
+    host: &str,
+    what: &str,
+    deadline: Instant,
+) -> Result<TcpStream, Error> {
     if addrs.is_empty() {
         return Err(Error::connect(format!(
             "cannot resolve {what}{host}: no addresses"
@@ -343,10 +482,18 @@ pub fn connect(
     target: &Target,
     tls: Option<&Arc<ClientConfig>>,
     proxy: &ProxyMode,
+    route: &Route,
     deadline: Instant,
 ) -> Result<Stream, Error> {
     let tcp = match proxy.choose(target)? {
-        None => tcp_connect(&target.host, target.port, "", deadline)?,
+        None => {
+            let (host, port) = route.dial(&target.host, target.port);
+            let addrs = match route.pinned(&host, port) {
+                Some(a) => a,
+                None => resolve(&host, port, "", deadline)?,
+            };
+            tcp_connect_to(route.pick(addrs), &host, "", deadline)?
+        }
         Some(p) => {
             let (host, port) = p.addr();
             let mut tcp = tcp_connect(host, port, "proxy ", deadline)?;
@@ -615,4 +762,39 @@ impl ServerCertVerifier for NoVerify {
 /// How long is left until `deadline` (zero when passed).
 pub fn left(deadline: Instant) -> Duration {
     deadline.saturating_duration_since(Instant::now())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_follow_curl() {
+        let r = Route {
+            resolve: vec![parse_resolve("example.com:443:10.0.0.5,[::1]").unwrap()],
+            connect_to: vec![
+                parse_connect_to("example.com:443:edge.test:8443").unwrap(),
+                parse_connect_to("::other.test:").unwrap(),
+            ],
+            family: None,
+        };
+        assert_eq!(r.dial("example.com", 443), ("edge.test".into(), 8443));
+        assert_eq!(r.dial("EXAMPLE.com", 80), ("other.test".into(), 80));
+        let pinned = r.pinned("example.com", 443).unwrap();
+        assert_eq!(pinned.len(), 2);
+        assert_eq!(pinned[0].to_string(), "10.0.0.5:443");
+        assert!(r.pinned("example.com", 80).is_none());
+        let v4 = Route {
+            family: Some(Family::V4),
+            ..Route::default()
+        };
+        assert_eq!(v4.pick(pinned).len(), 1);
+        assert!(parse_resolve("h:99999:1.2.3.4").is_err());
+        assert!(parse_resolve(":1:1.2.3.4").is_err());
+        assert!(parse_connect_to("a:1:b").is_err());
+        assert_eq!(
+            parse_connect_to("[::1]:80:[::2]:81").unwrap(),
+            (Some("::1".into()), Some(80), Some("::2".into()), Some(81))
+        );
+    }
 }

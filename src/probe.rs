@@ -345,7 +345,7 @@ fn shake(
     let o = &p.session;
     let started = Instant::now();
     let deadline = (started + o.connect_timeout).min(deadline);
-    let mut stream = connect::connect(&o.target, o.tls.as_ref(), &o.proxy, deadline)?;
+    let mut stream = connect::connect(&o.target, o.tls.as_ref(), &o.proxy, &o.route, deadline)?;
     stream.set_deadline(deadline)?;
     let (hs, rest) = handshake::perform(&mut stream, &o.target, ask, started, deadline)?;
     Ok((stream, hs, rest))

@@ -396,8 +396,22 @@ impl<S: Sink> Session<S> {
             self.sink.emit(&Event::Connecting { url: &target.url });
             self.sink.idle();
             let started = Instant::now();
-            let mut stream =
-                connect::connect(&target, self.opts.tls.as_ref(), &self.opts.proxy, deadline)?;
+            let mut stream = connect::connect(
+                &target,
+                self.opts.tls.as_ref(),
+                &self.opts.proxy,
+                &self.opts.route,
+                deadline,
+            )?;
+            if self.opts.route.is_set() {
+                if let Ok(peer) = stream.tcp().peer_addr() {
+                    let msg = format!(
+                        "connected to {peer} for {}:{} (--resolve, --connect-to, -4/-6)",
+                        target.host, target.port
+                    );
+                    self.sink.emit(&Event::Notice(&msg));
+                }
+            }
             stream.set_deadline(deadline)?;
             match handshake::perform(&mut stream, &target, &self.opts.ask, started, deadline) {
                 Ok((hs, rest)) => break (stream, hs, rest),

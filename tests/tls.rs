@@ -218,3 +218,71 @@ fn sslkeylogfile_is_written() {
         "no TLS secrets in SSLKEYLOGFILE: {text:?}\n{out}"
     );
 }
+
+/// Issue 21: `--resolve` and `--connect-to`, as curl's: the TCP connection goes to
+/// 127.0.0.1 while Host, SNI and the certificate check keep a name that does not
+/// resolve here (`.invalid`); a bad form is a usage error that says what is expected.
+#[test]
+fn issue21_resolve_and_connect_to_keep_the_host_name() {
+    let pki = pki();
+    let server = tls_echo(&pki, false);
+    let port = server.port();
+    let out = run(wsdbg()
+        .args(["--json", "--cacert"])
+        .arg(&pki.ca_pem)
+        .args(["--resolve", &format!("ws.example.invalid:{port}:127.0.0.1")])
+        .arg(format!("wss://ws.example.invalid:{port}/pinned"))
+        .write_stdin("pinned\n"));
+    let req = server.request();
+    server.finish();
+    out.clean_close();
+    assert_eq!(
+        req.header("Host"),
+        Some(format!("ws.example.invalid:{port}").as_str())
+    );
+    assert_eq!(out.texts("in"), vec!["pinned"], "{out}");
+    assert!(
+        out.all("notice")
+            .iter()
+            .any(|n| n["message"].as_str().is_some_and(
+                |m| m.contains(&format!("127.0.0.1:{port} for ws.example.invalid:{port}"))
+            )),
+        "the address used is shown\n{out}"
+    );
+    let server = tls_echo(&pki, false);
+    let port = server.port();
+    let out = run(wsdbg()
+        .args(["--json", "--cacert"])
+        .arg(&pki.ca_pem)
+        .args([
+            "--connect-to",
+            &format!("ws.example.invalid:443:127.0.0.1:{port}"),
+        ])
+        .arg("wss://ws.example.invalid/moved")
+        .write_stdin("moved\n"));
+    let req = server.request();
+    server.finish();
+    out.clean_close();
+    assert_eq!(req.header("Host"), Some("ws.example.invalid"));
+    assert_eq!(req.path, "/moved");
+    // Without either, the name does not resolve: exit 1.
+    let out = run(wsdbg()
+        .arg("--cacert")
+        .arg(&pki.ca_pem)
+        .arg("wss://ws.example.invalid/")
+        .write_stdin("x\n"));
+    out.code(1);
+    for (opt, v, says) in [
+        (
+            "--resolve",
+            "ws.example.invalid:443",
+            "expected HOST:PORT:ADDR",
+        ),
+        ("--resolve", "h:443:not-an-ip", "ADDR is not an IP address"),
+        ("--connect-to", "a:1:b", "expected HOST:PORT:HOST2:PORT2"),
+    ] {
+        let out = run(wsdbg().args([opt, v, "ws://127.0.0.1:1/"]));
+        out.code(2);
+        assert!(out.stderr.contains(says), "{opt} {v}\n{out}");
+    }
+}

@@ -1287,7 +1287,11 @@ pub fn pki() -> Pki {
         (cert, key)
     };
     let (server_cert, server_key) = leaf(
-        vec!["localhost".into(), "127.0.0.1".into()],
+        vec![
+            "localhost".into(),
+            "127.0.0.1".into(),
+            "ws.example.invalid".into(),
+        ],
         "localhost",
         ExtendedKeyUsagePurpose::ServerAuth,
     );
