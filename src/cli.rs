@@ -286,6 +286,13 @@ pub struct LinkArgs {
     /// Repeatable; an empty HOST or PORT matches any, an empty HOST2 or PORT2 keeps it.
     #[arg(hide_short_help = true, long, value_name = "HOST:PORT:HOST2:PORT2")]
     pub connect_to: Vec<String>,
+    /// Run CMD (sh -c) before every connection attempt; each line it prints is a header
+    ///
+    /// For tokens that expire: run again for each reconnect and each redirect hop. A
+    /// command that fails or prints a line that is not `Name: value` is an error naming
+    /// it, and no connection is tried with stale headers.
+    #[arg(hide_short_help = true, long, value_name = "CMD")]
+    pub header_cmd: Option<String>,
     /// Use IPv4 addresses only
     #[arg(
         hide_short_help = true,
@@ -722,6 +729,7 @@ impl ConnArgs {
                 (None, true) => ProxyMode::Off,
                 (None, false) => ProxyMode::Env,
             },
+            header_cmd: l.header_cmd.clone(),
             route: crate::connect::Route {
                 resolve: l
                     .resolve
@@ -921,29 +929,7 @@ const DEFAULT_CHUNK: u64 = 64 * 1024;
 
 /// `Name: value` from `-H`.
 pub fn parse_header(h: &str) -> Result<(String, String), Error> {
-    let Some((name, value)) = h.split_once(':') else {
-        return Err(Error::usage(format!(
-            "-H: expected 'Name: value', got {h:?} (no colon)"
-        )));
-    };
-    let name = name.trim();
-    let valid = !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-    if !valid {
-        return Err(Error::usage(format!(
-            "-H: expected 'Name: value' with a token as the name, got {h:?}"
-        )));
-    }
-    if let Some(c) = crate::handshake::bad_field(value) {
-        return Err(Error::usage(format!(
-            "-H: expected a header value of {}, got {h:?} (U+{:04X} in it)",
-            crate::handshake::FIELD_CHARS,
-            c as u32
-        )));
-    }
-    Ok((name.to_string(), value.trim().to_string()))
+    crate::handshake::parse_header(h, "-H")
 }
 
 /// Seconds given on the command line, as a duration.

@@ -123,6 +123,8 @@ pub struct Options {
     pub proxy: connect::ProxyMode,
     /// `--resolve`, `--connect-to`, `-4`/`-6`.
     pub route: connect::Route,
+    /// `--header-cmd CMD`: run before every connection attempt; its lines are headers.
+    pub header_cmd: Option<String>,
 }
 
 impl Options {

@@ -381,6 +381,77 @@ pub fn parse_connect_to(v: &str) -> Result<ConnectTo, Error> {
     Ok((host(h), port(p)?, host(h2), port(p2)?))
 }
 
+/// `--header-cmd CMD`: runs `sh -c CMD` before a connection attempt and takes each
+/// line it prints as a header. Bounded by `deadline` (the command is killed then); a
+/// failure, a malformed line or no answer in time is an error naming the command, and
+/// no connection is tried with stale headers.
+pub fn header_cmd(cmd: &str, deadline: Instant) -> Result<Vec<(String, String)>, Error> {
+    use std::process::{Command, Stdio};
+    let fail = |why: String| Error::connect(format!("--header-cmd {cmd:?}: {why}"));
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| fail(format!("cannot run it: {e}")))?;
+    // Read both pipes on threads so a chatty command cannot block on a full pipe.
+    let mut out = child.stdout.take();
+    let mut err = child.stderr.take();
+    let reader = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        if let Some(o) = out.as_mut() {
+            let _ = o.take(64 * 1024).read_to_end(&mut s);
+        }
+        s
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        if let Some(e) = err.as_mut() {
+            let _ = e.take(4096).read_to_end(&mut s);
+        }
+        s
+    });
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => break st,
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Error::timeout(format!(
+                    "--header-cmd {cmd:?}: no end before --connect-timeout"
+                )));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) => return Err(fail(format!("waiting for it: {e}"))),
+        }
+    };
+    let stdout = reader.join().unwrap_or_default();
+    let stderr = err_reader.join().unwrap_or_default();
+    if !status.success() {
+        let first = String::from_utf8_lossy(&stderr);
+        let first = first.lines().next().unwrap_or("").trim();
+        let code = status
+            .code()
+            .map_or("a signal".to_string(), |c| format!("status {c}"));
+        return Err(fail(if first.is_empty() {
+            format!("exited with {code}")
+        } else {
+            format!("exited with {code}: {first}")
+        }));
+    }
+    let text =
+        String::from_utf8(stdout).map_err(|_| fail("printed bytes that are not UTF-8".into()))?;
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            crate::handshake::parse_header(l, "--header-cmd")
+                .map_err(|e| fail(format!("printed a line that is not a header: {}", e.msg)))
+        })
+        .collect()
+}
+
 /// How the proxy is chosen.
 #[derive(Debug, Clone, Default)]
 pub enum ProxyMode {

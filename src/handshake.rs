@@ -108,6 +108,33 @@ const MAX_BODY: usize = 4096;
 /// Raw bytes read of a chunked body: room for the chunk-size lines around `MAX_BODY`.
 const MAX_CHUNKED: usize = MAX_BODY + 1024;
 
+/// A header line given by the user (`-H`, or a line `--header-cmd` printed: `what`
+/// names which), checked: a token name, a field value without control characters.
+pub fn parse_header(h: &str, what: &str) -> Result<(String, String), Error> {
+    let Some((name, value)) = h.split_once(':') else {
+        return Err(Error::usage(format!(
+            "{what}: expected 'Name: value', got {h:?} (no colon)"
+        )));
+    };
+    let name = name.trim();
+    let valid = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    if !valid {
+        return Err(Error::usage(format!(
+            "{what}: expected 'Name: value' with a token as the name, got {h:?}"
+        )));
+    }
+    if let Some(c) = bad_field(value) {
+        return Err(Error::usage(format!(
+            "{what}: expected a header value of {}, got {h:?} (U+{:04X} in it)",
+            FIELD_CHARS, c as u32
+        )));
+    }
+    Ok((name.to_string(), value.trim().to_string()))
+}
+
 /// The request head we send, headers in wire order, and its key.
 pub fn request(target: &Target, ask: &Ask) -> (HttpHead, String) {
     let key = generate_key();

@@ -395,6 +395,15 @@ impl<S: Sink> Session<S> {
         let (stream, hs, rest) = loop {
             self.sink.emit(&Event::Connecting { url: &target.url });
             self.sink.idle();
+            // `--header-cmd`: fresh headers for this attempt (and this hop).
+            let ask = match &self.opts.header_cmd {
+                None => std::borrow::Cow::Borrowed(&self.opts.ask),
+                Some(cmd) => {
+                    let mut ask = self.opts.ask.clone();
+                    ask.headers.extend(connect::header_cmd(cmd, deadline)?);
+                    std::borrow::Cow::Owned(ask)
+                }
+            };
             let started = Instant::now();
             let mut stream = connect::connect(
                 &target,
@@ -413,7 +422,7 @@ impl<S: Sink> Session<S> {
                 }
             }
             stream.set_deadline(deadline)?;
-            match handshake::perform(&mut stream, &target, &self.opts.ask, started, deadline) {
+            match handshake::perform(&mut stream, &target, &ask, started, deadline) {
                 Ok((hs, rest)) => break (stream, hs, rest),
                 Err(e) => {
                     let Some(location) =

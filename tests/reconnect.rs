@@ -260,3 +260,51 @@ fn issue8_accept_then_close_counts_as_a_failed_attempt() {
         "{out}"
     );
 }
+
+/// Issue 21: `--header-cmd` runs before every connection attempt, so a token that
+/// must be fresh is: the server drops the first connection, and the reconnect carries
+/// the command's new line. A failing command or a line that is not a header is an
+/// error naming the command, and no connection is tried.
+#[test]
+fn issue21_header_cmd_gives_each_reconnect_a_fresh_token() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let counter = dir.path().join("n");
+    let cmd = format!(
+        "n=$(cat {p} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {p}; echo \"X-Token: t$n\"",
+        p = counter.display()
+    );
+    let server = Server::builder().conns(2).run_each(|c| {
+        if c.index == 0 {
+            c.hang_up();
+        } else {
+            c.echo_until_close();
+        }
+    });
+    let out = run(fast_backoff(&mut wsdbg())
+        .args(["--json", "--header-cmd", &cmd, server.url("/").as_str()])
+        .write_stdin("/sleep 800\nhi\n/wait 1 3000\n"));
+    let reqs = server.requests();
+    server.finish();
+    out.clean_close();
+    let tokens: Vec<Option<&str>> = reqs.iter().map(|r| r.header("X-Token")).collect();
+    assert_eq!(tokens, vec![Some("t1"), Some("t2")], "{out}");
+    // A failing command: exit 1, the command named, nothing connected.
+    let server = Server::builder().conns(0).run_each(|_| ());
+    for (cmd, says) in [
+        ("echo oops >&2; exit 3", "exited with status 3: oops"),
+        ("echo 'not a header'", "printed a line that is not a header"),
+    ] {
+        let out = run(wsdbg()
+            .args(["--header-cmd", cmd, server.url("/").as_str()])
+            .write_stdin("x\n"));
+        out.code(1);
+        assert!(
+            out.stderr.contains("--header-cmd") && out.stderr.contains(says),
+            "{out}"
+        );
+    }
+    assert!(
+        server.requests().is_empty(),
+        "no connection with stale headers"
+    );
+}
