@@ -160,6 +160,11 @@ enum Block {
     },
 }
 
+/// What the received-message queue keeps, in bytes, while input goes on and no `/wait`
+/// or `/expect` has been read yet: a later one may still want them, but a feed should
+/// not pay for it.
+const SPECULATIVE: u64 = 1 << 20;
+
 /// Received events not yet consumed by a `/wait` or `/expect`.
 #[derive(Debug, Default)]
 struct Inbox {
@@ -168,6 +173,9 @@ struct Inbox {
     /// Messages dropped (oldest first) to stay within `--max-size`, since the last
     /// `/wait` or `/expect` read the queue.
     dropped: u64,
+    /// Of those, dropped while no `/wait` or `/expect` had been read yet (the
+    /// [`SPECULATIVE`] bound).
+    dropped_early: u64,
     pongs: u64,
     /// The peer's close frame, once it passed the protocol checks.
     close: Option<(Option<u16>, String)>,
@@ -344,8 +352,8 @@ impl Script {
                 self.check_expect(now, port);
             }
             _ => {
-                if self.holding() {
-                    self.hold(m.kind, m.payload);
+                if let Some(bound) = self.holding() {
+                    self.hold(m.kind, m.payload, bound);
                 }
             }
         }
@@ -380,10 +388,11 @@ impl Script {
         self.check_expect(now, port);
     }
 
-    /// Keep a message for a `/wait` or `/expect` ahead, within `--max-size` bytes in
-    /// all (the oldest goes first).
-    fn hold(&mut self, kind: MsgType, payload: &[u8]) {
-        let max = self.cfg.max_size;
+    /// Keep a message for a `/wait` or `/expect` that may come, within `bound` bytes
+    /// in all (the oldest goes first).
+    fn hold(&mut self, kind: MsgType, payload: &[u8], bound: u64) {
+        let max = bound;
+        let early = bound < self.cfg.max_size;
         let len = payload.len() as u64;
         while self.inbox.bytes + len > max {
             let Some((_, old)) = self.inbox.msgs.pop_front() else {
@@ -391,35 +400,43 @@ impl Script {
             };
             self.inbox.bytes -= old.len() as u64;
             self.inbox.dropped += 1;
+            self.inbox.dropped_early += u64::from(early);
         }
         if len > max {
             self.inbox.dropped += 1;
+            self.inbox.dropped_early += u64::from(early);
             return;
         }
         self.inbox.bytes += len;
         self.inbox.msgs.push_back((kind, payload.to_vec()));
     }
 
-    /// Received messages are kept while a `/wait` or `/expect` may read them: in a
-    /// script until input ends with none left in the queue; in the REPL only while one
-    /// runs.
-    fn holding(&mut self) -> bool {
+    /// Received messages are kept while a `/wait` or `/expect` may read them, and how
+    /// many bytes of them: in a script, `--max-size` while one is in the commands read
+    /// so far; [`SPECULATIVE`] while input goes on and none is in sight yet (a feed piped
+    /// through `-o payload` keeps about nothing); nothing once input ended with none
+    /// left. In the REPL only while one runs.
+    fn holding(&mut self) -> Option<u64> {
         if !self.cfg.script {
-            return false;
+            return None;
+        }
+        let a = match self.ahead {
+            Some(a) => a,
+            None => {
+                let a = self.queue.iter().any(mentions_wait_or_expect);
+                self.ahead = Some(a);
+                a
+            }
+        };
+        if a {
+            return Some(self.cfg.max_size);
         }
         if !self.input_done {
-            return true;
+            return Some(self.cfg.max_size.min(SPECULATIVE));
         }
-        if let Some(a) = self.ahead {
-            return a;
-        }
-        let a = self.queue.iter().any(mentions_wait_or_expect);
-        self.ahead = Some(a);
-        if !a {
-            self.inbox.msgs.clear();
-            self.inbox.bytes = 0;
-        }
-        a
+        self.inbox.msgs.clear();
+        self.inbox.bytes = 0;
+        None
     }
 
     // -- running commands ------------------------------------------------------------
@@ -825,7 +842,17 @@ impl Script {
     /// Messages were dropped from the queue a `/wait` or `/expect` reads: say so.
     fn note_dropped(&mut self, port: &mut impl Port) {
         let n = std::mem::take(&mut self.inbox.dropped);
-        if n > 0 {
+        let early = std::mem::take(&mut self.inbox.dropped_early);
+        if early > 0 {
+            let msg = format!(
+                "{n} received message(s) were dropped before this command could read them: \
+                 before any /wait or /expect is read the queue keeps at most {} bytes, then \
+                 --max-size ({} bytes); put the /wait or /expect earlier in the script",
+                self.cfg.max_size.min(SPECULATIVE),
+                self.cfg.max_size
+            );
+            port.emit(&Event::Warning(&msg));
+        } else if n > 0 {
             let msg = format!(
                 "{n} received message(s) were dropped before this command could read them: the queue holds at most --max-size ({} bytes); raise --max-size",
                 self.cfg.max_size
@@ -1751,6 +1778,40 @@ mod tests {
             p.expects(),
             vec!["expect text /^bbbb$/ ok=true got=text \"bbbb\""]
         );
+    }
+
+    /// While input goes on with no `/wait` or `/expect` in sight, the queue keeps at
+    /// most `SPECULATIVE` bytes (a piped feed pays about nothing); one in sight gives it
+    /// `--max-size`; a reader after an early drop is told to move earlier.
+    #[test]
+    fn a_feed_without_a_wait_in_sight_keeps_little() {
+        let t0 = Instant::now();
+        let mut s = script(client());
+        let mut p = Rec::new();
+        let big = "x".repeat(300 * 1024);
+        for _ in 0..10 {
+            s.received(t0, &text(&big), &mut p);
+        }
+        assert!(s.inbox.bytes <= SPECULATIVE, "{}", s.inbox.bytes);
+        assert_eq!(s.inbox.msgs.len(), 3);
+        cmds(&mut s, &["/wait 3 100"]);
+        s.pump(t0, &mut p);
+        assert!(
+            p.events
+                .iter()
+                .any(|e| e.contains("put the /wait or /expect earlier")),
+            "{:?}",
+            p.events
+        );
+        // A /wait in sight: --max-size bounds it.
+        let mut s = script(client());
+        let mut p = Rec::new();
+        cmds(&mut s, &["/sleep 1000", "/wait 10 5000"]);
+        s.pump(t0, &mut p);
+        for _ in 0..10 {
+            s.received(t0, &text(&big), &mut p);
+        }
+        assert_eq!(s.inbox.msgs.len(), 10);
     }
 
     #[test]
