@@ -47,7 +47,7 @@ _wsdbg() {
 
     case "${cmd}" in
         wsdbg)
-            opts="-H -p -k -L -4 -6 -x -r -b -o -v -h -V --header --protocol --origin --cacert --insecure --cert --key --connect-timeout --close-timeout --max-size --follow-redirects --proxy --compress --no-proxy --resolve --connect-to --header-cmd --ipv4 --ipv6 --execute --keep-open --linger --fail-fast --raw --binary --chunk-size --max-messages --echo --no-auto-pong --reconnect --max-retries --backoff-min --backoff-max --ping-interval --output --json --color --verbose --timestamps --full --max-payload --help --version listen probe completions help"
+            opts="-H -p -k -L -4 -6 -x -r -b -o -v -h -V --header --protocol --origin --cacert --insecure --cert --key --connect-timeout --close-timeout --max-size --follow-redirects --proxy --compress --no-proxy --resolve --connect-to --header-cmd --cookie --cookie-jar --ipv4 --ipv6 --execute --keep-open --linger --fail-fast --raw --binary --chunk-size --max-messages --echo --no-auto-pong --reconnect --max-retries --backoff-min --backoff-max --ping-interval --output --json --color --verbose --timestamps --full --max-payload --help --version listen probe completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -114,6 +114,14 @@ _wsdbg() {
                     return 0
                     ;;
                 --header-cmd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cookie)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cookie-jar)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -351,7 +359,7 @@ _wsdbg() {
             return 0
             ;;
         wsdbg__subcmd__probe)
-            opts="-H -p -k -L -4 -6 -o -v -h --echo-server --wait --junit --header --protocol --origin --cacert --insecure --cert --key --connect-timeout --close-timeout --max-size --follow-redirects --proxy --compress --no-proxy --resolve --connect-to --header-cmd --ipv4 --ipv6 --output --json --color --verbose --timestamps --full --max-payload --help"
+            opts="-H -p -k -L -4 -6 -o -v -h --echo-server --wait --junit --header --protocol --origin --cacert --insecure --cert --key --connect-timeout --close-timeout --max-size --follow-redirects --proxy --compress --no-proxy --resolve --connect-to --header-cmd --cookie --cookie-jar --ipv4 --ipv6 --output --json --color --verbose --timestamps --full --max-payload --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -426,6 +434,14 @@ _wsdbg() {
                     return 0
                     ;;
                 --header-cmd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cookie)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cookie-jar)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_wsdbg_global_optspecs
-    string join \n H/header= p/protocol= origin= cacert= k/insecure cert= key= connect-timeout= close-timeout= max-size= L/follow-redirects proxy= compress= no-proxy resolve= connect-to= header-cmd= 4/ipv4 6/ipv6 x/execute= keep-open linger= fail-fast r/raw b/binary chunk-size= max-messages= echo no-auto-pong reconnect max-retries= backoff-min= backoff-max= ping-interval= o/output= json color= v/verbose timestamps= full max-payload= h/help V/version
+    string join \n H/header= p/protocol= origin= cacert= k/insecure cert= key= connect-timeout= close-timeout= max-size= L/follow-redirects proxy= compress= no-proxy resolve= connect-to= header-cmd= cookie= cookie-jar= 4/ipv4 6/ipv6 x/execute= keep-open linger= fail-fast r/raw b/binary chunk-size= max-messages= echo no-auto-pong reconnect max-retries= backoff-min= backoff-max= ping-interval= o/output= json color= v/verbose timestamps= full max-payload= h/help V/version
 end
 
 function __fish_wsdbg_needs_command
@@ -38,6 +38,8 @@ complete -c wsdbg -n "__fish_wsdbg_needs_command" -l compress -d 'Offer permessa
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l resolve -d 'Connect to ADDR for HOST:PORT (Host, SNI and the certificate keep HOST), as curl\'s' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l connect-to -d 'Connect to HOST2:PORT2 instead of HOST:PORT (Host, SNI and the certificate keep HOST), as curl\'s' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l header-cmd -d 'Run CMD (sh -c) before every connection attempt; each line it prints is a header' -r
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l cookie -d 'Send these cookies: \'name=value; ...\', or a Netscape cookie file (as curl writes)' -r
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l cookie-jar -d 'At the end, write every cookie sent or set (Netscape format, as curl\'s)' -r -F
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s x -l execute -d 'Run CMD after connecting (repeatable), then close; stdin is not read' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l linger -d 'Script mode: at end of input, close once the peer has been quiet for MS' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l chunk-size -d 'With --binary: largest binary message made from stdin [default: 65536, or --max-size when smaller]' -r
@@ -125,6 +127,8 @@ complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l compress -d 'Offer
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l resolve -d 'Connect to ADDR for HOST:PORT (Host, SNI and the certificate keep HOST), as curl\'s' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l connect-to -d 'Connect to HOST2:PORT2 instead of HOST:PORT (Host, SNI and the certificate keep HOST), as curl\'s' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l header-cmd -d 'Run CMD (sh -c) before every connection attempt; each line it prints is a header' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l cookie -d 'Send these cookies: \'name=value; ...\', or a Netscape cookie file (as curl writes)' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l cookie-jar -d 'At the end, write every cookie sent or set (Netscape format, as curl\'s)' -r -F
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -s o -l output -d 'Output format' -r -f -a "pretty\t'Every frame both ways, one line each, for people'
 json\t'One JSON object per line, first key "event"'
 payload\t'Each received message\'s payload, one per line (binary as hex)'

@@ -293,6 +293,15 @@ pub struct LinkArgs {
     /// it, and no connection is tried with stale headers.
     #[arg(hide_short_help = true, long, value_name = "CMD")]
     pub header_cmd: Option<String>,
+    /// Send these cookies: 'name=value; ...', or a Netscape cookie file (as curl writes)
+    ///
+    /// A file's cookies are sent by RFC 6265's rules (domain, path, secure, expiry);
+    /// cookies the handshake response or a redirect sets are sent from then on.
+    #[arg(long, value_name = "DATA|FILE", hide_short_help = true)]
+    pub cookie: Option<String>,
+    /// At the end, write every cookie sent or set (Netscape format, as curl's)
+    #[arg(long, value_name = "FILE", hide_short_help = true)]
+    pub cookie_jar: Option<PathBuf>,
     /// Use IPv4 addresses only
     #[arg(
         hide_short_help = true,
@@ -730,6 +739,27 @@ impl ConnArgs {
                 (None, false) => ProxyMode::Env,
             },
             header_cmd: l.header_cmd.clone(),
+            cookies: match (&l.cookie, &l.cookie_jar) {
+                (None, None) => None,
+                (None, Some(_)) => Some(crate::cookies::Jar::default()),
+                (Some(v), _) if std::path::Path::new(v).is_file() => {
+                    let text = std::fs::read_to_string(v).map_err(|e| {
+                        Error::usage(format!(
+                            "--cookie: expected 'name=value; ...' or a readable cookie file, could not read {v}: {e}"
+                        ))
+                    })?;
+                    Some(crate::cookies::Jar::from_cookie_arg(None, Some((v, &text)))?)
+                }
+                (Some(v), _) if v.contains('=') => {
+                    Some(crate::cookies::Jar::from_cookie_arg(Some(v.trim().to_string()), None)?)
+                }
+                (Some(v), _) => {
+                    return Err(Error::usage(format!(
+                        "--cookie: expected 'name=value; ...' or a cookie file, got {v:?} (no such file)"
+                    )))
+                }
+            },
+            cookie_jar: l.cookie_jar.clone(),
             route: crate::connect::Route {
                 resolve: l
                     .resolve

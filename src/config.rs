@@ -125,6 +125,10 @@ pub struct Options {
     pub route: connect::Route,
     /// `--header-cmd CMD`: run before every connection attempt; its lines are headers.
     pub header_cmd: Option<String>,
+    /// `--cookie`: the cookies to send (and those responses set, as the session goes).
+    pub cookies: Option<crate::cookies::Jar>,
+    /// `--cookie-jar FILE`: where the cookies are written at the end.
+    pub cookie_jar: Option<std::path::PathBuf>,
 }
 
 impl Options {

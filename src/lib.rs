@@ -24,6 +24,7 @@ pub mod cli;
 pub mod command;
 mod config;
 pub mod connect;
+pub mod cookies;
 pub mod deflate;
 mod engine;
 pub mod error;

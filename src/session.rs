@@ -73,6 +73,8 @@ pub struct Session<S: Sink> {
     keepalives: u64,
     /// What the current connection has seen, for the driver callbacks.
     now: Seen,
+    /// `--cookie`, `--cookie-jar`: what is sent, and what responses set.
+    jar: Option<crate::cookies::Jar>,
 }
 
 /// Per connection, what the session keeps besides the protocol core.
@@ -220,6 +222,7 @@ impl<S: Sink> Session<S> {
         let poll = Poll::new().map_err(|e| Error::io(format!("poll: {e}")))?;
         let (tx, input) = crate::input::channel(&poll, WAKE, SIGNAL)?;
         let engine = Script::new(opts.engine());
+        let jar = opts.cookies.clone();
         let how = Behaviour {
             echo: opts.echo,
             ..Behaviour::default()
@@ -240,6 +243,7 @@ impl<S: Sink> Session<S> {
                 abort: false,
                 keepalives: 0,
                 now: Seen::default(),
+                jar,
             },
             tx,
         ))
@@ -337,8 +341,15 @@ impl<S: Sink> Session<S> {
         }
     }
 
-    /// The session is over: what never ran is reported, and the exit code chosen.
+    /// The session is over: what never ran is reported, the cookie jar written, and
+    /// the exit code chosen.
     fn finish(&mut self, code: u8, why: &str) -> u8 {
+        if let (Some(path), Some(jar)) = (&self.opts.cookie_jar, &self.jar) {
+            if let Err(e) = std::fs::write(path, jar.netscape()) {
+                let msg = format!("--cookie-jar {}: could not write it: {e}", path.display());
+                self.sink.emit(&Event::Warning(&msg));
+            }
+        }
         self.sink.state(ConnState::Closed);
         self.input.hand_to(&mut self.engine, true);
         self.engine.finish(why, &mut Idle(&mut self.sink));
@@ -395,12 +406,19 @@ impl<S: Sink> Session<S> {
         let (stream, hs, rest) = loop {
             self.sink.emit(&Event::Connecting { url: &target.url });
             self.sink.idle();
-            // `--header-cmd`: fresh headers for this attempt (and this hop).
-            let ask = match &self.opts.header_cmd {
-                None => std::borrow::Cow::Borrowed(&self.opts.ask),
-                Some(cmd) => {
+            // `--header-cmd`: fresh headers for this attempt (and this hop); cookies
+            // for this target as the jar holds them now.
+            let cookie = self.jar.as_ref().and_then(|j| j.header(&target));
+            let ask = match (&self.opts.header_cmd, cookie) {
+                (None, None) => std::borrow::Cow::Borrowed(&self.opts.ask),
+                (cmd, cookie) => {
                     let mut ask = self.opts.ask.clone();
-                    ask.headers.extend(connect::header_cmd(cmd, deadline)?);
+                    if let Some(c) = cookie {
+                        ask.headers.push(("Cookie".into(), c));
+                    }
+                    if let Some(cmd) = cmd {
+                        ask.headers.extend(connect::header_cmd(cmd, deadline)?);
+                    }
                     std::borrow::Cow::Owned(ask)
                 }
             };
@@ -437,6 +455,9 @@ impl<S: Sink> Session<S> {
                         )));
                     }
                     let next = crate::target::redirect(&target, &location)?;
+                    if let (Some(jar), Some(r)) = (self.jar.as_mut(), e.refusal.as_deref()) {
+                        jar.absorb(&target, &r.headers);
+                    }
                     if let Some(refusal) = e.refusal.as_deref() {
                         self.sink.emit(&Event::Redirect {
                             hop: hops,
@@ -449,6 +470,9 @@ impl<S: Sink> Session<S> {
             }
         };
         self.sink.emit(&Event::Handshake(&hs));
+        if let Some(jar) = self.jar.as_mut() {
+            jar.absorb(&target, &hs.response.headers);
+        }
         let deflate = hs.deflate;
         if deflate.is_some_and(|a| !a.compress_out) {
             // Who asked for the 8-bit window: the user's offer, or the server.

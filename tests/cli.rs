@@ -1460,3 +1460,78 @@ fn issue17_listen_reject_is_a_notice_not_an_error() {
     );
     drop(l.unused());
 }
+
+/// Issue 21: `--cookie-jar` keeps what the 101 set, `--cookie FILE` sends it on the next
+/// connection (curl's Netscape format), and a cookie set by a redirect hop goes with the
+/// next hop.
+#[test]
+fn issue21_cookies_round_trip_through_a_jar_and_a_redirect() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let jar = dir.path().join("jar.txt");
+    let server = Server::builder()
+        .reply(Reply::accept_with(&[("Set-Cookie", "sid=42; Path=/")]))
+        .run(|c| c.echo_until_close());
+    let out = run(wsdbg()
+        .args(["-x", "hi", "--cookie-jar"])
+        .arg(&jar)
+        .arg(server.url("/login")));
+    server.finish();
+    out.code(0);
+    let text = std::fs::read_to_string(&jar).unwrap_or_else(|e| panic!("{e}\n{out}"));
+    assert!(text.contains("\tsid\t42"), "{text}");
+    let server = echo();
+    let out = run(wsdbg()
+        .args(["-x", "hi", "--cookie"])
+        .arg(&jar)
+        .arg(server.url("/again")));
+    let req = server.request();
+    server.finish();
+    out.code(0);
+    assert_eq!(req.header("Cookie"), Some("sid=42"), "{req:?}");
+    // A literal value is sent as it is.
+    let server = echo();
+    let out = run(wsdbg().args(["-x", "hi", "--cookie", "a=1; b=2", server.url("/").as_str()]));
+    let req = server.request();
+    server.finish();
+    out.code(0);
+    assert_eq!(req.header("Cookie"), Some("a=1; b=2"), "{req:?}");
+    // Set by a redirect hop, sent to the next.
+    let server = Server::builder()
+        .conns(2)
+        .reply(Reply::Nothing)
+        .run_each(|c| {
+            let req = read_request(c).expect("request");
+            let port = req
+                .header("Host")
+                .and_then(|h| h.rsplit_once(':'))
+                .map(|(_, p)| p.to_string())
+                .unwrap_or_default();
+            if c.index == 0 {
+                let r = Reply::status(
+                    302,
+                    "Found",
+                    &[
+                        ("Location", &format!("ws://127.0.0.1:{port}/there")),
+                        ("Set-Cookie", "hop=1; Path=/"),
+                    ],
+                    "",
+                );
+                c.send(&r.bytes_for(&req));
+            } else {
+                c.send(&Reply::Accept.bytes_for(&req));
+                c.echo_until_close();
+            }
+            req.header("Cookie").map(String::from)
+        });
+    let out = run(wsdbg()
+        .args(["-L", "-x", "hi", "--cookie-jar"])
+        .arg(dir.path().join("hops.txt"))
+        .arg(server.url("/here")));
+    let cookies = server.finish();
+    out.code(0);
+    assert_eq!(cookies, vec![None, Some("hop=1".to_string())], "{out}");
+    // Neither a file nor name=value: a usage error.
+    let out = run(wsdbg().args(["--cookie", "no-such-file", "ws://127.0.0.1:1/"]));
+    out.code(2);
+    assert!(out.stderr.contains("--cookie: expected"), "{out}");
+}
