@@ -87,6 +87,7 @@ Register-ArgumentCompleter -Native -CommandName 'wsdbg' -ScriptBlock {
         }
         'wsdbg;listen' {
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port to listen on (0 picks a free one and prints it)')
+            [CompletionResult]::new('--unix', '--unix', [CompletionResultType]::ParameterName, 'Listen on this Unix socket instead of a port (removed again at exit); clients reach it as ws+unix:///PATH')
             [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'Largest message accepted; beyond it close with 1009')
             [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'Serve wss://: certificate chain (PEM); needs --tls-key')
             [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'Private key (PEM) for --tls-cert')

@@ -273,13 +273,17 @@ _wsdbg() {
             return 0
             ;;
         wsdbg__subcmd__listen)
-            opts="-x -H -o -v -h --port --max-size --tls-cert --tls-key --compress --execute --no-echo --greet --close-after --delay --no-pong --subprotocol --header --reject --once --fail-fast --output --json --color --verbose --timestamps --full --max-payload --help"
+            opts="-x -H -o -v -h --port --unix --max-size --tls-cert --tls-key --compress --execute --no-echo --greet --close-after --delay --no-pong --subprotocol --header --reject --once --fail-fast --output --json --color --verbose --timestamps --full --max-payload --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --unix)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

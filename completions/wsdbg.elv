@@ -83,6 +83,7 @@ set edit:completion:arg-completer[wsdbg] = {|@words|
         }
         &'wsdbg;listen'= {
             cand --port 'Port to listen on (0 picks a free one and prints it)'
+            cand --unix 'Listen on this Unix socket instead of a port (removed again at exit); clients reach it as ws+unix:///PATH'
             cand --max-size 'Largest message accepted; beyond it close with 1009'
             cand --tls-cert 'Serve wss://: certificate chain (PEM); needs --tls-key'
             cand --tls-key 'Private key (PEM) for --tls-cert'

@@ -81,6 +81,7 @@ complete -c wsdbg -n "__fish_wsdbg_needs_command" -a "probe" -d 'Check a server\
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -a "completions" -d 'Print a shell completion script'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l port -d 'Port to listen on (0 picks a free one and prints it)' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l unix -d 'Listen on this Unix socket instead of a port (removed again at exit); clients reach it as ws+unix:///PATH' -r -F
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l max-size -d 'Largest message accepted; beyond it close with 1009' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l tls-cert -d 'Serve wss://: certificate chain (PEM); needs --tls-key' -r -F
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l tls-key -d 'Private key (PEM) for --tls-cert' -r -F

@@ -116,6 +116,10 @@ pub struct ListenArgs {
     /// Port to listen on (0 picks a free one and prints it)
     #[arg(long)]
     pub port: Option<u16>,
+    /// Listen on this Unix socket instead of a port (removed again at exit); clients
+    /// reach it as ws+unix:///PATH
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["addr", "port"])]
+    pub unix: Option<PathBuf>,
     /// Largest message accepted; beyond it close with 1009
     #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
     pub max_size: u64,
@@ -612,6 +616,7 @@ impl ListenArgs {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(ListenConfig {
             addr,
+            unix: self.unix,
             tls,
             max_size: self.max_size,
             how: crate::config::ListenBehaviour {

@@ -64,6 +64,8 @@ pub enum Stdin {
 /// `listen`, checked.
 pub struct ListenConfig {
     pub addr: std::net::SocketAddr,
+    /// `--unix PATH`: listen on this Unix socket instead.
+    pub unix: Option<std::path::PathBuf>,
     pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
     pub max_size: u64,
     /// What it does on its own (echo, `--greet`, `--reject`, ...).

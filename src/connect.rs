@@ -504,6 +504,19 @@ fn resolve(host: &str, port: u16, what: &str, deadline: Instant) -> Result<Vec<S
     }
 }
 
+/// `ws+unix://`: a Unix stream socket, carried in a `TcpStream` so every layer above
+/// (timeouts, non-blocking mode, `mio` registration, reads, writes, shutdown) stays one
+/// code path: those are plain socket calls that work on any stream socket; only the
+/// TCP ones (`set_nodelay`, the addresses) fail on it, and nothing relies on them.
+fn unix_connect(path: &str) -> Result<TcpStream, Error> {
+    use std::os::fd::{FromRawFd, IntoRawFd};
+    let s = std::os::unix::net::UnixStream::connect(path)
+        .map_err(|e| Error::connect(format!("connect to the Unix socket {path}: {e}")))?;
+    // SAFETY: the descriptor is a connected stream socket that we own, handed over
+    // once; `TcpStream` only issues socket calls on it (see above).
+    Ok(unsafe { TcpStream::from_raw_fd(s.into_raw_fd()) })
+}
+
 /// TCP to `host:port` before `deadline`, trying each address. `what` names the hop
 /// in errors ("" for the server, "proxy " for a proxy).
 fn tcp_connect(host: &str, port: u16, what: &str, deadline: Instant) -> Result<TcpStream, Error> {
@@ -556,8 +569,9 @@ pub fn connect(
     route: &Route,
     deadline: Instant,
 ) -> Result<Stream, Error> {
-    let tcp = match proxy.choose(target)? {
-        None => {
+    let tcp = match (&target.unix, proxy.choose(target)?) {
+        (Some(path), _) => unix_connect(path)?,
+        (None, None) => {
             let (host, port) = route.dial(&target.host, target.port);
             let addrs = match route.pinned(&host, port) {
                 Some(a) => a,
@@ -565,7 +579,7 @@ pub fn connect(
             };
             tcp_connect_to(route.pick(addrs), &host, "", deadline)?
         }
-        Some(p) => {
+        (None, Some(p)) => {
             let (host, port) = p.addr();
             let mut tcp = tcp_connect(host, port, "proxy ", deadline)?;
             proxy::tunnel(&p, &mut tcp, &target.host, target.port, deadline)?;

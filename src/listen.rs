@@ -55,6 +55,59 @@ const IDLE_OUT: usize = 64 * 1024;
 /// a client leaves.
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
+/// Where clients come from: a TCP port, or a Unix socket (`--unix PATH`, removed again
+/// when listen ends). A Unix client is carried in a `TcpStream` like `ws+unix://`'s
+/// (see `connect`): the same code serves both.
+enum Listener {
+    Tcp(TcpListener),
+    Unix(mio::net::UnixListener, std::path::PathBuf),
+}
+
+impl Listener {
+    fn accept(&self) -> io::Result<(mio::net::TcpStream, String)> {
+        match self {
+            Listener::Tcp(l) => l.accept().map(|(s, a)| (s, a.to_string())),
+            Listener::Unix(l, path) => {
+                use std::os::fd::{FromRawFd, IntoRawFd};
+                let (s, _) = l.accept()?;
+                // SAFETY: a connected stream socket we own, handed over once; only
+                // socket calls are made on it (the TCP-only ones fail and are ignored).
+                let s = unsafe { mio::net::TcpStream::from_raw_fd(s.into_raw_fd()) };
+                Ok((s, format!("unix:{}", path.display())))
+            }
+        }
+    }
+}
+
+impl mio::event::Source for Listener {
+    fn register(&mut self, r: &mio::Registry, t: Token, i: Interest) -> io::Result<()> {
+        match self {
+            Listener::Tcp(l) => l.register(r, t, i),
+            Listener::Unix(l, _) => l.register(r, t, i),
+        }
+    }
+    fn reregister(&mut self, r: &mio::Registry, t: Token, i: Interest) -> io::Result<()> {
+        match self {
+            Listener::Tcp(l) => l.reregister(r, t, i),
+            Listener::Unix(l, _) => l.reregister(r, t, i),
+        }
+    }
+    fn deregister(&mut self, r: &mio::Registry) -> io::Result<()> {
+        match self {
+            Listener::Tcp(l) => l.deregister(r),
+            Listener::Unix(l, _) => l.deregister(r),
+        }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        if let Listener::Unix(_, path) = self {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
 /// Bind, say where, and get ready to serve; the caller starts the input source with
 /// the returned `InputTx` (a REPL, a pipe, `-x`), then calls `run`.
 pub fn start<S: Sink>(
@@ -63,21 +116,47 @@ pub fn start<S: Sink>(
     script: bool,
 ) -> Result<(Server<S>, InputTx), Error> {
     let addr = cfg.addr;
-    let mut listener = TcpListener::bind(addr).map_err(|e| {
-        // `Address already in use`, without Rust's ` (os error 98)`.
+    // `Address already in use`, without Rust's ` (os error 98)`.
+    let why = |e: io::Error| {
         let why = e.to_string();
-        let why = why.split(" (os error ").next().unwrap_or_default();
-        Error::connect(format!("cannot listen on {addr}: {why}"))
-    })?;
-    let local = listener
-        .local_addr()
-        .map_err(|e| Error::io(format!("listen: {e}")))?;
+        why.split(" (os error ")
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let (mut listener, a) = match &cfg.unix {
+        Some(path) => {
+            // A socket file left by a listen that was killed: nobody answers on it,
+            // so it is removed and bound again (one that answers is in use).
+            let stale = path.exists()
+                && std::os::unix::net::UnixStream::connect(path).is_err()
+                && std::fs::metadata(path).is_ok_and(|m| {
+                    use std::os::unix::fs::FileTypeExt;
+                    m.file_type().is_socket()
+                });
+            if stale {
+                let _ = std::fs::remove_file(path);
+            }
+            let l = mio::net::UnixListener::bind(path).map_err(|e| {
+                Error::connect(format!("cannot listen on {}: {}", path.display(), why(e)))
+            })?;
+            let shown = format!("ws+unix://{}:/", path.display());
+            (Listener::Unix(l, path.clone()), shown)
+        }
+        None => {
+            let l = TcpListener::bind(addr)
+                .map_err(|e| Error::connect(format!("cannot listen on {addr}: {}", why(e))))?;
+            let local = l
+                .local_addr()
+                .map_err(|e| Error::io(format!("listen: {e}")))?;
+            (Listener::Tcp(l), local.to_string())
+        }
+    };
     let poll = Poll::new().map_err(|e| Error::io(format!("listen: poll: {e}")))?;
     poll.registry()
         .register(&mut listener, LISTENER, Interest::READABLE)
         .map_err(|e| Error::io(format!("listen: poll: {e}")))?;
     let (tx, input) = crate::input::channel(&poll, WAKE, SIGNAL)?;
-    let a = local.to_string();
     out.emit(&Event::Listening {
         addr: &a,
         tls: cfg.tls.is_some(),
@@ -118,7 +197,7 @@ pub fn start<S: Sink>(
 
 pub struct Server<S: Sink> {
     poll: Poll,
-    listener: TcpListener,
+    listener: Listener,
     tls: Option<Arc<ServerConfig>>,
     max_size: u64,
     how: ListenBehaviour,

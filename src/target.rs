@@ -25,6 +25,9 @@ pub struct Target {
     pub host_header: String,
     /// `Basic …` from the URL's userinfo.
     pub authorization: Option<String>,
+    /// `ws+unix:///path.sock:/chat`: connect to this Unix socket (the host is
+    /// `localhost` for the Host header and SNI).
+    pub unix: Option<String>,
 }
 
 /// `PORT`, `PORT/path`, `:PORT` or `:PORT/path`: the port and what follows it, when the
@@ -51,6 +54,9 @@ pub fn parse(input: &str) -> Result<Target, Error> {
         return Err(Error::usage(format!(
             "URL: {expected}, got an empty string"
         )));
+    }
+    if let Some(t) = unix_url(trimmed) {
+        return t;
     }
     if let Some(fixed) = short_slashes(trimmed) {
         return Err(Error::usage(match fixed {
@@ -143,7 +149,44 @@ pub fn parse(input: &str) -> Result<Target, Error> {
         path,
         host_header,
         authorization,
+        unix: None,
     })
+}
+
+/// `ws+unix:///path.sock[:/request/path]` and `wss+unix://...`, as Node `ws` and wscat
+/// write them: the socket path, then the request path after a `:` (default `/`).
+fn unix_url(input: &str) -> Option<Result<Target, Error>> {
+    let (tls, rest) = if let Some(r) = input.strip_prefix("ws+unix://") {
+        (false, r)
+    } else {
+        (true, input.strip_prefix("wss+unix://")?)
+    };
+    let (sock, path) = match rest.split_once(':') {
+        Some((s, p)) => (s, p),
+        None => (rest, "/"),
+    };
+    if sock.is_empty() {
+        return Some(Err(Error::usage(format!(
+            "URL: expected ws+unix:///PATH.sock[:/request/path], got {input:?} (no socket path)"
+        ))));
+    }
+    let path = if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("/{path}")
+    };
+    let scheme = if tls { "wss+unix" } else { "ws+unix" };
+    Some(Ok(Target {
+        url: format!("{scheme}://{sock}:{path}"),
+        tls,
+        host: "localhost".into(),
+        host_is_ip: false,
+        port: if tls { 443 } else { 80 },
+        path,
+        host_header: "localhost".into(),
+        authorization: None,
+        unix: Some(sock.to_string()),
+    }))
 }
 
 /// `ws:/host` or `ws:host`: a scheme we know followed by fewer than two slashes, which
@@ -294,6 +337,19 @@ mod tests {
         let t = parse("https://h/x").unwrap();
         assert_eq!((t.tls, t.port), (true, 443));
         assert_eq!(t.url, "wss://h/x");
+    }
+
+    #[test]
+    fn unix_socket_urls_as_node_ws_writes_them() {
+        let t = parse("ws+unix:///tmp/app.sock:/chat?x=1").unwrap();
+        assert_eq!(t.unix.as_deref(), Some("/tmp/app.sock"));
+        assert_eq!(
+            (t.path.as_str(), t.host_header.as_str(), t.tls),
+            ("/chat?x=1", "localhost", false)
+        );
+        let t = parse("wss+unix:///run/s.sock").unwrap();
+        assert_eq!((t.path.as_str(), t.tls), ("/", true));
+        assert!(parse("ws+unix://").is_err());
     }
 
     #[test]

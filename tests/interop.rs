@@ -571,3 +571,35 @@ fn issue12_expect_against_python_websockets() {
         "{out}"
     );
 }
+
+/// Issue 21: `ws+unix:///path.sock:/request/path`, as Node `ws` and wscat write it,
+/// against a Python `websockets` `unix_serve` server; and `listen --unix PATH`, so the
+/// two sides of wsdbg meet without a port. A missing socket is a one-line error.
+#[test]
+fn issue21_unix_sockets_both_ways() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sock = dir.path().join("py.sock");
+    let sock_s = sock.to_str().unwrap().to_string();
+    let Some(_py) = Peer::script(Kind::Websockets, "tests/py/unix_echo_server.py", &[&sock_s])
+    else {
+        return;
+    };
+    let out = run(wsdbg()
+        .args(["--json", &format!("ws+unix://{sock_s}:/chat")])
+        .write_stdin("hello\n/wait 1 3000\n"));
+    out.clean_close();
+    assert_eq!(out.texts("in"), vec!["/chat hello"], "{out}");
+    // listen --unix, reached by wsdbg's client.
+    let lsock = dir.path().join("listen.sock");
+    let l = Listen::json_args(&["listen", "--json", "--unix", lsock.to_str().unwrap()]);
+    let out = run(wsdbg()
+        .args(["--json", &format!("ws+unix://{}", lsock.display())])
+        .write_stdin("over unix\n/wait 1 3000\n"));
+    out.clean_close();
+    assert_eq!(out.texts("in"), vec!["over unix"], "{out}");
+    drop(l.unused());
+    // Nobody there.
+    let out = run(wsdbg().arg(format!("ws+unix://{}/none.sock", dir.path().display())));
+    out.code(1);
+    assert!(out.stderr.contains("connect to the Unix socket"), "{out}");
+}

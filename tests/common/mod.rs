@@ -1169,7 +1169,9 @@ impl Listen {
                 .to_string()
         };
         assert!(
-            (addr.starts_with("127.0.0.1:") || addr.starts_with("[::1]:")) && !addr.ends_with(":0"),
+            ((addr.starts_with("127.0.0.1:") || addr.starts_with("[::1]:"))
+                && !addr.ends_with(":0"))
+                || addr.starts_with("ws+unix://"),
             "listen: addr {addr:?} from {first_line:?}"
         );
         Listen {
