@@ -14,7 +14,9 @@
 //! - protocol core, no I/O: `protocol` (one connection: decode, check, reassemble,
 //!   closing handshake and its deadlines) over `wire` (frames, opcodes, rules) and
 //!   `deflate`.
-//! - network: `connect`, `proxy`, `handshake`, `transport`, `target`.
+//! - network: `connect` (TCP, Unix sockets, TLS, `--resolve`/`--connect-to`,
+//!   `--header-cmd`), `proxy`, `handshake`, `transport`, `target`, `cookies` (the jar,
+//!   no I/O).
 //! - output: `event` (what happened), `render` (pretty, json, payload, raw), `output`,
 //!   `repl`, `term`; `events_doc` and `generation` keep the docs in step.
 
