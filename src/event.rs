@@ -107,6 +107,9 @@ pub struct Info {
     pub uptime: Duration,
     pub last_rtt: Option<Duration>,
     pub state: &'static str,
+    /// The address the connection went to (`--resolve`, `--connect-to`, `-4`/`-6`
+    /// show what they chose), when it has one (not a Unix socket).
+    pub peer: Option<String>,
 }
 
 /// One row of `listen`'s `/clients`.

@@ -319,6 +319,10 @@ pub const EVENTS: &[EventDoc] = &[
             f("url", "the URL connected to, or null"),
             f("protocol", "the negotiated subprotocol, or null"),
             f(
+                "peer",
+                "the address connected to, IP:PORT (what `--resolve`, `--connect-to`, `-4`/`-6` chose); absent over a Unix socket",
+            ),
+            f(
                 "extensions",
                 "the agreed extension as its header says it (`permessage-deflate; ...`), or null",
             ),

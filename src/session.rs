@@ -491,6 +491,7 @@ impl<S: Sink> Session<S> {
             }));
         }
         self.info.handshake = Some(hs);
+        self.info.peer = stream.tcp().peer_addr().ok().map(|a| a.to_string());
         self.connected_at = Some(Instant::now());
         self.sink.state(ConnState::Open);
         let mut t = Transport::new(stream)?;

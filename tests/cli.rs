@@ -1535,3 +1535,22 @@ fn issue21_cookies_round_trip_through_a_jar_and_a_redirect() {
     out.code(2);
     assert!(out.stderr.contains("--cookie: expected"), "{out}");
 }
+
+/// Issue 21: `/info` names the address the connection went to, which is what
+/// `--resolve` chose (JSON `peer`, pretty `address:`).
+#[test]
+fn issue21_info_names_the_address_used() {
+    let server = echo();
+    let port = server.port();
+    let out = run(wsdbg().args([
+        "--json",
+        "--resolve",
+        &format!("ws.example.invalid:{port}:127.0.0.1"),
+        "-x",
+        "/info",
+        &format!("ws://ws.example.invalid:{port}/"),
+    ]));
+    server.finish();
+    out.clean_close();
+    assert_eq!(out.first("info")["peer"], format!("127.0.0.1:{port}"), "{out}");
+}

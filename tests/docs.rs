@@ -126,6 +126,7 @@ fn data() -> Data {
         elapsed: Duration::from_micros(12_345),
     };
     let info = Info {
+        peer: Some("127.0.0.1:9001".into()),
         handshake: Some(handshake.clone()),
         frames_in: 3,
         frames_out: 2,
@@ -182,6 +183,7 @@ fn data() -> Data {
         info,
         info_idle: Info {
             state: "closed",
+            peer: None,
             ..Info::default()
         },
         protocol_error: Error::protocol("RSV1 set but no extension negotiated", "RFC 6455 5.2"),

@@ -92,9 +92,11 @@ fn fixture() -> Fixture {
         uptime: Duration::from_millis(1500),
         last_rtt: Some(Duration::from_micros(1234)),
         state: "open",
+        peer: None,
     };
     let info_idle = Info {
         state: "closed",
+        peer: None,
         ..Info::default()
     };
     let refusal_text = Error {

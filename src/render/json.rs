@@ -119,6 +119,9 @@ struct InfoEv<'a> {
     state: &'a str,
     url: Option<&'a str>,
     protocol: Option<&'a str>,
+    /// The address connected to, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    peer: Option<&'a str>,
     /// The agreed extensions, as the server's header names them (`null`: none).
     extensions: Option<String>,
     uptime_ms: f64,
@@ -946,6 +949,7 @@ fn info_ev(info: &Info, t: f64, client: Option<u64>) -> InfoEv<'_> {
         state: info.state,
         url: hs.map(|h| h.url.as_str()),
         protocol: hs.and_then(|h| h.protocol.as_deref()),
+        peer: info.peer.as_deref(),
         extensions: hs
             .and_then(|h| h.deflate.as_ref())
             .map(|a| a.params.header()),

@@ -782,6 +782,15 @@ pub(super) fn info(buf: &mut Vec<u8>, info: &Info) {
         hs.map_or("(not connected)", |h| h.url.as_str())
     );
     let _ = writeln!(buf, "state:     {}", info.state);
+    if let (Some(peer), Some(h)) = (&info.peer, hs) {
+        let for_what = h
+            .url
+            .split("://")
+            .nth(1)
+            .and_then(|r| r.split('/').next())
+            .unwrap_or("");
+        let _ = writeln!(buf, "address:   {peer} (for {for_what})");
+    }
     buf.extend_from_slice(b"protocol:  ");
     match hs.and_then(|h| h.protocol.as_deref()) {
         Some(p) => esc::escape(buf, p, Esc::Bare),
