@@ -47,7 +47,7 @@ _wsdbg() {
 
     case "${cmd}" in
         wsdbg)
-            opts="-H -p -k -L -4 -6 -x -r -b -o -v -h -V --header --protocol --origin --cacert --insecure --cert --key --connect-timeout --close-timeout --max-size --follow-redirects --proxy --compress --no-proxy --resolve --connect-to --header-cmd --cookie --cookie-jar --ipv4 --ipv6 --execute --keep-open --linger --fail-fast --raw --binary --chunk-size --max-messages --echo --no-auto-pong --reconnect --max-retries --backoff-min --backoff-max --ping-interval --output --json --color --verbose --timestamps --full --max-payload --help --version listen probe completions help"
+            opts="-H -p -k -L -4 -6 -x -r -b -o -v -h -V --header --protocol --origin --cacert --insecure --cert --key --connect-timeout --close-timeout --max-size --follow-redirects --proxy --compress --no-proxy --resolve --connect-to --header-cmd --cookie --cookie-jar --ipv4 --ipv6 --execute --keep-open --linger --fail-fast --raw --binary --chunk-size --max-messages --echo --no-auto-pong --reconnect --max-retries --backoff-min --backoff-max --ping-interval --output --json --color --verbose --timestamps --full --record --max-payload --help --version listen probe completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -177,6 +177,10 @@ _wsdbg() {
                     COMPREPLY=($(compgen -W "relative wall none" -- "${cur}"))
                     return 0
                     ;;
+                --record)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --max-payload)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -273,7 +277,7 @@ _wsdbg() {
             return 0
             ;;
         wsdbg__subcmd__listen)
-            opts="-x -H -o -v -h --port --unix --max-size --tls-cert --tls-key --compress --execute --no-echo --greet --close-after --delay --no-pong --subprotocol --header --reject --once --fail-fast --output --json --color --verbose --timestamps --full --max-payload --help"
+            opts="-x -H -o -v -h --port --unix --max-size --tls-cert --tls-key --compress --execute --no-echo --greet --close-after --delay --no-pong --subprotocol --header --reject --once --fail-fast --output --json --color --verbose --timestamps --full --record --max-payload --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -351,6 +355,10 @@ _wsdbg() {
                     COMPREPLY=($(compgen -W "relative wall none" -- "${cur}"))
                     return 0
                     ;;
+                --record)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --max-payload)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -363,7 +371,7 @@ _wsdbg() {
             return 0
             ;;
         wsdbg__subcmd__probe)
-            opts="-H -p -k -L -4 -6 -o -v -h --echo-server --wait --junit --header --protocol --origin --cacert --insecure --cert --key --connect-timeout --close-timeout --max-size --follow-redirects --proxy --compress --no-proxy --resolve --connect-to --header-cmd --cookie --cookie-jar --ipv4 --ipv6 --output --json --color --verbose --timestamps --full --max-payload --help"
+            opts="-H -p -k -L -4 -6 -o -v -h --echo-server --wait --junit --header --protocol --origin --cacert --insecure --cert --key --connect-timeout --close-timeout --max-size --follow-redirects --proxy --compress --no-proxy --resolve --connect-to --header-cmd --cookie --cookie-jar --ipv4 --ipv6 --output --json --color --verbose --timestamps --full --record --max-payload --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -463,6 +471,10 @@ _wsdbg() {
                     ;;
                 --timestamps)
                     COMPREPLY=($(compgen -W "relative wall none" -- "${cur}"))
+                    return 0
+                    ;;
+                --record)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --max-payload)

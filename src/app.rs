@@ -37,7 +37,7 @@ pub fn run(cfg: Config, start: Instant) -> Result<u8, Error> {
                 io::BufWriter::new(stdout),
                 io::stderr(),
             );
-            let mut o = Output::new(printer, start);
+            let mut o = Output::new(printer, start).recording(out.record)?;
             Ok(crate::probe::run(&p, &mut o, out.pipe.verbose))
         }
         Mode::Connect(c) => connect(*c, out, start),
@@ -52,7 +52,7 @@ fn listen(mut l: ListenConfig, out: OutConfig, start: Instant) -> Result<u8, Err
             clients: 0,
             to: None,
         }));
-        return with_repl(out.format, out.opts(true), start, state, |o| {
+        return with_repl(out.format, out.opts(true), out.record, start, state, |o| {
             crate::listen::start(l, o, false).map(|(s, tx)| (tx, move || s.run()))
         });
     }
@@ -64,7 +64,8 @@ fn listen(mut l: ListenConfig, out: OutConfig, start: Instant) -> Result<u8, Err
         io::stderr(),
     );
     let max = l.max_size;
-    let (server, tx) = crate::listen::start(l, Output::new(printer, start), true)?;
+    let o = Output::new(printer, start).recording(out.record)?;
+    let (server, tx) = crate::listen::start(l, o, true)?;
     spawn_input(move || {
         if execute.is_empty() {
             input::lines(tx, io::stdin().lock(), LineMode::Commands, max)
@@ -88,7 +89,7 @@ fn connect(c: ConnectConfig, out: OutConfig, start: Instant) -> Result<u8, Error
         && matches!(stdin, Stdin::Lines(LineMode::Commands))
         && io::stdin().is_terminal()
     {
-        return repl(opts, out.format, out.opts(true), start);
+        return repl(opts, out.format, out.opts(true), out.record, start);
     }
     let stdout = io::stdout();
     let printer = Printer::new(
@@ -102,7 +103,8 @@ fn connect(c: ConnectConfig, out: OutConfig, start: Instant) -> Result<u8, Error
         ..opts
     };
     let max = opts.max_size;
-    let (session, tx) = Session::new(opts, Output::new(printer, start))?;
+    let o = Output::new(printer, start).recording(out.record)?;
+    let (session, tx) = Session::new(opts, o)?;
     spawn_input(move || {
         if !execute.is_empty() {
             input::execute(tx, execute)
@@ -127,9 +129,15 @@ fn spawn_input(f: impl FnOnce() + Send + 'static) -> Result<(), Error> {
 }
 
 /// The client's REPL.
-fn repl(opts: Options, format: Format, ropts: Opts, start: Instant) -> Result<u8, Error> {
+fn repl(
+    opts: Options,
+    format: Format,
+    ropts: Opts,
+    record: Option<&'static std::path::Path>,
+    start: Instant,
+) -> Result<u8, Error> {
     let state: PromptState = Arc::new(Mutex::new(PromptView::Conn(ConnState::Connecting)));
-    with_repl(format, ropts, start, state, |out| {
+    with_repl(format, ropts, record, start, state, |out| {
         Session::new(opts, out).map(|(session, tx)| (tx, move || session.run()))
     })
 }
@@ -143,6 +151,7 @@ type ReplOut = Output<ReplWriter, Box<dyn Write>>;
 fn with_repl<R: FnOnce() -> u8>(
     format: Format,
     ropts: Opts,
+    record: Option<&'static std::path::Path>,
     start: Instant,
     state: PromptState,
     make: impl FnOnce(ReplOut) -> Result<(crate::input::InputTx, R), Error>,
@@ -166,7 +175,7 @@ fn with_repl<R: FnOnce() -> u8>(
         Box::new(ReplWriter::new(pending.clone()))
     };
     let p = Printer::new(format, ropts, ReplWriter::new(pending.clone()), err);
-    let mut out = Output::new(p, start);
+    let mut out = Output::new(p, start).recording(record)?;
     out.prompt = Some(state.clone());
     let (tx, run) = make(out)?;
     if let Some(w) = warning {

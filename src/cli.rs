@@ -470,6 +470,12 @@ pub struct OutArgs {
     /// Pretty output: show payloads in full, never cut
     #[arg(long, conflicts_with = "max_payload")]
     pub full: bool,
+    /// Also write every event as JSON lines (the --json events) to FILE
+    ///
+    /// Whatever -o shows on the terminal; the file is a lossless record of the session
+    /// (every frame both ways, the handshake, the close).
+    #[arg(hide_short_help = true, long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
     /// Pretty output: cut payloads at N bytes (default: text 256, binary 64)
     ///
     /// The full length is still shown after the cut: `… (N bytes)`.
@@ -843,6 +849,10 @@ impl OutArgs {
             format: self.format(),
             tty: self.opts(true),
             pipe: self.opts(false),
+            record: self
+                .record
+                .clone()
+                .map(|p| &*Box::leak(p.into_boxed_path())),
         }
     }
 

@@ -31,6 +31,9 @@ pub struct OutConfig {
     pub format: crate::render::Format,
     pub tty: crate::render::Opts,
     pub pipe: crate::render::Opts,
+    /// `--record FILE`: every event as JSON lines there too (a path that lives as long
+    /// as the process, so the options stay `Copy`).
+    pub record: Option<&'static std::path::Path>,
 }
 
 impl OutConfig {

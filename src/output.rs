@@ -20,6 +20,8 @@ pub struct Output<W: Write, E: Write> {
     /// The REPL's prompt state, when there is a REPL.
     pub prompt: Option<Arc<Mutex<PromptView>>>,
     broken: bool,
+    /// `--record FILE`: the same events as JSON lines to the file.
+    record: Option<Printer<io::BufWriter<std::fs::File>, io::Sink>>,
 }
 
 impl<W: Write, E: Write> Output<W, E> {
@@ -30,7 +32,31 @@ impl<W: Write, E: Write> Output<W, E> {
             client: None,
             prompt: None,
             broken: false,
+            record: None,
         }
+    }
+
+    /// `--record FILE`: also write every event to FILE as JSON lines (created, or
+    /// truncated).
+    pub fn recording(
+        mut self,
+        path: Option<&std::path::Path>,
+    ) -> Result<Self, crate::error::Error> {
+        if let Some(path) = path {
+            let f = std::fs::File::create(path).map_err(|e| {
+                crate::error::Error::usage(format!(
+                    "--record: expected a file that can be written, {}: {e}",
+                    path.display()
+                ))
+            })?;
+            self.record = Some(Printer::new(
+                crate::render::Format::Json,
+                crate::render::Opts::default(),
+                io::BufWriter::with_capacity(64 * 1024, f),
+                io::sink(),
+            ));
+        }
+        Ok(self)
     }
 
     fn check(&mut self, r: io::Result<()>) {
@@ -52,11 +78,18 @@ impl<W: Write, E: Write> Sink for Output<W, E> {
             client: self.client,
             stamp: self.printer.opts.timestamps.now(),
         };
+        if let Some(rec) = &mut self.record {
+            // The file's own trouble (a full disk) does not end the session.
+            let _ = rec.emit(&ctx, ev);
+        }
         let r = self.printer.emit(&ctx, ev);
         self.check(r);
     }
 
     fn idle(&mut self) {
+        if let Some(rec) = &mut self.record {
+            let _ = rec.flush();
+        }
         if !self.broken {
             let r = self.printer.flush();
             self.check(r);

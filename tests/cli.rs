@@ -1552,5 +1552,9 @@ fn issue21_info_names_the_address_used() {
     ]));
     server.finish();
     out.clean_close();
-    assert_eq!(out.first("info")["peer"], format!("127.0.0.1:{port}"), "{out}");
+    assert_eq!(
+        out.first("info")["peer"],
+        format!("127.0.0.1:{port}"),
+        "{out}"
+    );
 }

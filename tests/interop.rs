@@ -603,3 +603,61 @@ fn issue21_unix_sockets_both_ways() {
     out.code(1);
     assert!(out.stderr.contains("connect to the Unix socket"), "{out}");
 }
+
+/// Issue 19 (first part): `--record FILE` writes every event as the `--json` lines to
+/// FILE while the terminal shows the chosen output, for the client (against a Python
+/// `websockets` server) and for `listen`.
+#[test]
+fn issue19_record_writes_the_json_events_beside_any_output() {
+    let Some(py) = Peer::websockets() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("client.jsonl");
+    let out = run(wsdbg()
+        .args(["-o", "payload", "--record"])
+        .arg(&file)
+        .arg(py.url("/"))
+        .write_stdin("hello\n/wait 1 3000\n"));
+    out.code(0);
+    assert_eq!(out.stdout, "hello\n", "payload on stdout\n{out}");
+    let text = std::fs::read_to_string(&file).expect("the record");
+    let events: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let names: Vec<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
+    for want in ["handshake", "frame", "message", "close"] {
+        assert!(names.contains(&want), "no {want} in the record: {names:?}");
+    }
+    let texts: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "message")
+        .map(|e| &e["text"])
+        .collect();
+    assert_eq!(texts, vec!["hello", "hello"], "sent and echoed\n{text}");
+    // listen --record: the client's frames as listen saw them.
+    let lfile = dir.path().join("listen.jsonl");
+    let l = Listen::json_args(&[
+        "listen",
+        "--port",
+        "0",
+        "--json",
+        "--record",
+        lfile.to_str().unwrap(),
+    ]);
+    let out = run(wsdbg().args(["-x", "over", l.url("/").as_str()]));
+    out.code(0);
+    drop(l.unused());
+    let ltext = std::fs::read_to_string(&lfile).expect("listen's record");
+    assert!(
+        ltext
+            .lines()
+            .any(|l| l.contains("\"event\":\"message\"") && l.contains("\"over\"")),
+        "{ltext}"
+    );
+    // A file that cannot be written: a usage error before connecting.
+    let out = run(wsdbg().args(["--record", "/nonexistent-dir/x.jsonl", "ws://127.0.0.1:1/"]));
+    out.code(2);
+    assert!(out.stderr.contains("--record: expected"), "{out}");
+}
