@@ -40,6 +40,19 @@ pub fn run(cfg: Config, start: Instant) -> Result<u8, Error> {
             let mut o = Output::new(printer, start);
             Ok(crate::probe::run(&p, &mut o, out.pipe.verbose))
         }
+        Mode::Relay(r) => {
+            let stdout = io::stdout();
+            let printer = Printer::new(
+                out.format,
+                out.opts(stdout.is_terminal()),
+                io::BufWriter::with_capacity(64 * 1024, stdout),
+                io::stderr(),
+            );
+            let relay = crate::relay::start(*r, Output::new(printer, start))?;
+            let code = relay.run();
+            let _ = io::stdout().flush();
+            Ok(code)
+        }
         Mode::Connect(c) => connect(*c, out, start),
     }
 }

@@ -47,6 +47,8 @@ pub trait Sink {
     fn prompt(&mut self, _view: crate::event::PromptView) {}
     /// The events that follow are about this client of `listen` (or none).
     fn client(&mut self, _id: Option<u64>) {}
+    /// `relay`: the events that follow are about this leg of the pair (or none).
+    fn leg(&mut self, _leg: Option<crate::event::Leg>) {}
 }
 
 const SECOND: Duration = Duration::from_secs(1);

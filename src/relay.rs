@@ -1,0 +1,899 @@
+//! `wsdbg relay`: accept clients on one event loop (`mio`), and for each open its own
+//! connection to the URL, so that a real client and a real server talk through wsdbg
+//! and every frame of both legs is shown. Per accepted client: read its upgrade
+//! request (`handshake::accept` judges it is one), send it on (`handshake::relay_request`:
+//! its path after the URL's, its headers, Host replaced, `-H`), give the client the
+//! server's answer as it came (`handshake::relay_exchange`), refusals included; then
+//! move frames both ways through a `forward::Forward` each, which keeps every bit but
+//! the mask. The two sides' TCP ends are relayed too: an end (FIN) on one side is
+//! passed to the other once what was owed to it is written; a broken connection drops
+//! the other. Reading a side stops while what waits for the other side is over the
+//! high-water mark (`flow`).
+//!
+//! First version: the upstream connect and handshake are blocking, in the accept path,
+//! bounded by `--connect-timeout` (other pairs wait meanwhile); no commands yet
+//! (`/to`, `/cut`); frames are shown, not messages (no inflated text).
+
+use std::collections::{HashMap, VecDeque};
+use std::io;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::net::TcpListener;
+use mio::{Events, Interest, Poll, Token};
+use rustls::ServerConfig;
+
+use crate::config::{Options, RelayConfig};
+use crate::error::{Error, Refusal};
+use crate::event::{
+    close_parts, CloseFrame, Dir, Event, FrameEv, Handshake, HttpHead, Initiator, Leg,
+};
+use crate::exit;
+use crate::flow::{Held, Pool};
+use crate::forward::Forward;
+use crate::handshake;
+use crate::outq::{OutQ, OWN_FROM};
+use crate::session::Sink;
+use crate::transport::{ReadOutcome, Transport};
+use crate::wire::Role;
+
+const LISTENER: Token = Token(0);
+/// Pair `id` has tokens `FIRST + 2 id` (its client) and `FIRST + 2 id + 1` (its server).
+const FIRST: usize = 16;
+/// The whole of a client's opening request (TLS included) must come in this time.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How much one side may be read in one turn, so that the other pairs are not starved.
+const READ_BUDGET: usize = 256 * 1024;
+const READ_CHUNK: usize = 64 * 1024;
+/// What an idle side keeps of its buffers.
+const IDLE_BUF: usize = 64 * 1024;
+
+/// Bind, say where, and get ready to relay.
+pub fn start<S: Sink>(cfg: RelayConfig, mut out: S) -> Result<Relay<S>, Error> {
+    let addr = cfg.addr;
+    let mut listener = TcpListener::bind(addr).map_err(|e| {
+        let why = e.to_string();
+        let why = why
+            .split(" (os error ")
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        Error::connect(format!("cannot listen on {addr}: {why}"))
+    })?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| Error::io(format!("relay: {e}")))?;
+    let poll = Poll::new().map_err(|e| Error::io(format!("relay: poll: {e}")))?;
+    poll.registry()
+        .register(&mut listener, LISTENER, Interest::READABLE)
+        .map_err(|e| Error::io(format!("relay: poll: {e}")))?;
+    let a = local.to_string();
+    out.emit(&Event::Listening {
+        addr: &a,
+        tls: cfg.tls.is_some(),
+    });
+    out.emit(&Event::Notice(&format!(
+        "relaying each client to {}",
+        cfg.upstream.target.url
+    )));
+    out.idle();
+    Ok(Relay {
+        poll,
+        listener,
+        tls: cfg.tls,
+        up: cfg.upstream,
+        delay: cfg.delay,
+        out,
+        pairs: HashMap::new(),
+        next_id: 0,
+        pool: Pool::default(),
+    })
+}
+
+pub struct Relay<S: Sink> {
+    poll: Poll,
+    listener: TcpListener,
+    tls: Option<Arc<ServerConfig>>,
+    up: Options,
+    delay: Option<Duration>,
+    out: S,
+    pairs: HashMap<u64, Pair>,
+    next_id: u64,
+    /// What each side makes us hold, and who may be read (`flow`): the key of a side
+    /// is `2 id` (client) or `2 id + 1` (server).
+    pool: Pool,
+}
+
+/// One side of a pair: its connection, what waits to be sent to it, and the frames
+/// read from it on their way to the other side.
+struct Side {
+    t: Transport,
+    readable: bool,
+    /// It ended its side (FIN).
+    eof: bool,
+    /// We ended our side toward it.
+    shut: bool,
+    /// Toward this side.
+    q: OutQ,
+    /// `--delay`: frames toward this side, and when each is due.
+    held: VecDeque<(Instant, Vec<u8>)>,
+    held_bytes: usize,
+    /// Frames read from this side.
+    fwd: Forward,
+    /// The close frame it sent, when it did: code, reason.
+    close: Option<(Option<u16>, String)>,
+}
+
+impl Side {
+    fn new(t: Transport, from: Role, max_size: u64) -> Side {
+        Side {
+            t,
+            readable: true,
+            eof: false,
+            shut: false,
+            q: OutQ::default(),
+            held: VecDeque::new(),
+            held_bytes: 0,
+            fwd: Forward::new(from, max_size),
+            close: None,
+        }
+    }
+
+    /// Nothing waits to be sent to it.
+    fn flushed(&self) -> bool {
+        self.q.is_empty() && self.held.is_empty() && !self.t.has_pending()
+    }
+
+    fn to_send(&self) -> usize {
+        self.q.pending() + self.held_bytes
+    }
+
+    /// `--delay`'s frames that are due go to the send queue.
+    fn release(&mut self, now: Instant) {
+        while self.held.front().is_some_and(|(at, _)| *at <= now) {
+            if let Some((_, bytes)) = self.held.pop_front() {
+                self.held_bytes -= bytes.len();
+                queue(&mut self.q, bytes);
+            }
+        }
+    }
+}
+
+fn queue(q: &mut OutQ, bytes: Vec<u8>) {
+    if bytes.len() >= OWN_FROM {
+        q.push_owned(bytes, 0);
+    } else {
+        q.append(|o| o.extend_from_slice(&bytes));
+    }
+}
+
+enum Phase {
+    /// Reading the client's upgrade request.
+    Request { head: Vec<u8>, searched: usize },
+    /// An answer that ends the pair (a refusal, ours or the server's) is on its way to
+    /// the client; then its end is awaited.
+    Refusing,
+    /// Both legs open: frames are forwarded.
+    Open,
+}
+
+struct Pair {
+    id: u64,
+    peer: String,
+    client: Side,
+    server: Option<Side>,
+    phase: Phase,
+    deadline: Option<Instant>,
+    /// The client's handshake went through: its leaving is shown.
+    connected: bool,
+    /// The side whose close frame came first.
+    first_close: Option<Leg>,
+}
+
+impl Pair {
+    fn wake_at(&self) -> Option<Instant> {
+        let held = |s: &Side| s.held.front().map(|(at, _)| *at);
+        [
+            self.deadline,
+            held(&self.client),
+            self.server.as_ref().and_then(held),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    fn can_read(&self, pool: &Pool) -> bool {
+        match &self.phase {
+            Phase::Open => {
+                (self.client.readable && !self.client.eof && pool.may_read(2 * self.id))
+                    || self
+                        .server
+                        .as_ref()
+                        .is_some_and(|s| s.readable && !s.eof && pool.may_read(2 * self.id + 1))
+            }
+            _ => self.client.readable,
+        }
+    }
+}
+
+/// What a turn found about a side's connection.
+enum Gone {
+    /// It is still there.
+    No,
+    /// It broke (an error): the pair is dropped.
+    Broken(String),
+}
+
+impl<S: Sink> Relay<S> {
+    /// Relay until killed (Ctrl-C); returns the exit code.
+    pub fn run(mut self) -> u8 {
+        let mut events = Events::with_capacity(1024);
+        loop {
+            let timeout = self
+                .next_deadline()
+                .map(|t| t.saturating_duration_since(Instant::now()));
+            self.out.idle();
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                let e = Error::io(format!("relay: poll: {e}"));
+                self.say(None, None, &Event::Error(&e));
+                self.out.idle();
+                return exit::LOST;
+            }
+            for ev in events.iter() {
+                let token = ev.token();
+                if token == LISTENER {
+                    self.accept_all();
+                    continue;
+                }
+                let Some(n) = token.0.checked_sub(FIRST) else {
+                    continue;
+                };
+                let id = (n / 2) as u64;
+                if let Some(p) = self.pairs.get_mut(&id) {
+                    if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                        if n % 2 == 0 {
+                            p.client.readable = true;
+                        } else if let Some(s) = &mut p.server {
+                            s.readable = true;
+                        }
+                    }
+                }
+                self.turn(id);
+            }
+            let now = Instant::now();
+            let due: Vec<u64> = self
+                .pairs
+                .values()
+                .filter(|p| p.can_read(&self.pool) || p.wake_at().is_some_and(|d| now >= d))
+                .map(|p| p.id)
+                .collect();
+            for id in due {
+                self.turn(id);
+            }
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        if self.pairs.values().any(|p| p.can_read(&self.pool)) {
+            return Some(Instant::now());
+        }
+        self.pairs.values().filter_map(Pair::wake_at).min()
+    }
+
+    fn say(&mut self, id: Option<u64>, leg: Option<Leg>, ev: &Event<'_>) {
+        self.out.client(id);
+        self.out.leg(leg);
+        self.out.emit(ev);
+        self.out.leg(None);
+    }
+
+    fn accept_all(&mut self) {
+        loop {
+            let (mut sock, addr) = match self.listener.accept() {
+                Ok(x) => x,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted
+                    ) =>
+                {
+                    continue
+                }
+                Err(e) => {
+                    let err = Error::io(format!("relay: accept: {e}"));
+                    self.say(None, None, &Event::Error(&err));
+                    return;
+                }
+            };
+            self.next_id += 1;
+            let id = self.next_id;
+            let _ = sock.set_nodelay(true);
+            if let Err(e) = self.poll.registry().register(
+                &mut sock,
+                Token(FIRST + 2 * id as usize),
+                Interest::READABLE | Interest::WRITABLE,
+            ) {
+                let err = Error::io(format!("relay: poll: {e}"));
+                self.say(Some(id), None, &Event::Error(&err));
+                continue;
+            }
+            let tls = match &self.tls {
+                None => None,
+                Some(cfg) => match rustls::ServerConnection::new(cfg.clone()) {
+                    Ok(c) => Some(rustls::Connection::Server(c)),
+                    Err(e) => {
+                        let err = Error::tls(format!("relay: TLS: {e}"));
+                        self.say(Some(id), None, &Event::Error(&err));
+                        let _ = self.poll.registry().deregister(&mut sock);
+                        continue;
+                    }
+                },
+            };
+            let client = Side::new(Transport::with(sock, tls), Role::Client, self.up.max_size);
+            self.pairs.insert(
+                id,
+                Pair {
+                    id,
+                    peer: addr.to_string(),
+                    client,
+                    server: None,
+                    phase: Phase::Request {
+                        head: Vec::new(),
+                        searched: 0,
+                    },
+                    deadline: Some(Instant::now() + HANDSHAKE_TIMEOUT),
+                    connected: false,
+                    first_close: None,
+                },
+            );
+            self.turn(id);
+        }
+    }
+
+    /// One turn of a pair; a pair that is over is removed, and its end shown.
+    fn turn(&mut self, id: u64) {
+        let Some(mut p) = self.pairs.remove(&id) else {
+            return;
+        };
+        let done = match p.phase {
+            Phase::Request { .. } => self.request(&mut p),
+            Phase::Refusing => self.refusing(&mut p),
+            Phase::Open => self.open(&mut p),
+        };
+        if !done {
+            if let (Phase::Open, Some(s)) = (&p.phase, &p.server) {
+                self.pool.set(
+                    2 * id,
+                    Held {
+                        to_send: s.to_send(),
+                        received: p.client.fwd.buffered(),
+                    },
+                );
+                self.pool.set(
+                    2 * id + 1,
+                    Held {
+                        to_send: p.client.to_send(),
+                        received: s.fwd.buffered(),
+                    },
+                );
+            }
+            self.pairs.insert(id, p);
+            return;
+        }
+        self.pool.remove(2 * id);
+        self.pool.remove(2 * id + 1);
+        let _ = self.poll.registry().deregister(&mut p.client.t.sock);
+        if let Some(s) = &mut p.server {
+            let _ = self.poll.registry().deregister(&mut s.t.sock);
+        }
+        if !p.connected {
+            return;
+        }
+        self.ended(&p);
+    }
+
+    /// The end of a pair, per leg: the closing handshake (when there was a close frame)
+    /// or the drop (1006), then the client's leaving.
+    fn ended(&mut self, p: &Pair) {
+        fn frame(c: Option<&(Option<u16>, String)>) -> Option<CloseFrame<'_>> {
+            c.map(|(code, reason)| CloseFrame {
+                code: *code,
+                reason: reason.as_str(),
+            })
+        }
+        let id = p.id;
+        for leg in [Leg::Client, Leg::Server] {
+            let (this, other) = match leg {
+                Leg::Client => (Some(&p.client), p.server.as_ref()),
+                Leg::Server => (p.server.as_ref(), Some(&p.client)),
+            };
+            let received = this.and_then(|s| s.close.as_ref());
+            let sent = other.and_then(|s| s.close.as_ref());
+            if received.is_some() || sent.is_some() {
+                let initiator = if p.first_close == Some(leg) {
+                    Initiator::Remote
+                } else {
+                    Initiator::Local
+                };
+                self.say(
+                    Some(id),
+                    Some(leg),
+                    &Event::Close {
+                        sent: frame(sent),
+                        received: frame(received),
+                        initiator,
+                        clean: received.is_some() && sent.is_some(),
+                        reply_after: None,
+                    },
+                );
+            }
+            if received.is_none() {
+                self.say(
+                    Some(id),
+                    Some(leg),
+                    &Event::Disconnected {
+                        code: 1006,
+                        reason: "the connection ended without a close frame",
+                    },
+                );
+            }
+        }
+        self.say(
+            Some(id),
+            None,
+            &Event::Client {
+                peer: &p.peer,
+                connected: false,
+                request: None,
+                protocol: None,
+            },
+        );
+    }
+
+    /// Read the client's upgrade request; once it is whole, open the upstream leg.
+    fn request(&mut self, p: &mut Pair) -> bool {
+        let expired = p.deadline.is_some_and(|d| Instant::now() >= d);
+        let Phase::Request { head, searched } = &mut p.phase else {
+            return true;
+        };
+        let mut chunk = [0u8; 4096];
+        while p.client.readable {
+            match p.client.t.read(&mut chunk) {
+                Ok(ReadOutcome::Data(n)) => head.extend_from_slice(&chunk[..n]),
+                Ok(ReadOutcome::WouldBlock) => p.client.readable = false,
+                Ok(ReadOutcome::Eof) => {
+                    let e = Error::handshake(
+                        "relay: the client closed the connection before its request was complete",
+                    );
+                    self.say(Some(p.id), Some(Leg::Client), &Event::Error(&e));
+                    return true;
+                }
+                Err(e) => {
+                    let e = Error::handshake(format!("relay: {}", e.msg));
+                    self.say(Some(p.id), Some(Leg::Client), &Event::Error(&e));
+                    return true;
+                }
+            }
+            match handshake::head_end(head, *searched) {
+                Ok(None) => *searched = head.len(),
+                Ok(Some(end)) => {
+                    let head = std::mem::take(head);
+                    return self.upstream(p, head, end);
+                }
+                Err(max) => {
+                    let problem = format!("request head over {} KiB", max / 1024);
+                    return self.refuse(p, 400, &problem);
+                }
+            }
+        }
+        // What the TLS handshake wants to send.
+        let _ = p.client.t.write(&[]);
+        if expired {
+            let e = Error::timeout(format!(
+                "relay: no complete upgrade request within {} s",
+                HANDSHAKE_TIMEOUT.as_secs()
+            ));
+            self.say(Some(p.id), Some(Leg::Client), &Event::Error(&e));
+            return true;
+        }
+        false
+    }
+
+    /// Answer the client ourselves (its request is not an upgrade, the server cannot
+    /// be reached) and end the pair.
+    fn refuse(&mut self, p: &mut Pair, status: u16, problem: &str) -> bool {
+        let reason = if status == 502 {
+            "Bad Gateway"
+        } else {
+            "Bad Request"
+        };
+        let body = format!("wsdbg relay: {problem}\n");
+        let resp = format!(
+            "HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        p.client.q.append(|o| o.extend_from_slice(resp.as_bytes()));
+        p.phase = Phase::Refusing;
+        p.deadline = Some(Instant::now() + self.up.close_timeout);
+        self.refusing(p)
+    }
+
+    /// Send the answer, end our side, then read until the client's end.
+    fn refusing(&mut self, p: &mut Pair) -> bool {
+        let expired = p.deadline.is_some_and(|d| Instant::now() >= d);
+        let c = &mut p.client;
+        if c.q.write_to(&mut c.t).is_err() {
+            return true;
+        }
+        if c.q.is_empty() && !c.t.has_pending() && !c.shut {
+            c.t.shutdown();
+            c.shut = true;
+        }
+        let mut scratch = [0u8; 16 * 1024];
+        while c.readable {
+            match c.t.read(&mut scratch) {
+                Ok(ReadOutcome::Data(_)) => {}
+                Ok(ReadOutcome::WouldBlock) => c.readable = false,
+                Ok(ReadOutcome::Eof) | Err(_) => return c.shut,
+            }
+        }
+        expired
+    }
+
+    /// The client's request is whole: send it on, and give the client the answer.
+    fn upstream(&mut self, p: &mut Pair, head: Vec<u8>, end: usize) -> bool {
+        let id = p.id;
+        let a = match handshake::accept(&head[..end], &handshake::ServerOpts::default()) {
+            Ok(a) => a,
+            Err(r) => {
+                let e = Error::handshake(format!("relay: {}", r.problem));
+                self.say(Some(id), Some(Leg::Client), &Event::Error(&e));
+                p.client.q.append(|o| o.extend_from_slice(&r.response));
+                p.phase = Phase::Refusing;
+                p.deadline = Some(Instant::now() + self.up.close_timeout);
+                return self.refusing(p);
+            }
+        };
+        let started = Instant::now();
+        let req = handshake::relay_request(&self.up.target, &a.request, &self.up.ask.headers);
+        let deadline = started + self.up.connect_timeout;
+        let answer = crate::connect::connect(
+            &self.up.target,
+            self.up.tls.as_ref(),
+            &self.up.proxy,
+            deadline,
+        )
+        .and_then(|mut stream| {
+            handshake::relay_exchange(&mut stream, &req, deadline).map(|a| (stream, a))
+        });
+        let (stream, answer) = match answer {
+            Ok(x) => x,
+            Err(e) => {
+                let e = Error {
+                    msg: format!("relay: {}: {}", self.up.target.url, e.msg),
+                    ..e
+                };
+                self.say(Some(id), Some(Leg::Server), &Event::Error(&e));
+                return self.refuse(p, 502, &e.msg);
+            }
+        };
+        p.client.q.append(|o| o.extend_from_slice(&answer.raw));
+        if answer.head.status != 101 {
+            let mut e = Error::handshake(format!(
+                "relay: the server refused the WebSocket handshake: {} {} (passed to the client as it came)",
+                answer.head.status, answer.head.reason
+            ));
+            e.refusal = Some(Box::new(Refusal {
+                status: answer.head.status,
+                reason: answer.head.reason.clone(),
+                headers: answer.head.headers.clone(),
+                body: answer.body.clone(),
+                request: Some(req),
+            }));
+            self.say(Some(id), Some(Leg::Server), &Event::Error(&e));
+            p.phase = Phase::Refusing;
+            p.deadline = Some(Instant::now() + self.up.close_timeout);
+            return self.refusing(p);
+        }
+        let t = match Transport::new(stream) {
+            Ok(t) => t,
+            Err(e) => {
+                self.say(Some(id), Some(Leg::Server), &Event::Error(&e));
+                return self.refuse(p, 502, &e.msg);
+            }
+        };
+        let mut server = Side::new(t, Role::Server, self.up.max_size);
+        if let Err(e) = self.poll.registry().register(
+            &mut server.t.sock,
+            Token(FIRST + 2 * id as usize + 1),
+            Interest::READABLE | Interest::WRITABLE,
+        ) {
+            let err = Error::io(format!("relay: poll: {e}"));
+            self.say(Some(id), None, &Event::Error(&err));
+            return true;
+        }
+        let header = |h: &HttpHead, name: &str| {
+            h.headers
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.trim().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let deflate = header(&answer.head, "sec-websocket-extensions")
+            .split(',')
+            .any(|e| e.split(';').next().unwrap_or("").trim() == crate::deflate::NAME);
+        let protocol =
+            Some(header(&answer.head, "sec-websocket-protocol")).filter(|p| !p.is_empty());
+        server.fwd.set_deflate(deflate);
+        p.client.fwd.set_deflate(deflate);
+        server.fwd.feed(&answer.early);
+        p.client.fwd.feed(&head[end..]);
+        self.say(
+            Some(id),
+            None,
+            &Event::Client {
+                peer: &p.peer,
+                connected: true,
+                request: Some(&a.request),
+                protocol: protocol.as_deref(),
+            },
+        );
+        let hs = Handshake {
+            url: format!(
+                "{}{}",
+                self.up
+                    .target
+                    .url
+                    .split('/')
+                    .take(3)
+                    .collect::<Vec<_>>()
+                    .join("/"),
+                req.path
+            ),
+            request: req,
+            response: answer.head,
+            protocol,
+            deflate: None,
+            elapsed: started.elapsed(),
+        };
+        self.say(Some(id), Some(Leg::Server), &Event::Handshake(&hs));
+        p.server = Some(server);
+        p.connected = true;
+        p.phase = Phase::Open;
+        p.deadline = None;
+        self.open(p)
+    }
+
+    /// Both legs open: release delayed frames, read each side (while the other's queue
+    /// has room), forward, write, and relay the ends.
+    fn open(&mut self, p: &mut Pair) -> bool {
+        let now = Instant::now();
+        let id = p.id;
+        let Some(server) = p.server.as_mut() else {
+            return true;
+        };
+        p.client.release(now);
+        server.release(now);
+        let mut broken = None;
+        for from in [Leg::Client, Leg::Server] {
+            let (src, dst) = match from {
+                Leg::Client => (&mut p.client, &mut *server),
+                Leg::Server => (&mut *server, &mut p.client),
+            };
+            let key = 2 * id + u64::from(from == Leg::Server);
+            let mut budget = READ_BUDGET;
+            // Frames left over from the request's read, or from a turn out of budget.
+            let r = pass(
+                &mut self.out,
+                id,
+                from,
+                src,
+                dst,
+                &mut p.first_close,
+                self.delay,
+            );
+            if let Gone::Broken(why) = r {
+                broken = Some(why);
+                break;
+            }
+            let mut chunk = vec![0u8; READ_CHUNK];
+            while src.readable && !src.eof && budget > 0 {
+                let held = Held {
+                    to_send: dst.to_send(),
+                    received: src.fwd.buffered(),
+                };
+                self.pool.set(key, held);
+                if !self.pool.may_read(key) {
+                    break;
+                }
+                match src.t.read(&mut chunk) {
+                    Ok(ReadOutcome::Data(n)) => {
+                        budget = budget.saturating_sub(n);
+                        src.fwd.feed(&chunk[..n]);
+                        let r = pass(
+                            &mut self.out,
+                            id,
+                            from,
+                            src,
+                            dst,
+                            &mut p.first_close,
+                            self.delay,
+                        );
+                        if let Gone::Broken(why) = r {
+                            broken = Some(why);
+                            break;
+                        }
+                    }
+                    Ok(ReadOutcome::WouldBlock) => src.readable = false,
+                    Ok(ReadOutcome::Eof) => {
+                        src.readable = false;
+                        src.eof = true;
+                        if src.fwd.buffered() > 0 {
+                            let e = Error::protocol(
+                                format!(
+                                    "relay: the {} ended its connection in the middle of a frame ({} bytes of it received, not forwarded)",
+                                    from.as_str(),
+                                    src.fwd.buffered()
+                                ),
+                                "RFC 6455 5.2",
+                            );
+                            say(&mut self.out, id, Some(from), &Event::Error(&e));
+                        }
+                    }
+                    Err(e) => {
+                        broken = Some(format!("the {} leg: {}", from.as_str(), e.msg));
+                        break;
+                    }
+                }
+            }
+            if broken.is_some() {
+                break;
+            }
+        }
+        if let Some(why) = broken {
+            let e = Error::io(format!("relay: {why}; both connections dropped"));
+            say(&mut self.out, id, None, &Event::Error(&e));
+            return true;
+        }
+        for leg in [Leg::Client, Leg::Server] {
+            let s = match leg {
+                Leg::Client => &mut p.client,
+                Leg::Server => &mut *server,
+            };
+            if let Err(e) = s.q.write_to(&mut s.t) {
+                let e = Error::io(format!(
+                    "relay: the {} leg: {}; both connections dropped",
+                    leg.as_str(),
+                    e.msg
+                ));
+                say(&mut self.out, id, Some(leg), &Event::Error(&e));
+                return true;
+            }
+            if s.q.is_empty() {
+                s.q.shrink_idle(IDLE_BUF);
+            }
+            if !s.readable {
+                s.fwd.shrink_idle(IDLE_BUF);
+            }
+        }
+        // An end (FIN) on one side goes to the other once what it is owed is written.
+        let ends = [(p.client.eof, Leg::Server), (server.eof, Leg::Client)];
+        for (ended, toward) in ends {
+            let s = match toward {
+                Leg::Client => &mut p.client,
+                Leg::Server => &mut *server,
+            };
+            if ended && !s.shut && s.flushed() {
+                s.t.shutdown();
+                s.shut = true;
+                if p.deadline.is_none() {
+                    p.deadline = Some(now + self.up.close_timeout);
+                }
+            }
+        }
+        if p.client.eof && server.eof && p.client.shut && server.shut {
+            return true;
+        }
+        // One side ended and the other did not follow in time.
+        p.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+}
+
+fn say<S: Sink>(out: &mut S, id: u64, leg: Option<Leg>, ev: &Event<'_>) {
+    out.client(Some(id));
+    out.leg(leg);
+    out.emit(ev);
+    out.leg(None);
+}
+
+/// Forward every whole frame `src` holds toward `dst`, showing each on both legs.
+fn pass<S: Sink>(
+    out: &mut S,
+    id: u64,
+    from: Leg,
+    src: &mut Side,
+    dst: &mut Side,
+    first_close: &mut Option<Leg>,
+    delay: Option<Duration>,
+) -> Gone {
+    let to = from.other();
+    loop {
+        let mut bytes = Vec::new();
+        let passed = match src.fwd.next(&mut bytes) {
+            Ok(Some(p)) => p,
+            Ok(None) => return Gone::No,
+            Err(v) => {
+                return Gone::Broken(format!(
+                    "the {}: {} ({}), which the relay does not hold (--max-size)",
+                    from.as_str(),
+                    v.msg,
+                    v.rule
+                ))
+            }
+        };
+        let h = passed.header;
+        say(
+            out,
+            id,
+            Some(from),
+            &Event::Frame(FrameEv {
+                dir: Dir::In,
+                fin: h.fin,
+                rsv: h.rsv,
+                opcode: h.opcode,
+                mask: h.mask,
+                payload: passed.payload,
+            }),
+        );
+        if let Some(v) = &passed.violation {
+            let e = Error::protocol(
+                format!(
+                    "the {} broke a rule (forwarded as it came): {}",
+                    from.as_str(),
+                    v.msg
+                ),
+                v.rule,
+            );
+            say(out, id, Some(from), &Event::Error(&e));
+        }
+        say(
+            out,
+            id,
+            Some(to),
+            &Event::Frame(FrameEv {
+                dir: Dir::Out,
+                fin: h.fin,
+                rsv: h.rsv,
+                opcode: h.opcode,
+                mask: passed.out_key,
+                payload: passed.payload,
+            }),
+        );
+        if h.opcode == crate::wire::OpCode::Close && src.close.is_none() {
+            let (code, reason) = close_parts(passed.payload);
+            src.close = Some((code, String::from_utf8_lossy(reason).into_owned()));
+            first_close.get_or_insert(from);
+        }
+        if dst.shut {
+            // Its end was passed on already: nothing more can go to it.
+            continue;
+        }
+        match delay {
+            Some(d) => {
+                dst.held_bytes += bytes.len();
+                dst.held.push_back((Instant::now() + d, bytes));
+            }
+            None if dst.held.is_empty() => queue(&mut dst.q, bytes),
+            None => {
+                dst.held_bytes += bytes.len();
+                dst.held.push_back((Instant::now(), bytes));
+            }
+        }
+    }
+}
