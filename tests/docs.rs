@@ -200,6 +200,7 @@ fn data() -> Data {
 const CTX: Ctx = Ctx {
     t: Duration::from_millis(1250),
     client: None,
+    leg: None,
     stamp: wsdbg::event::Stamp::Relative,
 };
 
@@ -208,6 +209,7 @@ const CTX: Ctx = Ctx {
 const CLIENT: Ctx = Ctx {
     t: Duration::from_millis(1250),
     client: Some(1),
+    leg: None,
     stamp: wsdbg::event::Stamp::Wall(Duration::from_millis(1_796_233_201_123)),
 };
 
