@@ -69,6 +69,7 @@ set edit:completion:arg-completer[wsdbg] = {|@words|
             cand --version 'Print version'
             cand listen 'A local WebSocket echo server for trying things out (default 127.0.0.1:9001)'
             cand probe 'Check a server''s RFC 6455 conformance, one fresh connection per check'
+            cand relay 'Accept clients and relay each to URL, showing every frame of both legs (default 127.0.0.1:9002)'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -137,6 +138,41 @@ set edit:completion:arg-completer[wsdbg] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'wsdbg;relay'= {
+            cand --port 'Port to listen on (0 picks a free one and prints it)'
+            cand --tls-cert 'Serve wss:// to the clients: certificate chain (PEM); needs --tls-key'
+            cand --tls-key 'Private key (PEM) for --tls-cert'
+            cand --delay 'Hold every forwarded frame MS milliseconds (latency)'
+            cand -H 'Extra handshake header ''Name: value'' (repeatable)'
+            cand --header 'Extra handshake header ''Name: value'' (repeatable)'
+            cand -p 'Offer a subprotocol (Sec-WebSocket-Protocol), repeatable'
+            cand --protocol 'Offer a subprotocol (Sec-WebSocket-Protocol), repeatable'
+            cand --origin 'Origin header'
+            cand --cacert 'Trust the CA certificates in this PEM file (besides the web roots)'
+            cand --cert 'Client certificate chain (PEM) for mutual TLS; needs --key'
+            cand --key 'Private key (PEM: PKCS#8, PKCS#1 or SEC1) for --cert'
+            cand --connect-timeout 'TCP + TLS + handshake deadline in seconds'
+            cand --close-timeout 'Seconds to wait for the peer''s close reply'
+            cand --max-size 'Largest message accepted; beyond it close with 1009'
+            cand --proxy 'Proxy: http://[user:pass@]host:port, socks5:// or socks5h://'
+            cand --compress 'Offer permessage-deflate and show what it did; =PARAMS to ask for more'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --color 'Colour (NO_COLOR in the environment means never)'
+            cand --timestamps 'Time column: seconds since start, wall-clock time (RFC 3339 UTC, ms), or none'
+            cand --max-payload 'Pretty output: cut payloads at N bytes (default: text 256, binary 64)'
+            cand -k 'Do not verify the server certificate (prints a warning)'
+            cand --insecure 'Do not verify the server certificate (prints a warning)'
+            cand -L 'Follow 3xx answers to the handshake (at most 10; wss -> ws refused)'
+            cand --follow-redirects 'Follow 3xx answers to the handshake (at most 10; wss -> ws refused)'
+            cand --no-proxy 'Ignore the proxy environment variables'
+            cand --json 'Same as --output json'
+            cand -v 'Pretty output: also print the handshake headers'
+            cand --verbose 'Pretty output: also print the handshake headers'
+            cand --full 'Pretty output: show payloads in full, never cut'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'wsdbg;completions'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -144,12 +180,15 @@ set edit:completion:arg-completer[wsdbg] = {|@words|
         &'wsdbg;help'= {
             cand listen 'A local WebSocket echo server for trying things out (default 127.0.0.1:9001)'
             cand probe 'Check a server''s RFC 6455 conformance, one fresh connection per check'
+            cand relay 'Accept clients and relay each to URL, showing every frame of both legs (default 127.0.0.1:9002)'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'wsdbg;help;listen'= {
         }
         &'wsdbg;help;probe'= {
+        }
+        &'wsdbg;help;relay'= {
         }
         &'wsdbg;help;completions'= {
         }
