@@ -36,7 +36,7 @@ Register-ArgumentCompleter -Native -CommandName 'wsdbg' -ScriptBlock {
             [CompletionResult]::new('--compress', '--compress', [CompletionResultType]::ParameterName, 'Offer permessage-deflate and show what it did; =PARAMS to ask for more')
             [CompletionResult]::new('-x', '-x', [CompletionResultType]::ParameterName, 'Run CMD after connecting (repeatable), then close; stdin is not read')
             [CompletionResult]::new('--execute', '--execute', [CompletionResultType]::ParameterName, 'Run CMD after connecting (repeatable), then close; stdin is not read')
-            [CompletionResult]::new('--linger', '--linger', [CompletionResultType]::ParameterName, 'Script mode: at end of input, close once the peer has been quiet for MS')
+            [CompletionResult]::new('--linger', '--linger', [CompletionResultType]::ParameterName, 'Script mode: at end of input, close once the peer was quiet for MS')
             [CompletionResult]::new('--chunk-size', '--chunk-size', [CompletionResultType]::ParameterName, 'With --binary: largest binary message made from stdin [default: 65536, or --max-size when smaller]')
             [CompletionResult]::new('--max-messages', '--max-messages', [CompletionResultType]::ParameterName, 'Deliver exactly N received data messages, then close and exit')
             [CompletionResult]::new('--max-retries', '--max-retries', [CompletionResultType]::ParameterName, 'With --reconnect: give up after N failed attempts in a row')
@@ -72,7 +72,7 @@ Register-ArgumentCompleter -Native -CommandName 'wsdbg' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('listen', 'listen', [CompletionResultType]::ParameterValue, 'A local WebSocket echo server for trying things out (default 127.0.0.1:9001)')
             [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Check a server''s RFC 6455 conformance, one fresh connection per check')
-            [CompletionResult]::new('relay', 'relay', [CompletionResultType]::ParameterValue, 'Accept clients and relay each to URL, showing every frame of both legs (default 127.0.0.1:9002)')
+            [CompletionResult]::new('relay', 'relay', [CompletionResultType]::ParameterValue, 'Relay each client to URL, showing every frame of both legs (on 127.0.0.1:9002)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -188,7 +188,7 @@ Register-ArgumentCompleter -Native -CommandName 'wsdbg' -ScriptBlock {
         'wsdbg;help' {
             [CompletionResult]::new('listen', 'listen', [CompletionResultType]::ParameterValue, 'A local WebSocket echo server for trying things out (default 127.0.0.1:9001)')
             [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Check a server''s RFC 6455 conformance, one fresh connection per check')
-            [CompletionResult]::new('relay', 'relay', [CompletionResultType]::ParameterValue, 'Accept clients and relay each to URL, showing every frame of both legs (default 127.0.0.1:9002)')
+            [CompletionResult]::new('relay', 'relay', [CompletionResultType]::ParameterValue, 'Relay each client to URL, showing every frame of both legs (on 127.0.0.1:9002)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break

@@ -33,7 +33,7 @@ set edit:completion:arg-completer[wsdbg] = {|@words|
             cand --compress 'Offer permessage-deflate and show what it did; =PARAMS to ask for more'
             cand -x 'Run CMD after connecting (repeatable), then close; stdin is not read'
             cand --execute 'Run CMD after connecting (repeatable), then close; stdin is not read'
-            cand --linger 'Script mode: at end of input, close once the peer has been quiet for MS'
+            cand --linger 'Script mode: at end of input, close once the peer was quiet for MS'
             cand --chunk-size 'With --binary: largest binary message made from stdin [default: 65536, or --max-size when smaller]'
             cand --max-messages 'Deliver exactly N received data messages, then close and exit'
             cand --max-retries 'With --reconnect: give up after N failed attempts in a row'
@@ -69,7 +69,7 @@ set edit:completion:arg-completer[wsdbg] = {|@words|
             cand --version 'Print version'
             cand listen 'A local WebSocket echo server for trying things out (default 127.0.0.1:9001)'
             cand probe 'Check a server''s RFC 6455 conformance, one fresh connection per check'
-            cand relay 'Accept clients and relay each to URL, showing every frame of both legs (default 127.0.0.1:9002)'
+            cand relay 'Relay each client to URL, showing every frame of both legs (on 127.0.0.1:9002)'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -180,7 +180,7 @@ set edit:completion:arg-completer[wsdbg] = {|@words|
         &'wsdbg;help'= {
             cand listen 'A local WebSocket echo server for trying things out (default 127.0.0.1:9001)'
             cand probe 'Check a server''s RFC 6455 conformance, one fresh connection per check'
-            cand relay 'Accept clients and relay each to URL, showing every frame of both legs (default 127.0.0.1:9002)'
+            cand relay 'Relay each client to URL, showing every frame of both legs (on 127.0.0.1:9002)'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }

@@ -36,7 +36,7 @@ complete -c wsdbg -n "__fish_wsdbg_needs_command" -l max-size -d 'Largest messag
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l proxy -d 'Proxy: http://[user:pass@]host:port, socks5:// or socks5h://' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l compress -d 'Offer permessage-deflate and show what it did; =PARAMS to ask for more' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s x -l execute -d 'Run CMD after connecting (repeatable), then close; stdin is not read' -r
-complete -c wsdbg -n "__fish_wsdbg_needs_command" -l linger -d 'Script mode: at end of input, close once the peer has been quiet for MS' -r
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l linger -d 'Script mode: at end of input, close once the peer was quiet for MS' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l chunk-size -d 'With --binary: largest binary message made from stdin [default: 65536, or --max-size when smaller]' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l max-messages -d 'Deliver exactly N received data messages, then close and exit' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l max-retries -d 'With --reconnect: give up after N failed attempts in a row' -r
@@ -71,7 +71,7 @@ complete -c wsdbg -n "__fish_wsdbg_needs_command" -s h -l help -d 'Print help (s
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s V -l version -d 'Print version'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -a "listen" -d 'A local WebSocket echo server for trying things out (default 127.0.0.1:9001)'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -a "probe" -d 'Check a server\'s RFC 6455 conformance, one fresh connection per check'
-complete -c wsdbg -n "__fish_wsdbg_needs_command" -a "relay" -d 'Accept clients and relay each to URL, showing every frame of both legs (default 127.0.0.1:9002)'
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -a "relay" -d 'Relay each client to URL, showing every frame of both legs (on 127.0.0.1:9002)'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -a "completions" -d 'Print a shell completion script'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l port -d 'Port to listen on (0 picks a free one and prints it)' -r
@@ -173,6 +173,6 @@ complete -c wsdbg -n "__fish_wsdbg_using_subcommand relay" -s h -l help -d 'Prin
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand help; and not __fish_seen_subcommand_from listen probe relay completions help" -f -a "listen" -d 'A local WebSocket echo server for trying things out (default 127.0.0.1:9001)'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand help; and not __fish_seen_subcommand_from listen probe relay completions help" -f -a "probe" -d 'Check a server\'s RFC 6455 conformance, one fresh connection per check'
-complete -c wsdbg -n "__fish_wsdbg_using_subcommand help; and not __fish_seen_subcommand_from listen probe relay completions help" -f -a "relay" -d 'Accept clients and relay each to URL, showing every frame of both legs (default 127.0.0.1:9002)'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand help; and not __fish_seen_subcommand_from listen probe relay completions help" -f -a "relay" -d 'Relay each client to URL, showing every frame of both legs (on 127.0.0.1:9002)'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand help; and not __fish_seen_subcommand_from listen probe relay completions help" -f -a "completions" -d 'Print a shell completion script'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand help; and not __fish_seen_subcommand_from listen probe relay completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -101,8 +101,7 @@ pub enum Sub {
     Listen(Box<ListenArgs>),
     /// Check a server's RFC 6455 conformance, one fresh connection per check
     Probe(Box<ProbeArgs>),
-    /// Accept clients and relay each to URL, showing every frame of both legs
-    /// (default 127.0.0.1:9002)
+    /// Relay each client to URL, showing every frame of both legs (on 127.0.0.1:9002)
     Relay(Box<RelayArgs>),
     /// Print a shell completion script
     Completions {
@@ -317,7 +316,7 @@ pub struct ScriptArgs {
     /// Script mode: at end of input, stay until the peer closes (or Ctrl-C)
     #[arg(long)]
     pub keep_open: bool,
-    /// Script mode: at end of input, close once the peer has been quiet for MS
+    /// Script mode: at end of input, close once the peer was quiet for MS
     ///
     /// Quiet counts from the end of input or the last bytes received, whichever is later,
     /// answered or not; 0 closes at once. Without --linger: close once every data message
