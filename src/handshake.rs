@@ -1094,6 +1094,42 @@ mod tests {
     use super::*;
 
     #[test]
+    fn relay_request_appends_the_path_and_replaces_host() {
+        let client = HttpHead {
+            method: "GET".into(),
+            path: "/chat?room=1".into(),
+            headers: vec![
+                ("Host".into(), "relay:9002".into()),
+                ("Cookie".into(), "a=1".into()),
+                ("Origin".into(), "http://o".into()),
+            ],
+            ..HttpHead::default()
+        };
+        for (url, path) in [
+            ("ws://s:1/", "/chat?room=1"),
+            ("ws://s:1/api/", "/api/chat?room=1"),
+            ("ws://s:1/api?k=2", "/api/chat?k=2&room=1"),
+        ] {
+            let t = crate::target::parse(url).unwrap();
+            let extra = [
+                ("origin".to_string(), "http://o2".to_string()),
+                ("X-A".to_string(), "1".to_string()),
+            ];
+            let r = relay_request(&t, &client, &extra);
+            assert_eq!(r.path, path, "{url}");
+            assert_eq!(
+                r.headers,
+                vec![
+                    ("Host".to_string(), "s:1".to_string()),
+                    ("Cookie".to_string(), "a=1".to_string()),
+                    ("origin".to_string(), "http://o2".to_string()),
+                    ("X-A".to_string(), "1".to_string()),
+                ]
+            );
+        }
+    }
+
+    #[test]
     fn request_has_ws_headers_in_order_and_user_headers() {
         let t = crate::target::parse("ws://u:p@h:9/x").unwrap();
         let ask = Ask {

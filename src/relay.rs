@@ -10,9 +10,13 @@
 //! the other. Reading a side stops while what waits for the other side is over the
 //! high-water mark (`flow`).
 //!
+//! Commands mean what `engine::Script` says; the port here (`Steer`) sends what they
+//! ask toward the picked leg(s) of the picked pair(s) (`/to client|server|both`,
+//! `/to ID`) as frames of our own, and `/cut` drops a pair's two connections.
+//!
 //! First version: the upstream connect and handshake are blocking, in the accept path,
-//! bounded by `--connect-timeout` (other pairs wait meanwhile); no commands yet
-//! (`/to`, `/cut`); frames are shown, not messages (no inflated text).
+//! bounded by `--connect-timeout` (other pairs wait meanwhile); frames are shown, not
+//! messages (no inflated text); `/wait` and `/expect` do not see relayed messages.
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -23,21 +27,27 @@ use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 use rustls::ServerConfig;
 
+use crate::command::{LegPick, RawFrame};
 use crate::config::{Options, RelayConfig};
+use crate::engine::{self, Act, Port, Ready, Script};
 use crate::error::{Error, Refusal};
 use crate::event::{
     close_parts, CloseFrame, Dir, Event, FrameEv, Handshake, HttpHead, Initiator, Leg,
 };
+use crate::event::{ClientRow, MsgType, OpCode, PromptView};
 use crate::exit;
-use crate::flow::{Held, Pool};
+use crate::flow::{Held, Pool, HIGH_WATER};
 use crate::forward::Forward;
 use crate::handshake;
+use crate::input::{InputRx, InputTx, Sigint};
 use crate::outq::{OutQ, OWN_FROM};
 use crate::session::Sink;
 use crate::transport::{ReadOutcome, Transport};
 use crate::wire::Role;
 
 const LISTENER: Token = Token(0);
+const WAKE: Token = Token(1);
+const SIGNAL: Token = Token(2);
 /// Pair `id` has tokens `FIRST + 2 id` (its client) and `FIRST + 2 id + 1` (its server).
 const FIRST: usize = 16;
 /// The whole of a client's opening request (TLS included) must come in this time.
@@ -48,8 +58,13 @@ const READ_CHUNK: usize = 64 * 1024;
 /// What an idle side keeps of its buffers.
 const IDLE_BUF: usize = 64 * 1024;
 
-/// Bind, say where, and get ready to relay.
-pub fn start<S: Sink>(cfg: RelayConfig, mut out: S) -> Result<Relay<S>, Error> {
+/// Bind, say where, and get ready to relay; the caller starts the input source with
+/// the returned `InputTx` (a REPL or a pipe), then calls `run`.
+pub fn start<S: Sink>(
+    cfg: RelayConfig,
+    mut out: S,
+    script: bool,
+) -> Result<(Relay<S>, InputTx), Error> {
     let addr = cfg.addr;
     let mut listener = TcpListener::bind(addr).map_err(|e| {
         let why = e.to_string();
@@ -67,6 +82,7 @@ pub fn start<S: Sink>(cfg: RelayConfig, mut out: S) -> Result<Relay<S>, Error> {
     poll.registry()
         .register(&mut listener, LISTENER, Interest::READABLE)
         .map_err(|e| Error::io(format!("relay: poll: {e}")))?;
+    let (tx, input) = crate::input::channel(&poll, WAKE, SIGNAL)?;
     let a = local.to_string();
     out.emit(&Event::Listening {
         addr: &a,
@@ -76,8 +92,16 @@ pub fn start<S: Sink>(cfg: RelayConfig, mut out: S) -> Result<Relay<S>, Error> {
         "relaying each client to {}",
         cfg.upstream.target.url
     )));
+    out.prompt(PromptView::Listen {
+        clients: 0,
+        to: None,
+    });
     out.idle();
-    Ok(Relay {
+    let mut ecfg = engine::Config::new(engine::Side::Relay);
+    ecfg.script = script;
+    ecfg.timeout = cfg.upstream.close_timeout;
+    ecfg.max_size = cfg.upstream.max_size;
+    let relay = Relay {
         poll,
         listener,
         tls: cfg.tls,
@@ -87,7 +111,15 @@ pub fn start<S: Sink>(cfg: RelayConfig, mut out: S) -> Result<Relay<S>, Error> {
         pairs: HashMap::new(),
         next_id: 0,
         pool: Pool::default(),
-    })
+        input,
+        engine: Script::new(ecfg),
+        to: None,
+        leg: LegPick::Server,
+        script,
+        abort: false,
+        quit: false,
+    };
+    Ok((relay, tx))
 }
 
 pub struct Relay<S: Sink> {
@@ -102,6 +134,18 @@ pub struct Relay<S: Sink> {
     /// What each side makes us hold, and who may be read (`flow`): the key of a side
     /// is `2 id` (client) or `2 id + 1` (server).
     pool: Pool,
+    input: InputRx,
+    /// What the commands mean.
+    engine: Script,
+    /// `/to ID`: the pair commands go to; `None`: every pair.
+    to: Option<u64>,
+    /// `/to client|server|both`: the leg(s) they go to (default: toward the server).
+    leg: LegPick,
+    script: bool,
+    /// A second Ctrl-C: exit now.
+    abort: bool,
+    /// `/quit` or Ctrl-C: drop every pair and exit.
+    quit: bool,
 }
 
 /// One side of a pair: its connection, what waits to be sent to it, and the frames
@@ -188,6 +232,10 @@ struct Pair {
     connected: bool,
     /// The side whose close frame came first.
     first_close: Option<Leg>,
+    /// Once open: the client's request path, the subprotocol, since when.
+    path: String,
+    protocol: Option<String>,
+    since: Instant,
 }
 
 impl Pair {
@@ -226,10 +274,21 @@ enum Gone {
 }
 
 impl<S: Sink> Relay<S> {
-    /// Relay until killed (Ctrl-C); returns the exit code.
+    /// Relay until `/quit` or Ctrl-C; returns the exit code.
     pub fn run(mut self) -> u8 {
         let mut events = Events::with_capacity(1024);
         loop {
+            if self.abort {
+                self.out.idle();
+                return exit::INTERRUPTED;
+            }
+            if self.quit {
+                return self.finish();
+            }
+            self.pump_input();
+            if self.quit {
+                return self.finish();
+            }
             let timeout = self
                 .next_deadline()
                 .map(|t| t.saturating_duration_since(Instant::now()));
@@ -247,6 +306,15 @@ impl<S: Sink> Relay<S> {
                 let token = ev.token();
                 if token == LISTENER {
                     self.accept_all();
+                    continue;
+                }
+                if token == WAKE {
+                    continue;
+                }
+                if token == SIGNAL {
+                    if self.input.sigint() == Sigint::Again {
+                        self.abort = true;
+                    }
                     continue;
                 }
                 let Some(n) = token.0.checked_sub(FIRST) else {
@@ -278,10 +346,112 @@ impl<S: Sink> Relay<S> {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        if self.pairs.values().any(|p| p.can_read(&self.pool)) {
-            return Some(Instant::now());
+        let now = Instant::now();
+        if self.pairs.values().any(|p| p.can_read(&self.pool)) || self.engine.runnable() {
+            return Some(now);
         }
-        self.pairs.values().filter_map(Pair::wake_at).min()
+        [
+            self.pairs.values().filter_map(Pair::wake_at).min(),
+            self.engine.deadline(now),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Let the engine run what it can (and its timers); then the pairs it sent to, or
+    /// cut, get their turn.
+    fn pump_input(&mut self) {
+        self.input.hand_to(&mut self.engine, false);
+        let now = Instant::now();
+        let mut port = Steer {
+            out: &mut self.out,
+            pairs: &mut self.pairs,
+            to: &mut self.to,
+            leg: &mut self.leg,
+            script: self.script,
+            touched: Vec::new(),
+            cut: Vec::new(),
+            quit: false,
+        };
+        if self.input.is_interrupted() && !self.quit {
+            self.engine.interrupt(&mut port);
+        }
+        self.engine.tick(now, now, &mut port);
+        let Steer {
+            touched, cut, quit, ..
+        } = port;
+        self.quit |= quit;
+        for id in cut {
+            self.cut(id);
+        }
+        for id in touched {
+            self.turn(id);
+        }
+    }
+
+    /// `/cut`: both TCP connections of the pair are dropped, no close frame.
+    fn cut(&mut self, id: u64) {
+        let Some(mut p) = self.pairs.remove(&id) else {
+            return;
+        };
+        say(
+            &mut self.out,
+            id,
+            None,
+            &Event::Notice("/cut: both connections dropped, no close frame"),
+        );
+        self.drop_pair(&mut p);
+    }
+
+    fn drop_pair(&mut self, p: &mut Pair) {
+        self.pool.remove(2 * p.id);
+        self.pool.remove(2 * p.id + 1);
+        let _ = self.poll.registry().deregister(&mut p.client.t.sock);
+        let _ = p.client.t.sock.shutdown(std::net::Shutdown::Both);
+        if let Some(s) = &mut p.server {
+            let _ = self.poll.registry().deregister(&mut s.t.sock);
+            let _ = s.t.sock.shutdown(std::net::Shutdown::Both);
+        }
+        if p.connected {
+            self.ended(p);
+        }
+        if self.to == Some(p.id) {
+            self.to = None;
+        }
+        self.show_prompt();
+    }
+
+    fn show_prompt(&mut self) {
+        let clients = self.pairs.values().filter(|p| p.connected).count();
+        self.out.prompt(PromptView::Listen {
+            clients,
+            to: self.to,
+        });
+    }
+
+    /// `/quit` or Ctrl-C: every pair is dropped; the exit code.
+    fn finish(&mut self) -> u8 {
+        self.input.hand_to(&mut self.engine, true);
+        let mut port = Steer {
+            out: &mut self.out,
+            pairs: &mut self.pairs,
+            to: &mut self.to,
+            leg: &mut self.leg,
+            script: self.script,
+            touched: Vec::new(),
+            cut: Vec::new(),
+            quit: false,
+        };
+        self.engine.finish("the relay is shutting down", &mut port);
+        let ids: Vec<u64> = self.pairs.keys().copied().collect();
+        for id in ids {
+            if let Some(mut p) = self.pairs.remove(&id) {
+                self.drop_pair(&mut p);
+            }
+        }
+        self.out.idle();
+        exit::code(exit::OK, self.engine.failed())
     }
 
     fn say(&mut self, id: Option<u64>, leg: Option<Leg>, ev: &Event<'_>) {
@@ -349,6 +519,9 @@ impl<S: Sink> Relay<S> {
                     deadline: Some(Instant::now() + HANDSHAKE_TIMEOUT),
                     connected: false,
                     first_close: None,
+                    path: String::new(),
+                    protocol: None,
+                    since: Instant::now(),
                 },
             );
             self.turn(id);
@@ -395,6 +568,10 @@ impl<S: Sink> Relay<S> {
             return;
         }
         self.ended(&p);
+        if self.to == Some(id) {
+            self.to = None;
+        }
+        self.show_prompt();
     }
 
     /// The end of a pair, per leg: the closing handshake (when there was a close frame)
@@ -663,8 +840,16 @@ impl<S: Sink> Relay<S> {
             elapsed: started.elapsed(),
         };
         self.say(Some(id), Some(Leg::Server), &Event::Handshake(&hs));
+        let clients = self.pairs.values().filter(|p| p.connected).count() + 1;
+        self.out.prompt(PromptView::Listen {
+            clients,
+            to: self.to,
+        });
         p.server = Some(server);
         p.connected = true;
+        p.path = a.request.path.clone();
+        p.protocol = hs.protocol.clone();
+        p.since = Instant::now();
         p.phase = Phase::Open;
         p.deadline = None;
         self.open(p)
@@ -895,5 +1080,227 @@ fn pass<S: Sink>(
                 dst.held.push_back((Instant::now(), bytes));
             }
         }
+    }
+}
+
+/// The engine's port in `relay`: what a command sends goes to the selected leg(s) of
+/// the selected pair(s), as frames of its own (the relay's), shown on that leg.
+struct Steer<'a, S: Sink> {
+    out: &'a mut S,
+    pairs: &'a mut HashMap<u64, Pair>,
+    to: &'a mut Option<u64>,
+    leg: &'a mut LegPick,
+    script: bool,
+    /// Pairs sent to: they get a turn after the engine ran.
+    touched: Vec<u64>,
+    /// Pairs to drop (`/cut`).
+    cut: Vec<u64>,
+    quit: bool,
+}
+
+impl<S: Sink> Steer<'_, S> {
+    /// The open pairs commands go to, by id.
+    fn targets(&self) -> Vec<u64> {
+        let to = *self.to;
+        let mut t: Vec<u64> = self
+            .pairs
+            .values()
+            .filter(|p| matches!(p.phase, Phase::Open) && to.is_none_or(|id| id == p.id))
+            .map(|p| p.id)
+            .collect();
+        t.sort_unstable();
+        t
+    }
+
+    /// One frame of ours toward each selected leg: toward the server masked with a
+    /// fresh key (or as `mask` says), toward the client unmasked.
+    fn each(
+        &mut self,
+        fin: bool,
+        rsv: [bool; 3],
+        op: OpCode,
+        mask: Option<Option<[u8; 4]>>,
+        payload: &[u8],
+    ) {
+        for id in self.targets() {
+            let Some(p) = self.pairs.get_mut(&id) else {
+                continue;
+            };
+            for leg in [Leg::Client, Leg::Server] {
+                if !self.leg.takes(leg) {
+                    continue;
+                }
+                let side = match leg {
+                    Leg::Client => Some(&mut p.client),
+                    Leg::Server => p.server.as_mut(),
+                };
+                let Some(side) = side.filter(|s| !s.shut) else {
+                    continue;
+                };
+                let key =
+                    mask.unwrap_or_else(|| (leg == Leg::Server).then(rand::random::<[u8; 4]>));
+                let mut bytes = Vec::with_capacity(payload.len() + crate::wire::MAX_HEADER_LEN);
+                crate::wire::encode_header(
+                    &crate::wire::Header {
+                        fin,
+                        rsv,
+                        opcode: op,
+                        mask: key,
+                        len: payload.len() as u64,
+                    },
+                    &mut bytes,
+                );
+                let at = bytes.len();
+                bytes.extend_from_slice(payload);
+                if let Some(k) = key {
+                    crate::wire::apply_mask(&mut bytes[at..], k, 0);
+                }
+                say(
+                    self.out,
+                    id,
+                    Some(leg),
+                    &Event::Frame(FrameEv {
+                        dir: Dir::Out,
+                        fin,
+                        rsv,
+                        opcode: op,
+                        mask: key,
+                        payload,
+                    }),
+                );
+                queue(&mut side.q, bytes);
+            }
+            self.touched.push(id);
+        }
+    }
+
+    fn data(&mut self, kind: MsgType, payload: &[u8]) {
+        let op = match kind {
+            MsgType::Text => OpCode::Text,
+            MsgType::Binary => OpCode::Binary,
+        };
+        self.each(true, [false; 3], op, None, payload);
+    }
+
+    fn raw(&mut self, f: &RawFrame) {
+        let mask = match (f.mask, f.key) {
+            (Some(false), _) => Some(None),
+            (Some(true), k) => Some(Some(k.unwrap_or_else(rand::random))),
+            (None, Some(k)) => Some(Some(k)),
+            (None, None) => None,
+        };
+        self.each(f.fin, f.rsv, f.opcode, mask, &f.payload);
+    }
+
+    fn rows(&self) -> Vec<ClientRow> {
+        let mut rows: Vec<ClientRow> = self
+            .pairs
+            .values()
+            .filter(|p| p.connected && matches!(p.phase, Phase::Open))
+            .map(|p| ClientRow {
+                id: p.id,
+                peer: p.peer.clone(),
+                path: p.path.clone(),
+                protocol: p.protocol.clone(),
+                uptime: p.since.elapsed(),
+                frames_in: p.client.fwd.frames,
+                frames_out: p.server.as_ref().map_or(0, |s| s.fwd.frames),
+                selected: *self.to == Some(p.id),
+            })
+            .collect();
+        rows.sort_by_key(|r| r.id);
+        rows
+    }
+}
+
+impl<S: Sink> Port for Steer<'_, S> {
+    fn ready(&self) -> Ready {
+        let targets = self.targets();
+        if targets.is_empty() {
+            if self.script && self.to.is_none() {
+                // Script mode: the commands are for the pair about to open.
+                return Ready::Wait;
+            }
+            let who = match *self.to {
+                Some(id) => format!("pair #{id} is not open (see /clients, /to all)"),
+                None => "no client is connected".to_string(),
+            };
+            return Ready::Nobody(format!("expected a pair to send to: {who}; nothing sent"));
+        }
+        let full = targets.iter().any(|id| {
+            self.pairs.get(id).is_some_and(|p| {
+                p.client.q.pending() >= HIGH_WATER
+                    || p.server
+                        .as_ref()
+                        .is_some_and(|s| s.q.pending() >= HIGH_WATER)
+            })
+        });
+        if full {
+            Ready::Full
+        } else {
+            Ready::Open
+        }
+    }
+
+    fn emit(&mut self, ev: &Event<'_>) {
+        self.out.client(None);
+        self.out.leg(None);
+        self.out.emit(ev);
+    }
+
+    fn act(&mut self, act: Act<'_>) -> Result<(), Error> {
+        match act {
+            Act::Data { kind, payload, .. } => self.data(kind, payload),
+            Act::Owned {
+                kind,
+                data,
+                start,
+                end,
+            } => self.data(kind, &data[start..end]),
+            Act::Ping(p) => self.each(true, [false; 3], OpCode::Ping, None, p),
+            Act::Pong(p) => self.each(true, [false; 3], OpCode::Pong, None, p),
+            Act::Close { code, reason } => {
+                let mut payload = code.to_be_bytes().to_vec();
+                payload.extend_from_slice(reason.as_bytes());
+                self.each(true, [false; 3], OpCode::Close, None, &payload);
+            }
+            Act::Frame(f) => self.raw(f),
+            Act::Info | Act::Clients => {
+                let rows = self.rows();
+                self.emit(&Event::Clients(&rows));
+            }
+            Act::To(to) => {
+                if let Some(id) = to {
+                    if !self.pairs.values().any(|p| p.id == id && p.connected) {
+                        return Err(Error::usage(format!(
+                            "/to: expected an open pair (see /clients), got #{id}"
+                        )));
+                    }
+                }
+                *self.to = to;
+            }
+            Act::Leg(l) => {
+                *self.leg = l;
+                let what = match l {
+                    LegPick::Client => "toward the client",
+                    LegPick::Server => "toward the server",
+                    LegPick::Both => "toward the client and the server",
+                };
+                self.emit(&Event::Notice(&format!("commands now go {what}")));
+            }
+            Act::Cut => {
+                let t = self.targets();
+                if t.is_empty() {
+                    return Err(Error::usage(
+                        "/cut: expected an open pair (see /clients); nothing cut",
+                    ));
+                }
+                self.cut.extend(t);
+            }
+            Act::Quit => self.quit = true,
+            // The engine refuses these in relay.
+            Act::Reconnect | Act::Kick { .. } => {}
+        }
+        Ok(())
     }
 }

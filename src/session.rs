@@ -192,7 +192,7 @@ impl<S: Sink> Port for Wire<'_, S> {
             }
             Act::Quit => self.tx.close(d, Some(1000), ""),
             // The engine refuses listen's commands on the client's side.
-            Act::Clients | Act::To(_) | Act::Kick { .. } => {}
+            Act::Clients | Act::To(_) | Act::Kick { .. } | Act::Leg(_) | Act::Cut => {}
         }
         Ok(())
     }

@@ -464,3 +464,122 @@ fn two_pairs_at_once() {
     }
     drop(upstream);
 }
+
+#[test]
+fn commands_go_to_the_leg_picked_and_cut_drops_both_without_a_close() {
+    // The server records what comes until the connection ends.
+    let server = Server::scripted(|c| {
+        c.set_read_timeout(SOON);
+        let mut got = Vec::new();
+        while let Ok(f) = c.read_frame() {
+            got.push(f);
+        }
+        got
+    });
+    let (mut r, url) = relay(&server.url("/"), &[]);
+    let mut cmd = wsdbg_cmd();
+    cmd.args(["--json", "--keep-open"]).arg(&url);
+    let mut cl = Proc::spawn("wsdbg client", cmd);
+    r.wait_for("the pair open", SOON, |ev| {
+        ev.iter()
+            .any(|e| e["event"] == "client" && e["connected"] == true)
+    });
+    // The default leg is toward the server; then toward the client; then /cut.
+    r.send("to the server");
+    r.send("/to client");
+    r.send("/text to the client");
+    r.send("/frame binary fin=0 hex=00ff");
+    r.send("/frame cont fin=1 hex=01");
+    r.send("/to both");
+    r.send("/ping both");
+    r.send("/clients");
+    r.send("/to 7");
+    cl.wait_for("what the relay sent", SOON, |ev| {
+        ev.iter()
+            .any(|e| e["event"] == "frame" && e["opcode"] == "ping")
+    });
+    r.send("/cut");
+    let code = cl.wait_exit(SOON);
+    assert_eq!(
+        code,
+        Some(3),
+        "the client saw its connection lost: {}",
+        cl.dump()
+    );
+    let got = server.result();
+    let texts: Vec<(u8, String)> = got
+        .iter()
+        .filter(|f| f.opcode != OP_PONG)
+        .map(|f| (f.opcode, f.text()))
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            (OP_TEXT, "to the server".to_string()),
+            (OP_PING, "both".to_string())
+        ],
+        "{}",
+        r.dump()
+    );
+    assert!(
+        got.iter().all(|f| f.mask.is_some()),
+        "masked toward the server"
+    );
+    assert!(!got.iter().any(|f| f.opcode == OP_CLOSE), "no close frame");
+    let cev = cl.events();
+    let inn: Vec<(String, String)> = cev
+        .iter()
+        .filter(|e| e["event"] == "frame" && e["dir"] == "in")
+        .map(|e| {
+            (
+                e["opcode"].as_str().unwrap_or("").to_string(),
+                e["hex"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        inn[..4],
+        [
+            ("text".to_string(), hex(b"to the client")),
+            ("binary".to_string(), "00ff".to_string()),
+            ("continuation".to_string(), "01".to_string()),
+            ("ping".to_string(), hex(b"both")),
+        ],
+        "{}",
+        cl.dump()
+    );
+    let first = cev
+        .iter()
+        .find(|e| e["event"] == "frame" && e["opcode"] == "binary")
+        .unwrap();
+    assert_eq!(first["fin"], false, "the frame went as asked");
+    let ev = r.wait_for("the cut pair's end", SOON, |ev| {
+        ev.iter()
+            .any(|e| e["event"] == "client" && e["connected"] == false)
+    });
+    let rows = ev.iter().find(|e| e["event"] == "clients").unwrap();
+    assert_eq!(rows["clients"][0]["id"], 1, "{}", r.dump());
+    let bad_to = ev
+        .iter()
+        .find(|e| e["event"] == "error" && e["message"].as_str().is_some_and(|m| m.contains("#7")));
+    assert!(bad_to.is_some(), "/to 7 refused: {}", r.dump());
+    let lost = ev.iter().filter(|e| e["event"] == "disconnected").count();
+    assert_eq!(lost, 2, "{}", r.dump());
+}
+
+#[test]
+fn usage_errors() {
+    for (args, want) in [
+        (&["relay"][..], "got no URL"),
+        (
+            &["relay", "--compress", "ws://127.0.0.1:1/"][..],
+            "--compress",
+        ),
+        (&["relay", "-p", "chat", "ws://127.0.0.1:1/"][..], "-p"),
+        (&["relay", "-L", "ws://127.0.0.1:1/"][..], "-L"),
+    ] {
+        let out = run(wsdbg().args(args));
+        out.code(2);
+        assert!(out.stderr.contains(want), "{args:?}: {out}");
+    }
+}
