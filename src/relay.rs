@@ -118,6 +118,7 @@ pub fn start<S: Sink>(
         script,
         abort: false,
         quit: false,
+        scratch: vec![0; READ_CHUNK],
     };
     Ok((relay, tx))
 }
@@ -146,6 +147,8 @@ pub struct Relay<S: Sink> {
     abort: bool,
     /// `/quit` or Ctrl-C: drop every pair and exit.
     quit: bool,
+    /// The read buffer (`READ_CHUNK`), shared by every pair.
+    scratch: Vec<u8>,
 }
 
 /// One side of a pair: its connection, what waits to be sent to it, and the frames
@@ -858,6 +861,15 @@ impl<S: Sink> Relay<S> {
     /// Both legs open: release delayed frames, read each side (while the other's queue
     /// has room), forward, write, and relay the ends.
     fn open(&mut self, p: &mut Pair) -> bool {
+        // One read buffer for every pair, kept between turns.
+        let mut chunk = std::mem::take(&mut self.scratch);
+        chunk.resize(READ_CHUNK, 0);
+        let done = self.open_with(p, &mut chunk);
+        self.scratch = chunk;
+        done
+    }
+
+    fn open_with(&mut self, p: &mut Pair, chunk: &mut [u8]) -> bool {
         let now = Instant::now();
         let id = p.id;
         let Some(server) = p.server.as_mut() else {
@@ -887,7 +899,6 @@ impl<S: Sink> Relay<S> {
                 broken = Some(why);
                 break;
             }
-            let mut chunk = vec![0u8; READ_CHUNK];
             while src.readable && !src.eof && budget > 0 {
                 let held = Held {
                     to_send: dst.to_send(),
@@ -897,7 +908,7 @@ impl<S: Sink> Relay<S> {
                 if !self.pool.may_read(key) {
                     break;
                 }
-                match src.t.read(&mut chunk) {
+                match src.t.read(chunk) {
                     Ok(ReadOutcome::Data(n)) => {
                         budget = budget.saturating_sub(n);
                         src.fwd.feed(&chunk[..n]);

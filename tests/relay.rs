@@ -583,3 +583,110 @@ fn usage_errors() {
         assert!(out.stderr.contains(want), "{args:?}: {out}");
     }
 }
+
+#[test]
+fn a_server_that_does_not_read_slows_the_client_and_memory_stays_bounded() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{mpsc, Arc};
+    const FRAMES: usize = 48;
+    const SIZE: usize = 1 << 20;
+    let (go, wait) = mpsc::channel::<()>();
+    let server = Server::scripted(move |c| {
+        // Read nothing until told.
+        let _ = wait.recv_timeout(Duration::from_secs(30));
+        c.set_read_timeout(SOON);
+        let (mut n, mut bytes) = (0, 0);
+        while n < FRAMES {
+            match c.read_frame() {
+                Ok(f) => {
+                    n += 1;
+                    bytes += f.payload.len();
+                }
+                Err(_) => break,
+            }
+        }
+        (n, bytes)
+    });
+    // -o payload: the relay prints no frames (no message events), so the test measures
+    // the relaying, not the printing.
+    let port = closed_port();
+    let mut cmd = wsdbg_cmd();
+    cmd.args(["relay", "--port", &port.to_string(), "-o", "payload"])
+        .arg(server.url("/"));
+    let r = Proc::spawn("wsdbg relay", cmd);
+    let deadline = Instant::now() + SOON;
+    let mut s = loop {
+        match TcpStream::connect(("127.0.0.1", port)) {
+            Ok(s) => break s,
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => panic!("the relay does not listen: {e}\n{}", r.dump()),
+        }
+    };
+    s.write_all(
+        b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    )
+    .unwrap();
+    s.set_read_timeout(Some(SOON)).unwrap();
+    let mut head = Vec::new();
+    let mut b = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        assert_eq!(s.read(&mut b).unwrap(), 1, "the 101 head");
+        head.push(b[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 101"));
+    let written = Arc::new(AtomicUsize::new(0));
+    let w2 = written.clone();
+    let writer = std::thread::spawn(move || {
+        let payload: Vec<u8> = (0..SIZE).map(|i| (i % 251) as u8).collect();
+        let f = frame(true, 0, OP_BINARY, Some([1, 2, 3, 4]), &payload);
+        for _ in 0..FRAMES {
+            if s.write_all(&f).is_err() {
+                break;
+            }
+            w2.fetch_add(1, Ordering::SeqCst);
+        }
+        s
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    let held_back = written.load(Ordering::SeqCst);
+    let peak = rss::vm_hwm(r.pid()).expect("VmHWM of the relay");
+    eprintln!("held back at {held_back} of {FRAMES} MiB written; relay peak RSS {peak} KiB");
+    go.send(()).unwrap();
+    let s = writer.join().unwrap();
+    let (n, bytes) = server.result();
+    drop(s);
+    assert!(
+        held_back < FRAMES / 2,
+        "the client was slowed while the server did not read: {held_back} of {FRAMES} MiB written"
+    );
+    assert_eq!(
+        (n, bytes),
+        (FRAMES, FRAMES * SIZE),
+        "nothing lost: {}",
+        r.dump()
+    );
+    assert!(
+        peak < 24 * 1024,
+        "relay peak RSS {peak} KiB while holding back 48 MiB"
+    );
+}
+
+#[test]
+fn delay_holds_every_forwarded_frame() {
+    let upstream = Listen::json();
+    let (_r, url) = relay(&upstream.url("/"), &["--delay", "300"]);
+    let run = client(&url, &["-x", "/text hi", "-x", "/wait 1 5000"]);
+    run.code(0);
+    let t = |dir: &str| {
+        run.frames(dir)
+            .iter()
+            .find(|f| f["opcode"] == "text")
+            .and_then(|f| f["t"].as_f64())
+            .unwrap_or_else(|| panic!("no text frame {dir}: {run}"))
+    };
+    let rtt = t("in") - t("out");
+    // Held 300 ms on the way there and 300 ms on the way back.
+    assert!(rtt >= 0.6, "round trip {rtt} s through --delay 300");
+    assert!(rtt < 3.0, "round trip {rtt} s");
+}
