@@ -715,14 +715,18 @@ impl<S: Sink> Relay<S> {
             c.shut = true;
         }
         let mut scratch = [0u8; 16 * 1024];
-        while c.readable {
+        while c.readable && !c.eof {
             match c.t.read(&mut scratch) {
                 Ok(ReadOutcome::Data(_)) => {}
                 Ok(ReadOutcome::WouldBlock) => c.readable = false,
-                Ok(ReadOutcome::Eof) | Err(_) => return c.shut,
+                Ok(ReadOutcome::Eof) => {
+                    c.readable = false;
+                    c.eof = true;
+                }
+                Err(_) => return true,
             }
         }
-        expired
+        (c.eof && c.shut) || expired
     }
 
     /// The client's request is whole: send it on, and give the client the answer.

@@ -690,3 +690,86 @@ fn delay_holds_every_forwarded_frame() {
     assert!(rtt >= 0.6, "round trip {rtt} s through --delay 300");
     assert!(rtt < 3.0, "round trip {rtt} s");
 }
+
+#[test]
+fn wss_on_both_legs() {
+    let pki = pki();
+    let server = Server::builder()
+        .tls(pki.server_config(false))
+        .run(|c| c.echo_until_close());
+    let ca = pki.ca_pem.to_str().unwrap().to_string();
+    let cert = pki.server_cert_pem.to_str().unwrap().to_string();
+    let key = pki.server_key_pem.to_str().unwrap().to_string();
+    let (r, url) = relay(
+        &server.wss_url("/"),
+        &["--tls-cert", &cert, "--tls-key", &key, "--cacert", &ca],
+    );
+    let port = url.rsplit_once(':').unwrap().1;
+    let run = client(
+        &format!("wss://localhost:{port}/"),
+        &[
+            "--cacert",
+            &ca,
+            "-x",
+            "/text over tls twice",
+            "-x",
+            "/wait 1 5000",
+        ],
+    );
+    run.clean_close();
+    assert_eq!(run.texts("in"), ["over tls twice"], "{run}\n{}", r.dump());
+    let close = server.result().expect("the server got the close");
+    assert_eq!(close.close_code(), Some(1000));
+    let ev = r.events();
+    assert!(ev
+        .iter()
+        .any(|e| e["event"] == "listening" && e["tls"] == true));
+}
+
+/// Sends `request` to the relay at `addr` and reads the answer to its end.
+fn answer(addr: &str, request: &[u8]) -> String {
+    let mut s = TcpStream::connect(addr).expect("connect to the relay");
+    s.set_read_timeout(Some(SOON)).unwrap();
+    s.write_all(request).unwrap();
+    let mut got = Vec::new();
+    let _ = s.read_to_end(&mut got);
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+#[test]
+fn answers_of_its_own_then_it_goes_on_serving() {
+    // Nothing listens upstream: 502 with why; a request that is no upgrade, or TLS
+    // bytes: 400. Each is answered after the one before failed: one bad pair affects
+    // no other.
+    let (r, url) = relay(&format!("ws://127.0.0.1:{}/", closed_port()), &[]);
+    let addr = url.trim_start_matches("ws://").to_string();
+    let upgrade = b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    for (req, status) in [
+        (&upgrade[..], "HTTP/1.1 502 Bad Gateway\r\n"),
+        (
+            &b"GET / HTTP/1.1\r\nHost: h\r\n\r\n"[..],
+            "HTTP/1.1 400 Bad Request\r\n",
+        ),
+        (
+            &b"\x16\x03\x01\x00\x05hello\r\n\r\n"[..],
+            "HTTP/1.1 400 Bad Request\r\n",
+        ),
+    ] {
+        let got = answer(&addr, req);
+        assert!(got.starts_with(status), "{got:?}\n{}", r.dump());
+        assert!(
+            got.contains("wsdbg relay") || got.contains("wsdbg listen"),
+            "{got:?}"
+        );
+    }
+    let ev = r.wait_for("the connect error", SOON, |ev| {
+        ev.iter()
+            .any(|e| e["event"] == "error" && e["leg"] == "server")
+    });
+    let e = ev
+        .iter()
+        .find(|e| e["event"] == "error" && e["leg"] == "server")
+        .unwrap();
+    assert_eq!(e["kind"], "connect", "{e}");
+}
