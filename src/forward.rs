@@ -5,9 +5,34 @@
 //! (RFC 6455 5.1, 5.3). Every frame is judged by the protocol core's `Checker` for the
 //! report, and forwarded whatever the verdict: a debugger must not repair what it
 //! watches. The one thing refused is a frame announced longer than `--max-size`,
-//! which cannot be held to be forwarded whole.
+//! which cannot be held to be forwarded whole. Each data message is also put together
+//! (and, compressed, inflated) as a copy for display.
 
-use crate::wire::{self, Checker, Header, Role, Violation};
+use std::borrow::Cow;
+
+use crate::deflate::{InflateError, Inflater};
+use crate::event::MsgType;
+use crate::wire::{self, Checker, Header, OpCode, Role, Violation};
+
+/// A data message, whole, for display: after its last frame went on (inflated when it
+/// came compressed).
+#[derive(Debug)]
+pub struct Whole<'a> {
+    pub kind: MsgType,
+    pub payload: Cow<'a, [u8]>,
+    pub frames: u64,
+    /// permessage-deflate: the bytes it took on the wire, when it came compressed.
+    pub wire: Option<u64>,
+}
+
+/// A data message whose frames are still coming.
+#[derive(Debug)]
+struct Partial {
+    kind: MsgType,
+    compressed: bool,
+    frames: u64,
+    data: Vec<u8>,
+}
 
 /// A frame that went through: as it came, and how it went on.
 #[derive(Debug)]
@@ -20,10 +45,11 @@ pub struct Passed<'a> {
     pub out_key: Option<[u8; 4]>,
     /// The rule it broke, if any (it was forwarded all the same).
     pub violation: Option<Violation>,
+    /// The data message it completed, for display.
+    pub message: Option<Whole<'a>>,
 }
 
 /// Frames from one peer toward the other.
-#[derive(Debug)]
 pub struct Forward {
     checker: Checker,
     buf: Vec<u8>,
@@ -33,6 +59,10 @@ pub struct Forward {
     mask_out: bool,
     /// Frames passed on.
     pub frames: u64,
+    max_size: u64,
+    /// permessage-deflate: inflates a copy of each compressed message, for display.
+    inflater: Option<Inflater>,
+    partial: Option<Partial>,
 }
 
 impl Forward {
@@ -49,13 +79,24 @@ impl Forward {
             start: 0,
             mask_out: from == Role::Client,
             frames: 0,
+            max_size,
+            inflater: None,
+            partial: None,
         }
     }
 
     /// permessage-deflate was agreed by the two ends: RSV1 may be set on the first
-    /// frame of a data message.
-    pub fn set_deflate(&mut self, on: bool) {
-        self.checker.rsv1 = on;
+    /// frame of a data message, and such a message is inflated for display, the
+    /// window kept between messages unless the sender resets it (`reset_each`: its
+    /// `*_no_context_takeover`).
+    pub fn set_deflate(&mut self, reset_each: Option<bool>) {
+        self.checker.rsv1 = reset_each.is_some();
+        self.inflater = reset_each.map(Inflater::new);
+    }
+
+    /// Bytes of a message still being put together (for display).
+    pub fn holding(&self) -> usize {
+        self.partial.as_ref().map_or(0, |p| p.data.len())
     }
 
     /// Bytes read from the peer.
@@ -67,14 +108,15 @@ impl Forward {
         self.buf.extend_from_slice(data);
     }
 
-    /// Bytes received and not yet forwarded (an incomplete frame).
+    /// Bytes received and not yet forwarded (an incomplete frame), and those of a
+    /// message being put together for display.
     pub fn buffered(&self) -> usize {
-        self.buf.len() - self.start
+        self.buf.len() - self.start + self.holding()
     }
 
     /// Once idle, let go of a buffer a large frame grew.
     pub fn shrink_idle(&mut self, size: usize) {
-        if self.buffered() == 0 && self.buf.capacity() > size {
+        if self.buf.len() == self.start && self.buf.capacity() > size {
             self.buf = Vec::new();
             self.start = 0;
         }
@@ -113,7 +155,8 @@ impl Forward {
             wire::apply_mask(&mut self.buf[begin..end], key, 0);
         }
         let payload = &self.buf[begin..end];
-        let violation = match header_verdict {
+        let compressed = self.checker.rsv1 && h.rsv[0];
+        let mut violation = match header_verdict {
             Err(v) => Some(v),
             Ok(()) => self.checker.check_payload(&h, payload).err(),
         };
@@ -126,12 +169,131 @@ impl Forward {
         }
         self.start = end;
         self.frames += 1;
+        let (message, bad) = whole(
+            &mut self.partial,
+            self.inflater.as_mut(),
+            self.max_size,
+            &h,
+            compressed,
+            payload,
+        );
+        if violation.is_none() {
+            violation = bad;
+        }
         Ok(Some(Passed {
             header: h,
             payload,
             out_key,
             violation,
+            message,
         }))
+    }
+}
+
+/// The message `h` completes, if it does (data frames only; a broken sequence starts
+/// over at the next text or binary frame), and what inflating it broke.
+fn whole<'a>(
+    partial: &mut Option<Partial>,
+    inflater: Option<&mut Inflater>,
+    max_size: u64,
+    h: &Header,
+    compressed: bool,
+    payload: &'a [u8],
+) -> (Option<Whole<'a>>, Option<Violation>) {
+    let kind = match h.opcode {
+        OpCode::Text => MsgType::Text,
+        OpCode::Binary => MsgType::Binary,
+        OpCode::Continue => {
+            let Some(p) = partial.as_mut() else {
+                return (None, None);
+            };
+            p.frames += 1;
+            p.data.extend_from_slice(payload);
+            if !h.fin {
+                return (None, None);
+            }
+            let Some(p) = partial.take() else {
+                return (None, None);
+            };
+            return finish(
+                p.kind,
+                p.compressed,
+                p.frames,
+                Cow::Owned(p.data),
+                inflater,
+                max_size,
+            );
+        }
+        _ => return (None, None),
+    };
+    if !h.fin {
+        *partial = Some(Partial {
+            kind,
+            compressed,
+            frames: 1,
+            data: payload.to_vec(),
+        });
+        return (None, None);
+    }
+    *partial = None;
+    finish(
+        kind,
+        compressed,
+        1,
+        Cow::Borrowed(payload),
+        inflater,
+        max_size,
+    )
+}
+
+fn finish<'a>(
+    kind: MsgType,
+    compressed: bool,
+    frames: u64,
+    data: Cow<'a, [u8]>,
+    inflater: Option<&mut Inflater>,
+    max_size: u64,
+) -> (Option<Whole<'a>>, Option<Violation>) {
+    let (Some(inf), true) = (inflater, compressed) else {
+        return (
+            Some(Whole {
+                kind,
+                payload: data,
+                frames,
+                wire: None,
+            }),
+            None,
+        );
+    };
+    let mut out = Vec::new();
+    let wire = Some(data.len() as u64);
+    match inf.message(&data, max_size, &mut out) {
+        Ok(()) => (
+            Some(Whole {
+                kind,
+                payload: Cow::Owned(out),
+                frames,
+                wire,
+            }),
+            None,
+        ),
+        Err(e) => {
+            let (code, msg) = match e {
+                InflateError::TooBig { limit } => (
+                    1009,
+                    format!("message inflates past {limit} bytes (--max-size)"),
+                ),
+                InflateError::Corrupt(m) => (1007, format!("invalid compressed data: {m}")),
+            };
+            (
+                None,
+                Some(Violation {
+                    close_code: code,
+                    rule: "RFC 7692 6.2",
+                    msg,
+                }),
+            )
+        }
     }
 }
 
@@ -224,7 +386,7 @@ mod tests {
     #[test]
     fn compressed_bit_is_allowed_once_agreed() {
         let mut f = Forward::new(Role::Server, 1 << 20);
-        f.set_deflate(true);
+        f.set_deflate(Some(false));
         f.feed(&frame(
             true,
             [true, false, false],
@@ -235,6 +397,50 @@ mod tests {
         let mut out = Vec::new();
         let p = f.next(&mut out).unwrap().unwrap();
         assert!(p.violation.is_none() && p.header.rsv[0]);
+    }
+
+    #[test]
+    fn messages_are_put_together_and_inflated_for_display_only() {
+        let mut f = Forward::new(Role::Client, 1 << 20);
+        f.set_deflate(Some(false));
+        let mut d = crate::deflate::Deflater::new(15, false);
+        let mut z = Vec::new();
+        d.message(b"hello hello hello", &mut z);
+        // Compressed, in two fragments; then a plain fragmented binary message with a
+        // ping between its frames.
+        let (a, b) = z.split_at(z.len() / 2);
+        f.feed(&frame(false, [true, false, false], 1, Some([1; 4]), a));
+        f.feed(&frame(true, [false; 3], 0, Some([2; 4]), b));
+        f.feed(&frame(false, [false; 3], 2, Some([3; 4]), b"\x01"));
+        f.feed(&frame(true, [false; 3], 9, Some([4; 4]), b"p"));
+        f.feed(&frame(true, [false; 3], 0, Some([5; 4]), b"\x02"));
+        let mut out = Vec::new();
+        let mut whole = Vec::new();
+        while let Some(p) = f.next(&mut out).unwrap() {
+            assert!(p.violation.is_none(), "{:?}", p.violation);
+            if let Some(m) = p.message {
+                whole.push((m.kind, m.payload.to_vec(), m.frames, m.wire));
+            }
+        }
+        assert_eq!(
+            whole,
+            vec![
+                (
+                    MsgType::Text,
+                    b"hello hello hello".to_vec(),
+                    2,
+                    Some(z.len() as u64)
+                ),
+                (MsgType::Binary, vec![1, 2], 2, None),
+            ]
+        );
+        // What went on is the compressed bytes, not the inflated ones.
+        let (h, n) = wire::decode_header(&out).unwrap();
+        assert!(h.rsv[0] && h.len == a.len() as u64);
+        let mut p = out[n..n + a.len()].to_vec();
+        wire::apply_mask(&mut p, h.mask.unwrap(), 0);
+        assert_eq!(p, a);
+        assert_eq!(f.holding(), 0);
     }
 
     #[test]

@@ -15,8 +15,8 @@
 //! `/to ID`) as frames of our own, and `/cut` drops a pair's two connections.
 //!
 //! First version: the upstream connect and handshake are blocking, in the accept path,
-//! bounded by `--connect-timeout` (other pairs wait meanwhile); frames are shown, not
-//! messages (no inflated text); `/wait` and `/expect` do not see relayed messages.
+//! bounded by `--connect-timeout` (other pairs wait meanwhile); `/wait` and `/expect`
+//! do not see relayed messages.
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -809,13 +809,30 @@ impl<S: Sink> Relay<S> {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let deflate = header(&answer.head, "sec-websocket-extensions")
-            .split(',')
-            .any(|e| e.split(';').next().unwrap_or("").trim() == crate::deflate::NAME);
+        // permessage-deflate as the server agreed it: each direction's inflater keeps
+        // its window unless that sender resets it (`*_no_context_takeover`).
+        let agreed = crate::deflate::elements(&header(&answer.head, "sec-websocket-extensions"))
+            .into_iter()
+            .find(|(n, _)| n == crate::deflate::NAME)
+            .map(|(_, params)| crate::deflate::Params::parse(&params));
+        let (from_client, from_server) = match agreed {
+            None => (None, None),
+            Some(Ok(p)) => (
+                Some(p.client_no_context_takeover),
+                Some(p.server_no_context_takeover),
+            ),
+            Some(Err(e)) => {
+                let msg = format!(
+                    "relay: the server's permessage-deflate response: {e} (passed on as it came)"
+                );
+                self.say(Some(id), Some(Leg::Server), &Event::Warning(&msg));
+                (Some(true), Some(true))
+            }
+        };
         let protocol =
             Some(header(&answer.head, "sec-websocket-protocol")).filter(|p| !p.is_empty());
-        server.fwd.set_deflate(deflate);
-        p.client.fwd.set_deflate(deflate);
+        server.fwd.set_deflate(from_server);
+        p.client.fwd.set_deflate(from_client);
         server.fwd.feed(&answer.early);
         p.client.fwd.feed(&head[end..]);
         self.say(
@@ -1075,6 +1092,22 @@ fn pass<S: Sink>(
                 payload: passed.payload,
             }),
         );
+        if let Some(m) = &passed.message {
+            for (leg, dir) in [(from, Dir::In), (to, Dir::Out)] {
+                say(
+                    out,
+                    id,
+                    Some(leg),
+                    &Event::Message {
+                        dir,
+                        kind: m.kind,
+                        payload: &m.payload,
+                        frames: m.frames,
+                        wire: m.wire,
+                    },
+                );
+            }
+        }
         if h.opcode == crate::wire::OpCode::Close && src.close.is_none() {
             let (code, reason) = close_parts(passed.payload);
             src.close = Some((code, String::from_utf8_lossy(reason).into_owned()));

@@ -152,6 +152,23 @@ fn compression_is_agreed_end_to_end_and_the_compressed_bytes_pass_untouched() {
         "no violation reported: {}",
         r.dump()
     );
+    // Shown inflated, on both legs, with the size it had on the wire.
+    let ev = r.wait_for("messages", SOON, |ev| {
+        ev.iter()
+            .filter(|e| e["event"] == "message" && e["leg"] == "client" && e["dir"] == "out")
+            .count()
+            >= 4
+    });
+    let texts: Vec<&Value> = ev
+        .iter()
+        .filter(|e| e["event"] == "message" && e["type"] == "text" && e["compressed"] == true)
+        .collect();
+    assert!(texts.len() >= 4, "{}", r.dump());
+    for m in texts {
+        let t = m["text"].as_str().unwrap_or("");
+        assert!(t.contains("\"kind\": \"order\""), "inflated: {m}");
+        assert!(m["wire_len"].as_u64() < m["len"].as_u64(), "{m}");
+    }
 }
 
 #[test]
@@ -243,6 +260,24 @@ fn fragments_control_frames_and_rsv_bits_arrive_unchanged() {
         .unwrap_or_else(|| panic!("no violation reported: {}", r.dump()));
     assert_eq!(err["rule"], "RFC 6455 5.2");
     assert_eq!(err["leg"], "client");
+    // The fragmented message, put together for display on both legs.
+    let whole: Vec<(String, String, u64)> = ev
+        .iter()
+        .filter(|e| e["event"] == "message" && e["frames"].as_u64() > Some(1))
+        .map(|e| {
+            (
+                e["leg"].as_str().unwrap_or("").to_string(),
+                e["text"].as_str().unwrap_or("").to_string(),
+                e["frames"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert!(
+        whole.contains(&("client".into(), "abcdef".into(), 3))
+            && whole.contains(&("server".into(), "abcdef".into(), 3))
+            && whole.contains(&("server".into(), "hello".into(), 2)),
+        "{whole:?}"
+    );
 }
 
 #[test]
