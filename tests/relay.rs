@@ -808,3 +808,48 @@ fn answers_of_its_own_then_it_goes_on_serving() {
         .unwrap();
     assert_eq!(e["kind"], "connect", "{e}");
 }
+
+#[test]
+fn node_ws_client_through_relay_to_aiohttp_and_node_ws_with_compression() {
+    // Node ws with perMessageDeflate to a Node ws server with it on; and to aiohttp.
+    for (server, args) in [
+        (Peer::node_ws_deflate(), &["--deflate"][..]),
+        (Peer::aiohttp(), &[][..]),
+    ] {
+        let Some(server) = server else { continue };
+        let (r, url) = relay(&server.url("/"), &[]);
+        let mut a = vec![url.as_str(), "--count", "6"];
+        a.extend_from_slice(args);
+        let Some(c) = run_client(Kind::NodeWs, &a, SOON) else {
+            return;
+        };
+        let s = c.summary();
+        assert_eq!(
+            s["equal"],
+            6,
+            "through the relay to {}: {c}\n{}",
+            server.name(),
+            r.dump()
+        );
+        let ev = r.wait_for("the pair's end", SOON, |ev| {
+            ev.iter()
+                .any(|e| e["event"] == "client" && e["connected"] == false)
+        });
+        let compressed = ev
+            .iter()
+            .any(|e| e["event"] == "message" && e["compressed"] == true);
+        assert_eq!(
+            compressed,
+            !args.is_empty(),
+            "{}: {}",
+            server.name(),
+            r.dump()
+        );
+        assert!(
+            !ev.iter().any(|e| e["event"] == "error"),
+            "{}: {}",
+            server.name(),
+            r.dump()
+        );
+    }
+}
