@@ -3,7 +3,8 @@
 //! and every frame of both legs is shown. Per accepted client: read its upgrade
 //! request (`handshake::accept` judges it is one), send it on (`handshake::relay_request`:
 //! its path after the URL's, its headers, Host replaced, `-H`), give the client the
-//! server's answer as it came (`handshake::relay_exchange`), refusals included; then
+//! server's answer as it came (`handshake::relay_exchange`, on a connect thread),
+//! refusals included; then
 //! move frames both ways through a `forward::Forward` each, which keeps every bit but
 //! the mask. The two sides' TCP ends are relayed too: an end (FIN) on one side is
 //! passed to the other once what was owed to it is written; a broken connection drops
@@ -14,9 +15,11 @@
 //! ask toward the picked leg(s) of the picked pair(s) (`/to client|server|both`,
 //! `/to ID`) as frames of our own, and `/cut` drops a pair's two connections.
 //!
-//! First version: the upstream connect and handshake are blocking, in the accept path,
-//! bounded by `--connect-timeout` (other pairs wait meanwhile); `/wait` and `/expect`
-//! do not see relayed messages.
+//! The upstream connect and handshake block (DNS, proxy, TLS), so each runs on a
+//! thread of its own, bounded by `--connect-timeout`, and hands the stream back through
+//! a channel and the loop's waker; the loop never waits on one server.
+//!
+//! First version: `/wait` and `/expect` do not see relayed messages.
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -83,6 +86,9 @@ pub fn start<S: Sink>(
         .register(&mut listener, LISTENER, Interest::READABLE)
         .map_err(|e| Error::io(format!("relay: poll: {e}")))?;
     let (tx, input) = crate::input::channel(&poll, WAKE, SIGNAL)?;
+    // Connect threads wake the loop as input does (a poll has one waker).
+    let waker = input.waker();
+    let (dialed_tx, dialed_rx) = std::sync::mpsc::channel();
     let a = local.to_string();
     out.emit(&Event::Listening {
         addr: &a,
@@ -119,6 +125,9 @@ pub fn start<S: Sink>(
         abort: false,
         quit: false,
         scratch: vec![0; READ_CHUNK],
+        dialed_tx,
+        dialed_rx,
+        waker,
     };
     Ok((relay, tx))
 }
@@ -149,6 +158,10 @@ pub struct Relay<S: Sink> {
     quit: bool,
     /// The read buffer (`READ_CHUNK`), shared by every pair.
     scratch: Vec<u8>,
+    /// Connect threads report here, and wake the loop.
+    dialed_tx: std::sync::mpsc::Sender<Dialed>,
+    dialed_rx: std::sync::mpsc::Receiver<Dialed>,
+    waker: Arc<mio::Waker>,
 }
 
 /// One side of a pair: its connection, what waits to be sent to it, and the frames
@@ -214,9 +227,28 @@ fn queue(q: &mut OutQ, bytes: Vec<u8>) {
     }
 }
 
+/// A pair whose upstream connection is being made.
+struct Connecting {
+    /// The client's request head and what came after it (`head[end..]`).
+    head: Vec<u8>,
+    end: usize,
+    accepted: handshake::Accepted,
+    /// What is sent upstream.
+    req: HttpHead,
+    started: Instant,
+}
+
+/// A connect thread's result.
+struct Dialed {
+    id: u64,
+    result: Result<(crate::connect::Stream, handshake::RawAnswer), Error>,
+}
+
 enum Phase {
     /// Reading the client's upgrade request.
     Request { head: Vec<u8>, searched: usize },
+    /// The client's request is whole; the server is being reached (a thread).
+    Connecting(Box<Connecting>),
     /// An answer that ends the pair (a refusal, ours or the server's) is on its way to
     /// the client; then its end is awaited.
     Refusing,
@@ -312,6 +344,10 @@ impl<S: Sink> Relay<S> {
                     continue;
                 }
                 if token == WAKE {
+                    // Input, or a connect thread done.
+                    while let Ok(d) = self.dialed_rx.try_recv() {
+                        self.dialed(d);
+                    }
                     continue;
                 }
                 if token == SIGNAL {
@@ -538,6 +574,8 @@ impl<S: Sink> Relay<S> {
         };
         let done = match p.phase {
             Phase::Request { .. } => self.request(&mut p),
+            // Waiting for its connect thread; the client is not read meanwhile.
+            Phase::Connecting(_) => false,
             Phase::Refusing => self.refusing(&mut p),
             Phase::Open => self.open(&mut p),
         };
@@ -561,6 +599,12 @@ impl<S: Sink> Relay<S> {
             self.pairs.insert(id, p);
             return;
         }
+        self.finish_pair(p);
+    }
+
+    /// A pair is over: forget it, and show its end.
+    fn finish_pair(&mut self, mut p: Pair) {
+        let id = p.id;
         self.pool.remove(2 * id);
         self.pool.remove(2 * id + 1);
         let _ = self.poll.registry().deregister(&mut p.client.t.sock);
@@ -743,19 +787,79 @@ impl<S: Sink> Relay<S> {
                 return self.refusing(p);
             }
         };
+        // The upstream connect and handshake block (DNS, proxy, TLS): on a thread of
+        // their own, bounded by --connect-timeout; the loop hears of the end through
+        // the channel and the waker.
         let started = Instant::now();
         let req = handshake::relay_request(&self.up.target, &a.request, &self.up.ask.headers);
         let deadline = started + self.up.connect_timeout;
-        let answer = crate::connect::connect(
-            &self.up.target,
-            self.up.tls.as_ref(),
-            &self.up.proxy,
-            deadline,
-        )
-        .and_then(|mut stream| {
-            handshake::relay_exchange(&mut stream, &req, deadline).map(|a| (stream, a))
-        });
-        let (stream, answer) = match answer {
+        let (target, tls, proxy) = (
+            self.up.target.clone(),
+            self.up.tls.clone(),
+            self.up.proxy.clone(),
+        );
+        let (tx, waker, req2) = (self.dialed_tx.clone(), self.waker.clone(), req.clone());
+        let spawned = std::thread::Builder::new()
+            .name("relay-connect".into())
+            .spawn(move || {
+                let r = crate::connect::connect(&target, tls.as_ref(), &proxy, deadline).and_then(
+                    |mut stream| {
+                        handshake::relay_exchange(&mut stream, &req2, deadline).map(|a| (stream, a))
+                    },
+                );
+                let _ = tx.send(Dialed { id, result: r });
+                let _ = waker.wake();
+            });
+        if let Err(e) = spawned {
+            let e = Error::io(format!("relay: cannot start a connect thread: {e}"));
+            self.say(Some(id), Some(Leg::Server), &Event::Error(&e));
+            return self.refuse(p, 502, &e.msg);
+        }
+        p.phase = Phase::Connecting(Box::new(Connecting {
+            head,
+            end,
+            accepted: a,
+            req,
+            started,
+        }));
+        p.deadline = None;
+        false
+    }
+
+    /// The upstream connect thread of a pair is done: give the client the answer.
+    fn dialed(&mut self, d: Dialed) {
+        let Some(mut p) = self.pairs.remove(&d.id) else {
+            // The pair is gone (its client left): the stream is dropped.
+            return;
+        };
+        let Phase::Connecting(c) = std::mem::replace(&mut p.phase, Phase::Refusing) else {
+            self.pairs.insert(d.id, p);
+            return;
+        };
+        if self.answered(&mut p, *c, d.result) {
+            self.finish_pair(p);
+        } else {
+            self.pairs.insert(d.id, p);
+            self.turn(d.id);
+        }
+    }
+
+    /// The server's answer (or why there is none) for a pair's client.
+    fn answered(
+        &mut self,
+        p: &mut Pair,
+        c: Connecting,
+        result: Result<(crate::connect::Stream, handshake::RawAnswer), Error>,
+    ) -> bool {
+        let id = p.id;
+        let Connecting {
+            head,
+            end,
+            accepted: a,
+            req,
+            started,
+        } = c;
+        let (stream, answer) = match result {
             Ok(x) => x,
             Err(e) => {
                 let e = Error {

@@ -853,3 +853,36 @@ fn node_ws_client_through_relay_to_aiohttp_and_node_ws_with_compression() {
         );
     }
 }
+
+#[test]
+fn a_server_slow_to_answer_holds_up_no_other_client() {
+    // Accepts (the backlog does) and never answers.
+    let hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let up = format!("ws://{}/", hole.local_addr().unwrap());
+    let (r, url) = relay(&up, &["--connect-timeout", "3"]);
+    let addr = url.trim_start_matches("ws://").to_string();
+    let a = addr.clone();
+    let waiting = std::thread::spawn(move || {
+        let t0 = Instant::now();
+        let got = answer(
+            &a,
+            b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        );
+        (got, t0.elapsed())
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let t0 = Instant::now();
+    let got = answer(&addr, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    let took = t0.elapsed();
+    assert!(got.starts_with("HTTP/1.1 400"), "{got:?}");
+    assert!(
+        took < Duration::from_secs(1),
+        "answered while the other waits: {took:?}"
+    );
+    let (got, took) = waiting.join().unwrap();
+    assert!(got.starts_with("HTTP/1.1 502"), "{got:?}\n{}", r.dump());
+    assert!(got.contains("--connect-timeout"), "{got:?}");
+    assert!(took >= Duration::from_millis(2500), "{took:?}");
+    drop(hole);
+}
