@@ -65,6 +65,7 @@ fn render(c: &mut Criterion) {
     let ctx = Ctx {
         t: Duration::from_micros(1_234_567),
         client: None,
+        leg: None,
         stamp: wsdbg::event::Stamp::Relative,
     };
     let opts = Opts::default();

@@ -40,6 +40,7 @@ pub fn run(cfg: Config, start: Instant) -> Result<u8, Error> {
             let mut o = Output::new(printer, start).recording(out.record)?;
             Ok(crate::probe::run(&p, &mut o, out.pipe.verbose))
         }
+        Mode::Relay(r) => relay(*r, out, start),
         Mode::Connect(c) => connect(*c, out, start),
     }
 }
@@ -74,6 +75,33 @@ fn listen(mut l: ListenConfig, out: OutConfig, start: Instant) -> Result<u8, Err
         }
     })?;
     let code = server.run();
+    let _ = io::stdout().flush();
+    Ok(code)
+}
+
+/// `relay`: commands from the REPL when stdin is a terminal, else from stdin.
+fn relay(r: crate::config::RelayConfig, out: OutConfig, start: Instant) -> Result<u8, Error> {
+    if io::stdin().is_terminal() {
+        let state: PromptState = Arc::new(Mutex::new(PromptView::Listen {
+            clients: 0,
+            to: None,
+        }));
+        return with_repl(out.format, out.opts(true), out.record, start, state, |o| {
+            crate::relay::start(r, o, false).map(|(s, tx)| (tx, move || s.run()))
+        });
+    }
+    let stdout = io::stdout();
+    let printer = Printer::new(
+        out.format,
+        out.opts(stdout.is_terminal()),
+        io::BufWriter::with_capacity(64 * 1024, stdout),
+        io::stderr(),
+    );
+    let max = r.upstream.max_size;
+    let o = Output::new(printer, start).recording(out.record)?;
+    let (relay, tx) = crate::relay::start(r, o, true)?;
+    spawn_input(move || input::lines(tx, io::stdin().lock(), LineMode::Commands, max))?;
+    let code = relay.run();
     let _ = io::stdout().flush();
     Ok(code)
 }

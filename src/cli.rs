@@ -101,6 +101,8 @@ pub enum Sub {
     Listen(Box<ListenArgs>),
     /// Check a server's RFC 6455 conformance, one fresh connection per check
     Probe(Box<ProbeArgs>),
+    /// Relay each client to URL, showing every frame of both legs (on 127.0.0.1:9002)
+    Relay(Box<RelayArgs>),
     /// Print a shell completion script
     Completions {
         /// bash, zsh, fish, elvish or powershell
@@ -193,6 +195,35 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
     /// Connection options, as for the client
+    #[command(flatten)]
+    pub conn: LinkArgs,
+    #[command(flatten)]
+    pub out: OutArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RelayArgs {
+    /// Address to bind: HOST, HOST:PORT, PORT (on 127.0.0.1) or :PORT (every interface)
+    #[arg(value_name = "ADDR")]
+    pub addr: Option<String>,
+    /// ws://, wss://, http(s):// or host:port/path of the server each client is relayed to
+    /// (required; alone, the one word is URL)
+    #[arg(value_name = "URL")]
+    pub url: Option<String>,
+    /// Port to listen on (0 picks a free one and prints it)
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Serve wss:// to the clients: certificate chain (PEM); needs --tls-key
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// Private key (PEM) for --tls-cert
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Hold every forwarded frame MS milliseconds (latency)
+    #[arg(long, value_name = "MS")]
+    pub delay: Option<u64>,
+    /// Connection options of the upstream leg, as for the client (-H adds or replaces a
+    /// header of the client's request)
     #[command(flatten)]
     pub conn: LinkArgs,
     #[command(flatten)]
@@ -328,7 +359,7 @@ pub struct ScriptArgs {
     /// Script mode: at end of input, stay until the peer closes (or Ctrl-C)
     #[arg(long)]
     pub keep_open: bool,
-    /// Script mode: at end of input, close once the peer has been quiet for MS
+    /// Script mode: at end of input, close once the peer was quiet for MS
     ///
     /// Quiet counts from the end of input or the last bytes received, whichever is later,
     /// answered or not; 0 closes at once. Without --linger: close once every data message
@@ -489,6 +520,7 @@ impl Cli {
         match &self.cmd {
             Some(Sub::Listen(a)) => a.out.format(),
             Some(Sub::Probe(a)) => a.out.format(),
+            Some(Sub::Relay(a)) => a.out.format(),
             _ => self.out.format(),
         }
     }
@@ -520,6 +552,13 @@ impl Cli {
                     out,
                 })
             }
+            Some(Sub::Relay(args)) => {
+                let out = args.out.config();
+                Ok(Config {
+                    mode: Mode::Relay(Box::new(args.into_config()?)),
+                    out,
+                })
+            }
             Some(Sub::Listen(args)) => {
                 let out = args.out.config();
                 Ok(Config {
@@ -536,6 +575,53 @@ impl Cli {
                 })
             }
         }
+    }
+}
+
+impl RelayArgs {
+    fn into_config(self) -> Result<crate::config::RelayConfig, Error> {
+        // One word is the URL; two are ADDR URL.
+        let (addr, url) =
+            match (self.addr, self.url) {
+                (Some(a), Some(u)) => (Some(a), u),
+                (Some(u), None) => (None, u),
+                _ => return Err(Error::usage(
+                    "relay: expected [ADDR] URL, got no URL (the server each client is relayed to)",
+                )),
+            };
+        let addr =
+            crate::target::bind_addr_or(addr.as_deref(), self.port, crate::target::RELAY_PORT)?;
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(c), Some(k)) => Some(crate::connect::server_tls_config(c, k)?),
+            // clap's `requires` makes sure both or neither are given.
+            _ => None,
+        };
+        if self.conn.compress.is_some() {
+            return Err(Error::usage(
+                "relay: --compress is not taken: permessage-deflate is agreed end to end by the client and the server",
+            ));
+        }
+        if !self.conn.protocols.is_empty() || self.conn.origin.is_some() {
+            return Err(Error::usage(
+                "relay: -p and --origin are not taken: the client's own offer is passed on (use -H to replace a header)",
+            ));
+        }
+        if self.conn.follow_redirects {
+            return Err(Error::usage(
+                "relay: -L is not taken: a redirect is passed to the client as the server gave it",
+            ));
+        }
+        let conn = ConnArgs {
+            link: self.conn,
+            script: ScriptArgs::defaults(),
+        };
+        let connect = conn.into_config(&url)?;
+        Ok(crate::config::RelayConfig {
+            addr,
+            tls,
+            upstream: connect.session,
+            delay: self.delay.filter(|&d| d > 0).map(Duration::from_millis),
+        })
     }
 }
 
@@ -917,7 +1003,7 @@ pub fn usage_error(e: &clap::Error, first: Option<&str>) -> String {
 }
 
 /// The subcommand names a mistyped word is compared with (`probe` is planned).
-pub const SUBCOMMANDS: &[&str] = &["listen", "completions", "probe"];
+pub const SUBCOMMANDS: &[&str] = &["listen", "completions", "probe", "relay"];
 
 /// The URL argument: a bare word that is a near-miss of a subcommand name (`lsten`) is
 /// a usage error, not a host name. Words with a dot, colon or slash are left to the URL

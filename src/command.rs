@@ -72,6 +72,31 @@ pub enum Command {
         code: u16,
         reason: String,
     },
+    /// `relay`: `/to client|server|both`: the leg of the selected pair that commands go
+    /// to (toward the client, toward the server, or both).
+    Leg(LegPick),
+    /// `relay`: drop both TCP connections of the selected pair, with no close frame.
+    Cut,
+}
+
+/// `relay`'s `/to client|server|both`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LegPick {
+    Client,
+    Server,
+    Both,
+}
+
+impl LegPick {
+    /// Does a command go to this leg?
+    pub fn takes(self, leg: crate::event::Leg) -> bool {
+        matches!(
+            (self, leg),
+            (LegPick::Both, _)
+                | (LegPick::Client, crate::event::Leg::Client)
+                | (LegPick::Server, crate::event::Leg::Server)
+        )
+    }
 }
 
 /// The commands of one side: a client has no `/clients`, `/to`, `/kick`; `listen` has
@@ -81,7 +106,10 @@ pub fn commands_for(
 ) -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
     COMMANDS.iter().filter(move |(name, _, _)| {
         let listen_only = matches!(*name, "/clients" | "/to" | "/kick");
-        if listen {
+        if *name == "/cut" {
+            // relay only.
+            false
+        } else if listen {
             *name != "/reconnect"
         } else {
             !listen_only
@@ -129,6 +157,8 @@ impl Command {
             Command::Clients => Some("/clients"),
             Command::To(_) => Some("/to"),
             Command::Kick { .. } => Some("/kick"),
+            Command::Leg(_) => Some("/to"),
+            Command::Cut => Some("/cut"),
             _ => None,
         }
     }
@@ -234,6 +264,11 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
         "/kick ID [CODE [REASON]]",
         "listen: close this client's connection (default 1000)",
     ),
+    (
+        "/cut",
+        "/cut",
+        "relay: drop both TCP connections of the selected pair, no close frame",
+    ),
     ("/help", "/help", "list the commands"),
 ];
 
@@ -334,6 +369,7 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
         "clients" => no_args("/clients", args, Command::Clients),
         "to" => parse_to(args),
         "kick" => parse_kick(args),
+        "cut" => no_args("/cut", args, Command::Cut),
         _ => {
             let command = format!("/{name}");
             let names: Vec<&str> = COMMANDS.iter().map(|(name, _, _)| *name).collect();
@@ -553,6 +589,9 @@ const KICK_EXPECTED: &str = "/kick ID [CODE [REASON]] with ID a client number an
 fn parse_to(args: &str) -> Result<Command, CommandError> {
     match args.trim() {
         "all" | "*" => Ok(Command::To(None)),
+        "client" => Ok(Command::Leg(LegPick::Client)),
+        "server" => Ok(Command::Leg(LegPick::Server)),
+        "both" => Ok(Command::Leg(LegPick::Both)),
         word => match decimal::<u64>(word) {
             Some(id) if id >= 1 => Ok(Command::To(Some(id))),
             _ => Err(error("/to", TO_EXPECTED, word)),
@@ -1447,6 +1486,23 @@ mod tests {
     // COMMANDS and /help.
 
     #[test]
+    fn relay_commands() {
+        for (line, want) in [
+            ("/to client", Command::Leg(LegPick::Client)),
+            ("/to server", Command::Leg(LegPick::Server)),
+            ("/to both", Command::Leg(LegPick::Both)),
+            ("/cut", Command::Cut),
+        ] {
+            assert_eq!(parse(line).unwrap(), want, "{line}");
+        }
+        assert_eq!(parse("/cut now").unwrap_err().command, "/cut");
+        assert!(LegPick::Both.takes(crate::event::Leg::Client));
+        assert!(!LegPick::Server.takes(crate::event::Leg::Client));
+        // /cut is relay's only: not in the client's or listen's /help.
+        assert!(!help_text(false).contains("/cut") && !help_text(true).contains("/cut"));
+    }
+
+    #[test]
     fn commands_table_matches_usage() {
         let names: Vec<&str> = COMMANDS.iter().map(|(name, _, _)| *name).collect();
         assert_eq!(
@@ -1468,6 +1524,7 @@ mod tests {
                 "/clients",
                 "/to",
                 "/kick",
+                "/cut",
                 "/help"
             ]
         );

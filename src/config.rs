@@ -22,6 +22,7 @@ pub enum Mode {
     Connect(Box<ConnectConfig>),
     Listen(Box<ListenConfig>),
     Probe(Box<ProbeOptions>),
+    Relay(Box<RelayConfig>),
     Completions(clap_complete::Shell),
 }
 
@@ -92,6 +93,18 @@ pub struct ListenBehaviour {
     /// How upgrade requests are answered (`--subprotocol`, `--header`, `--reject`,
     /// `--compress`).
     pub accept: ServerOpts,
+}
+
+/// `relay`, checked: where to accept clients, and how to reach the server for each.
+pub struct RelayConfig {
+    pub addr: std::net::SocketAddr,
+    /// `--tls-cert`/`--tls-key`: serve `wss://` to the clients.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// The upstream leg: the URL, `-H` (in `ask.headers`), TLS, proxy, the timeouts and
+    /// `--max-size`. The rest of the client's options do not apply.
+    pub upstream: Options,
+    /// `--delay MS`: hold every forwarded frame this long.
+    pub delay: Option<Duration>,
 }
 
 /// Everything the session needs to know, checked.

@@ -29,6 +29,8 @@ use crate::wire::{self, OpCode};
 pub enum Side {
     Client,
     Listen,
+    /// `relay`: serves like `listen`; commands go to a leg of the selected pair.
+    Relay,
 }
 
 /// The settings the engine follows, checked by `cli`.
@@ -124,6 +126,10 @@ pub enum Act<'a> {
         code: u16,
         reason: &'a str,
     },
+    /// `relay`: `/to client|server|both`.
+    Leg(command::LegPick),
+    /// `relay`: drop the selected pair's connections.
+    Cut,
 }
 
 /// The driver's side of the engine.
@@ -457,7 +463,7 @@ impl Script {
             let ready = port.ready();
             match unit {
                 Input::Eof => {
-                    if matches!(ready, Ready::Open | Ready::Full) || self.cfg.side == Side::Listen {
+                    if matches!(ready, Ready::Open | Ready::Full) || self.cfg.side != Side::Client {
                         self.end_of_input(now, port);
                     } else {
                         self.queue.push_front(Input::Eof);
@@ -617,8 +623,26 @@ impl Script {
                     "{name}: expected in `wsdbg listen` only (a client has one connection)"
                 )))
             }
-            (Side::Listen, Command::Reconnect) => Some(Error::usage(
-                "/reconnect: expected in the client only (listen serves its clients)",
+            (Side::Client, Command::Leg(_) | Command::Cut) => {
+                let name = cmd.listen_only().unwrap_or_default();
+                Some(Error::usage(format!(
+                    "{name}: expected in `wsdbg relay` only (a client has one connection)"
+                )))
+            }
+            (Side::Listen, Command::Leg(_) | Command::Cut) => {
+                let what = match cmd {
+                    Command::Cut => "/cut",
+                    _ => "/to client|server|both",
+                };
+                Some(Error::usage(format!(
+                    "{what}: expected in `wsdbg relay` only (listen's clients have one leg: /to ID|all)"
+                )))
+            }
+            (Side::Listen | Side::Relay, Command::Reconnect) => Some(Error::usage(
+                "/reconnect: expected in the client only (listen and relay serve their clients)",
+            )),
+            (Side::Relay, Command::Kick { .. }) => Some(Error::usage(
+                "/kick: expected in `wsdbg listen` only (in relay: /to ID, /to client|server|both, then /close CODE, or /cut)",
             )),
             _ => None,
         }
@@ -801,12 +825,14 @@ impl Script {
                     reason: &reason,
                 },
             ),
+            Command::Leg(l) => self.send(port, Act::Leg(l)),
+            Command::Cut => self.send(port, Act::Cut),
             Command::Quit => {
                 self.stop = true;
                 self.quit(port);
             }
             Command::Help => {
-                let help = command::help_text(self.cfg.side == Side::Listen);
+                let help = command::help_text(self.cfg.side != Side::Client);
                 port.emit(&Event::Notice(&help));
             }
         }
@@ -873,7 +899,7 @@ impl Script {
     // -- end of input ----------------------------------------------------------------
 
     fn end_of_input(&mut self, now: Instant, port: &mut impl Port) {
-        if self.cfg.side == Side::Listen || self.cfg.keep_open || self.cfg.max_messages.is_some() {
+        if self.cfg.side != Side::Client || self.cfg.keep_open || self.cfg.max_messages.is_some() {
             // A server goes on serving; --keep-open and --max-messages stay until the
             // peer closes, Ctrl-C, or the Nth message.
             return;
@@ -1102,6 +1128,7 @@ pub fn sends(c: &Command) -> bool {
             | Command::Close { .. }
             | Command::Frame(_)
             | Command::Kick { .. }
+            | Command::Cut
     )
 }
 

@@ -303,6 +303,32 @@ impl Default for PromptView {
     }
 }
 
+/// `relay`: the two connections of a pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Leg {
+    /// Between the client and wsdbg.
+    Client,
+    /// Between wsdbg and the server (the relay's URL).
+    Server,
+}
+
+impl Leg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Leg::Client => "client",
+            Leg::Server => "server",
+        }
+    }
+
+    /// The other leg of the pair.
+    pub fn other(self) -> Leg {
+        match self {
+            Leg::Client => Leg::Server,
+            Leg::Server => Leg::Client,
+        }
+    }
+}
+
 /// When and for whom an event happened.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Ctx {
@@ -310,6 +336,8 @@ pub struct Ctx {
     pub t: Duration,
     /// `listen`: which client (1, 2, ...).
     pub client: Option<u64>,
+    /// `relay`: which leg of the pair the event is about.
+    pub leg: Option<Leg>,
     /// What the time column shows (`--timestamps`).
     pub stamp: Stamp,
 }

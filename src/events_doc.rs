@@ -49,7 +49,11 @@ pub const COMMON: &[Field] = &[
     ),
     f(
         "client",
-        "`listen` only: the number of the client an event is about, 1, 2, ...",
+        "`listen` and `relay`: the number of the client (in `relay`, the pair) an event is about, 1, 2, ...",
+    ),
+    f(
+        "leg",
+        "`relay` only, on `frame`, `close`, `disconnected` and the errors of one connection: `client` (between the client and wsdbg) or `server` (between wsdbg and URL); `dir` is as wsdbg sees that leg",
     ),
 ];
 
@@ -84,7 +88,7 @@ pub const EVENTS: &[EventDoc] = &[
     },
     EventDoc {
         name: "listening",
-        meaning: "`listen` is bound and accepting (its first line)",
+        meaning: "`listen` (or `relay`) is bound and accepting (its first line)",
         fields: &[
             f("addr", "the address it listens on, `HOST:PORT`"),
             f("tls", "true when it serves `wss://`"),
@@ -92,7 +96,7 @@ pub const EVENTS: &[EventDoc] = &[
     },
     EventDoc {
         name: "client",
-        meaning: "`listen`: a client connected (after its handshake) or left",
+        meaning: "`listen` and `relay`: a client connected (after its handshake; in `relay`, once the server's 101 was passed to it) or left",
         fields: &[
             f("peer", "the client's address"),
             f("connected", "true when it connected, false when it left"),

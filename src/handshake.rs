@@ -730,6 +730,212 @@ pub fn accept(head: &[u8], opts: &ServerOpts) -> Result<Accepted, Rejected> {
     })
 }
 
+/// `relay`: the request sent to the server for a client's upgrade request: the client's
+/// path and query after the URL's path (and its query), the client's headers in their
+/// order (Origin, cookies, the key, subprotocol and extension offers as it sent them)
+/// with `Host` replaced, the URL's userinfo as `Authorization` when the client sent
+/// none, and each `-H` replacing the first header of its name, else added.
+pub fn relay_request(target: &Target, client: &HttpHead, extra: &[(String, String)]) -> HttpHead {
+    let (base, base_q) = target
+        .path
+        .split_once('?')
+        .unwrap_or((target.path.as_str(), ""));
+    let (cpath, cq) = client
+        .path
+        .split_once('?')
+        .unwrap_or((client.path.as_str(), ""));
+    let mut path = base.trim_end_matches('/').to_string();
+    if !cpath.starts_with('/') {
+        path.push('/');
+    }
+    path.push_str(cpath);
+    let query: Vec<&str> = [base_q, cq].into_iter().filter(|q| !q.is_empty()).collect();
+    if !query.is_empty() {
+        path.push('?');
+        path.push_str(&query.join("&"));
+    }
+    let mut headers: Vec<(String, String)> = client
+        .headers
+        .iter()
+        .map(|(n, v)| {
+            if n.eq_ignore_ascii_case("host") {
+                (n.clone(), target.host_header.clone())
+            } else {
+                (n.clone(), v.clone())
+            }
+        })
+        .collect();
+    if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
+        headers.insert(0, ("Host".into(), target.host_header.clone()));
+    }
+    if let Some(auth) = &target.authorization {
+        if !headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("authorization"))
+        {
+            headers.push(("Authorization".into(), auth.clone()));
+        }
+    }
+    let ours = headers.len();
+    let mut replaced = vec![false; ours];
+    for (name, value) in extra {
+        match (0..ours).find(|&i| !replaced[i] && headers[i].0.eq_ignore_ascii_case(name)) {
+            Some(i) => {
+                replaced[i] = true;
+                headers[i] = (name.clone(), value.clone());
+            }
+            None => headers.push((name.clone(), value.clone())),
+        }
+    }
+    HttpHead {
+        method: "GET".into(),
+        path,
+        headers,
+        ..HttpHead::default()
+    }
+}
+
+/// The bytes of a request head.
+pub fn request_bytes(head: &HttpHead) -> Vec<u8> {
+    encode_request(head)
+}
+
+/// The most of a refusal's body `relay` passes on.
+const RELAY_MAX_BODY: usize = 1 << 20;
+
+/// `relay`: the server's answer, as it came.
+#[derive(Debug, Clone)]
+pub struct RawAnswer {
+    /// The bytes to give the client: interim 1xx heads, the final head and, for a
+    /// refusal, its body (up to 1 MiB).
+    pub raw: Vec<u8>,
+    /// The final head, parsed.
+    pub head: HttpHead,
+    /// After a 101: bytes that came after the head (the server's first frames).
+    pub early: Vec<u8>,
+    /// A refusal's body (what of it came, up to 1 MiB), for the report.
+    pub body: Vec<u8>,
+}
+
+/// `relay`: send `req` and read the answer as it came, all before `deadline`: every
+/// head (1xx included), and a refusal's body as its framing says (Content-Length,
+/// chunked, or to the end of the connection), up to 1 MiB. A body that does not come
+/// whole in time is passed on as far as it came.
+pub fn relay_exchange<S: Read + Write + Deadline>(
+    stream: &mut S,
+    req: &HttpHead,
+    deadline: Instant,
+) -> Result<RawAnswer, Error> {
+    stream
+        .write_all(&encode_request(req))
+        .and_then(|_| stream.flush())
+        .map_err(|e| io_err(e, "sending the handshake request"))?;
+    let mut buf: Vec<u8> = Vec::with_capacity(4096);
+    let mut chunk = [0u8; 4096];
+    // Where the head being looked for starts (past the interim ones).
+    let mut from = 0;
+    let mut searched = 0;
+    let read = |stream: &mut S, chunk: &mut [u8]| -> Result<usize, io::Error> {
+        stream
+            .set_deadline(deadline)
+            .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))?;
+        loop {
+            match stream.read(chunk) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                r => return r,
+            }
+        }
+    };
+    let (head, end) = loop {
+        match head_end(&buf[from..], searched) {
+            Ok(Some(pos)) => {
+                let head = parse_response(&buf[from..from + pos])?;
+                if (100..200).contains(&head.status) && head.status != 101 {
+                    from += pos;
+                    searched = 0;
+                    continue;
+                }
+                break (head, from + pos);
+            }
+            Ok(None) => searched = buf.len() - from,
+            Err(max) => {
+                return Err(Error::handshake(format!(
+                    "expected an HTTP response head of at most {max} bytes, got more"
+                )))
+            }
+        }
+        if buf.len() > MAX_HEAD * 2 {
+            return Err(Error::handshake(format!(
+                "expected an HTTP response head of at most {MAX_HEAD} bytes (interim 1xx responses included), got more"
+            )));
+        }
+        let n = match read(stream, &mut chunk) {
+            Ok(n) => n,
+            Err(e) if is_timeout(&e) => {
+                return Err(Error::timeout(format!(
+                    "reading the handshake response: no complete response head before --connect-timeout ({} bytes of it received)",
+                    buf.len()
+                )))
+            }
+            Err(e) => return Err(io_err(e, "reading the handshake response")),
+        };
+        if n == 0 {
+            return Err(Error::handshake(if buf.is_empty() {
+                "the server closed the connection without answering the handshake".to_string()
+            } else {
+                format!(
+                    "the server closed the connection in the middle of the response head ({} bytes)",
+                    buf.len()
+                )
+            }));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    if head.status == 101 {
+        let early = buf.split_off(end);
+        return Ok(RawAnswer {
+            raw: buf,
+            head,
+            early,
+            body: Vec::new(),
+        });
+    }
+    let chunked = header(&head, "transfer-encoding")
+        .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
+    let framing = match header(&head, "content-length").map(str::trim) {
+        _ if chunked => Framing::Chunked,
+        Some(v) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => {
+            Framing::Length(v.parse::<u64>().unwrap_or(u64::MAX))
+        }
+        _ => Framing::Close,
+    };
+    let done = |body: &[u8]| match framing {
+        Framing::Length(n) => body.len() as u64 >= n,
+        Framing::Chunked => dechunk(body).1,
+        Framing::Close => false,
+    };
+    while !done(&buf[end..]) && buf.len() - end < RELAY_MAX_BODY {
+        match read(stream, &mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    if let Framing::Length(n) = framing {
+        let keep = usize::try_from(n).map_or(buf.len(), |n| end.saturating_add(n).min(buf.len()));
+        buf.truncate(keep);
+    }
+    let body = match framing {
+        Framing::Chunked => dechunk(&buf[end..]).0,
+        _ => buf[end..].to_vec(),
+    };
+    Ok(RawAnswer {
+        raw: buf,
+        head,
+        early: Vec::new(),
+        body,
+    })
+}
+
 /// Bytes that start a TLS record (an alert or a handshake, TLS 1.0 to 1.3) where an
 /// HTTP response should be: the server expected `wss://`.
 fn speaks_tls(b: &[u8]) -> bool {
@@ -913,6 +1119,42 @@ fn dechunk(raw: &[u8]) -> (Vec<u8>, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relay_request_appends_the_path_and_replaces_host() {
+        let client = HttpHead {
+            method: "GET".into(),
+            path: "/chat?room=1".into(),
+            headers: vec![
+                ("Host".into(), "relay:9002".into()),
+                ("Cookie".into(), "a=1".into()),
+                ("Origin".into(), "http://o".into()),
+            ],
+            ..HttpHead::default()
+        };
+        for (url, path) in [
+            ("ws://s:1/", "/chat?room=1"),
+            ("ws://s:1/api/", "/api/chat?room=1"),
+            ("ws://s:1/api?k=2", "/api/chat?k=2&room=1"),
+        ] {
+            let t = crate::target::parse(url).unwrap();
+            let extra = [
+                ("origin".to_string(), "http://o2".to_string()),
+                ("X-A".to_string(), "1".to_string()),
+            ];
+            let r = relay_request(&t, &client, &extra);
+            assert_eq!(r.path, path, "{url}");
+            assert_eq!(
+                r.headers,
+                vec![
+                    ("Host".to_string(), "s:1".to_string()),
+                    ("Cookie".to_string(), "a=1".to_string()),
+                    ("origin".to_string(), "http://o2".to_string()),
+                    ("X-A".to_string(), "1".to_string()),
+                ]
+            );
+        }
+    }
 
     #[test]
     fn request_has_ws_headers_in_order_and_user_headers() {

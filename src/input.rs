@@ -384,6 +384,12 @@ pub enum Sigint {
 }
 
 impl InputRx {
+    /// The loop's waker (its `wake` token), for another thread of the driver to wake
+    /// the loop with (a poll has one waker).
+    pub fn waker(&self) -> Arc<Waker> {
+        self.waker.clone()
+    }
+
     /// The signal token was readable: was it Ctrl-C, and the first one?
     pub fn sigint(&mut self) -> Sigint {
         let mut got = false;

@@ -6,14 +6,16 @@
 //!   driver) -> `exit` (the one place a code is chosen).
 //! - drivers, loops that wait on sockets and timers and move bytes: `session` (the
 //!   client: connect, redirects, reconnect), `listen` (N clients on one event loop),
-//!   `probe` (checks as data).
+//!   `probe` (checks as data), `relay` (pairs: a client and its own connection to the
+//!   server, frames forwarded as they came).
 //! - session engine, no I/O, the clock passed in: `engine` (commands, `/wait`,
 //!   `/expect`, lingering, behaviours, the outcome) over `command` (the grammar);
 //!   `flow` (what a connection holds, when a driver stops reading: high-water mark,
 //!   server-wide bound).
 //! - protocol core, no I/O: `protocol` (one connection: decode, check, reassemble,
 //!   closing handshake and its deadlines) over `wire` (frames, opcodes, rules) and
-//!   `deflate`.
+//!   `deflate`; `forward` (one direction of a relayed connection: decode, check, re-mask,
+//!   the original bits kept).
 //! - network: `connect` (TCP, Unix sockets, TLS, `--resolve`/`--connect-to`,
 //!   `--header-cmd`), `proxy`, `handshake`, `transport`, `target`, `cookies` (the jar,
 //!   no I/O).
@@ -34,6 +36,7 @@ pub mod event;
 pub mod events_doc;
 pub mod exit;
 pub mod flow;
+pub mod forward;
 pub mod generation;
 pub mod handshake;
 mod input;
@@ -43,6 +46,7 @@ mod outq;
 mod probe;
 pub mod protocol;
 mod proxy;
+mod relay;
 pub mod render;
 mod repl;
 mod session;

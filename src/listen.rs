@@ -599,6 +599,8 @@ impl<S: Sink> Port for Serve<'_, S> {
             Act::Quit => self.quit = true,
             // The engine refuses /reconnect on listen's side.
             Act::Reconnect => {}
+            // The engine refuses relay's commands on listen's side.
+            Act::Leg(_) | Act::Cut => {}
         }
         Ok(())
     }

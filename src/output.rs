@@ -17,6 +17,8 @@ pub struct Output<W: Write, E: Write> {
     pub printer: Printer<W, E>,
     pub start: Instant,
     pub client: Option<u64>,
+    /// `relay`: the leg the events that follow are about.
+    pub leg: Option<crate::event::Leg>,
     /// The REPL's prompt state, when there is a REPL.
     pub prompt: Option<Arc<Mutex<PromptView>>>,
     broken: bool,
@@ -30,6 +32,7 @@ impl<W: Write, E: Write> Output<W, E> {
             printer,
             start,
             client: None,
+            leg: None,
             prompt: None,
             broken: false,
             record: None,
@@ -76,6 +79,7 @@ impl<W: Write, E: Write> Sink for Output<W, E> {
         let ctx = Ctx {
             t: self.start.elapsed(),
             client: self.client,
+            leg: self.leg,
             stamp: self.printer.opts.timestamps.now(),
         };
         if let Some(rec) = &mut self.record {
@@ -102,6 +106,10 @@ impl<W: Write, E: Write> Sink for Output<W, E> {
 
     fn client(&mut self, id: Option<u64>) {
         self.client = id;
+    }
+
+    fn leg(&mut self, leg: Option<crate::event::Leg>) {
+        self.leg = leg;
     }
 
     fn state(&mut self, state: ConnState) {

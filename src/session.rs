@@ -47,6 +47,8 @@ pub trait Sink {
     fn prompt(&mut self, _view: crate::event::PromptView) {}
     /// The events that follow are about this client of `listen` (or none).
     fn client(&mut self, _id: Option<u64>) {}
+    /// `relay`: the events that follow are about this leg of the pair (or none).
+    fn leg(&mut self, _leg: Option<crate::event::Leg>) {}
 }
 
 const SECOND: Duration = Duration::from_secs(1);
@@ -192,7 +194,7 @@ impl<S: Sink> Port for Wire<'_, S> {
             }
             Act::Quit => self.tx.close(d, Some(1000), ""),
             // The engine refuses listen's commands on the client's side.
-            Act::Clients | Act::To(_) | Act::Kick { .. } => {}
+            Act::Clients | Act::To(_) | Act::Kick { .. } | Act::Leg(_) | Act::Cut => {}
         }
         Ok(())
     }

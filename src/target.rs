@@ -256,6 +256,32 @@ pub const LISTEN_PORT: u16 = 9001;
 /// Where `listen` binds: `[ADDR]` (HOST, HOST:PORT, an IP, a bare PORT meaning
 /// 127.0.0.1:PORT, or `:PORT` meaning every interface) and `--port`, which wins.
 pub fn bind_addr(addr: Option<&str>, port: Option<u16>) -> Result<SocketAddr, Error> {
+    bind_addr_or(addr, port, LISTEN_PORT)
+}
+
+/// The port `relay` binds when none is given.
+pub const RELAY_PORT: u16 = 9002;
+
+/// `bind_addr`, with `default` as the port when neither ADDR nor `--port` gives one.
+pub fn bind_addr_or(
+    addr: Option<&str>,
+    port: Option<u16>,
+    default: u16,
+) -> Result<SocketAddr, Error> {
+    let port = match addr {
+        None => port.or(Some(default)),
+        Some(a) => {
+            let bare = a.trim_start_matches('[').trim_end_matches(']');
+            let has_port = a.bytes().all(|b| b.is_ascii_digit())
+                || a.parse::<SocketAddr>().is_ok()
+                || (bare.parse::<IpAddr>().is_err() && a.contains(':'));
+            if has_port {
+                port
+            } else {
+                port.or(Some(default))
+            }
+        }
+    };
     let a = addr.unwrap_or("127.0.0.1");
     // A bare number is a port on this machine, never an IPv4 address (getaddrinfo
     // reads 8941 as 0.0.34.237).

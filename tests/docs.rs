@@ -202,6 +202,7 @@ fn data() -> Data {
 const CTX: Ctx = Ctx {
     t: Duration::from_millis(1250),
     client: None,
+    leg: None,
     stamp: wsdbg::event::Stamp::Relative,
 };
 
@@ -210,7 +211,16 @@ const CTX: Ctx = Ctx {
 const CLIENT: Ctx = Ctx {
     t: Duration::from_millis(1250),
     client: Some(1),
+    leg: None,
     stamp: wsdbg::event::Stamp::Wall(Duration::from_millis(1_796_233_201_123)),
+};
+
+/// As `relay` prints a frame: about pair 1, on its server leg.
+const RELAY: Ctx = Ctx {
+    t: Duration::from_millis(1250),
+    client: Some(1),
+    leg: Some(wsdbg::event::Leg::Server),
+    stamp: wsdbg::event::Stamp::Relative,
 };
 
 fn frame(dir: Dir, opcode: u8, mask: Option<[u8; 4]>, payload: &[u8]) -> Event<'_> {
@@ -241,6 +251,7 @@ fn samples(t: Tag, d: &Data) -> Vec<(Ctx, Event<'_>)> {
             (CTX, frame(Dir::Out, 8, key, b"\x03\xe8bye")),
             (CTX, frame(Dir::In, 8, None, b"")),
             (CTX, frame(Dir::In, 3, None, b"x")),
+            (RELAY, frame(Dir::Out, 1, key, b"hi")),
         ],
         Tag::Message => vec![
             (

@@ -137,6 +137,7 @@ fn at(ms: u64) -> Ctx {
     Ctx {
         t: Duration::from_millis(ms),
         client: None,
+        leg: None,
         stamp: wsdbg::event::Stamp::Relative,
     }
 }
@@ -145,6 +146,7 @@ fn at_client(ms: u64, n: u64) -> Ctx {
     Ctx {
         t: Duration::from_millis(ms),
         client: Some(n),
+        leg: None,
         stamp: wsdbg::event::Stamp::Relative,
     }
 }

@@ -576,6 +576,20 @@ fn tail(buf: &mut Vec<u8>, t: f64, client: Option<u64>) {
     buf.extend_from_slice(b"}\n");
 }
 
+/// `relay`: `,"leg":"client"` (or `"server"`), then `--timestamps wall`'s time, before
+/// the closing brace of the line that ends `buf`.
+fn add_ctx(buf: &mut Vec<u8>, ctx: &Ctx) {
+    if let Some(leg) = ctx.leg {
+        if buf.ends_with(b"}\n") {
+            buf.truncate(buf.len() - 2);
+            buf.extend_from_slice(b",\"leg\":\"");
+            buf.extend_from_slice(leg.as_str().as_bytes());
+            buf.extend_from_slice(b"\"}\n");
+        }
+    }
+    add_time(buf, ctx.stamp);
+}
+
 /// `--timestamps wall`: `,"time":"RFC 3339"` before the closing brace of the line that
 /// ends `buf` (every event has it then; `t` stays the seconds since start).
 fn add_time(buf: &mut Vec<u8>, stamp: Stamp) {
@@ -691,7 +705,7 @@ pub(super) fn emit<W: Write, E: Write>(
         Event::Frame(f) => {
             frame(buf, &mut p.out, &f, t, client)?;
             return {
-                add_time(buf, ctx.stamp);
+                add_ctx(buf, ctx);
                 p.out.write_all(buf)
             };
         }
@@ -704,7 +718,7 @@ pub(super) fn emit<W: Write, E: Write>(
         } => {
             message(buf, &mut p.out, dir, kind, payload, frames, wire, t, client)?;
             return {
-                add_time(buf, ctx.stamp);
+                add_ctx(buf, ctx);
                 p.out.write_all(buf)
             };
         }
@@ -787,7 +801,7 @@ pub(super) fn emit<W: Write, E: Write>(
                 },
             )?;
             {
-                add_time(buf, ctx.stamp);
+                add_ctx(buf, ctx);
                 p.out.write_all(buf)
             }?;
             buf.clear();
@@ -805,7 +819,7 @@ pub(super) fn emit<W: Write, E: Write>(
                 },
             )?;
             {
-                add_time(buf, ctx.stamp);
+                add_ctx(buf, ctx);
                 p.out.write_all(buf)
             }?;
             buf.clear();
@@ -826,12 +840,12 @@ pub(super) fn emit<W: Write, E: Write>(
             )?;
             if ok {
                 return {
-                    add_time(buf, ctx.stamp);
+                    add_ctx(buf, ctx);
                     p.out.write_all(buf)
                 };
             }
             {
-                add_time(buf, ctx.stamp);
+                add_ctx(buf, ctx);
                 p.out.write_all(buf)
             }?;
             buf.clear();
@@ -937,7 +951,7 @@ pub(super) fn emit<W: Write, E: Write>(
         )?,
     }
     {
-        add_time(buf, ctx.stamp);
+        add_ctx(buf, ctx);
         p.out.write_all(buf)
     }
 }

@@ -22,7 +22,7 @@ use super::Printer;
 use crate::error::{Error, Kind};
 use crate::event::{
     close_code_name, close_parts, CloseFrame, Ctx, Dir, Event, FrameEv, Handshake, Info, Initiator,
-    MsgType, OpCode, Stamp,
+    Leg, MsgType, OpCode, Stamp,
 };
 
 /// Text payloads longer than this many bytes are cut (at a char boundary), unless
@@ -267,14 +267,19 @@ fn stamp(buf: &mut Vec<u8>, paint: Paint, mark: Mark, ctx: &Ctx) {
         Stamp::None => {}
     }
     if let Some(n) = ctx.client {
-        client_tag(buf, n);
+        client_tag(buf, n, ctx.leg);
         buf.push(b' ');
     }
 }
 
-fn client_tag(buf: &mut Vec<u8>, n: u64) {
+/// `[#N]`; in `relay`, `[#N client]` or `[#N server]`: the leg.
+fn client_tag(buf: &mut Vec<u8>, n: u64, leg: Option<Leg>) {
     buf.extend_from_slice(b"[#");
     esc::num(buf, n);
+    if let Some(leg) = leg {
+        buf.push(b' ');
+        buf.extend_from_slice(leg.as_str().as_bytes());
+    }
     buf.push(b']');
 }
 
@@ -353,7 +358,7 @@ fn code_name(buf: &mut Vec<u8>, paint: Paint, code: u16) {
 /// Data messages in progress, by client and direction: is it text? A continuation
 /// frame is shown as text (when valid UTF-8) or hex following its message's first frame.
 #[derive(Default)]
-pub(super) struct Fragments(Vec<(Option<u64>, Dir, bool)>);
+pub(super) struct Fragments(Vec<(Option<u64>, Option<Leg>, Dir, bool)>);
 
 impl Fragments {
     /// Whether the payload of `f` is text, as far as we know.
@@ -361,23 +366,23 @@ impl Fragments {
         let at = self
             .0
             .iter()
-            .position(|&(c, d, _)| c == ctx.client && d == f.dir);
+            .position(|&(c, l, d, _)| c == ctx.client && l == ctx.leg && d == f.dir);
         match f.opcode {
             OpCode::Text | OpCode::Binary => {
                 let text = f.opcode == OpCode::Text;
                 match (at, f.fin) {
-                    (Some(i), false) => self.0[i].2 = text,
+                    (Some(i), false) => self.0[i].3 = text,
                     (Some(i), true) => {
                         self.0.swap_remove(i);
                     }
-                    (None, false) => self.0.push((ctx.client, f.dir, text)),
+                    (None, false) => self.0.push((ctx.client, ctx.leg, f.dir, text)),
                     (None, true) => {}
                 }
                 text
             }
             OpCode::Continue => {
                 // A continuation with no start seen: text when it is valid UTF-8.
-                let text = at.is_none_or(|i| self.0[i].2);
+                let text = at.is_none_or(|i| self.0[i].3);
                 if let (Some(i), true) = (at, f.fin) {
                     self.0.swap_remove(i);
                 }
@@ -389,7 +394,7 @@ impl Fragments {
     }
 
     fn forget(&mut self, client: Option<u64>) {
-        self.0.retain(|&(c, _, _)| c != client);
+        self.0.retain(|&(c, _, _, _)| c != client);
     }
 }
 
@@ -618,7 +623,7 @@ pub(super) fn error(
     paint.put(buf, Style::BoldFg(Color::Red), b"error:");
     buf.push(b' ');
     if let Some(n) = ctx.client {
-        client_tag(buf, n);
+        client_tag(buf, n, ctx.leg);
         buf.push(b' ');
     }
     match e.kind {
@@ -671,7 +676,7 @@ pub(super) fn warning(buf: &mut Vec<u8>, paint: Paint, ctx: &Ctx, msg: &str) {
     paint.put(buf, Style::BoldFg(Color::Yellow), b"warning:");
     buf.push(b' ');
     if let Some(n) = ctx.client {
-        client_tag(buf, n);
+        client_tag(buf, n, ctx.leg);
         buf.push(b' ');
     }
     buf.extend_from_slice(msg.as_bytes());
