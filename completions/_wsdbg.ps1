@@ -83,6 +83,7 @@ Register-ArgumentCompleter -Native -CommandName 'wsdbg' -ScriptBlock {
             [CompletionResult]::new('listen', 'listen', [CompletionResultType]::ParameterValue, 'A local WebSocket echo server for trying things out (default 127.0.0.1:9001)')
             [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Check a server''s RFC 6455 conformance, one fresh connection per check')
             [CompletionResult]::new('relay', 'relay', [CompletionResultType]::ParameterValue, 'Relay each client to URL, showing every frame of both legs (on 127.0.0.1:9002)')
+            [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Play the client''s side of a recording against URL and compare the replies')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -212,6 +213,50 @@ Register-ArgumentCompleter -Native -CommandName 'wsdbg' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'wsdbg;replay' {
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Extra handshake header ''Name: value'' (repeatable)')
+            [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Extra handshake header ''Name: value'' (repeatable)')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Offer a subprotocol (Sec-WebSocket-Protocol), repeatable')
+            [CompletionResult]::new('--protocol', '--protocol', [CompletionResultType]::ParameterName, 'Offer a subprotocol (Sec-WebSocket-Protocol), repeatable')
+            [CompletionResult]::new('--origin', '--origin', [CompletionResultType]::ParameterName, 'Origin header')
+            [CompletionResult]::new('--cacert', '--cacert', [CompletionResultType]::ParameterName, 'Trust the CA certificates in this PEM file (besides the web roots)')
+            [CompletionResult]::new('--cert', '--cert', [CompletionResultType]::ParameterName, 'Client certificate chain (PEM) for mutual TLS; needs --key')
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Private key (PEM: PKCS#8, PKCS#1 or SEC1) for --cert')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'TCP + TLS + handshake deadline in seconds')
+            [CompletionResult]::new('--close-timeout', '--close-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for the peer''s close reply')
+            [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'Largest message accepted; beyond it close with 1009')
+            [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'Proxy: http://[user:pass@]host:port, socks5:// or socks5h://')
+            [CompletionResult]::new('--compress', '--compress', [CompletionResultType]::ParameterName, 'Offer permessage-deflate and show what it did; =PARAMS to ask for more')
+            [CompletionResult]::new('--resolve', '--resolve', [CompletionResultType]::ParameterName, 'Connect to ADDR for HOST:PORT (Host, SNI and the certificate keep HOST), as curl''s')
+            [CompletionResult]::new('--connect-to', '--connect-to', [CompletionResultType]::ParameterName, 'Connect to HOST2:PORT2 instead of HOST:PORT (Host, SNI and the certificate keep HOST), as curl''s')
+            [CompletionResult]::new('--header-cmd', '--header-cmd', [CompletionResultType]::ParameterName, 'Run CMD (sh -c) before every connection attempt; each line it prints is a header')
+            [CompletionResult]::new('--cookie', '--cookie', [CompletionResultType]::ParameterName, 'Send these cookies: ''name=value; ...'', or a Netscape cookie file (as curl writes)')
+            [CompletionResult]::new('--cookie-jar', '--cookie-jar', [CompletionResultType]::ParameterName, 'At the end, write every cookie sent or set (Netscape format, as curl''s)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour (NO_COLOR in the environment means never)')
+            [CompletionResult]::new('--timestamps', '--timestamps', [CompletionResultType]::ParameterName, 'Time column: seconds since start, wall-clock time (RFC 3339 UTC, ms), or none')
+            [CompletionResult]::new('--record', '--record', [CompletionResultType]::ParameterName, 'Also write every event as JSON lines (the --json events) to FILE')
+            [CompletionResult]::new('--max-payload', '--max-payload', [CompletionResultType]::ParameterName, 'Pretty output: cut payloads at N bytes (default: text 256, binary 64)')
+            [CompletionResult]::new('--to-script', '--to-script', [CompletionResultType]::ParameterName, 'Print the recording as a script of the command grammar (sends and /expect lines) instead of running it')
+            [CompletionResult]::new('--fail-fast', '--fail-fast', [CompletionResultType]::ParameterName, 'Stop at the first reply that differs (close 1000, exit 4)')
+            [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Do not verify the server certificate (prints a warning)')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the server certificate (prints a warning)')
+            [CompletionResult]::new('-L', '-L ', [CompletionResultType]::ParameterName, 'Follow 3xx answers to the handshake (at most 10; wss -> ws refused)')
+            [CompletionResult]::new('--follow-redirects', '--follow-redirects', [CompletionResultType]::ParameterName, 'Follow 3xx answers to the handshake (at most 10; wss -> ws refused)')
+            [CompletionResult]::new('--no-proxy', '--no-proxy', [CompletionResultType]::ParameterName, 'Ignore the proxy environment variables')
+            [CompletionResult]::new('-4', '-4', [CompletionResultType]::ParameterName, 'Use IPv4 addresses only')
+            [CompletionResult]::new('--ipv4', '--ipv4', [CompletionResultType]::ParameterName, 'Use IPv4 addresses only')
+            [CompletionResult]::new('-6', '-6', [CompletionResultType]::ParameterName, 'Use IPv6 addresses only')
+            [CompletionResult]::new('--ipv6', '--ipv6', [CompletionResultType]::ParameterName, 'Use IPv6 addresses only')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Same as --output json')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Pretty output: also print the handshake headers')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Pretty output: also print the handshake headers')
+            [CompletionResult]::new('--full', '--full', [CompletionResultType]::ParameterName, 'Pretty output: show payloads in full, never cut')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'wsdbg;completions' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -221,6 +266,7 @@ Register-ArgumentCompleter -Native -CommandName 'wsdbg' -ScriptBlock {
             [CompletionResult]::new('listen', 'listen', [CompletionResultType]::ParameterValue, 'A local WebSocket echo server for trying things out (default 127.0.0.1:9001)')
             [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Check a server''s RFC 6455 conformance, one fresh connection per check')
             [CompletionResult]::new('relay', 'relay', [CompletionResultType]::ParameterValue, 'Relay each client to URL, showing every frame of both legs (on 127.0.0.1:9002)')
+            [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Play the client''s side of a recording against URL and compare the replies')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -232,6 +278,9 @@ Register-ArgumentCompleter -Native -CommandName 'wsdbg' -ScriptBlock {
             break
         }
         'wsdbg;help;relay' {
+            break
+        }
+        'wsdbg;help;replay' {
             break
         }
         'wsdbg;help;completions' {

@@ -80,6 +80,7 @@ set edit:completion:arg-completer[wsdbg] = {|@words|
             cand listen 'A local WebSocket echo server for trying things out (default 127.0.0.1:9001)'
             cand probe 'Check a server''s RFC 6455 conformance, one fresh connection per check'
             cand relay 'Relay each client to URL, showing every frame of both legs (on 127.0.0.1:9002)'
+            cand replay 'Play the client''s side of a recording against URL and compare the replies'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -205,6 +206,49 @@ set edit:completion:arg-completer[wsdbg] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'wsdbg;replay'= {
+            cand -H 'Extra handshake header ''Name: value'' (repeatable)'
+            cand --header 'Extra handshake header ''Name: value'' (repeatable)'
+            cand -p 'Offer a subprotocol (Sec-WebSocket-Protocol), repeatable'
+            cand --protocol 'Offer a subprotocol (Sec-WebSocket-Protocol), repeatable'
+            cand --origin 'Origin header'
+            cand --cacert 'Trust the CA certificates in this PEM file (besides the web roots)'
+            cand --cert 'Client certificate chain (PEM) for mutual TLS; needs --key'
+            cand --key 'Private key (PEM: PKCS#8, PKCS#1 or SEC1) for --cert'
+            cand --connect-timeout 'TCP + TLS + handshake deadline in seconds'
+            cand --close-timeout 'Seconds to wait for the peer''s close reply'
+            cand --max-size 'Largest message accepted; beyond it close with 1009'
+            cand --proxy 'Proxy: http://[user:pass@]host:port, socks5:// or socks5h://'
+            cand --compress 'Offer permessage-deflate and show what it did; =PARAMS to ask for more'
+            cand --resolve 'Connect to ADDR for HOST:PORT (Host, SNI and the certificate keep HOST), as curl''s'
+            cand --connect-to 'Connect to HOST2:PORT2 instead of HOST:PORT (Host, SNI and the certificate keep HOST), as curl''s'
+            cand --header-cmd 'Run CMD (sh -c) before every connection attempt; each line it prints is a header'
+            cand --cookie 'Send these cookies: ''name=value; ...'', or a Netscape cookie file (as curl writes)'
+            cand --cookie-jar 'At the end, write every cookie sent or set (Netscape format, as curl''s)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --color 'Colour (NO_COLOR in the environment means never)'
+            cand --timestamps 'Time column: seconds since start, wall-clock time (RFC 3339 UTC, ms), or none'
+            cand --record 'Also write every event as JSON lines (the --json events) to FILE'
+            cand --max-payload 'Pretty output: cut payloads at N bytes (default: text 256, binary 64)'
+            cand --to-script 'Print the recording as a script of the command grammar (sends and /expect lines) instead of running it'
+            cand --fail-fast 'Stop at the first reply that differs (close 1000, exit 4)'
+            cand -k 'Do not verify the server certificate (prints a warning)'
+            cand --insecure 'Do not verify the server certificate (prints a warning)'
+            cand -L 'Follow 3xx answers to the handshake (at most 10; wss -> ws refused)'
+            cand --follow-redirects 'Follow 3xx answers to the handshake (at most 10; wss -> ws refused)'
+            cand --no-proxy 'Ignore the proxy environment variables'
+            cand -4 'Use IPv4 addresses only'
+            cand --ipv4 'Use IPv4 addresses only'
+            cand -6 'Use IPv6 addresses only'
+            cand --ipv6 'Use IPv6 addresses only'
+            cand --json 'Same as --output json'
+            cand -v 'Pretty output: also print the handshake headers'
+            cand --verbose 'Pretty output: also print the handshake headers'
+            cand --full 'Pretty output: show payloads in full, never cut'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'wsdbg;completions'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -213,6 +257,7 @@ set edit:completion:arg-completer[wsdbg] = {|@words|
             cand listen 'A local WebSocket echo server for trying things out (default 127.0.0.1:9001)'
             cand probe 'Check a server''s RFC 6455 conformance, one fresh connection per check'
             cand relay 'Relay each client to URL, showing every frame of both legs (on 127.0.0.1:9002)'
+            cand replay 'Play the client''s side of a recording against URL and compare the replies'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -221,6 +266,8 @@ set edit:completion:arg-completer[wsdbg] = {|@words|
         &'wsdbg;help;probe'= {
         }
         &'wsdbg;help;relay'= {
+        }
+        &'wsdbg;help;replay'= {
         }
         &'wsdbg;help;completions'= {
         }

@@ -80,6 +80,7 @@ complete -c wsdbg -n "__fish_wsdbg_needs_command" -s V -l version -d 'Print vers
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -a "listen" -d 'A local WebSocket echo server for trying things out (default 127.0.0.1:9001)'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -a "probe" -d 'Check a server\'s RFC 6455 conformance, one fresh connection per check'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -a "relay" -d 'Relay each client to URL, showing every frame of both legs (on 127.0.0.1:9002)'
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -a "replay" -d 'Play the client\'s side of a recording against URL and compare the replies'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -a "completions" -d 'Print a shell completion script'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l port -d 'Port to listen on (0 picks a free one and prints it)' -r
@@ -196,9 +197,49 @@ complete -c wsdbg -n "__fish_wsdbg_using_subcommand relay" -l json -d 'Same as -
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand relay" -s v -l verbose -d 'Pretty output: also print the handshake headers'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand relay" -l full -d 'Pretty output: show payloads in full, never cut'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand relay" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -s H -l header -d 'Extra handshake header \'Name: value\' (repeatable)' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -s p -l protocol -d 'Offer a subprotocol (Sec-WebSocket-Protocol), repeatable' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l origin -d 'Origin header' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l cacert -d 'Trust the CA certificates in this PEM file (besides the web roots)' -r -F
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l cert -d 'Client certificate chain (PEM) for mutual TLS; needs --key' -r -F
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l key -d 'Private key (PEM: PKCS#8, PKCS#1 or SEC1) for --cert' -r -F
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l connect-timeout -d 'TCP + TLS + handshake deadline in seconds' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l close-timeout -d 'Seconds to wait for the peer\'s close reply' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l max-size -d 'Largest message accepted; beyond it close with 1009' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l proxy -d 'Proxy: http://[user:pass@]host:port, socks5:// or socks5h://' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l compress -d 'Offer permessage-deflate and show what it did; =PARAMS to ask for more' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l resolve -d 'Connect to ADDR for HOST:PORT (Host, SNI and the certificate keep HOST), as curl\'s' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l connect-to -d 'Connect to HOST2:PORT2 instead of HOST:PORT (Host, SNI and the certificate keep HOST), as curl\'s' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l header-cmd -d 'Run CMD (sh -c) before every connection attempt; each line it prints is a header' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l cookie -d 'Send these cookies: \'name=value; ...\', or a Netscape cookie file (as curl writes)' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l cookie-jar -d 'At the end, write every cookie sent or set (Netscape format, as curl\'s)' -r -F
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -s o -l output -d 'Output format' -r -f -a "pretty\t'Every frame both ways, one line each, for people'
+json\t'One JSON object per line, first key "event"'
+payload\t'Each received message\'s payload, one per line (binary as hex)'
+raw\t'Each received message\'s payload as bytes, nothing added'"
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l color -d 'Colour (NO_COLOR in the environment means never)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l timestamps -d 'Time column: seconds since start, wall-clock time (RFC 3339 UTC, ms), or none' -r -f -a "relative\t'Seconds since start'
+wall\t'Wall-clock time, RFC 3339 in UTC with milliseconds'
+none\t'No time column'"
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l record -d 'Also write every event as JSON lines (the --json events) to FILE' -r -F
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l max-payload -d 'Pretty output: cut payloads at N bytes (default: text 256, binary 64)' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l to-script -d 'Print the recording as a script of the command grammar (sends and /expect lines) instead of running it'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l fail-fast -d 'Stop at the first reply that differs (close 1000, exit 4)'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -s k -l insecure -d 'Do not verify the server certificate (prints a warning)'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -s L -l follow-redirects -d 'Follow 3xx answers to the handshake (at most 10; wss -> ws refused)'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l no-proxy -d 'Ignore the proxy environment variables'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l json -d 'Same as --output json'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -s v -l verbose -d 'Pretty output: also print the handshake headers'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l full -d 'Pretty output: show payloads in full, never cut'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c wsdbg -n "__fish_wsdbg_using_subcommand help; and not __fish_seen_subcommand_from listen probe relay completions help" -f -a "listen" -d 'A local WebSocket echo server for trying things out (default 127.0.0.1:9001)'
-complete -c wsdbg -n "__fish_wsdbg_using_subcommand help; and not __fish_seen_subcommand_from listen probe relay completions help" -f -a "probe" -d 'Check a server\'s RFC 6455 conformance, one fresh connection per check'
-complete -c wsdbg -n "__fish_wsdbg_using_subcommand help; and not __fish_seen_subcommand_from listen probe relay completions help" -f -a "relay" -d 'Relay each client to URL, showing every frame of both legs (on 127.0.0.1:9002)'
-complete -c wsdbg -n "__fish_wsdbg_using_subcommand help; and not __fish_seen_subcommand_from listen probe relay completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c wsdbg -n "__fish_wsdbg_using_subcommand help; and not __fish_seen_subcommand_from listen probe relay completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand help; and not __fish_seen_subcommand_from listen probe relay replay completions help" -f -a "listen" -d 'A local WebSocket echo server for trying things out (default 127.0.0.1:9001)'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand help; and not __fish_seen_subcommand_from listen probe relay replay completions help" -f -a "probe" -d 'Check a server\'s RFC 6455 conformance, one fresh connection per check'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand help; and not __fish_seen_subcommand_from listen probe relay replay completions help" -f -a "relay" -d 'Relay each client to URL, showing every frame of both legs (on 127.0.0.1:9002)'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand help; and not __fish_seen_subcommand_from listen probe relay replay completions help" -f -a "replay" -d 'Play the client\'s side of a recording against URL and compare the replies'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand help; and not __fish_seen_subcommand_from listen probe relay replay completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand help; and not __fish_seen_subcommand_from listen probe relay replay completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -23,6 +23,11 @@ use crate::session::Session;
 pub fn run(cfg: Config, start: Instant) -> Result<u8, Error> {
     let out = cfg.out;
     match cfg.mode {
+        Mode::Print(text) => {
+            let mut o = io::stdout().lock();
+            let _ = o.write_all(text.as_bytes()).and_then(|_| o.flush());
+            Ok(exit::OK)
+        }
         Mode::Completions(shell) => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "wsdbg", &mut io::stdout());

@@ -103,6 +103,8 @@ pub enum Sub {
     Probe(Box<ProbeArgs>),
     /// Relay each client to URL, showing every frame of both legs (on 127.0.0.1:9002)
     Relay(Box<RelayArgs>),
+    /// Play the client's side of a recording against URL and compare the replies
+    Replay(Box<ReplayArgs>),
     /// Print a shell completion script
     Completions {
         /// bash, zsh, fish, elvish or powershell
@@ -232,6 +234,29 @@ pub struct RelayArgs {
 
 /// The client's options: how to reach the server ([`LinkArgs`], which `probe` takes too)
 /// and what the session does once connected ([`ScriptArgs`]).
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The recording: --record JSON lines (client, listen, or relay's client leg) or a
+    /// HAR file with _webSocketMessages (Chrome, Firefox, Playwright)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The server to replay against
+    #[arg(value_name = "URL", value_parser = url_word, required_unless_present = "to_script")]
+    pub url: Option<String>,
+    /// Print the recording as a script of the command grammar (sends and /expect
+    /// lines) instead of running it
+    #[arg(long)]
+    pub to_script: bool,
+    /// Stop at the first reply that differs (close 1000, exit 4)
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Connection options, as for the client (--close-timeout bounds each reply)
+    #[command(flatten)]
+    pub conn: LinkArgs,
+    #[command(flatten)]
+    pub out: OutArgs,
+}
+
 #[derive(Debug, Args)]
 pub struct ConnArgs {
     #[command(flatten)]
@@ -499,7 +524,7 @@ pub struct OutArgs {
     )]
     pub timestamps: TimestampChoice,
     /// Pretty output: show payloads in full, never cut
-    #[arg(long, conflicts_with = "max_payload")]
+    #[arg(hide_short_help = true, long, conflicts_with = "max_payload")]
     pub full: bool,
     /// Also write every event as JSON lines (the --json events) to FILE
     ///
@@ -521,6 +546,7 @@ impl Cli {
             Some(Sub::Listen(a)) => a.out.format(),
             Some(Sub::Probe(a)) => a.out.format(),
             Some(Sub::Relay(a)) => a.out.format(),
+            Some(Sub::Replay(a)) => a.out.format(),
             _ => self.out.format(),
         }
     }
@@ -549,6 +575,38 @@ impl Cli {
                         wait,
                         junit: args.junit,
                     })),
+                    out,
+                })
+            }
+            Some(Sub::Replay(args)) => {
+                let out = args.out.config();
+                let name = args.file.display().to_string();
+                let text = std::fs::read_to_string(&args.file).map_err(|e| {
+                    Error::usage(format!(
+                        "replay: expected a recording (--record JSON lines or a HAR file), could not read {name}: {e}"
+                    ))
+                })?;
+                let steps = crate::replay::read(&name, &text)?;
+                let within = timeout("--close-timeout", args.conn.close_timeout)?;
+                if args.to_script {
+                    return Ok(Config {
+                        mode: Mode::Print(crate::replay::script(&steps, within)),
+                        out,
+                    });
+                }
+                let url = args.url.clone().ok_or_else(|| {
+                    Error::usage("replay: expected FILE URL (or --to-script FILE)")
+                })?;
+                let mut script = ScriptArgs::defaults();
+                script.fail_fast = args.fail_fast;
+                let conn = ConnArgs {
+                    link: args.conn,
+                    script,
+                };
+                let mut connect = conn.into_config(&url)?;
+                connect.execute = crate::replay::commands(&steps, within);
+                Ok(Config {
+                    mode: Mode::Connect(Box::new(connect)),
                     out,
                 })
             }

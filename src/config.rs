@@ -24,6 +24,8 @@ pub enum Mode {
     Probe(Box<ProbeOptions>),
     Relay(Box<RelayConfig>),
     Completions(clap_complete::Shell),
+    /// Text to print and exit 0 (`replay --to-script`).
+    Print(String),
 }
 
 /// How output looks: the format, and the printer's options on a terminal and not.

@@ -49,6 +49,7 @@ mod proxy;
 mod relay;
 pub mod render;
 mod repl;
+mod replay;
 mod session;
 pub mod target;
 mod term;

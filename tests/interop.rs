@@ -661,3 +661,60 @@ fn issue19_record_writes_the_json_events_beside_any_output() {
     out.code(2);
     assert!(out.stderr.contains("--record: expected"), "{out}");
 }
+
+/// Issue 19: a session recorded with `--record` against a Python `websockets` echo
+/// server replays against the same server (exit 0), and against one that answers
+/// differently (a greeting first) the difference is shown and the exit status is 4;
+/// `--to-script` prints a script of the grammar that runs as well.
+#[test]
+fn issue19_replay_a_recording_against_the_same_and_a_different_server() {
+    let Some(py) = Peer::websockets() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rec = dir.path().join("session.jsonl");
+    let out = run(wsdbg()
+        .args(["-o", "payload", "--record"])
+        .arg(&rec)
+        .args([
+            "-x",
+            "hello",
+            "-x",
+            "/wait 1",
+            "-x",
+            "/binary 00ff",
+            "-x",
+            "/wait 1",
+        ])
+        .arg(py.url("/")));
+    out.code(0);
+    let out = run(wsdbg()
+        .args(["replay", "--json"])
+        .arg(&rec)
+        .arg(py.url("/")));
+    assert_eq!(out.code, Some(0), "{out}");
+    let expects = out.all("expect");
+    assert_eq!(expects.len(), 2, "{out}");
+    assert!(expects.iter().all(|e| e["ok"] == true), "{out}");
+    // A server that greets first: the first reply differs.
+    let out = run(wsdbg()
+        .args(["replay", "--json"])
+        .arg(&rec)
+        .arg(py.url("/greet")));
+    assert_eq!(out.code, Some(4), "{out}");
+    let bad = out
+        .all("expect")
+        .into_iter()
+        .find(|e| e["ok"] == false)
+        .unwrap_or_else(|| panic!("no failed expect\n{out}"));
+    assert!(
+        bad["got"].as_str().is_some_and(|g| g.contains("welcome")),
+        "{bad}"
+    );
+    // --to-script: lines of the grammar; run as a script, they pass too.
+    let script = run(wsdbg().args(["replay", "--to-script"]).arg(&rec));
+    script.code(0);
+    assert!(script.stdout.contains("/text hello"), "{script}");
+    let out = run(wsdbg().arg(py.url("/")).write_stdin(script.stdout.clone()));
+    assert_eq!(out.code, Some(0), "{out}");
+}
