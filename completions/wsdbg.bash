@@ -59,7 +59,7 @@ _wsdbg() {
 
     case "${cmd}" in
         wsdbg)
-            opts="-H -p -k -L -4 -6 -x -r -b -o -v -h -V --header --protocol --origin --cacert --insecure --cert --key --connect-timeout --close-timeout --max-size --follow-redirects --proxy --compress --no-proxy --resolve --connect-to --header-cmd --cookie --cookie-jar --ipv4 --ipv6 --execute --keep-open --linger --fail-fast --raw --binary --chunk-size --max-messages --echo --no-auto-pong --reconnect --max-retries --backoff-min --backoff-max --ping-interval --output --json --color --verbose --timestamps --full --record --max-payload --help --version listen probe relay replay completions help"
+            opts="-H -p -k -L -4 -6 -x -r -b -o -v -h -V --header --protocol --origin --cacert --insecure --cert --key --connect-timeout --close-timeout --max-size --follow-redirects --proxy --compress --no-proxy --resolve --connect-to --header-cmd --cookie --cookie-jar --ipv4 --ipv6 --execute --keep-open --linger --fail-fast --raw --binary --chunk-size --max-messages --echo --no-auto-pong --reconnect --max-retries --backoff-min --backoff-max --ping-interval --output --json --color --verbose --timestamps --full --record --har --max-payload --help --version listen probe relay replay completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -193,6 +193,10 @@ _wsdbg() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --har)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --max-payload)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -317,7 +321,7 @@ _wsdbg() {
             return 0
             ;;
         wsdbg__subcmd__listen)
-            opts="-x -H -o -v -h --port --unix --max-size --tls-cert --tls-key --compress --execute --no-echo --greet --close-after --delay --no-pong --subprotocol --header --reject --once --fail-fast --output --json --color --verbose --timestamps --full --record --max-payload --help"
+            opts="-x -H -o -v -h --port --unix --max-size --tls-cert --tls-key --compress --execute --no-echo --greet --close-after --delay --no-pong --subprotocol --header --reject --once --fail-fast --output --json --color --verbose --timestamps --full --record --har --max-payload --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -399,6 +403,10 @@ _wsdbg() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --har)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --max-payload)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -411,7 +419,7 @@ _wsdbg() {
             return 0
             ;;
         wsdbg__subcmd__probe)
-            opts="-H -p -k -L -4 -6 -o -v -h --echo-server --wait --junit --header --protocol --origin --cacert --insecure --cert --key --connect-timeout --close-timeout --max-size --follow-redirects --proxy --compress --no-proxy --resolve --connect-to --header-cmd --cookie --cookie-jar --ipv4 --ipv6 --output --json --color --verbose --timestamps --full --record --max-payload --help"
+            opts="-H -p -k -L -4 -6 -o -v -h --echo-server --wait --junit --header --protocol --origin --cacert --insecure --cert --key --connect-timeout --close-timeout --max-size --follow-redirects --proxy --compress --no-proxy --resolve --connect-to --header-cmd --cookie --cookie-jar --ipv4 --ipv6 --output --json --color --verbose --timestamps --full --record --har --max-payload --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -517,6 +525,10 @@ _wsdbg() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --har)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --max-payload)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -529,7 +541,7 @@ _wsdbg() {
             return 0
             ;;
         wsdbg__subcmd__relay)
-            opts="-H -p -k -L -4 -6 -o -v -h --port --tls-cert --tls-key --delay --header --protocol --origin --cacert --insecure --cert --key --connect-timeout --close-timeout --max-size --follow-redirects --proxy --compress --no-proxy --resolve --connect-to --header-cmd --cookie --cookie-jar --ipv4 --ipv6 --output --json --color --verbose --timestamps --full --record --max-payload --help"
+            opts="-H -p -k -L -4 -6 -o -v -h --port --tls-cert --tls-key --delay --header --protocol --origin --cacert --insecure --cert --key --connect-timeout --close-timeout --max-size --follow-redirects --proxy --compress --no-proxy --resolve --connect-to --header-cmd --cookie --cookie-jar --ipv4 --ipv6 --output --json --color --verbose --timestamps --full --record --har --max-payload --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -643,6 +655,10 @@ _wsdbg() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --har)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --max-payload)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -655,7 +671,7 @@ _wsdbg() {
             return 0
             ;;
         wsdbg__subcmd__replay)
-            opts="-H -p -k -L -4 -6 -o -v -h --to-script --fail-fast --header --protocol --origin --cacert --insecure --cert --key --connect-timeout --close-timeout --max-size --follow-redirects --proxy --compress --no-proxy --resolve --connect-to --header-cmd --cookie --cookie-jar --ipv4 --ipv6 --output --json --color --verbose --timestamps --full --record --max-payload --help"
+            opts="-H -p -k -L -4 -6 -o -v -h --to-script --fail-fast --header --protocol --origin --cacert --insecure --cert --key --connect-timeout --close-timeout --max-size --follow-redirects --proxy --compress --no-proxy --resolve --connect-to --header-cmd --cookie --cookie-jar --ipv4 --ipv6 --output --json --color --verbose --timestamps --full --record --har --max-payload --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -750,6 +766,10 @@ _wsdbg() {
                     return 0
                     ;;
                 --record)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --har)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

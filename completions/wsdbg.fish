@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_wsdbg_global_optspecs
-    string join \n H/header= p/protocol= origin= cacert= k/insecure cert= key= connect-timeout= close-timeout= max-size= L/follow-redirects proxy= compress= no-proxy resolve= connect-to= header-cmd= cookie= cookie-jar= 4/ipv4 6/ipv6 x/execute= keep-open linger= fail-fast r/raw b/binary chunk-size= max-messages= echo no-auto-pong reconnect max-retries= backoff-min= backoff-max= ping-interval= o/output= json color= v/verbose timestamps= full record= max-payload= h/help V/version
+    string join \n H/header= p/protocol= origin= cacert= k/insecure cert= key= connect-timeout= close-timeout= max-size= L/follow-redirects proxy= compress= no-proxy resolve= connect-to= header-cmd= cookie= cookie-jar= 4/ipv4 6/ipv6 x/execute= keep-open linger= fail-fast r/raw b/binary chunk-size= max-messages= echo no-auto-pong reconnect max-retries= backoff-min= backoff-max= ping-interval= o/output= json color= v/verbose timestamps= full record= har= max-payload= h/help V/version
 end
 
 function __fish_wsdbg_needs_command
@@ -59,6 +59,7 @@ complete -c wsdbg -n "__fish_wsdbg_needs_command" -l timestamps -d 'Time column:
 wall\t'Wall-clock time, RFC 3339 in UTC with milliseconds'
 none\t'No time column'"
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l record -d 'Also write every event as JSON lines (the --json events) to FILE' -r -F
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l har -d 'Also write the session as HAR 1.2 to FILE at the end (the handshake, and the messages in _webSocketMessages as browsers save them)' -r -F
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l max-payload -d 'Pretty output: cut payloads at N bytes (default: text 256, binary 64)' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s k -l insecure -d 'Do not verify the server certificate (prints a warning)'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s L -l follow-redirects -d 'Follow 3xx answers to the handshake (at most 10; wss -> ws refused)'
@@ -106,6 +107,7 @@ complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l timestamps -d 'Ti
 wall\t'Wall-clock time, RFC 3339 in UTC with milliseconds'
 none\t'No time column'"
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l record -d 'Also write every event as JSON lines (the --json events) to FILE' -r -F
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l har -d 'Also write the session as HAR 1.2 to FILE at the end (the handshake, and the messages in _webSocketMessages as browsers save them)' -r -F
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l max-payload -d 'Pretty output: cut payloads at N bytes (default: text 256, binary 64)' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l compress -d 'Accept permessage-deflate (RFC 7692) when a client offers it, and echo compressed'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l no-echo -d 'Do not echo what clients send'
@@ -145,6 +147,7 @@ complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l timestamps -d 'Tim
 wall\t'Wall-clock time, RFC 3339 in UTC with milliseconds'
 none\t'No time column'"
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l record -d 'Also write every event as JSON lines (the --json events) to FILE' -r -F
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l har -d 'Also write the session as HAR 1.2 to FILE at the end (the handshake, and the messages in _webSocketMessages as browsers save them)' -r -F
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l max-payload -d 'Pretty output: cut payloads at N bytes (default: text 256, binary 64)' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l echo-server -d 'Run the checks that need an echo server without detecting one'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -s k -l insecure -d 'Do not verify the server certificate (prints a warning)'
@@ -187,6 +190,7 @@ complete -c wsdbg -n "__fish_wsdbg_using_subcommand relay" -l timestamps -d 'Tim
 wall\t'Wall-clock time, RFC 3339 in UTC with milliseconds'
 none\t'No time column'"
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand relay" -l record -d 'Also write every event as JSON lines (the --json events) to FILE' -r -F
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand relay" -l har -d 'Also write the session as HAR 1.2 to FILE at the end (the handshake, and the messages in _webSocketMessages as browsers save them)' -r -F
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand relay" -l max-payload -d 'Pretty output: cut payloads at N bytes (default: text 256, binary 64)' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand relay" -s k -l insecure -d 'Do not verify the server certificate (prints a warning)'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand relay" -s L -l follow-redirects -d 'Follow 3xx answers to the handshake (at most 10; wss -> ws refused)'
@@ -224,6 +228,7 @@ complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l timestamps -d 'Ti
 wall\t'Wall-clock time, RFC 3339 in UTC with milliseconds'
 none\t'No time column'"
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l record -d 'Also write every event as JSON lines (the --json events) to FILE' -r -F
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l har -d 'Also write the session as HAR 1.2 to FILE at the end (the handshake, and the messages in _webSocketMessages as browsers save them)' -r -F
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l max-payload -d 'Pretty output: cut payloads at N bytes (default: text 256, binary 64)' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l to-script -d 'Print the recording as a script of the command grammar (sends and /expect lines) instead of running it'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l fail-fast -d 'Stop at the first reply that differs (close 1000, exit 4)'

@@ -42,7 +42,9 @@ pub fn run(cfg: Config, start: Instant) -> Result<u8, Error> {
                 io::BufWriter::new(stdout),
                 io::stderr(),
             );
-            let mut o = Output::new(printer, start).recording(out.record)?;
+            let mut o = Output::new(printer, start)
+                .recording(out.record)?
+                .har(out.har)?;
             Ok(crate::probe::run(&p, &mut o, out.pipe.verbose))
         }
         Mode::Relay(r) => relay(*r, out, start),
@@ -70,7 +72,9 @@ fn listen(mut l: ListenConfig, out: OutConfig, start: Instant) -> Result<u8, Err
         io::stderr(),
     );
     let max = l.max_size;
-    let o = Output::new(printer, start).recording(out.record)?;
+    let o = Output::new(printer, start)
+        .recording(out.record)?
+        .har(out.har)?;
     let (server, tx) = crate::listen::start(l, o, true)?;
     spawn_input(move || {
         if execute.is_empty() {
@@ -103,7 +107,9 @@ fn relay(r: crate::config::RelayConfig, out: OutConfig, start: Instant) -> Resul
         io::stderr(),
     );
     let max = r.upstream.max_size;
-    let o = Output::new(printer, start).recording(out.record)?;
+    let o = Output::new(printer, start)
+        .recording(out.record)?
+        .har(out.har)?;
     let (relay, tx) = crate::relay::start(r, o, true)?;
     spawn_input(move || input::lines(tx, io::stdin().lock(), LineMode::Commands, max))?;
     let code = relay.run();
@@ -136,7 +142,9 @@ fn connect(c: ConnectConfig, out: OutConfig, start: Instant) -> Result<u8, Error
         ..opts
     };
     let max = opts.max_size;
-    let o = Output::new(printer, start).recording(out.record)?;
+    let o = Output::new(printer, start)
+        .recording(out.record)?
+        .har(out.har)?;
     let (session, tx) = Session::new(opts, o)?;
     spawn_input(move || {
         if !execute.is_empty() {

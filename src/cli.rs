@@ -532,6 +532,10 @@ pub struct OutArgs {
     /// (every frame both ways, the handshake, the close).
     #[arg(hide_short_help = true, long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// Also write the session as HAR 1.2 to FILE at the end (the handshake, and the
+    /// messages in _webSocketMessages as browsers save them)
+    #[arg(hide_short_help = true, long, value_name = "FILE")]
+    pub har: Option<PathBuf>,
     /// Pretty output: cut payloads at N bytes (default: text 256, binary 64)
     ///
     /// The full length is still shown after the cut: `… (N bytes)`.
@@ -997,6 +1001,7 @@ impl OutArgs {
                 .record
                 .clone()
                 .map(|p| &*Box::leak(p.into_boxed_path())),
+            har: self.har.clone().map(|p| &*Box::leak(p.into_boxed_path())),
         }
     }
 
@@ -1061,7 +1066,7 @@ pub fn usage_error(e: &clap::Error, first: Option<&str>) -> String {
 }
 
 /// The subcommand names a mistyped word is compared with (`probe` is planned).
-pub const SUBCOMMANDS: &[&str] = &["listen", "completions", "probe", "relay"];
+pub const SUBCOMMANDS: &[&str] = &["listen", "completions", "probe", "relay", "replay"];
 
 /// The URL argument: a bare word that is a near-miss of a subcommand name (`lsten`) is
 /// a usage error, not a host name. Words with a dot, colon or slash are left to the URL

@@ -37,6 +37,8 @@ pub struct OutConfig {
     /// `--record FILE`: every event as JSON lines there too (a path that lives as long
     /// as the process, so the options stay `Copy`).
     pub record: Option<&'static std::path::Path>,
+    /// `--har FILE`: the session as HAR 1.2, written at the end.
+    pub har: Option<&'static std::path::Path>,
 }
 
 impl OutConfig {

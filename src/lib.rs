@@ -39,6 +39,7 @@ pub mod flow;
 pub mod forward;
 pub mod generation;
 pub mod handshake;
+mod har;
 mod input;
 mod listen;
 mod output;

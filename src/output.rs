@@ -24,6 +24,21 @@ pub struct Output<W: Write, E: Write> {
     broken: bool,
     /// `--record FILE`: the same events as JSON lines to the file.
     record: Option<Printer<io::BufWriter<std::fs::File>, io::Sink>>,
+    /// `--har FILE`: what the HAR holds, written when the output goes away.
+    har: Option<(std::path::PathBuf, crate::har::Har)>,
+}
+
+impl<W: Write, E: Write> Drop for Output<W, E> {
+    fn drop(&mut self) {
+        if let Some((path, har)) = self.har.take() {
+            if let Err(e) = std::fs::write(&path, har.to_json()) {
+                eprintln!(
+                    "wsdbg: warning: --har {}: could not write it: {e}",
+                    path.display()
+                );
+            }
+        }
+    }
 }
 
 impl<W: Write, E: Write> Output<W, E> {
@@ -36,7 +51,22 @@ impl<W: Write, E: Write> Output<W, E> {
             prompt: None,
             broken: false,
             record: None,
+            har: None,
         }
+    }
+
+    /// `--har FILE`: the session as HAR at the end; checked writable now.
+    pub fn har(mut self, path: Option<&std::path::Path>) -> Result<Self, crate::error::Error> {
+        if let Some(path) = path {
+            std::fs::write(path, b"").map_err(|e| {
+                crate::error::Error::usage(format!(
+                    "--har: expected a file that can be written, {}: {e}",
+                    path.display()
+                ))
+            })?;
+            self.har = Some((path.to_path_buf(), crate::har::Har::default()));
+        }
+        Ok(self)
     }
 
     /// `--record FILE`: also write every event to FILE as JSON lines (created, or
@@ -85,6 +115,9 @@ impl<W: Write, E: Write> Sink for Output<W, E> {
         if let Some(rec) = &mut self.record {
             // The file's own trouble (a full disk) does not end the session.
             let _ = rec.emit(&ctx, ev);
+        }
+        if let Some((_, har)) = &mut self.har {
+            har.take(ev);
         }
         let r = self.printer.emit(&ctx, ev);
         self.check(r);

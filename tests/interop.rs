@@ -718,3 +718,62 @@ fn issue19_replay_a_recording_against_the_same_and_a_different_server() {
     let out = run(wsdbg().arg(py.url("/")).write_stdin(script.stdout.clone()));
     assert_eq!(out.code, Some(0), "{out}");
 }
+
+/// Issue 19: `--har FILE` writes HAR 1.2 with the handshake and `_webSocketMessages` as
+/// browsers save them, and `wsdbg replay` reads it back against the same server.
+#[test]
+fn issue19_har_written_and_replayed() {
+    let Some(py) = Peer::websockets() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let har = dir.path().join("s.har");
+    let out = run(wsdbg()
+        .args(["-o", "payload", "--har"])
+        .arg(&har)
+        .args([
+            "-x",
+            "hi there",
+            "-x",
+            "/wait 1",
+            "-x",
+            "/binary 0102",
+            "-x",
+            "/wait 1",
+        ])
+        .arg(py.url("/room")));
+    out.code(0);
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&har).expect("the HAR"))
+        .expect("HAR is JSON");
+    assert_eq!(doc["log"]["version"], "1.2");
+    let entry = &doc["log"]["entries"][0];
+    assert_eq!(entry["response"]["status"], 101, "{entry}");
+    assert!(
+        entry["request"]["url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("http://127.0.0.1:") && u.ends_with("/room")),
+        "{entry}"
+    );
+    let msgs = entry["_webSocketMessages"].as_array().expect("messages");
+    let kinds: Vec<(&str, u64, &str)> = msgs
+        .iter()
+        .map(|m| {
+            (
+                m["type"].as_str().unwrap_or(""),
+                m["opcode"].as_u64().unwrap_or(0),
+                m["data"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("send", 1, "hi there"),
+            ("receive", 1, "hi there"),
+            ("send", 2, "AQI="),
+            ("receive", 2, "AQI=")
+        ]
+    );
+    let out = run(wsdbg().arg("replay").arg(&har).arg(py.url("/room")));
+    assert_eq!(out.code, Some(0), "{out}");
+}

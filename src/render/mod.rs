@@ -20,7 +20,7 @@ use std::io::{self, Write};
 
 use crate::event::{Ctx, Event};
 
-mod esc;
+pub(crate) mod esc;
 mod json;
 mod payload;
 mod pretty;
