@@ -211,6 +211,7 @@ set edit:completion:arg-completer[wsdbg] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'wsdbg;replay'= {
+            cand --ignore 'Leave out of the comparison what REGEX matches in a recorded text reply (times, ids): the reply may have anything REGEX matches there (repeatable)'
             cand -H 'Extra handshake header ''Name: value'' (repeatable)'
             cand --header 'Extra handshake header ''Name: value'' (repeatable)'
             cand -p 'Offer a subprotocol (Sec-WebSocket-Protocol), repeatable'

@@ -201,6 +201,7 @@ complete -c wsdbg -n "__fish_wsdbg_using_subcommand relay" -l json -d 'Same as -
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand relay" -s v -l verbose -d 'Pretty output: also print the handshake headers'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand relay" -l full -d 'Pretty output: show payloads in full, never cut'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand relay" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l ignore -d 'Leave out of the comparison what REGEX matches in a recorded text reply (times, ids): the reply may have anything REGEX matches there (repeatable)' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -s H -l header -d 'Extra handshake header \'Name: value\' (repeatable)' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -s p -l protocol -d 'Offer a subprotocol (Sec-WebSocket-Protocol), repeatable' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l origin -d 'Origin header' -r

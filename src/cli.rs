@@ -250,6 +250,10 @@ pub struct ReplayArgs {
     /// Stop at the first reply that differs (close 1000, exit 4)
     #[arg(long)]
     pub fail_fast: bool,
+    /// Leave out of the comparison what REGEX matches in a recorded text reply (times,
+    /// ids): the reply may have anything REGEX matches there (repeatable)
+    #[arg(long, value_name = "REGEX")]
+    pub ignore: Vec<String>,
     /// Connection options, as for the client (--close-timeout bounds each reply)
     #[command(flatten)]
     pub conn: LinkArgs,
@@ -592,9 +596,18 @@ impl Cli {
                 })?;
                 let steps = crate::replay::read(&name, &text)?;
                 let within = timeout("--close-timeout", args.conn.close_timeout)?;
+                let ignore = args
+                    .ignore
+                    .iter()
+                    .map(|r| {
+                        regex::Regex::new(r).map_err(|e| {
+                            Error::usage(format!("--ignore: expected a regex, got {r:?}: {e}"))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
                 if args.to_script {
                     return Ok(Config {
-                        mode: Mode::Print(crate::replay::script(&steps, within)),
+                        mode: Mode::Print(crate::replay::script(&steps, within, &ignore)),
                         out,
                     });
                 }
@@ -608,7 +621,7 @@ impl Cli {
                     script,
                 };
                 let mut connect = conn.into_config(&url)?;
-                connect.execute = crate::replay::commands(&steps, within);
+                connect.execute = crate::replay::commands(&steps, within, &ignore);
                 Ok(Config {
                     mode: Mode::Connect(Box::new(connect)),
                     out,

@@ -133,14 +133,36 @@ fn har(name: &str, doc: &Value) -> Result<Vec<Step>, Error> {
     Ok(steps)
 }
 
-/// The regex that matches exactly this text.
-fn exactly(text: &str) -> String {
-    format!("(?s)^{}$", regex::escape(text))
+/// The regex that matches exactly this text, except that what `ignore` matches in
+/// it (`--ignore REGEX`: times, ids) may be anything `ignore` matches in the reply.
+fn exactly(text: &str, ignore: &[regex::Regex]) -> String {
+    let mut spans: Vec<(usize, usize, &str)> = ignore
+        .iter()
+        .flat_map(|r| {
+            r.find_iter(text)
+                .map(move |m| (m.start(), m.end(), r.as_str()))
+        })
+        .filter(|(s, e, _)| e > s)
+        .collect();
+    spans.sort_by_key(|&(s, e, _)| (s, std::cmp::Reverse(e)));
+    let mut out = String::from("(?s)^");
+    let mut at = 0;
+    for (s, e, re) in spans {
+        if s < at {
+            continue;
+        }
+        out.push_str(&regex::escape(&text[at..s]));
+        out.push_str(&format!("(?:{re})"));
+        at = e;
+    }
+    out.push_str(&regex::escape(&text[at..]));
+    out.push('$');
+    out
 }
 
 /// The script: each message the client sent, then `/expect next` for each the server
 /// sent after it, each within `within`.
-pub fn commands(steps: &[Step], within: Duration) -> Vec<Command> {
+pub fn commands(steps: &[Step], within: Duration, ignore: &[regex::Regex]) -> Vec<Command> {
     steps
         .iter()
         .map(|s| match s {
@@ -148,7 +170,7 @@ pub fn commands(steps: &[Step], within: Duration) -> Vec<Command> {
             Step::Send(MsgType::Binary, p) => Command::Binary(p.clone()),
             Step::Expect(kind, p) => Command::Expect {
                 what: match kind {
-                    MsgType::Text => Expect::Text(exactly(&String::from_utf8_lossy(p))),
+                    MsgType::Text => Expect::Text(exactly(&String::from_utf8_lossy(p), ignore)),
                     MsgType::Binary => Expect::Binary(p.clone()),
                 },
                 within: Some(within),
@@ -160,7 +182,7 @@ pub fn commands(steps: &[Step], within: Duration) -> Vec<Command> {
 
 /// `--to-script`: the same as lines of the grammar, to edit and run (`wsdbg URL <
 /// FILE`). A text with a line break cannot be one line: it is left out with a comment.
-pub fn script(steps: &[Step], within: Duration) -> String {
+pub fn script(steps: &[Step], within: Duration, ignore: &[regex::Regex]) -> String {
     let ms = within.as_millis();
     let mut out = String::from("# made by wsdbg replay --to-script\n");
     for s in steps {
@@ -173,7 +195,10 @@ pub fn script(steps: &[Step], within: Duration) -> String {
                 }
                 match s {
                     Step::Send(..) => out.push_str(&format!("/text {t}\n")),
-                    _ => out.push_str(&format!("/expect next text {} within {ms}\n", exactly(&t))),
+                    _ => out.push_str(&format!(
+                        "/expect next text {} within {ms}\n",
+                        exactly(&t, ignore)
+                    )),
                 }
             }
             Step::Send(MsgType::Binary, p) => out.push_str(&format!("/binary {}\n", hex(p))),
@@ -209,7 +234,7 @@ mod tests {
                 Step::Send(MsgType::Binary, vec![0, 0xff]),
             ]
         );
-        let cmds = commands(&steps, Duration::from_millis(500));
+        let cmds = commands(&steps, Duration::from_millis(500), &[]);
         match &cmds[1] {
             Command::Expect {
                 what: Expect::Text(re),
@@ -221,7 +246,7 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        let text = script(&steps, Duration::from_millis(500));
+        let text = script(&steps, Duration::from_millis(500), &[]);
         assert!(
             text.contains("/text hello\n") && text.contains("/binary 00ff\n"),
             "{text}"
@@ -229,6 +254,21 @@ mod tests {
         for line in text.lines() {
             assert!(crate::command::parse(line).is_ok(), "{line}");
         }
+    }
+
+    #[test]
+    fn ignored_parts_may_differ_as_the_regex_allows() {
+        let ig = [regex::Regex::new(r#""t":\d+"#).unwrap()];
+        let re = regex::Regex::new(&exactly(r#"{"id":1,"t":1700}"#, &ig)).unwrap();
+        assert!(re.is_match(r#"{"id":1,"t":1899}"#));
+        assert!(
+            !re.is_match(r#"{"id":2,"t":1899}"#),
+            "the rest still compared"
+        );
+        assert!(
+            !re.is_match(r#"{"id":1,"t":"x"}"#),
+            "the ignored part matches the regex"
+        );
     }
 
     #[test]

@@ -1558,3 +1558,55 @@ fn issue21_info_names_the_address_used() {
         "{out}"
     );
 }
+
+/// Issue 19: `replay --ignore REGEX` leaves out of the comparison what changes from run
+/// to run: a server that stamps each reply with a time differs on every replay (exit
+/// 4) unless the stamp is ignored (exit 0); the rest of the reply is still compared.
+#[test]
+fn issue19_replay_ignores_what_changes_per_run() {
+    let stamping = |n: u32| {
+        Server::scripted(move |c| {
+            let f = c.read_frame().expect("a message");
+            let t = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos();
+            c.send(&text(&format!(
+                "{{\"n\":{n},\"echo\":\"{}\",\"t\":{t}}}",
+                f.text()
+            )));
+            c.echo_until_close()
+        })
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rec = dir.path().join("r.jsonl");
+    let server = stamping(1);
+    let out = run(wsdbg()
+        .args(["-o", "payload", "--record"])
+        .arg(&rec)
+        .args(["-x", "hi", "-x", "/wait 1"])
+        .arg(server.url("/")));
+    server.finish();
+    out.code(0);
+    let replay = |n: u32, extra: &[&str]| {
+        let server = stamping(n);
+        let out = run(wsdbg()
+            .arg("replay")
+            .args(extra)
+            .arg(&rec)
+            .arg(server.url("/")));
+        server.finish();
+        out
+    };
+    replay(1, &[]).code(4);
+    let out = replay(1, &["--ignore", r#""t":\d+"#]);
+    assert_eq!(out.code, Some(0), "{out}");
+    // What is not ignored is still compared.
+    replay(2, &["--ignore", r#""t":\d+"#]).code(4);
+    let out = run(wsdbg()
+        .args(["replay", "--ignore", "("])
+        .arg(&rec)
+        .arg("ws://127.0.0.1:1/"));
+    out.code(2);
+    assert!(out.stderr.contains("--ignore: expected a regex"), "{out}");
+}
