@@ -1213,6 +1213,20 @@ pub struct Behaviour {
     pub delay: Option<Duration>,
 }
 
+/// A server side (`listen`, `relay`) with no selected peer to send to: in a script with
+/// no `/to`, the commands are for the one about to come (wait); else nothing is sent,
+/// and it says why. `noun` names the peer (`client`, `pair`), `gone` what it is not.
+pub fn no_target(script: bool, to: Option<u64>, noun: &str, gone: &str) -> Ready {
+    if script && to.is_none() {
+        return Ready::Wait;
+    }
+    let who = match to {
+        Some(id) => format!("{noun} #{id} {gone} (see /clients, /to all)"),
+        None => "no client is connected".to_string(),
+    };
+    Ready::Nobody(format!("expected a {noun} to send to: {who}; nothing sent"))
+}
+
 /// What `--delay` holds back.
 #[derive(Debug)]
 enum Later {
@@ -1839,6 +1853,25 @@ mod tests {
             s.received(t0, &text(&big), &mut p);
         }
         assert_eq!(s.inbox.msgs.len(), 10);
+    }
+
+    #[test]
+    fn no_target_waits_in_a_script_and_says_who_is_missing() {
+        assert!(matches!(
+            no_target(true, None, "client", "is not connected"),
+            Ready::Wait
+        ));
+        match no_target(true, Some(3), "pair", "is not open") {
+            Ready::Nobody(m) => assert_eq!(
+                m,
+                "expected a pair to send to: pair #3 is not open (see /clients, /to all); nothing sent"
+            ),
+            _ => panic!("expected Nobody"),
+        }
+        assert!(matches!(
+            no_target(false, None, "client", "is not connected"),
+            Ready::Nobody(m) if m.contains("no client is connected")
+        ));
     }
 
     #[test]

@@ -504,15 +504,7 @@ impl<S: Sink> Port for Serve<'_, S> {
     fn ready(&self) -> Ready {
         let targets = self.targets();
         if targets.is_empty() {
-            if self.script && self.to.is_none() {
-                // Script mode: the commands are for the client about to connect.
-                return Ready::Wait;
-            }
-            let who = match *self.to {
-                Some(id) => format!("client #{id} is not connected (see /clients, /to all)"),
-                None => "no client is connected".to_string(),
-            };
-            return Ready::Nobody(format!("expected a client to send to: {who}; nothing sent"));
+            return engine::no_target(self.script, *self.to, "client", "is not connected");
         }
         let full = targets.iter().any(|t| {
             matches!(self.clients.get(t).map(|c| &c.phase), Some(Phase::Open(l)) if l.p.tx.out.pending() >= HIGH_WATER)

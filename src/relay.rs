@@ -1369,15 +1369,7 @@ impl<S: Sink> Port for Steer<'_, S> {
     fn ready(&self) -> Ready {
         let targets = self.targets();
         if targets.is_empty() {
-            if self.script && self.to.is_none() {
-                // Script mode: the commands are for the pair about to open.
-                return Ready::Wait;
-            }
-            let who = match *self.to {
-                Some(id) => format!("pair #{id} is not open (see /clients, /to all)"),
-                None => "no client is connected".to_string(),
-            };
-            return Ready::Nobody(format!("expected a pair to send to: {who}; nothing sent"));
+            return crate::engine::no_target(self.script, *self.to, "pair", "is not open");
         }
         let full = targets.iter().any(|id| {
             self.pairs.get(id).is_some_and(|p| {
