@@ -175,6 +175,8 @@ Register-ArgumentCompleter -Native -CommandName 'wsdbg' -ScriptBlock {
             [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'Serve wss:// to the clients: certificate chain (PEM); needs --tls-key')
             [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'Private key (PEM) for --tls-cert')
             [CompletionResult]::new('--delay', '--delay', [CompletionResultType]::ParameterName, 'Hold every forwarded frame MS milliseconds (latency)')
+            [CompletionResult]::new('-x', '-x', [CompletionResultType]::ParameterName, 'Run this command once a pair is open (repeatable); stdin is not read')
+            [CompletionResult]::new('--execute', '--execute', [CompletionResultType]::ParameterName, 'Run this command once a pair is open (repeatable); stdin is not read')
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Extra handshake header ''Name: value'' (repeatable)')
             [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Extra handshake header ''Name: value'' (repeatable)')
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Offer a subprotocol (Sec-WebSocket-Protocol), repeatable')

@@ -169,6 +169,8 @@ set edit:completion:arg-completer[wsdbg] = {|@words|
             cand --tls-cert 'Serve wss:// to the clients: certificate chain (PEM); needs --tls-key'
             cand --tls-key 'Private key (PEM) for --tls-cert'
             cand --delay 'Hold every forwarded frame MS milliseconds (latency)'
+            cand -x 'Run this command once a pair is open (repeatable); stdin is not read'
+            cand --execute 'Run this command once a pair is open (repeatable); stdin is not read'
             cand -H 'Extra handshake header ''Name: value'' (repeatable)'
             cand --header 'Extra handshake header ''Name: value'' (repeatable)'
             cand -p 'Offer a subprotocol (Sec-WebSocket-Protocol), repeatable'

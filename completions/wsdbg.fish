@@ -163,6 +163,7 @@ complete -c wsdbg -n "__fish_wsdbg_using_subcommand relay" -l port -d 'Port to l
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand relay" -l tls-cert -d 'Serve wss:// to the clients: certificate chain (PEM); needs --tls-key' -r -F
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand relay" -l tls-key -d 'Private key (PEM) for --tls-cert' -r -F
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand relay" -l delay -d 'Hold every forwarded frame MS milliseconds (latency)' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand relay" -s x -l execute -d 'Run this command once a pair is open (repeatable); stdin is not read' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand relay" -s H -l header -d 'Extra handshake header \'Name: value\' (repeatable)' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand relay" -s p -l protocol -d 'Offer a subprotocol (Sec-WebSocket-Protocol), repeatable' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand relay" -l origin -d 'Origin header' -r

@@ -33,7 +33,7 @@ pub fn run(cfg: Config, start: Instant) -> Result<u8, Error> {
             clap_complete::generate(shell, &mut cmd, "wsdbg", &mut io::stdout());
             Ok(exit::OK)
         }
-        Mode::Listen(l) => listen(*l, out, start),
+        Mode::Listen(l) => serve(*l, out, start),
         Mode::Probe(p) => {
             let stdout = io::stdout();
             let printer = Printer::new(
@@ -47,22 +47,78 @@ pub fn run(cfg: Config, start: Instant) -> Result<u8, Error> {
                 .har(out.har)?;
             Ok(crate::probe::run(&p, &mut o, out.pipe.verbose))
         }
-        Mode::Relay(r) => relay(*r, out, start),
+        Mode::Relay(r) => serve(*r, out, start),
         Mode::Connect(c) => connect(*c, out, start),
     }
 }
 
-/// `listen`: commands from the REPL when stdin is a terminal, else from `-x` or stdin.
-fn listen(mut l: ListenConfig, out: OutConfig, start: Instant) -> Result<u8, Error> {
-    let execute = std::mem::take(&mut l.execute);
+/// A server started: the sender its input goes to, and its loop.
+type Started = (crate::input::InputTx, Box<dyn FnOnce() -> u8>);
+
+/// `listen` and `relay`, the two servers: how each starts on an output.
+trait Serve: Sized {
+    /// `-x CMD`: taken out, to run instead of stdin.
+    fn execute(&mut self) -> Vec<crate::command::Command>;
+    fn max_size(&self) -> u64;
+    /// Start it on `out`; the sender its input goes to, and its loop.
+    fn start<S: crate::session::Sink + 'static>(
+        self,
+        out: S,
+        script: bool,
+    ) -> Result<Started, Error>;
+}
+
+impl Serve for ListenConfig {
+    fn execute(&mut self) -> Vec<crate::command::Command> {
+        std::mem::take(&mut self.execute)
+    }
+    fn max_size(&self) -> u64 {
+        self.max_size
+    }
+    fn start<S: crate::session::Sink + 'static>(
+        self,
+        out: S,
+        script: bool,
+    ) -> Result<Started, Error> {
+        let (s, tx) = crate::listen::start(self, out, script)?;
+        Ok((tx, Box::new(move || s.run())))
+    }
+}
+
+impl Serve for crate::config::RelayConfig {
+    fn execute(&mut self) -> Vec<crate::command::Command> {
+        std::mem::take(&mut self.execute)
+    }
+    fn max_size(&self) -> u64 {
+        self.upstream.max_size
+    }
+    fn start<S: crate::session::Sink + 'static>(
+        self,
+        out: S,
+        script: bool,
+    ) -> Result<Started, Error> {
+        let (s, tx) = crate::relay::start(self, out, script)?;
+        Ok((tx, Box::new(move || s.run())))
+    }
+}
+
+/// `listen` and `relay`: commands from the REPL when stdin is a terminal, else from
+/// `-x` or stdin.
+fn serve(mut server: impl Serve, out: OutConfig, start: Instant) -> Result<u8, Error> {
+    let execute = server.execute();
     if execute.is_empty() && io::stdin().is_terminal() {
         let state: PromptState = Arc::new(Mutex::new(PromptView::Listen {
             clients: 0,
             to: None,
         }));
-        return with_repl(out.format, out.opts(true), out.record, start, state, |o| {
-            crate::listen::start(l, o, false).map(|(s, tx)| (tx, move || s.run()))
-        });
+        return with_repl(
+            out.format,
+            out.opts(true),
+            (out.record, out.har),
+            start,
+            state,
+            |o| server.start(o, false),
+        );
     }
     let stdout = io::stdout();
     let printer = Printer::new(
@@ -71,11 +127,11 @@ fn listen(mut l: ListenConfig, out: OutConfig, start: Instant) -> Result<u8, Err
         io::BufWriter::with_capacity(64 * 1024, stdout),
         io::stderr(),
     );
-    let max = l.max_size;
+    let max = server.max_size();
     let o = Output::new(printer, start)
         .recording(out.record)?
         .har(out.har)?;
-    let (server, tx) = crate::listen::start(l, o, true)?;
+    let (tx, run) = server.start(o, true)?;
     spawn_input(move || {
         if execute.is_empty() {
             input::lines(tx, io::stdin().lock(), LineMode::Commands, max)
@@ -83,36 +139,7 @@ fn listen(mut l: ListenConfig, out: OutConfig, start: Instant) -> Result<u8, Err
             input::execute(tx, execute)
         }
     })?;
-    let code = server.run();
-    let _ = io::stdout().flush();
-    Ok(code)
-}
-
-/// `relay`: commands from the REPL when stdin is a terminal, else from stdin.
-fn relay(r: crate::config::RelayConfig, out: OutConfig, start: Instant) -> Result<u8, Error> {
-    if io::stdin().is_terminal() {
-        let state: PromptState = Arc::new(Mutex::new(PromptView::Listen {
-            clients: 0,
-            to: None,
-        }));
-        return with_repl(out.format, out.opts(true), out.record, start, state, |o| {
-            crate::relay::start(r, o, false).map(|(s, tx)| (tx, move || s.run()))
-        });
-    }
-    let stdout = io::stdout();
-    let printer = Printer::new(
-        out.format,
-        out.opts(stdout.is_terminal()),
-        io::BufWriter::with_capacity(64 * 1024, stdout),
-        io::stderr(),
-    );
-    let max = r.upstream.max_size;
-    let o = Output::new(printer, start)
-        .recording(out.record)?
-        .har(out.har)?;
-    let (relay, tx) = crate::relay::start(r, o, true)?;
-    spawn_input(move || input::lines(tx, io::stdin().lock(), LineMode::Commands, max))?;
-    let code = relay.run();
+    let code = run();
     let _ = io::stdout().flush();
     Ok(code)
 }
@@ -128,7 +155,13 @@ fn connect(c: ConnectConfig, out: OutConfig, start: Instant) -> Result<u8, Error
         && matches!(stdin, Stdin::Lines(LineMode::Commands))
         && io::stdin().is_terminal()
     {
-        return repl(opts, out.format, out.opts(true), out.record, start);
+        return repl(
+            opts,
+            out.format,
+            out.opts(true),
+            (out.record, out.har),
+            start,
+        );
     }
     let stdout = io::stdout();
     let printer = Printer::new(
@@ -174,14 +207,20 @@ fn repl(
     opts: Options,
     format: Format,
     ropts: Opts,
-    record: Option<&'static std::path::Path>,
+    files: Files,
     start: Instant,
 ) -> Result<u8, Error> {
     let state: PromptState = Arc::new(Mutex::new(PromptView::Conn(ConnState::Connecting)));
-    with_repl(format, ropts, record, start, state, |out| {
+    with_repl(format, ropts, files, start, state, |out| {
         Session::new(opts, out).map(|(session, tx)| (tx, move || session.run()))
     })
 }
+
+/// `--record FILE` and `--har FILE`.
+type Files = (
+    Option<&'static std::path::Path>,
+    Option<&'static std::path::Path>,
+);
 
 /// The printer for a REPL: both streams end up above the prompt.
 type ReplOut = Output<ReplWriter, Box<dyn Write>>;
@@ -192,7 +231,7 @@ type ReplOut = Output<ReplWriter, Box<dyn Write>>;
 fn with_repl<R: FnOnce() -> u8>(
     format: Format,
     ropts: Opts,
-    record: Option<&'static std::path::Path>,
+    (record, har): Files,
     start: Instant,
     state: PromptState,
     make: impl FnOnce(ReplOut) -> Result<(crate::input::InputTx, R), Error>,
@@ -216,7 +255,7 @@ fn with_repl<R: FnOnce() -> u8>(
         Box::new(ReplWriter::new(pending.clone()))
     };
     let p = Printer::new(format, ropts, ReplWriter::new(pending.clone()), err);
-    let mut out = Output::new(p, start).recording(record)?;
+    let mut out = Output::new(p, start).recording(record)?.har(har)?;
     out.prompt = Some(state.clone());
     let (tx, run) = make(out)?;
     if let Some(w) = warning {

@@ -224,6 +224,9 @@ pub struct RelayArgs {
     /// Hold every forwarded frame MS milliseconds (latency)
     #[arg(long, value_name = "MS")]
     pub delay: Option<u64>,
+    /// Run this command once a pair is open (repeatable); stdin is not read
+    #[arg(short = 'x', long = "execute", value_name = "CMD")]
+    pub execute: Vec<String>,
     /// Connection options of the upstream leg, as for the client (-H adds or replaces a
     /// header of the client's request)
     #[command(flatten)]
@@ -691,9 +694,15 @@ impl RelayArgs {
             script: ScriptArgs::defaults(),
         };
         let connect = conn.into_config(&url)?;
+        let execute = self
+            .execute
+            .iter()
+            .map(|x| crate::command::parse(x).map_err(|e| Error::usage(e.to_string())))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(crate::config::RelayConfig {
             addr,
             tls,
+            execute,
             upstream: connect.session,
             delay: self.delay.filter(|&d| d > 0).map(Duration::from_millis),
         })

@@ -109,6 +109,8 @@ pub struct RelayConfig {
     pub upstream: Options,
     /// `--delay MS`: hold every forwarded frame this long.
     pub delay: Option<Duration>,
+    /// `-x CMD`: the script, instead of stdin.
+    pub execute: Vec<crate::command::Command>,
 }
 
 /// Everything the session needs to know, checked.

@@ -1,7 +1,8 @@
 //! `--cookie` and `--cookie-jar`: the cookies a handshake sends and the ones its
 //! responses set, matched by RFC 6265's rules (domain, path, secure, expiry) through
-//! `cookie_store`, and read from and written to curl's Netscape cookie-jar format. No
-//! I/O here: `cli` reads the file, the client driver writes the jar.
+//! `cookie_store`, and read from and written to curl's Netscape cookie-jar format. The
+//! one I/O here is `Jar::save` (`--cookie-jar`, at the end of the client or the relay);
+//! `cli` reads the file.
 
 use cookie_store::{CookieStore, RawCookie};
 use url::Url;
@@ -117,6 +118,12 @@ impl Jar {
             .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
             .filter_map(|(_, v)| RawCookie::parse(v.clone()).ok());
         self.store.store_response_cookies(cookies, &url);
+    }
+
+    /// `--cookie-jar FILE`: write the jar; the warning to show when it cannot be.
+    pub fn save(&self, path: &std::path::Path) -> Result<(), String> {
+        std::fs::write(path, self.netscape())
+            .map_err(|e| format!("--cookie-jar {}: could not write it: {e}", path.display()))
     }
 
     /// The jar as curl writes it (`--cookie-jar FILE`): every cookie still unexpired,

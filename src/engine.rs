@@ -376,6 +376,13 @@ impl Script {
         }
     }
 
+    /// Would a message received now be looked at (a `/wait` or `/expect` runs, or one
+    /// may come and messages are kept for it)? A driver that must copy a message to
+    /// hand it over (`relay`) asks first; the others just call [`Script::received`].
+    pub fn hears(&mut self) -> bool {
+        matches!(self.block, Block::Wait { .. } | Block::Expect { .. }) || self.holding().is_some()
+    }
+
     /// A pong arrived.
     pub fn pong(&mut self, now: Instant, port: &mut impl Port) {
         self.inbox.pongs += 1;

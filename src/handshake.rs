@@ -776,6 +776,18 @@ pub fn relay_request(target: &Target, client: &HttpHead, extra: &[(String, Strin
             headers.push(("Authorization".into(), auth.clone()));
         }
     }
+    set_headers(&mut headers, extra);
+    HttpHead {
+        method: "GET".into(),
+        path,
+        headers,
+        ..HttpHead::default()
+    }
+}
+
+/// `-H` (and `--header-cmd`'s lines) over a request's headers: each replaces the first
+/// header of its name not replaced yet, else it is added.
+pub fn set_headers(headers: &mut Vec<(String, String)>, extra: &[(String, String)]) {
     let ours = headers.len();
     let mut replaced = vec![false; ours];
     for (name, value) in extra {
@@ -787,11 +799,21 @@ pub fn relay_request(target: &Target, client: &HttpHead, extra: &[(String, Strin
             None => headers.push((name.clone(), value.clone())),
         }
     }
-    HttpHead {
-        method: "GET".into(),
-        path,
-        headers,
-        ..HttpHead::default()
+}
+
+/// `--cookie` in `relay`: the jar's cookies after those of the client's `Cookie` header,
+/// or in a header of their own when it sent none.
+pub fn add_cookies(headers: &mut Vec<(String, String)>, cookies: &str) {
+    match headers
+        .iter_mut()
+        .find(|(n, _)| n.eq_ignore_ascii_case("cookie"))
+    {
+        Some((_, v)) if !v.trim().is_empty() => {
+            v.push_str("; ");
+            v.push_str(cookies);
+        }
+        Some((_, v)) => *v = cookies.to_string(),
+        None => headers.push(("Cookie".into(), cookies.to_string())),
     }
 }
 

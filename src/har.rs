@@ -1,20 +1,29 @@
-//! `--har FILE`: the client's session as HAR 1.2, one entry per connection (the upgrade
-//! request and the 101 as its request and response) with the messages in
+//! `--har FILE`: a session as HAR 1.2, one entry per connection (the upgrade request
+//! and its answer as the entry's request and response) with the messages in
 //! `_webSocketMessages` as browsers save them (`type` send/receive, `time` in seconds
 //! since the epoch, `opcode` 1 text or 2 binary, `data`: binary as base64). So a session
 //! opens in DevTools and HAR viewers, and `wsdbg replay` reads it back. Collects events;
 //! the caller writes `to_json()` out.
+//!
+//! A HAR is the client's view, whoever wrote it: the client's own session; in `listen`
+//! one entry per client, its messages to us as `send`; in `relay` one entry per pair,
+//! the upstream exchange as the request and response (what the client would have seen
+//! talking to the server) and the client leg's messages (the server leg carries the same
+//! ones, and is left out).
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use serde_json::{json, Value};
 
-use crate::event::{Dir, Event, Handshake, MsgType};
+use crate::event::{Ctx, Dir, Event, HttpHead, Leg, MsgType};
 
 #[derive(Debug, Default)]
 pub struct Har {
     entries: Vec<Value>,
+    /// `listen`, `relay`: each client's entry.
+    of_client: HashMap<u64, usize>,
 }
 
 fn now_secs() -> f64 {
@@ -44,36 +53,42 @@ fn http_url(ws: &str) -> String {
 }
 
 impl Har {
-    fn entry(h: &Handshake) -> Value {
+    /// An entry: `url` the ws(s):// URL up to the path, the request, its answer (a bare
+    /// 101 when the driver does not keep one: `listen`), how long it took.
+    fn entry(url: &str, request: &HttpHead, response: Option<&HttpHead>, took: Duration) -> Value {
         let started = {
             let mut b = Vec::new();
             let at = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .unwrap_or_default()
-                .saturating_sub(h.elapsed);
+                .saturating_sub(took);
             crate::render::esc::rfc3339(&mut b, at);
             String::from_utf8(b).unwrap_or_default()
         };
-        let ms = h.elapsed.as_secs_f64() * 1e3;
-        let base = h.url.split('/').take(3).collect::<Vec<_>>().join("/");
+        let ms = took.as_secs_f64() * 1e3;
+        let base = url.split('/').take(3).collect::<Vec<_>>().join("/");
+        let (status, reason, rheaders) = match response {
+            Some(r) => (r.status, r.reason.as_str(), headers(&r.headers)),
+            None => (101, "Switching Protocols", Value::Array(Vec::new())),
+        };
         json!({
             "startedDateTime": started,
             "time": ms,
             "request": {
-                "method": h.request.method,
-                "url": http_url(&format!("{base}{}", h.request.path)),
+                "method": request.method,
+                "url": http_url(&format!("{base}{}", request.path)),
                 "httpVersion": "HTTP/1.1",
-                "headers": headers(&h.request.headers),
+                "headers": headers(&request.headers),
                 "queryString": [],
                 "cookies": [],
                 "headersSize": -1,
                 "bodySize": 0,
             },
             "response": {
-                "status": h.response.status,
-                "statusText": h.response.reason,
+                "status": status,
+                "statusText": reason,
                 "httpVersion": "HTTP/1.1",
-                "headers": headers(&h.response.headers),
+                "headers": rheaders,
                 "cookies": [],
                 "content": {"size": 0, "mimeType": "x-unknown"},
                 "redirectURL": "",
@@ -88,17 +103,53 @@ impl Har {
     }
 
     /// Take what a HAR holds from one event.
-    pub fn take(&mut self, ev: &Event<'_>) {
+    pub fn take(&mut self, ctx: &Ctx, ev: &Event<'_>) {
         match *ev {
-            Event::Handshake(h) => self.entries.push(Har::entry(h)),
+            Event::Handshake(h) => {
+                let e = Har::entry(&h.url, &h.request, Some(&h.response), h.elapsed);
+                match ctx.client.and_then(|id| self.of_client.get(&id)) {
+                    // `relay`: the pair's entry becomes the upstream exchange.
+                    Some(&i) => self.entries[i] = e,
+                    None => {
+                        if let Some(id) = ctx.client {
+                            self.of_client.insert(id, self.entries.len());
+                        }
+                        self.entries.push(e);
+                    }
+                }
+            }
+            Event::Client {
+                connected: true,
+                request: Some(q),
+                ..
+            } => {
+                let Some(id) = ctx.client else { return };
+                let host = q
+                    .headers
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case("host"))
+                    .map_or("localhost", |(_, v)| v.trim());
+                let e = Har::entry(&format!("ws://{host}"), q, None, Duration::ZERO);
+                self.of_client.insert(id, self.entries.len());
+                self.entries.push(e);
+            }
             Event::Message {
                 dir, kind, payload, ..
             } => {
-                let Some(msgs) = self
-                    .entries
-                    .last_mut()
-                    .and_then(|e| e["_webSocketMessages"].as_array_mut())
-                else {
+                if ctx.leg == Some(Leg::Server) {
+                    return;
+                }
+                // The client's view: what it sent is what we received, on a server.
+                let (entry, sent) = match ctx.client {
+                    None => (self.entries.last_mut(), dir == Dir::Out),
+                    Some(id) => (
+                        self.of_client
+                            .get(&id)
+                            .and_then(|&i| self.entries.get_mut(i)),
+                        dir == Dir::In,
+                    ),
+                };
+                let Some(msgs) = entry.and_then(|e| e["_webSocketMessages"].as_array_mut()) else {
                     return;
                 };
                 let (opcode, data) = match kind {
@@ -108,7 +159,7 @@ impl Har {
                     }
                 };
                 msgs.push(json!({
-                    "type": if dir == Dir::Out { "send" } else { "receive" },
+                    "type": if sent { "send" } else { "receive" },
                     "time": now_secs(),
                     "opcode": opcode,
                     "data": data,

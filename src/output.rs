@@ -117,7 +117,7 @@ impl<W: Write, E: Write> Sink for Output<W, E> {
             let _ = rec.emit(&ctx, ev);
         }
         if let Some((_, har)) = &mut self.har {
-            har.take(ev);
+            har.take(&ctx, ev);
         }
         let r = self.printer.emit(&ctx, ev);
         self.check(r);

@@ -19,7 +19,9 @@
 //! thread of its own, bounded by `--connect-timeout`, and hands the stream back through
 //! a channel and the loop's waker; the loop never waits on one server.
 //!
-//! First version: `/wait` and `/expect` do not see relayed messages.
+//! `/wait` and `/expect` hear what comes from the leg(s) commands go to, of the pair(s)
+//! they go to (`/to server`: the server's messages): `pass` keeps it in `heard` while
+//! the engine listens (`Script::hears`), and the loop hands it over after the turn.
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -128,6 +130,7 @@ pub fn start<S: Sink>(
         dialed_tx,
         dialed_rx,
         waker,
+        heard: Vec::new(),
     };
     Ok((relay, tx))
 }
@@ -162,6 +165,20 @@ pub struct Relay<S: Sink> {
     dialed_tx: std::sync::mpsc::Sender<Dialed>,
     dialed_rx: std::sync::mpsc::Receiver<Dialed>,
     waker: Arc<mio::Waker>,
+    /// What came from the picked legs, for the engine (`deliver`).
+    heard: Vec<(u64, Heard)>,
+}
+
+/// What the engine hears of from a leg commands go to.
+enum Heard {
+    Message {
+        kind: MsgType,
+        payload: Vec<u8>,
+        frames: u64,
+        wire: Option<u64>,
+    },
+    Pong,
+    Close(Option<u16>, String),
 }
 
 /// One side of a pair: its connection, what waits to be sent to it, and the frames
@@ -241,6 +258,8 @@ struct Connecting {
 /// A connect thread's result.
 struct Dialed {
     id: u64,
+    /// The request as sent (with `--header-cmd`'s headers).
+    req: HttpHead,
     result: Result<(crate::connect::Stream, handshake::RawAnswer), Error>,
 }
 
@@ -381,6 +400,63 @@ impl<S: Sink> Relay<S> {
             for id in due {
                 self.turn(id);
             }
+            self.deliver();
+        }
+    }
+
+    /// Hand what the picked legs said to the engine (a `/wait` or `/expect` may be
+    /// waiting for it); the pairs it then sent to get their turn, which may hear more.
+    fn deliver(&mut self) {
+        while !self.heard.is_empty() {
+            let heard = std::mem::take(&mut self.heard);
+            let now = Instant::now();
+            let mut port = Steer::new(
+                &mut self.out,
+                &mut self.pairs,
+                &mut self.to,
+                &mut self.leg,
+                self.script,
+                true,
+            );
+            for (_, h) in heard {
+                match h {
+                    Heard::Message {
+                        kind,
+                        payload,
+                        frames,
+                        wire,
+                    } => {
+                        let m = crate::protocol::Msg {
+                            kind,
+                            payload: &payload,
+                            frames,
+                            wire,
+                        };
+                        self.engine.received(now, &m, &mut port);
+                    }
+                    Heard::Pong => self.engine.pong(now, &mut port),
+                    Heard::Close(code, reason) => {
+                        self.engine.peer_closed(now, code, &reason, &mut port)
+                    }
+                }
+            }
+            self.engine.tick(now, now, &mut port);
+            let Steer {
+                touched, cut, quit, ..
+            } = port;
+            self.settle(touched, cut, quit);
+        }
+    }
+
+    /// After the engine ran: `/quit` noted, the pairs it cut dropped, the pairs it sent
+    /// to given their turn.
+    fn settle(&mut self, touched: Vec<u64>, cut: Vec<u64>, quit: bool) {
+        self.quit |= quit;
+        for id in cut {
+            self.cut(id);
+        }
+        for id in touched {
+            self.turn(id);
         }
     }
 
@@ -403,16 +479,14 @@ impl<S: Sink> Relay<S> {
     fn pump_input(&mut self) {
         self.input.hand_to(&mut self.engine, false);
         let now = Instant::now();
-        let mut port = Steer {
-            out: &mut self.out,
-            pairs: &mut self.pairs,
-            to: &mut self.to,
-            leg: &mut self.leg,
-            script: self.script,
-            touched: Vec::new(),
-            cut: Vec::new(),
-            quit: false,
-        };
+        let mut port = Steer::new(
+            &mut self.out,
+            &mut self.pairs,
+            &mut self.to,
+            &mut self.leg,
+            self.script,
+            false,
+        );
         if self.input.is_interrupted() && !self.quit {
             self.engine.interrupt(&mut port);
         }
@@ -420,13 +494,8 @@ impl<S: Sink> Relay<S> {
         let Steer {
             touched, cut, quit, ..
         } = port;
-        self.quit |= quit;
-        for id in cut {
-            self.cut(id);
-        }
-        for id in touched {
-            self.turn(id);
-        }
+        self.settle(touched, cut, quit);
+        self.deliver();
     }
 
     /// `/cut`: both TCP connections of the pair are dropped, no close frame.
@@ -472,17 +541,20 @@ impl<S: Sink> Relay<S> {
     /// `/quit` or Ctrl-C: every pair is dropped; the exit code.
     fn finish(&mut self) -> u8 {
         self.input.hand_to(&mut self.engine, true);
-        let mut port = Steer {
-            out: &mut self.out,
-            pairs: &mut self.pairs,
-            to: &mut self.to,
-            leg: &mut self.leg,
-            script: self.script,
-            touched: Vec::new(),
-            cut: Vec::new(),
-            quit: false,
-        };
+        let mut port = Steer::new(
+            &mut self.out,
+            &mut self.pairs,
+            &mut self.to,
+            &mut self.leg,
+            self.script,
+            false,
+        );
         self.engine.finish("the relay is shutting down", &mut port);
+        if let (Some(path), Some(jar)) = (&self.up.cookie_jar, &self.up.cookies) {
+            if let Err(msg) = jar.save(path) {
+                self.out.emit(&Event::Warning(&msg));
+            }
+        }
         let ids: Vec<u64> = self.pairs.keys().copied().collect();
         for id in ids {
             if let Some(mut p) = self.pairs.remove(&id) {
@@ -791,23 +863,46 @@ impl<S: Sink> Relay<S> {
         // their own, bounded by --connect-timeout; the loop hears of the end through
         // the channel and the waker.
         let started = Instant::now();
-        let req = handshake::relay_request(&self.up.target, &a.request, &self.up.ask.headers);
+        let mut req = handshake::relay_request(&self.up.target, &a.request, &self.up.ask.headers);
+        if let Some(c) = self
+            .up
+            .cookies
+            .as_ref()
+            .and_then(|j| j.header(&self.up.target))
+        {
+            handshake::add_cookies(&mut req.headers, &c);
+        }
         let deadline = started + self.up.connect_timeout;
+        let header_cmd = self.up.header_cmd.clone();
         let (target, tls, proxy, route) = (
             self.up.target.clone(),
             self.up.tls.clone(),
             self.up.proxy.clone(),
             self.up.route.clone(),
         );
-        let (tx, waker, req2) = (self.dialed_tx.clone(), self.waker.clone(), req.clone());
+        let (tx, waker, mut req2) = (self.dialed_tx.clone(), self.waker.clone(), req.clone());
         let spawned = std::thread::Builder::new()
             .name("relay-connect".into())
             .spawn(move || {
-                let r = crate::connect::connect(&target, tls.as_ref(), &proxy, &route, deadline)
+                // `--header-cmd`: fresh headers for this connection; when it fails,
+                // no connection is made (the client gets a 502 saying why).
+                let fresh = match &header_cmd {
+                    Some(cmd) => crate::connect::header_cmd(cmd, deadline),
+                    None => Ok(Vec::new()),
+                };
+                let r = fresh
+                    .and_then(|fresh| {
+                        handshake::set_headers(&mut req2.headers, &fresh);
+                        crate::connect::connect(&target, tls.as_ref(), &proxy, &route, deadline)
+                    })
                     .and_then(|mut stream| {
                         handshake::relay_exchange(&mut stream, &req2, deadline).map(|a| (stream, a))
                     });
-                let _ = tx.send(Dialed { id, result: r });
+                let _ = tx.send(Dialed {
+                    id,
+                    req: req2,
+                    result: r,
+                });
                 let _ = waker.wake();
             });
         if let Err(e) = spawned {
@@ -836,7 +931,9 @@ impl<S: Sink> Relay<S> {
             self.pairs.insert(d.id, p);
             return;
         };
-        if self.answered(&mut p, *c, d.result) {
+        let mut c = *c;
+        c.req = d.req;
+        if self.answered(&mut p, c, d.result) {
             self.finish_pair(p);
         } else {
             self.pairs.insert(d.id, p);
@@ -871,6 +968,9 @@ impl<S: Sink> Relay<S> {
             }
         };
         p.client.q.append(|o| o.extend_from_slice(&answer.raw));
+        if let Some(jar) = self.up.cookies.as_mut() {
+            jar.absorb(&self.up.target, &answer.head.headers);
+        }
         if answer.head.status != 101 {
             let mut e = Error::handshake(format!(
                 "relay: the server refused the WebSocket handshake: {} {} (passed to the client as it came)",
@@ -1003,7 +1103,9 @@ impl<S: Sink> Relay<S> {
         p.client.release(now);
         server.release(now);
         let mut broken = None;
+        let picked = self.to.is_none_or(|t| t == id);
         for from in [Leg::Client, Leg::Server] {
+            let on = picked && self.leg.takes(from);
             let (src, dst) = match from {
                 Leg::Client => (&mut p.client, &mut *server),
                 Leg::Server => (&mut *server, &mut p.client),
@@ -1019,6 +1121,7 @@ impl<S: Sink> Relay<S> {
                 dst,
                 &mut p.first_close,
                 self.delay,
+                Ear::new(on, &mut self.engine, &mut self.heard),
             );
             if let Gone::Broken(why) = r {
                 broken = Some(why);
@@ -1045,6 +1148,7 @@ impl<S: Sink> Relay<S> {
                             dst,
                             &mut p.first_close,
                             self.delay,
+                            Ear::new(on, &mut self.engine, &mut self.heard),
                         );
                         if let Gone::Broken(why) = r {
                             broken = Some(why);
@@ -1133,7 +1237,26 @@ fn say<S: Sink>(out: &mut S, id: u64, leg: Option<Leg>, ev: &Event<'_>) {
     out.leg(None);
 }
 
+/// Whether the engine hears a leg (`on`: commands go to it), and its messages too
+/// (`data`: it would look at one now); where what it hears goes.
+struct Ear<'a> {
+    on: bool,
+    data: bool,
+    heard: &'a mut Vec<(u64, Heard)>,
+}
+
+impl<'a> Ear<'a> {
+    fn new(on: bool, engine: &mut Script, heard: &'a mut Vec<(u64, Heard)>) -> Ear<'a> {
+        Ear {
+            on,
+            data: on && engine.hears(),
+            heard,
+        }
+    }
+}
+
 /// Forward every whole frame `src` holds toward `dst`, showing each on both legs.
+#[allow(clippy::too_many_arguments)]
 fn pass<S: Sink>(
     out: &mut S,
     id: u64,
@@ -1142,6 +1265,7 @@ fn pass<S: Sink>(
     dst: &mut Side,
     first_close: &mut Option<Leg>,
     delay: Option<Duration>,
+    ear: Ear<'_>,
 ) -> Gone {
     let to = from.other();
     loop {
@@ -1197,6 +1321,17 @@ fn pass<S: Sink>(
             }),
         );
         if let Some(m) = &passed.message {
+            if ear.data {
+                ear.heard.push((
+                    id,
+                    Heard::Message {
+                        kind: m.kind,
+                        payload: m.payload.to_vec(),
+                        frames: m.frames,
+                        wire: m.wire,
+                    },
+                ));
+            }
             for (leg, dir) in [(from, Dir::In), (to, Dir::Out)] {
                 say(
                     out,
@@ -1216,6 +1351,13 @@ fn pass<S: Sink>(
             let (code, reason) = close_parts(passed.payload);
             src.close = Some((code, String::from_utf8_lossy(reason).into_owned()));
             first_close.get_or_insert(from);
+            if ear.on {
+                let reason = String::from_utf8_lossy(reason).into_owned();
+                ear.heard.push((id, Heard::Close(code, reason)));
+            }
+        }
+        if h.opcode == crate::wire::OpCode::Pong && ear.on {
+            ear.heard.push((id, Heard::Pong));
         }
         if dst.shut {
             // Its end was passed on already: nothing more can go to it.
@@ -1248,9 +1390,33 @@ struct Steer<'a, S: Sink> {
     /// Pairs to drop (`/cut`).
     cut: Vec<u64>,
     quit: bool,
+    /// The messages handed to the engine were shown already (by `pass`, on both legs):
+    /// the engine's own `message` event for them is not printed again.
+    shown: bool,
 }
 
-impl<S: Sink> Steer<'_, S> {
+impl<'a, S: Sink> Steer<'a, S> {
+    fn new(
+        out: &'a mut S,
+        pairs: &'a mut HashMap<u64, Pair>,
+        to: &'a mut Option<u64>,
+        leg: &'a mut LegPick,
+        script: bool,
+        shown: bool,
+    ) -> Steer<'a, S> {
+        Steer {
+            out,
+            pairs,
+            to,
+            leg,
+            script,
+            touched: Vec::new(),
+            cut: Vec::new(),
+            quit: false,
+            shown,
+        }
+    }
+
     /// The open pairs commands go to, by id.
     fn targets(&self) -> Vec<u64> {
         let to = *self.to;
@@ -1266,6 +1432,8 @@ impl<S: Sink> Steer<'_, S> {
 
     /// One frame of ours toward each selected leg: toward the server masked with a
     /// fresh key (or as `mask` says), toward the client unmasked.
+    /// `whole`: the frame is a whole message of ours (`/text`, `/binary`), also shown
+    /// as a `message` event on its leg.
     fn each(
         &mut self,
         fin: bool,
@@ -1273,6 +1441,7 @@ impl<S: Sink> Steer<'_, S> {
         op: OpCode,
         mask: Option<Option<[u8; 4]>>,
         payload: &[u8],
+        whole: Option<MsgType>,
     ) {
         for id in self.targets() {
             let Some(p) = self.pairs.get_mut(&id) else {
@@ -1320,6 +1489,20 @@ impl<S: Sink> Steer<'_, S> {
                         payload,
                     }),
                 );
+                if let Some(kind) = whole {
+                    say(
+                        self.out,
+                        id,
+                        Some(leg),
+                        &Event::Message {
+                            dir: Dir::Out,
+                            kind,
+                            payload,
+                            frames: 1,
+                            wire: None,
+                        },
+                    );
+                }
                 queue(&mut side.q, bytes);
             }
             self.touched.push(id);
@@ -1331,7 +1514,7 @@ impl<S: Sink> Steer<'_, S> {
             MsgType::Text => OpCode::Text,
             MsgType::Binary => OpCode::Binary,
         };
-        self.each(true, [false; 3], op, None, payload);
+        self.each(true, [false; 3], op, None, payload, Some(kind));
     }
 
     fn raw(&mut self, f: &RawFrame) {
@@ -1341,7 +1524,7 @@ impl<S: Sink> Steer<'_, S> {
             (None, Some(k)) => Some(Some(k)),
             (None, None) => None,
         };
-        self.each(f.fin, f.rsv, f.opcode, mask, &f.payload);
+        self.each(f.fin, f.rsv, f.opcode, mask, &f.payload, None);
     }
 
     fn rows(&self) -> Vec<ClientRow> {
@@ -1387,6 +1570,9 @@ impl<S: Sink> Port for Steer<'_, S> {
     }
 
     fn emit(&mut self, ev: &Event<'_>) {
+        if self.shown && matches!(ev, Event::Message { .. }) {
+            return;
+        }
         self.out.client(None);
         self.out.leg(None);
         self.out.emit(ev);
@@ -1401,12 +1587,12 @@ impl<S: Sink> Port for Steer<'_, S> {
                 start,
                 end,
             } => self.data(kind, &data[start..end]),
-            Act::Ping(p) => self.each(true, [false; 3], OpCode::Ping, None, p),
-            Act::Pong(p) => self.each(true, [false; 3], OpCode::Pong, None, p),
+            Act::Ping(p) => self.each(true, [false; 3], OpCode::Ping, None, p, None),
+            Act::Pong(p) => self.each(true, [false; 3], OpCode::Pong, None, p, None),
             Act::Close { code, reason } => {
                 let mut payload = code.to_be_bytes().to_vec();
                 payload.extend_from_slice(reason.as_bytes());
-                self.each(true, [false; 3], OpCode::Close, None, &payload);
+                self.each(true, [false; 3], OpCode::Close, None, &payload, None);
             }
             Act::Frame(f) => self.raw(f),
             Act::Info | Act::Clients => {

@@ -347,8 +347,7 @@ impl<S: Sink> Session<S> {
     /// the exit code chosen.
     fn finish(&mut self, code: u8, why: &str) -> u8 {
         if let (Some(path), Some(jar)) = (&self.opts.cookie_jar, &self.jar) {
-            if let Err(e) = std::fs::write(path, jar.netscape()) {
-                let msg = format!("--cookie-jar {}: could not write it: {e}", path.display());
+            if let Err(msg) = jar.save(path) {
                 self.sink.emit(&Event::Warning(&msg));
             }
         }

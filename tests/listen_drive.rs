@@ -1022,3 +1022,52 @@ fn issue17_a_kicked_client_that_ignores_the_close_is_not_listed_once_over() {
     l.send("/quit");
     assert_eq!(l.wait_exit(Duration::from_secs(3)), Some(0), "{}", l.dump());
 }
+
+/// Issue 19: `listen --har FILE`: one entry per client, its request, and its messages
+/// from its side (what it sent as `send`, our echoes as `receive`); `wsdbg replay` of
+/// the HAR against a Python `websockets` echo server exits 0. The client is Python
+/// `websockets` too.
+#[test]
+fn issue19_listen_har_is_the_clients_view_and_replays() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let har = dir.path().join("listen.har");
+    let (mut l, addr) = listen(&["--once", "--har", har.to_str().expect("utf-8 path")]);
+    let Some(c) = common::peers::run_client(
+        common::peers::Kind::Websockets,
+        &[
+            &format!("ws://{addr}/feed"),
+            "--no-compress",
+            "--count",
+            "4",
+        ],
+        SOON,
+    ) else {
+        return;
+    };
+    assert_eq!(c.summary()["equal"], 4, "{c}");
+    assert_eq!(l.wait_exit(SOON), Some(0), "{}", l.dump());
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&har).expect("the HAR"))
+        .expect("HAR is JSON");
+    let e = &doc["log"]["entries"][0];
+    assert_eq!(
+        e["request"]["url"],
+        format!("http://{addr}/feed").as_str(),
+        "{e}"
+    );
+    assert_eq!(e["response"]["status"], 101, "{e}");
+    let msgs = e["_webSocketMessages"].as_array().expect("messages");
+    let types: Vec<&str> = msgs
+        .iter()
+        .map(|m| m["type"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        types,
+        ["send", "receive", "send", "receive", "send", "receive", "send", "receive"],
+        "{e}"
+    );
+    let Some(py) = common::peers::Peer::websockets() else {
+        return;
+    };
+    let out = run(wsdbg().arg("replay").arg(&har).arg(py.url("/")));
+    assert_eq!(out.code, Some(0), "{out}");
+}

@@ -886,3 +886,253 @@ fn a_server_slow_to_answer_holds_up_no_other_client() {
     assert!(took >= Duration::from_millis(2500), "{took:?}");
     drop(hole);
 }
+
+/// `/wait` and `/expect` in a relay's script hear the leg commands go to: with `/to
+/// server` (the default) the server's messages, with `/to client` the client's, a close
+/// too; the client's messages are not heard while commands go to the server. A
+/// Python `websockets` echo server behind the relay, wsdbg's client in front.
+#[test]
+fn issue18_wait_and_expect_hear_the_picked_leg() {
+    let Some(server) = Peer::websockets() else {
+        return;
+    };
+    let (mut r, url) = relay(
+        &server.url("/"),
+        &[
+            "-x",
+            "/expect next text ^hello$ within 8000",
+            "-x",
+            "/text injected",
+            "-x",
+            "/expect next text ^injected$ within 5000",
+            "-x",
+            "/to client",
+            "-x",
+            "/text ping-me",
+            "-x",
+            "/expect text ^reply$ within 5000",
+            "-x",
+            "/expect close within 5000",
+            "-x",
+            "/sleep 500",
+            "-x",
+            "/quit",
+        ],
+    );
+    let c = client(
+        &url,
+        &[
+            "-x",
+            "hello",
+            "-x",
+            "/expect text ^ping-me$ within 8000",
+            "-x",
+            "reply",
+            "-x",
+            "/wait 1 5000",
+        ],
+    );
+    c.code(0);
+    let code = r.wait_exit(SOON);
+    assert_eq!(code, Some(0), "every /expect passed: {}", r.dump());
+    let ev = r.events();
+    let passed: Vec<&str> = ev
+        .iter()
+        .filter(|e| e["event"] == "expect")
+        .map(|e| {
+            assert_eq!(e["ok"], true, "{e}");
+            e["what"].as_str().unwrap_or("")
+        })
+        .collect();
+    assert_eq!(passed.len(), 4, "{passed:?}\n{}", r.dump());
+    // What the relay sent of its own shows as a message on its leg.
+    let ours = ev.iter().any(|e| {
+        e["event"] == "message"
+            && e["leg"] == "client"
+            && e["dir"] == "out"
+            && e["text"] == "ping-me"
+    });
+    assert!(ours, "{}", r.dump());
+    // A reply that differs: the script fails (exit 4), saying what came.
+    let (mut r, url) = relay(
+        &server.url("/"),
+        &["-x", "/expect next text ^nope$ within 8000", "-x", "/quit"],
+    );
+    client(&url, &["-x", "hello", "-x", "/wait 1 5000"]);
+    assert_eq!(r.wait_exit(SOON), Some(4), "{}", r.dump());
+    let bad = r
+        .events()
+        .into_iter()
+        .find(|e| e["event"] == "expect")
+        .unwrap_or_else(|| panic!("no expect event: {}", r.dump()));
+    assert_eq!(bad["ok"], false);
+    assert!(
+        bad["got"].as_str().is_some_and(|g| g.contains("hello")),
+        "{bad}"
+    );
+}
+
+/// `--har FILE` on the relay: one entry per pair, the upstream exchange as request and
+/// response, the client leg's messages as the client sent (`send`) and got them
+/// (`receive`); `wsdbg replay` of it against the server exits 0. A Python
+/// `websockets` client through the relay to a Node `ws` server.
+#[test]
+fn issue18_har_of_the_relay_replays_against_the_server() {
+    let Some(server) = Peer::node_ws() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let har = dir.path().join("relay.har");
+    let har_arg = har.to_str().expect("utf-8 path");
+    let (mut r, url) = relay(&server.url("/"), &["--har", har_arg]);
+    let Some(c) = run_client(
+        Kind::Websockets,
+        &[&format!("{url}/room?x=1"), "--no-compress", "--count", "4"],
+        SOON,
+    ) else {
+        return;
+    };
+    assert_eq!(c.summary()["equal"], 4, "{c}");
+    r.wait_for("the pair's end", SOON, |ev| {
+        ev.iter()
+            .any(|e| e["event"] == "client" && e["connected"] == false)
+    });
+    r.send("/quit");
+    assert_eq!(r.wait_exit(SOON), Some(0), "{}", r.dump());
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&har).expect("the HAR"))
+        .expect("HAR is JSON");
+    let entries = doc["log"]["entries"].as_array().expect("entries");
+    assert_eq!(entries.len(), 1, "{doc}");
+    let e = &entries[0];
+    assert_eq!(e["response"]["status"], 101, "{e}");
+    let want = format!("http://127.0.0.1:{}/room?x=1", server.port());
+    assert_eq!(e["request"]["url"], want.as_str(), "{e}");
+    let msgs = e["_webSocketMessages"].as_array().expect("messages");
+    let types: Vec<&str> = msgs
+        .iter()
+        .map(|m| m["type"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        types,
+        ["send", "receive", "send", "receive", "send", "receive", "send", "receive"],
+        "{e}"
+    );
+    assert_eq!(msgs[0]["opcode"], 1);
+    assert_eq!(msgs[1]["opcode"], 1);
+    assert_eq!(msgs[2]["opcode"], 2, "binary, base64");
+    assert_eq!(msgs[2]["data"], msgs[3]["data"], "the echo");
+    let out = run(wsdbg().arg("replay").arg(&har).arg(server.url("/room?x=1")));
+    assert_eq!(out.code, Some(0), "{out}");
+}
+
+/// `--cookie`, `--cookie-jar` and `--header-cmd` apply to the upstream leg: the jar's
+/// cookies after the client's own, the command run for each pair (a fresh token each),
+/// the cookies the server set written at the end; a failing command makes no
+/// connection, and the client gets a 502 naming it.
+#[test]
+fn issue21_cookies_and_header_cmd_on_the_upstream_leg() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let counter = dir.path().join("n");
+    let jar = dir.path().join("jar.txt");
+    let cmd = format!(
+        "n=$(cat {p} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {p}; echo \"X-Token: t$n\"",
+        p = counter.display()
+    );
+    let server = Server::builder()
+        .conns(2)
+        .reply(Reply::accept_with(&[("Set-Cookie", "sid=42; Path=/")]))
+        .run_each(|c| {
+            c.echo_until_close();
+        });
+    let (mut r, url) = relay(
+        &server.url("/"),
+        &[
+            "--cookie",
+            "a=1",
+            "--cookie-jar",
+            jar.to_str().expect("utf-8 path"),
+            "--header-cmd",
+            &cmd,
+        ],
+    );
+    client(&url, &["-x", "hi", "-H", "Cookie: mine=0"]).code(0);
+    client(&url, &["-x", "hi"]).code(0);
+    let reqs = server.requests();
+    let tokens: Vec<Option<&str>> = reqs.iter().map(|q| q.header("X-Token")).collect();
+    assert_eq!(tokens, [Some("t1"), Some("t2")], "{}", r.dump());
+    let cookies: Vec<Option<&str>> = reqs.iter().map(|q| q.header("Cookie")).collect();
+    assert_eq!(
+        cookies,
+        [Some("mine=0; a=1"), Some("a=1; sid=42")],
+        "the client's, then ours and what the server set: {}",
+        r.dump()
+    );
+    r.send("/quit");
+    assert_eq!(r.wait_exit(SOON), Some(0), "{}", r.dump());
+    server.finish();
+    let text = std::fs::read_to_string(&jar).unwrap_or_else(|e| panic!("{e}: {}", r.dump()));
+    assert!(text.contains("\tsid\t42"), "{text}");
+    // A failing command: the client gets the relay's 502 naming it, no connection made.
+    let server = Server::builder().conns(0).run_each(|_| ());
+    let (_r, url) = relay(&server.url("/"), &["--header-cmd", "echo oops >&2; exit 3"]);
+    let out = client(&url, &["-x", "hi"]);
+    out.code(1);
+    let e = out.error();
+    assert_eq!(e["status"], 502, "{out}");
+    let body = e["body"].as_str().unwrap_or("");
+    assert!(
+        body.contains("--header-cmd") && body.contains("exited with status 3"),
+        "{out}"
+    );
+    assert!(
+        server.requests().is_empty(),
+        "no connection with stale headers"
+    );
+}
+
+/// `-v`: both handshakes in full, the client's request as it came (Host: the relay) and
+/// the request sent on (Host: the server) with the server's answer, which the client
+/// got as it came.
+#[test]
+fn issue18_verbose_shows_both_handshakes_in_full() {
+    let server = Server::echo();
+    let mut cmd = wsdbg_cmd();
+    cmd.args(["relay", "--port", "0", "-v"])
+        .arg(server.url("/"));
+    let mut r = Proc::spawn("wsdbg relay -v", cmd);
+    let line = r.wait_line("listening", SOON, |l| l.starts_with("listening on ws://"));
+    let url = line.trim_start_matches("listening on ").trim().to_string();
+    let relay_host = url.trim_start_matches("ws://").to_string();
+    client(&url, &["-x", "hi", "-H", "X-Mine: 1"]).code(0);
+    r.wait_line("the pair's end", SOON, |l| l.contains("left ("));
+    let lines = r.lines();
+    let text = lines.join("\n");
+    let at = |what: &str| {
+        lines
+            .iter()
+            .position(|l| l == what)
+            .unwrap_or_else(|| panic!("no line {what:?} in\n{text}"))
+    };
+    let host_here = at(&format!("> Host: {relay_host}"));
+    let host_there = at(&format!("> Host: 127.0.0.1:{}", server.port()));
+    let ok = at("< HTTP/1.1 101 Switching Protocols");
+    assert!(host_here < host_there && host_there < ok, "{text}");
+    assert_eq!(
+        lines.iter().filter(|l| *l == "> GET / HTTP/1.1").count(),
+        2,
+        "both request lines: {text}"
+    );
+    assert_eq!(
+        lines.iter().filter(|l| *l == "> X-Mine: 1").count(),
+        2,
+        "{text}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("< Sec-WebSocket-Accept: ")),
+        "{text}"
+    );
+    r.kill();
+    server.finish();
+}

@@ -221,7 +221,9 @@ pub(super) fn emit<W: Write, E: Write>(
             }
             buf.push(b'\n');
             if let (Some(q), true) = (request, p.opts.verbose) {
+                let _ = writeln!(buf, "> {} {} HTTP/1.1", q.method, q.path);
                 headers(buf, b"> ", &q.headers);
+                buf.extend_from_slice(b">\n");
             }
             false
         }
