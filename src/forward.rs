@@ -7,6 +7,12 @@
 //! watches. The one thing refused is a frame announced longer than `--max-size`,
 //! which cannot be held to be forwarded whole. Each data message is also put together
 //! (and, compressed, inflated) as a copy for display.
+//!
+//! A frame goes on as it arrives: its header once it is whole, then each piece of its
+//! payload as it comes (re-masked at its offset), so the far peer sees the bytes when it
+//! would have without the relay (Autobahn 6.4.3: invalid UTF-8 in the second of three
+//! pieces is failed at once by a strict peer). The frame is held until its end all the
+//! same, to be judged and shown whole.
 
 use std::borrow::Cow;
 
@@ -63,6 +69,9 @@ pub struct Forward {
     /// permessage-deflate: inflates a copy of each compressed message, for display.
     inflater: Option<Inflater>,
     partial: Option<Partial>,
+    /// The frame at `start` is partly forwarded: the key it goes on with, and how
+    /// many bytes of its payload went.
+    streaming: Option<(Option<[u8; 4]>, usize)>,
 }
 
 impl Forward {
@@ -82,6 +91,7 @@ impl Forward {
             max_size,
             inflater: None,
             partial: None,
+            streaming: None,
         }
     }
 
@@ -123,8 +133,10 @@ impl Forward {
     }
 
     /// The next complete frame: its bytes toward the other peer are appended to `out`,
-    /// and what it was is returned. `Ok(None)`: more bytes are needed. `Err`: a frame
-    /// announced over `--max-size`, which is not forwarded (the pair must end).
+    /// and what it was is returned. `Ok(None)`: more bytes are needed; what came of a
+    /// frame begun (its header, the payload so far) is appended to `out` all the same.
+    /// `Err`: a frame announced over `--max-size`, which is not forwarded (the pair must
+    /// end).
     pub fn next(&mut self, out: &mut Vec<u8>) -> Result<Option<Passed<'_>>, Violation> {
         let Some((h, hlen)) = wire::decode_header(&self.buf[self.start..]) else {
             return Ok(None);
@@ -148,25 +160,40 @@ impl Forward {
         let Some(end) = begin.checked_add(len) else {
             return Ok(None);
         };
-        if self.buf.len() < end {
+        // The header goes on once, with the key of this frame's way on.
+        let (out_key, sent) = match self.streaming {
+            Some(s) => s,
+            None => {
+                let key = self.mask_out.then(rand::random::<[u8; 4]>);
+                wire::encode_header(&Header { mask: key, ..h }, out);
+                (key, 0)
+            }
+        };
+        // What came of the payload since, unmasked in place (for the check and the
+        // display) and masked again on its way on.
+        let have = self.buf.len().min(end);
+        let from = begin + sent;
+        if have > from {
+            if let Some(key) = h.mask {
+                wire::apply_mask(&mut self.buf[from..have], key, sent);
+            }
+            let at = out.len();
+            out.extend_from_slice(&self.buf[from..have]);
+            if let Some(key) = out_key {
+                wire::apply_mask(&mut out[at..], key, sent);
+            }
+        }
+        if have < end {
+            self.streaming = Some((out_key, have.max(from) - begin));
             return Ok(None);
         }
-        if let Some(key) = h.mask {
-            wire::apply_mask(&mut self.buf[begin..end], key, 0);
-        }
+        self.streaming = None;
         let payload = &self.buf[begin..end];
         let compressed = self.checker.rsv1 && h.rsv[0];
         let mut violation = match header_verdict {
             Err(v) => Some(v),
             Ok(()) => self.checker.check_payload(&h, payload).err(),
         };
-        let out_key = self.mask_out.then(rand::random::<[u8; 4]>);
-        wire::encode_header(&Header { mask: out_key, ..h }, out);
-        let at = out.len();
-        out.extend_from_slice(payload);
-        if let Some(key) = out_key {
-            wire::apply_mask(&mut out[at..], key, 0);
-        }
         self.start = end;
         self.frames += 1;
         let (message, bad) = whole(
@@ -322,12 +349,50 @@ mod tests {
         out
     }
 
+    /// A frame goes on as it arrives: after each piece, what came of it is out, masked
+    /// again at its offset; the frame is reported once, whole, when its end came.
+    #[test]
+    fn a_frame_goes_on_piece_by_piece_and_is_reported_whole() {
+        for from in [Role::Client, Role::Server] {
+            let mut f = Forward::new(from, 1 << 20);
+            let key = (from == Role::Client).then_some([9, 8, 7, 6]);
+            let payload: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
+            let bytes = frame(true, [false; 3], 2, key, &payload);
+            let mut out = Vec::new();
+            let mut reported = Vec::new();
+            for (i, piece) in bytes.chunks(333).enumerate() {
+                f.feed(piece);
+                match f.next(&mut out).unwrap() {
+                    Some(p) => reported.push((i, p.payload.to_vec(), p.out_key)),
+                    None => assert_eq!(out.len(), (i + 1) * 333, "all of it went on"),
+                }
+            }
+            assert_eq!(reported.len(), 1);
+            let (at, got, out_key) = &reported[0];
+            assert_eq!(*at, bytes.len() / 333, "reported at the last piece");
+            assert_eq!(got, &payload);
+            let (h, n) = wire::decode_header(&out).unwrap();
+            assert_eq!(h.mask, *out_key);
+            assert_eq!(
+                h.mask.is_some(),
+                from == Role::Client,
+                "masked toward the server"
+            );
+            let mut p = out[n..].to_vec();
+            if let Some(k) = h.mask {
+                wire::apply_mask(&mut p, k, 0);
+            }
+            assert_eq!(p, payload, "the pieces join up under one key");
+            assert_eq!(f.buffered(), 0);
+        }
+    }
+
     #[test]
     fn client_frames_are_masked_again_with_the_bits_kept() {
         let mut f = Forward::new(Role::Client, 1 << 20);
         let mut bytes = frame(false, [false; 3], 1, Some([1, 2, 3, 4]), b"hel");
         bytes.extend(frame(true, [false; 3], 0, Some([5, 6, 7, 8]), b"lo"));
-        // Fed one byte at a time: nothing comes out before a frame is whole.
+        // Fed one byte at a time: each frame is reported once it is whole.
         let mut out = Vec::new();
         let mut seen = Vec::new();
         for b in &bytes {

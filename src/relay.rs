@@ -1162,7 +1162,7 @@ impl<S: Sink> Relay<S> {
                         if src.fwd.buffered() > 0 {
                             let e = Error::protocol(
                                 format!(
-                                    "relay: the {} ended its connection in the middle of a frame ({} bytes of it received, not forwarded)",
+                                    "relay: the {} ended its connection in the middle of a frame ({} bytes received, forwarded as they came)",
                                     from.as_str(),
                                     src.fwd.buffered()
                                 ),
@@ -1272,7 +1272,13 @@ fn pass<S: Sink>(
         let mut bytes = Vec::new();
         let passed = match src.fwd.next(&mut bytes) {
             Ok(Some(p)) => p,
-            Ok(None) => return Gone::No,
+            Ok(None) => {
+                // The part of a frame that came so far goes on now.
+                if !bytes.is_empty() && !dst.shut {
+                    send_on(dst, bytes, delay);
+                }
+                return Gone::No;
+            }
             Err(v) => {
                 return Gone::Broken(format!(
                     "the {}: {} ({}), which the relay does not hold (--max-size)",
@@ -1363,16 +1369,21 @@ fn pass<S: Sink>(
             // Its end was passed on already: nothing more can go to it.
             continue;
         }
-        match delay {
-            Some(d) => {
-                dst.held_bytes += bytes.len();
-                dst.held.push_back((Instant::now() + d, bytes));
-            }
-            None if dst.held.is_empty() => queue(&mut dst.q, bytes),
-            None => {
-                dst.held_bytes += bytes.len();
-                dst.held.push_back((Instant::now(), bytes));
-            }
+        send_on(dst, bytes, delay);
+    }
+}
+
+/// Bytes toward `dst`: to its queue, or held `--delay` (behind what is held already).
+fn send_on(dst: &mut Side, bytes: Vec<u8>, delay: Option<Duration>) {
+    match delay {
+        Some(d) => {
+            dst.held_bytes += bytes.len();
+            dst.held.push_back((Instant::now() + d, bytes));
+        }
+        None if dst.held.is_empty() => queue(&mut dst.q, bytes),
+        None => {
+            dst.held_bytes += bytes.len();
+            dst.held.push_back((Instant::now(), bytes));
         }
     }
 }

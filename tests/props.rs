@@ -390,6 +390,34 @@ proptest! {
         prop_assert_eq!(report.messages, stream.data_messages());
     }
 
+    /// relay: any bytes from either peer, in any reads: no panic, and what goes on is
+    /// the frames reported, then a frame begun (`harness::forward`).
+    #[test]
+    fn forward_any_bytes(from_server in any::<bool>(), seed in any::<u8>(), stream in prop::collection::vec(any::<u8>(), 0..600)) {
+        let from = if from_server { Role::Server } else { Role::Client };
+        harness::forward(from, 1 << 20, seed, &stream);
+    }
+
+    /// relay: a valid stream in any reads goes on whole: every frame reported, every
+    /// byte forwarded (re-masked), none left.
+    #[test]
+    fn forward_valid_stream_goes_on_whole(stream in any_stream(), from_server in any::<bool>(), seed in any::<u8>()) {
+        let from = if from_server { Role::Server } else { Role::Client };
+        // Frames from a client come masked: `bytes(role)` is what `role` receives.
+        let receiver = if from_server { Role::Client } else { Role::Server };
+        let bytes = stream.bytes(receiver);
+        let got = harness::forward(from, 64 << 20, seed, &bytes);
+        prop_assert!(!got.refused);
+        let sent = stream.messages.iter().map(|m| m.frames().len()).sum::<usize>() + 1;
+        prop_assert_eq!(got.frames.len(), sent, "every frame, the close too");
+        let whole: usize = got.frames.iter().map(|(h, p, k)| {
+            let mut b = Vec::new();
+            wire::encode_header(&Header { mask: *k, ..*h }, &mut b);
+            b.len() + p.len()
+        }).sum();
+        prop_assert_eq!(got.out.len(), whole, "nothing left begun");
+    }
+
     /// The same stream as the wrong role: the first frame breaks RFC 6455 5.1.
     #[test]
     fn frames_wrong_role_fails_on_the_mask(stream in any_stream(), server in any::<bool>()) {
@@ -1107,6 +1135,7 @@ fn fuzz_inputs_replay() {
             ("command", harness::command_fuzz),
             ("url", harness::url_fuzz),
             ("inflate", harness::inflate_fuzz),
+            ("forward", harness::forward_fuzz),
         ] {
             let Ok(entries) = std::fs::read_dir(root.join(dir).join(target)) else {
                 continue;

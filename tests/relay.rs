@@ -1136,3 +1136,79 @@ fn issue18_verbose_shows_both_handshakes_in_full() {
     r.kill();
     server.finish();
 }
+
+/// A frame goes on as it arrives: the first half of a server's 1000-byte frame reaches
+/// the client while the server holds back the second half, as it would without the
+/// relay (so a strict client fails bad UTF-8 at once, Autobahn 6.4.3); then the rest.
+#[test]
+fn issue18_a_frame_goes_on_as_it_arrives() {
+    let (go, wait) = std::sync::mpsc::channel::<()>();
+    let payload: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
+    let half = payload[..500].to_vec();
+    let rest = payload[500..].to_vec();
+    let server = Server::scripted(move |c| {
+        let mut first = vec![0x82, 126, 0x03, 0xe8];
+        first.extend_from_slice(&half);
+        c.send(&first);
+        let held = wait.recv_timeout(SOON).is_ok();
+        c.send(&rest);
+        c.set_read_timeout(SOON);
+        c.try_close();
+        held
+    });
+    let (r, url) = relay(&server.url("/"), &[]);
+    let mut s = TcpStream::connect(url.trim_start_matches("ws://")).expect("connect");
+    s.set_read_timeout(Some(SOON)).unwrap();
+    s.write_all(
+        b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    )
+    .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let read_until = |s: &mut TcpStream, got: &mut Vec<u8>, buf: &mut [u8], n: usize| {
+        while got.len() < n {
+            match s.read(buf) {
+                Ok(0) | Err(_) => break,
+                Ok(k) => got.extend_from_slice(&buf[..k]),
+            }
+        }
+    };
+    // The 101, then the frame's header and first half, with the second still held.
+    let head_end = loop {
+        let more = got.len() + 1;
+        read_until(&mut s, &mut got, &mut buf, more);
+        if let Some(i) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        assert!(!got.is_empty() && got.len() < 4096, "{}", r.dump());
+    };
+    assert!(
+        got.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&got)
+    );
+    read_until(&mut s, &mut got, &mut buf, head_end + 4 + 500);
+    let first = &got[head_end..];
+    assert_eq!(
+        first.len(),
+        4 + 500,
+        "the first half, before the rest was sent: {}",
+        r.dump()
+    );
+    assert_eq!(first[..4], [0x82, 126, 0x03, 0xe8], "the header as it came");
+    assert_eq!(first[4..], payload[..500]);
+    go.send(()).unwrap();
+    read_until(&mut s, &mut got, &mut buf, head_end + 4 + 1000);
+    assert_eq!(
+        got[head_end + 4..head_end + 1004],
+        payload[..],
+        "{}",
+        r.dump()
+    );
+    let _ = s.write_all(&[0x88, 0x82, 1, 2, 3, 4, 0x03 ^ 1, 0xe8 ^ 2]);
+    assert!(
+        server.result(),
+        "the server held the second half until the first arrived"
+    );
+}

@@ -947,3 +947,91 @@ pub fn url_fuzz(data: &[u8]) {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// relay: one direction of a relayed connection (`forward::Forward`)
+// ---------------------------------------------------------------------------------------
+
+/// What a `Forward` did with a stream: the frames it reported, and its bytes on.
+pub struct Forwarded {
+    /// (header as it came, payload unmasked, key it went on with) of each frame reported.
+    pub frames: Vec<(Header, Vec<u8>, Option<[u8; 4]>)>,
+    /// Every byte it gave toward the other peer, in order.
+    pub out: Vec<u8>,
+    /// It refused a frame over `--max-size` (the pair would end).
+    pub refused: bool,
+}
+
+/// Feed `stream` (frames from `from`) to a `Forward` in the reads `seed` picks, as the
+/// relay does, and check what went on: it decodes, frame by frame, into the frames
+/// reported with the same FIN, RSV, opcode, length and payload, masked with the key
+/// reported (toward the server) or not at all (toward the client); what follows the
+/// last reported frame is a frame begun: a prefix of the next one, as it came so far.
+pub fn forward(from: Role, max_size: u64, seed: u8, stream: &[u8]) -> Forwarded {
+    let mut f = wsdbg::forward::Forward::new(from, max_size);
+    let mut got = Forwarded {
+        frames: Vec::new(),
+        out: Vec::new(),
+        refused: false,
+    };
+    'reads: for chunk in Reads::new(stream, seed) {
+        f.feed(chunk);
+        loop {
+            match f.next(&mut got.out) {
+                Ok(Some(p)) => {
+                    assert_eq!(
+                        p.out_key.is_some(),
+                        from == Role::Client,
+                        "masked toward the server only"
+                    );
+                    got.frames.push((p.header, p.payload.to_vec(), p.out_key));
+                }
+                Ok(None) => break,
+                Err(v) => {
+                    assert_eq!(v.close_code, 1009, "only the size is refused: {}", v.msg);
+                    got.refused = true;
+                    break 'reads;
+                }
+            }
+        }
+    }
+    let mut at = 0;
+    for (h, payload, key) in &got.frames {
+        let (o, n) = wire::decode_header(&got.out[at..]).expect("a reported frame went on whole");
+        assert_eq!(
+            (o.fin, o.rsv, o.opcode, o.len),
+            (h.fin, h.rsv, h.opcode, h.len)
+        );
+        assert_eq!(o.mask, *key);
+        let mut p = got.out[at + n..at + n + payload.len()].to_vec();
+        if let Some(k) = o.mask {
+            wire::apply_mask(&mut p, k, 0);
+        }
+        assert_eq!(&p, payload, "the payload went on as it came");
+        at += n + payload.len();
+    }
+    // The rest: a frame begun, never more than came of it.
+    let rest = &got.out[at..];
+    if !rest.is_empty() {
+        if let Some((o, n)) = wire::decode_header(rest) {
+            assert!(
+                (rest.len() - n) as u64 <= o.len,
+                "no more than the frame went on"
+            );
+        }
+    }
+    // Each frame may gain a mask key (an unmasked frame from a client, a 5.1 violation,
+    // goes on masked) and no more.
+    let keys = 4 * (got.frames.len() + 1);
+    assert!(
+        got.out.len() <= stream.len() + keys,
+        "nothing went on that did not come"
+    );
+    got
+}
+
+/// The `forward` target: byte 0 picks the sender and `--max-size`, byte 1 the reads.
+pub fn forward_fuzz(data: &[u8]) {
+    let (setup, rest) = Setup::split(data);
+    forward(setup.role, setup.max_size, setup.seed, rest);
+}
