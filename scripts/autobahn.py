@@ -5,7 +5,12 @@ server side: `wsdbg listen --port 0` is started and `kosoku ADDR` (the fuzzing c
              drives it;
 client side: `kosoku -m fuzzingserver 127.0.0.1:0` is started and, for each case N,
              `wsdbg --echo --keep-open ws://HOST:PORT/runCase?case=N&agent=wsdbg` runs
-             against it; then `/updateReports` makes kosoku write its report and exit.
+             against it; then `/updateReports` makes kosoku write its report and exit;
+relay side:  (only with --side relay; `both` is server and client) `wsdbg listen --port 0`
+             is started, `wsdbg relay --port 0 ws://LISTEN/` in front of it, and kosoku's
+             fuzzing client drives the relay; then kosoku drives a second, fresh `wsdbg
+             listen` (the same flags) directly, and the verdicts of the two runs are
+             compared case by case, on "behavior" and "behaviorClose" both.
 
 --compress[=PARAMS]: wsdbg runs with --compress on both sides (`wsdbg listen --compress`,
 `wsdbg --compress[=PARAMS] --echo --keep-open`: the browser's offer, or the parameters
@@ -24,9 +29,21 @@ NON-STRICT, UNCLEAN, WRONG CODE, FAILED BY CLIENT, ERROR, or a selected case wit
 result); 2 when the run itself could not be done (kosoku missing, a process that did not
 start, a run past its deadline).
 
+The relay side is judged by the comparison, not by the verdicts themselves: a tally for
+the direct run and one for the run through the relay, then every case whose verdicts
+differ (or that has a result on one side only), one line each: the case id, the direct
+verdicts, the relay's, and kosoku's description, expectation and result for the run
+through the relay. Its exit status: 0 when every case has the same verdicts both ways
+(whatever they are), 1 when any differs or has no result on one side, 2 when the run
+could not be done. With --compress both `wsdbg listen`s get --compress and the relay
+none: it passes the extension offer and answer on, and the extension is agreed end to
+end between kosoku and the `listen` behind it. --summary then writes the comparison.
+
 Everything stays on 127.0.0.1. Every wait is bounded: each client case by
---case-timeout, each side by --timeout. Reports (kosoku's JSON and HTML, and the logs of
-wsdbg) go under --outdir. Normally run through scripts/autobahn.sh, which builds wsdbg.
+--case-timeout, each side by --timeout (on the relay side, each of its two kosoku runs).
+Reports (kosoku's JSON and HTML, and the logs of wsdbg) go under --outdir: server/,
+client/, and relay/through-relay/ and relay/direct/. Normally run through
+scripts/autobahn.sh, which builds wsdbg.
 """
 
 from __future__ import annotations
@@ -153,49 +170,95 @@ def read_reports(outdir: Path, log: Path) -> dict[str, dict]:
     return cases
 
 
-def run_server_side(args: argparse.Namespace, outdir: Path) -> tuple[dict[str, dict], int | None]:
+def listen_command(args: argparse.Namespace) -> list[str]:
+    """`wsdbg listen` on a free port, as the server and relay sides run it."""
+    return [args.wsdbg, "listen", "--port", "0", "-o", "payload"] + (["--compress"] if args.compress is not None else [])
+
+
+def start_wsdbg(cmd: list[str], log: Path, what: str) -> tuple[subprocess.Popen, str]:
+    """Start a wsdbg that listens (stdin /dev/null, stdout dropped, stderr to `log`) and
+    wait, bounded, for its `listening on ws://ADDR`: (the process, ADDR)."""
+    with open(log, "wb") as err:
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            env=no_proxy_env(),
+        )
+    try:
+        m = wait_for_line(proc, log, r"listening on ws://(\S+?)/?$", what)
+    except BaseException:
+        stop(proc)
+        raise
+    return proc, m.group(1)
+
+
+def run_fuzzing_client(args: argparse.Namespace, addr: str, outdir: Path, side: str) -> dict[str, dict]:
+    """kosoku's fuzzing client against `addr`, bounded by --timeout; its verdicts."""
+    kosoku_out = outdir / "kosoku.log"
+    with open(kosoku_out, "wb") as kout:
+        try:
+            subprocess.run(
+                kosoku_command() + include_args(args.cases) + ["-o", str(outdir / "reports"), addr],
+                stdin=subprocess.DEVNULL,
+                stdout=kout,
+                stderr=subprocess.STDOUT,
+                env=no_proxy_env(),
+                timeout=args.timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise RunError(
+                f"{side}: kosoku did not finish within {args.timeout:g} s "
+                f"(--timeout); its output: {kosoku_out}"
+            ) from None
+    return read_reports(outdir / "reports", kosoku_out)
+
+
+def warn_if_exited(proc: subprocess.Popen, what: str, log: Path) -> None:
+    if proc.poll() is not None:
+        print(f"warning: {what} exited with {proc.returncode} during the run (log: {log})", file=sys.stderr)
+
+
+def run_server_side(args: argparse.Namespace, outdir: Path, side: str = "server side") -> tuple[dict[str, dict], int | None]:
     """kosoku (the fuzzing client) against `wsdbg listen`."""
     outdir.mkdir(parents=True, exist_ok=True)
     log = outdir / "wsdbg-listen.log"
-    env = no_proxy_env()
     listen = None
     try:
-        with open(log, "wb") as err:
-            listen = subprocess.Popen(
-                [args.wsdbg, "listen", "--port", "0", "-o", "payload"]
-                + (["--compress"] if args.compress is not None else []),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=err,
-                env=env,
-            )
-        m = wait_for_line(listen, log, r"listening on ws://(\S+?)/?$", "wsdbg listen")
-        addr = m.group(1)
-        print(f"server side: kosoku against wsdbg listen at {addr}", file=sys.stderr)
-        kosoku_out = outdir / "kosoku.log"
-        with open(kosoku_out, "wb") as kout:
-            try:
-                subprocess.run(
-                    kosoku_command() + include_args(args.cases) + ["-o", str(outdir / "reports"), addr],
-                    stdin=subprocess.DEVNULL,
-                    stdout=kout,
-                    stderr=subprocess.STDOUT,
-                    env=env,
-                    timeout=args.timeout,
-                    check=False,
-                )
-            except subprocess.TimeoutExpired:
-                raise RunError(
-                    f"server side: kosoku did not finish within {args.timeout:g} s "
-                    f"(--timeout); its output: {kosoku_out}"
-                ) from None
-        if listen.poll() is not None:
-            print(
-                f"warning: wsdbg listen exited with {listen.returncode} during the run (log: {log})",
-                file=sys.stderr,
-            )
-        return read_reports(outdir / "reports", kosoku_out), None
+        listen, addr = start_wsdbg(listen_command(args), log, "wsdbg listen")
+        print(f"{side}: kosoku against wsdbg listen at {addr}", file=sys.stderr)
+        cases = run_fuzzing_client(args, addr, outdir, side)
+        warn_if_exited(listen, "wsdbg listen", log)
+        return cases, None
     finally:
+        stop(listen)
+
+
+def run_through_relay(args: argparse.Namespace, outdir: Path) -> dict[str, dict]:
+    """kosoku (the fuzzing client) against `wsdbg relay` in front of `wsdbg listen`."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    listen_log = outdir / "wsdbg-listen.log"
+    relay_log = outdir / "wsdbg-relay.log"
+    listen = relay = None
+    try:
+        listen, listen_addr = start_wsdbg(listen_command(args), listen_log, "wsdbg listen (behind the relay)")
+        relay, addr = start_wsdbg(
+            [args.wsdbg, "relay", "--port", "0", "-o", "payload", f"ws://{listen_addr}/"],
+            relay_log,
+            "wsdbg relay",
+        )
+        print(
+            f"relay side: kosoku against wsdbg relay at {addr}, in front of wsdbg listen at {listen_addr}",
+            file=sys.stderr,
+        )
+        cases = run_fuzzing_client(args, addr, outdir, "relay side (through the relay)")
+        warn_if_exited(relay, "wsdbg relay", relay_log)
+        warn_if_exited(listen, "wsdbg listen (behind the relay)", listen_log)
+        return cases
+    finally:
+        stop(relay)
         stop(listen)
 
 
@@ -365,6 +428,97 @@ def tally(side: str, cases: dict[str, dict], selected: int | None, strict: bool 
     return lines, ok
 
 
+VERDICTS = ("behavior", "behaviorClose")
+
+
+def verdicts(r: dict | None) -> tuple[str, str]:
+    if r is None:
+        return (NO_REPORT, NO_REPORT)
+    return (r["behavior"], r["behaviorClose"])
+
+
+def compare(direct: dict[str, dict], relayed: dict[str, dict]) -> tuple[list[str], list[str]]:
+    """(every case id of either run, in order; those whose verdicts differ or that have a
+    result on one side only)."""
+    ids = sorted(set(direct) | set(relayed), key=case_key)
+    differ = [cid for cid in ids if cid not in direct or cid not in relayed or verdicts(direct[cid]) != verdicts(relayed[cid])]
+    return ids, differ
+
+
+def difference_line(cid: str, direct: dict | None, relayed: dict | None) -> str:
+    """One line for a case that differs: its id, both verdicts, and what kosoku said of
+    the run through the relay."""
+    d, r = verdicts(direct), verdicts(relayed)
+    line = f"  {cid:<8} direct {d[0]}/{d[1]}, relay {r[0]}/{r[1]}"
+    src = relayed if relayed is not None else direct
+    if src is not None:
+        whose = "" if relayed is not None else " (the direct run's: none through the relay)"
+        line += f"; case{whose}: {one_line(src.get('description', ''), 200)}"
+        if "expectation" in src:
+            line += f"; expected: {one_line(src['expectation'], 200)}"
+        line += f"; kosoku: {one_line(src.get('result', ''), 200)}"
+        if src.get("resultClose"):
+            line += f" / {one_line(src['resultClose'], 200)}"
+    return line
+
+
+def counts(cases: dict[str, dict], field: str) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for r in cases.values():
+        out[r[field]] = out.get(r[field], 0) + 1
+    return out
+
+
+def run_relay_side(args: argparse.Namespace, outdir: Path) -> tuple[list[str], bool, dict]:
+    """The run through the relay, then the direct one, compared: (lines to print, whether
+    every case is the same both ways, the comparison for --summary)."""
+    times: dict[str, float] = {}
+    t0 = time.monotonic()
+    relayed = run_through_relay(args, outdir / "through-relay")
+    times["relay"] = time.monotonic() - t0
+    t0 = time.monotonic()
+    direct, _ = run_server_side(args, outdir / "direct", "relay side (directly, a second listen)")
+    times["direct"] = time.monotonic() - t0
+    listen = "wsdbg listen --compress" if args.compress is not None else "wsdbg listen"
+    lines: list[str] = []
+    for name, cases, took, d in (
+        (f"direct ({listen})", direct, times["direct"], outdir / "direct"),
+        (f"through the relay (wsdbg relay -> {listen})", relayed, times["relay"], outdir / "through-relay"),
+    ):
+        # The verdicts as such do not decide the exit status here; the comparison does.
+        part, _ = tally(name, cases, None)
+        part[0] += f" in {took:.1f} s; reports in {d / 'reports'}"
+        lines += part
+    ids, differ = compare(direct, relayed)
+    lines.append(f"relay vs direct: {len(ids) - len(differ)} of {len(ids)} cases with the same verdicts (behavior and behaviorClose)")
+    for field in VERDICTS:
+        same = sum(1 for cid in ids if cid in direct and cid in relayed and direct[cid][field] == relayed[cid][field])
+        lines.append(f"  {field + ':':<15}{same} of {len(ids)} the same")
+    if differ:
+        lines.append("  differing (case, direct behavior/close, relay behavior/close; kosoku on the run through the relay):")
+        lines += [difference_line(cid, direct.get(cid), relayed.get(cid)) for cid in differ]
+    fields = ("behavior", "behaviorClose", "description", "expectation", "result", "resultClose")
+    comparison = {
+        "same": not differ,
+        "cases": len(ids),
+        "differ": differ,
+        "seconds": {k: round(v, 1) for k, v in times.items()},
+        "tally": {
+            "direct": {f: counts(direct, f) for f in VERDICTS},
+            "relay": {f: counts(relayed, f) for f in VERDICTS},
+        },
+        "verdicts": {
+            cid: {
+                "same": cid not in differ,
+                "direct": {k: direct[cid].get(k) for k in fields} if cid in direct else None,
+                "relay": {k: relayed[cid].get(k) for k in fields} if cid in relayed else None,
+            }
+            for cid in ids
+        },
+    }
+    return lines, not differ, comparison
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--wsdbg", default=os.environ.get("WSDBG", str(ROOT / "target/release/wsdbg")), help="the wsdbg binary (default: $WSDBG, else target/release/wsdbg)")
@@ -376,11 +530,17 @@ def main() -> int:
         metavar="PARAMS",
         help="run wsdbg with --compress on both sides (listen --compress, --compress[=PARAMS] --echo); the cases default to 12.* and 13.*",
     )
-    p.add_argument("--side", choices=["server", "client", "both"], default="both", help="which side of wsdbg to test (default: both)")
+    p.add_argument(
+        "--side",
+        choices=["server", "client", "both", "relay"],
+        default="both",
+        help="which side of wsdbg to test (default: both, meaning server and client; relay: "
+        "kosoku through wsdbg relay in front of wsdbg listen, compared with kosoku on wsdbg listen directly)",
+    )
     p.add_argument("--outdir", default=str(ROOT / "target/autobahn"), help="where kosoku's reports and the logs go (default: target/autobahn)")
     p.add_argument("--case-timeout", type=float, default=60, help="seconds one client case may take (default 60)")
-    p.add_argument("--timeout", type=float, default=900, help="seconds one side may take in all (default 900)")
-    p.add_argument("--summary", help="also write the verdicts as JSON to this file")
+    p.add_argument("--timeout", type=float, default=900, help="seconds one side may take in all (default 900; relay: each of its two runs)")
+    p.add_argument("--summary", help="also write the verdicts as JSON to this file (relay: the comparison)")
     args = p.parse_args()
     sys.stdout.reconfigure(line_buffering=True)
     if args.cases is None:
@@ -391,6 +551,20 @@ def main() -> int:
     if not (os.path.isfile(args.wsdbg) and os.access(args.wsdbg, os.X_OK)):
         p.error(f"no wsdbg binary at {args.wsdbg} (build it, or set WSDBG / --wsdbg)")
     outdir = Path(args.outdir)
+
+    if args.side == "relay":
+        d = outdir / "relay"
+        shutil.rmtree(d, ignore_errors=True)
+        try:
+            kosoku_command()
+            lines, same, comparison = run_relay_side(args, d)
+        except RunError as e:
+            print(f"autobahn: {e}", file=sys.stderr)
+            return 2
+        print("\n".join(lines))
+        if args.summary:
+            Path(args.summary).write_text(json.dumps({"relay": comparison}, indent=1, sort_keys=True))
+        return 0 if same else 1
 
     sides = ["server", "client"] if args.side == "both" else [args.side]
     results: dict[str, dict[str, dict]] = {}
