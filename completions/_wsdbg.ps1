@@ -104,6 +104,10 @@ Register-ArgumentCompleter -Native -CommandName 'wsdbg' -ScriptBlock {
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Extra header ''Name: value'' in every answer to an upgrade request (repeatable)')
             [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Extra header ''Name: value'' in every answer to an upgrade request (repeatable)')
             [CompletionResult]::new('--reject', '--reject', [CompletionResultType]::ParameterName, 'Refuse every upgrade with STATUS (and BODY), to test a client''s error path')
+            [CompletionResult]::new('--replay', '--replay', [CompletionResultType]::ParameterName, 'Mock server: play the server''s side of a recording (--record JSON lines or a HAR) to each client, comparing what it sends with what the recording''s client sent (no echo; with --once, exit 4 when the client deviated)')
+            [CompletionResult]::new('--timing', '--timing', [CompletionResultType]::ParameterName, '--replay: original (the recorded pauses before each reply) or fast')
+            [CompletionResult]::new('--ignore', '--ignore', [CompletionResultType]::ParameterName, '--replay: leave what REGEX matches out of the comparison (repeatable)')
+            [CompletionResult]::new('--ignore-json', '--ignore-json', [CompletionResultType]::ParameterName, '--replay: leave this field of JSON messages out of the comparison (repeatable)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour (NO_COLOR in the environment means never)')
@@ -221,6 +225,8 @@ Register-ArgumentCompleter -Native -CommandName 'wsdbg' -ScriptBlock {
         }
         'wsdbg;replay' {
             [CompletionResult]::new('--ignore', '--ignore', [CompletionResultType]::ParameterName, 'Leave out of the comparison what REGEX matches in a recorded text reply (times, ids): the reply may have anything REGEX matches there (repeatable)')
+            [CompletionResult]::new('--ignore-json', '--ignore-json', [CompletionResultType]::ParameterName, 'Leave this field out of the comparison of JSON replies (repeatable): a.b, $.items[0].id, data.*.ts')
+            [CompletionResult]::new('--timing', '--timing', [CompletionResultType]::ParameterName, 'fast: send each message as soon as the replies before it came; original: with the recorded pauses between them')
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Extra handshake header ''Name: value'' (repeatable)')
             [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Extra handshake header ''Name: value'' (repeatable)')
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Offer a subprotocol (Sec-WebSocket-Protocol), repeatable')
@@ -248,6 +254,7 @@ Register-ArgumentCompleter -Native -CommandName 'wsdbg' -ScriptBlock {
             [CompletionResult]::new('--max-payload', '--max-payload', [CompletionResultType]::ParameterName, 'Pretty output: cut payloads at N bytes (default: text 256, binary 64)')
             [CompletionResult]::new('--to-script', '--to-script', [CompletionResultType]::ParameterName, 'Print the recording as a script of the command grammar (sends and /expect lines) instead of running it')
             [CompletionResult]::new('--fail-fast', '--fail-fast', [CompletionResultType]::ParameterName, 'Stop at the first reply that differs (close 1000, exit 4)')
+            [CompletionResult]::new('--headers-from-recording', '--headers-from-recording', [CompletionResultType]::ParameterName, 'Send the handshake headers the recording''s client sent (cookies, Origin, Authorization, subprotocols...; -H wins over them)')
             [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Do not verify the server certificate (prints a warning)')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the server certificate (prints a warning)')
             [CompletionResult]::new('-L', '-L ', [CompletionResultType]::ParameterName, 'Follow 3xx answers to the handshake (at most 10; wss -> ws refused)')

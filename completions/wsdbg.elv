@@ -100,6 +100,10 @@ set edit:completion:arg-completer[wsdbg] = {|@words|
             cand -H 'Extra header ''Name: value'' in every answer to an upgrade request (repeatable)'
             cand --header 'Extra header ''Name: value'' in every answer to an upgrade request (repeatable)'
             cand --reject 'Refuse every upgrade with STATUS (and BODY), to test a client''s error path'
+            cand --replay 'Mock server: play the server''s side of a recording (--record JSON lines or a HAR) to each client, comparing what it sends with what the recording''s client sent (no echo; with --once, exit 4 when the client deviated)'
+            cand --timing '--replay: original (the recorded pauses before each reply) or fast'
+            cand --ignore '--replay: leave what REGEX matches out of the comparison (repeatable)'
+            cand --ignore-json '--replay: leave this field of JSON messages out of the comparison (repeatable)'
             cand -o 'Output format'
             cand --output 'Output format'
             cand --color 'Colour (NO_COLOR in the environment means never)'
@@ -214,6 +218,8 @@ set edit:completion:arg-completer[wsdbg] = {|@words|
         }
         &'wsdbg;replay'= {
             cand --ignore 'Leave out of the comparison what REGEX matches in a recorded text reply (times, ids): the reply may have anything REGEX matches there (repeatable)'
+            cand --ignore-json 'Leave this field out of the comparison of JSON replies (repeatable): a.b, $.items[0].id, data.*.ts'
+            cand --timing 'fast: send each message as soon as the replies before it came; original: with the recorded pauses between them'
             cand -H 'Extra handshake header ''Name: value'' (repeatable)'
             cand --header 'Extra handshake header ''Name: value'' (repeatable)'
             cand -p 'Offer a subprotocol (Sec-WebSocket-Protocol), repeatable'
@@ -241,6 +247,7 @@ set edit:completion:arg-completer[wsdbg] = {|@words|
             cand --max-payload 'Pretty output: cut payloads at N bytes (default: text 256, binary 64)'
             cand --to-script 'Print the recording as a script of the command grammar (sends and /expect lines) instead of running it'
             cand --fail-fast 'Stop at the first reply that differs (close 1000, exit 4)'
+            cand --headers-from-recording 'Send the handshake headers the recording''s client sent (cookies, Origin, Authorization, subprotocols...; -H wins over them)'
             cand -k 'Do not verify the server certificate (prints a warning)'
             cand --insecure 'Do not verify the server certificate (prints a warning)'
             cand -L 'Follow 3xx answers to the handshake (at most 10; wss -> ws refused)'

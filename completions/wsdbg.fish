@@ -96,6 +96,11 @@ complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l delay -d 'Echo MS
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l subprotocol -d 'Accept only this subprotocol: a client that does not offer it is refused (400)' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -s H -l header -d 'Extra header \'Name: value\' in every answer to an upgrade request (repeatable)' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l reject -d 'Refuse every upgrade with STATUS (and BODY), to test a client\'s error path' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l replay -d 'Mock server: play the server\'s side of a recording (--record JSON lines or a HAR) to each client, comparing what it sends with what the recording\'s client sent (no echo; with --once, exit 4 when the client deviated)' -r -F
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l timing -d '--replay: original (the recorded pauses before each reply) or fast' -r -f -a "fast\t''
+original\t''"
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l ignore -d '--replay: leave what REGEX matches out of the comparison (repeatable)' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l ignore-json -d '--replay: leave this field of JSON messages out of the comparison (repeatable)' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -s o -l output -d 'Output format' -r -f -a "pretty\t'Every frame both ways, one line each, for people'
 json\t'One JSON object per line, first key "event"'
 payload\t'Each received message\'s payload, one per line (binary as hex)'
@@ -203,6 +208,9 @@ complete -c wsdbg -n "__fish_wsdbg_using_subcommand relay" -s v -l verbose -d 'P
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand relay" -l full -d 'Pretty output: show payloads in full, never cut'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand relay" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l ignore -d 'Leave out of the comparison what REGEX matches in a recorded text reply (times, ids): the reply may have anything REGEX matches there (repeatable)' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l ignore-json -d 'Leave this field out of the comparison of JSON replies (repeatable): a.b, $.items[0].id, data.*.ts' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l timing -d 'fast: send each message as soon as the replies before it came; original: with the recorded pauses between them' -r -f -a "fast\t''
+original\t''"
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -s H -l header -d 'Extra handshake header \'Name: value\' (repeatable)' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -s p -l protocol -d 'Offer a subprotocol (Sec-WebSocket-Protocol), repeatable' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l origin -d 'Origin header' -r
@@ -234,6 +242,7 @@ complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l har -d 'Also writ
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l max-payload -d 'Pretty output: cut payloads at N bytes (default: text 256, binary 64)' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l to-script -d 'Print the recording as a script of the command grammar (sends and /expect lines) instead of running it'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l fail-fast -d 'Stop at the first reply that differs (close 1000, exit 4)'
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l headers-from-recording -d 'Send the handshake headers the recording\'s client sent (cookies, Origin, Authorization, subprotocols...; -H wins over them)'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -s k -l insecure -d 'Do not verify the server certificate (prints a warning)'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -s L -l follow-redirects -d 'Follow 3xx answers to the handshake (at most 10; wss -> ws refused)'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l no-proxy -d 'Ignore the proxy environment variables'

@@ -13,7 +13,9 @@ fi
 .venv/bin/pip install -q --disable-pip-version-check websockets aiohttp kosoku
 WSDBG_PYTHON="$(pwd)/.venv/bin/python"
 export WSDBG_PYTHON
-if [ ! -d tests/peers/node/node_modules ]; then
+# Node `ws` and `playwright-core` (which drives Debian's Chromium for the browser HAR
+# test, tests/replay.rs), as tests/peers/node/package-lock.json pins them.
+if [ ! -d tests/peers/node/node_modules/ws ] || [ ! -d tests/peers/node/node_modules/playwright-core ]; then
     if command -v npm >/dev/null 2>&1; then
         (cd tests/peers/node && npm ci --silent --no-audit --no-fund) \
             || echo "warning: npm ci in tests/peers/node failed; the Node ws tests skip (or fail under CI)" >&2
@@ -22,11 +24,13 @@ if [ ! -d tests/peers/node/node_modules ]; then
     fi
 fi
 
-# tmux drives the REPL tests and openssl makes PKCS#1/SEC1 keys for the mutual-TLS
-# tests; install them when they are missing and apt-get is there.
+# tmux drives the REPL tests, openssl makes PKCS#1/SEC1 keys for the mutual-TLS tests,
+# and Chromium (Debian's, at /usr/bin/chromium) records a real browser HAR for the
+# replay test; install them when they are missing and apt-get is there.
 missing=""
 command -v tmux >/dev/null 2>&1 || missing="$missing tmux"
 command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
+[ -x /usr/bin/chromium ] || missing="$missing chromium"
 if [ -n "$missing" ]; then
     if command -v apt-get >/dev/null 2>&1; then
         # shellcheck disable=SC2086

@@ -186,6 +186,7 @@ fn connect(c: ConnectConfig, out: OutConfig, start: Instant) -> Result<u8, Error
             match stdin {
                 Stdin::Binary { chunk } => input::bytes(tx, io::stdin().lock(), chunk),
                 Stdin::Lines(mode) => input::lines(tx, io::stdin().lock(), mode, max),
+                Stdin::Replay { file, plan } => input::replay(tx, &file, plan),
             }
         }
     })?;

@@ -170,6 +170,20 @@ pub struct ListenArgs {
     /// End (close every client, exit 4) at the first failed /expect
     #[arg(long)]
     pub fail_fast: bool,
+    /// Mock server: play the server's side of a recording (--record JSON lines or a
+    /// HAR) to each client, comparing what it sends with what the recording's client
+    /// sent (no echo; with --once, exit 4 when the client deviated)
+    #[arg(long, value_name = "FILE")]
+    pub replay: Option<PathBuf>,
+    /// --replay: original (the recorded pauses before each reply) or fast
+    #[arg(long, value_name = "fast|original", default_value = "original", value_parser = ["fast", "original"], requires = "replay")]
+    pub timing: String,
+    /// --replay: leave what REGEX matches out of the comparison (repeatable)
+    #[arg(long, value_name = "REGEX", requires = "replay")]
+    pub ignore: Vec<String>,
+    /// --replay: leave this field of JSON messages out of the comparison (repeatable)
+    #[arg(long, value_name = "PATH", requires = "replay")]
+    pub ignore_json: Vec<String>,
     #[command(flatten)]
     pub out: OutArgs,
 }
@@ -257,6 +271,18 @@ pub struct ReplayArgs {
     /// ids): the reply may have anything REGEX matches there (repeatable)
     #[arg(long, value_name = "REGEX")]
     pub ignore: Vec<String>,
+    /// Leave this field out of the comparison of JSON replies (repeatable): a.b,
+    /// $.items[0].id, data.*.ts
+    #[arg(long, value_name = "PATH")]
+    pub ignore_json: Vec<String>,
+    /// fast: send each message as soon as the replies before it came; original: with
+    /// the recorded pauses between them
+    #[arg(long, value_name = "fast|original", default_value = "fast", value_parser = ["fast", "original"])]
+    pub timing: String,
+    /// Send the handshake headers the recording's client sent (cookies, Origin,
+    /// Authorization, subprotocols...; -H wins over them)
+    #[arg(long)]
+    pub headers_from_recording: bool,
     /// Connection options, as for the client (--close-timeout bounds each reply)
     #[command(flatten)]
     pub conn: LinkArgs,
@@ -592,25 +618,43 @@ impl Cli {
             Some(Sub::Replay(args)) => {
                 let out = args.out.config();
                 let name = args.file.display().to_string();
-                let text = std::fs::read_to_string(&args.file).map_err(|e| {
+                let cannot = |e: std::io::Error| {
                     Error::usage(format!(
                         "replay: expected a recording (--record JSON lines or a HAR file), could not read {name}: {e}"
                     ))
-                })?;
-                let steps = crate::replay::read(&name, &text)?;
+                };
+                // JSON lines (the first line is an event) stream; a HAR is read whole.
+                let mut head = String::new();
+                {
+                    use std::io::{BufRead, Read};
+                    let f = std::fs::File::open(&args.file).map_err(cannot)?;
+                    let mut r = std::io::BufReader::new(f).take(1 << 20);
+                    r.read_line(&mut head).map_err(cannot)?;
+                    r.read_to_string(&mut head).ok();
+                }
+                let lines = head.lines().next().is_some_and(|l| {
+                    serde_json::from_str::<serde_json::Value>(l)
+                        .is_ok_and(|v| v.get("event").is_some())
+                });
+                let whole = || -> Result<Vec<crate::replay::Step>, Error> {
+                    let text = std::fs::read_to_string(&args.file).map_err(cannot)?;
+                    crate::replay::read(&name, &text)
+                };
                 let within = timeout("--close-timeout", args.conn.close_timeout)?;
-                let ignore = args
-                    .ignore
-                    .iter()
-                    .map(|r| {
-                        regex::Regex::new(r).map_err(|e| {
-                            Error::usage(format!("--ignore: expected a regex, got {r:?}: {e}"))
-                        })
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
+                crate::compare::Rules::from_options(&args.ignore, &args.ignore_json)?;
+                let timing = match args.timing.as_str() {
+                    "original" => crate::replay::Timing::Original,
+                    _ => crate::replay::Timing::Fast,
+                };
+                let mut plan = crate::replay::Plan::new(
+                    within,
+                    args.ignore.clone(),
+                    args.ignore_json.clone(),
+                    timing,
+                );
                 if args.to_script {
                     return Ok(Config {
-                        mode: Mode::Print(crate::replay::script(&steps, within, &ignore)),
+                        mode: Mode::Print(plan.script(&whole()?)),
                         out,
                     });
                 }
@@ -624,7 +668,29 @@ impl Cli {
                     script,
                 };
                 let mut connect = conn.into_config(&url)?;
-                connect.execute = crate::replay::commands(&steps, within, &ignore);
+                if args.headers_from_recording {
+                    let recorded = if lines {
+                        crate::replay::recorded_headers(&head)
+                    } else {
+                        let text = std::fs::read_to_string(&args.file).map_err(cannot)?;
+                        crate::replay::recorded_headers(&text)
+                    };
+                    let ask = &mut connect.session.ask.headers;
+                    for (n, v) in recorded {
+                        if !ask.iter().any(|(m, _)| m.eq_ignore_ascii_case(&n)) {
+                            ask.push((n, v));
+                        }
+                    }
+                }
+                if lines {
+                    connect.stdin = Stdin::Replay {
+                        file: args.file.clone(),
+                        plan,
+                    };
+                } else {
+                    let steps = whole()?;
+                    connect.execute = steps.iter().flat_map(|s| plan.commands(s)).collect();
+                }
                 Ok(Config {
                     mode: Mode::Connect(Box::new(connect)),
                     out,
@@ -790,6 +856,26 @@ impl ListenArgs {
             .iter()
             .map(|x| crate::command::parse(x).map_err(|e| Error::usage(e.to_string())))
             .collect::<Result<Vec<_>, _>>()?;
+        let mock = match &self.replay {
+            None => None,
+            Some(file) => {
+                let name = file.display().to_string();
+                let text = std::fs::read_to_string(file).map_err(|e| {
+                    Error::usage(format!(
+                        "--replay: expected a recording (--record JSON lines or a HAR file), could not read {name}: {e}"
+                    ))
+                })?;
+                let rules = crate::compare::Rules::from_options(&self.ignore, &self.ignore_json)?;
+                Some(std::sync::Arc::new(crate::engine::Mock {
+                    steps: crate::replay::read(&name, &text)?,
+                    rules,
+                    timing: match self.timing.as_str() {
+                        "fast" => crate::replay::Timing::Fast,
+                        _ => crate::replay::Timing::Original,
+                    },
+                }))
+            }
+        };
         Ok(ListenConfig {
             addr,
             unix: self.unix,
@@ -797,10 +883,12 @@ impl ListenArgs {
             max_size: self.max_size,
             how: crate::config::ListenBehaviour {
                 reflex: crate::engine::Behaviour {
-                    echo: !self.no_echo,
+                    // A mock answers as the recording says, not with echoes.
+                    echo: !self.no_echo && mock.is_none(),
                     greet: self.greet,
                     close_after,
                     delay: self.delay.map(Duration::from_millis),
+                    mock,
                 },
                 auto_pong: !self.no_pong,
                 once: self.once,

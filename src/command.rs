@@ -131,6 +131,14 @@ pub enum Expect {
     /// The next data message is JSON text whose field at the dotted `path` equals
     /// `value` (JSON, or else a string).
     Json { path: String, value: String },
+    /// The next data message is this recorded one, as `compare::Rules` says (`ignore`:
+    /// regexes, `ignore_json`: JSON paths): what `replay` expects.
+    Equal {
+        binary: bool,
+        payload: Vec<u8>,
+        ignore: Vec<String>,
+        ignore_json: Vec<String>,
+    },
 }
 
 impl Expect {
@@ -146,6 +154,25 @@ impl Expect {
             Expect::Close(None) => "close".to_string(),
             Expect::Pong => "pong".to_string(),
             Expect::Json { path, value } => format!("json {path} {value}"),
+            Expect::Equal {
+                binary: true,
+                payload,
+                ..
+            } => {
+                let hex: String = payload
+                    .iter()
+                    .take(32)
+                    .map(|x| format!("{x:02x}"))
+                    .collect();
+                let more = if payload.len() > 32 { "..." } else { "" };
+                format!("equal binary {hex}{more}")
+            }
+            Expect::Equal { payload, .. } => {
+                let t = String::from_utf8_lossy(payload);
+                let cut: String = t.chars().take(60).collect();
+                let more = if cut.len() < t.len() { "..." } else { "" };
+                format!("equal text {cut:?}{more}")
+            }
         }
     }
 }
@@ -246,7 +273,7 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     ("/quit", "/quit", "close with 1000 and exit"),
     (
         "/expect",
-        "/expect [next] text RE|binary HEX|close [CODE]|pong|json PATH VALUE [within MS]",
+        "/expect [next] text RE|binary HEX|close [CODE]|pong|json PATH VALUE|equal ... [within MS]",
         "wait for a matching event not yet consumed (next: only the next one); a timeout makes the exit status 4",
     ),
     (
@@ -281,6 +308,7 @@ const HELP_NOTES: &[&str] = &[
     "/frame defaults: fin=1 rsv=000 mask=1 and a random key; options come first, in any order.",
     "/frame PAYLOAD runs from the first other word to the end of the line; or use hex=.",
     "/wait TIMEOUT_MS defaults to --close-timeout; N is at least 1.",
+    "/expect equal [ignore=REGEX]... [ignore-json=PATH]... text TEXT|binary HEX: the message replay recorded.",
     "compress=0|1 (with --compress): send this message uncompressed or compressed.",
 ];
 
@@ -516,7 +544,52 @@ fn parse_sleep(args: &str) -> Result<Command, CommandError> {
 }
 
 const EXPECT_EXPECTED: &str =
-    "/expect [next] text REGEX|binary HEX|close [CODE]|pong|json PATH VALUE [within MS]";
+    "/expect [next] text REGEX|binary HEX|close [CODE]|pong|json PATH VALUE|equal ... [within MS]";
+const EQUAL_EXPECTED: &str =
+    "/expect equal [ignore=REGEX]... [ignore-json=PATH]... text TEXT|binary HEX";
+
+/// `/expect equal [ignore=REGEX]... [ignore-json=PATH]... text TEXT|binary HEX`.
+fn parse_equal(rest: &str) -> Result<Expect, CommandError> {
+    let (mut ignore, mut ignore_json) = (Vec::new(), Vec::new());
+    let mut rest = rest.trim_start_matches(' ');
+    loop {
+        let (word, after) = rest.split_once(' ').unwrap_or((rest, ""));
+        if let Some(r) = word.strip_prefix("ignore=") {
+            ignore.push(r.to_string());
+        } else if let Some(p) = word.strip_prefix("ignore-json=") {
+            ignore_json.push(p.to_string());
+        } else {
+            break;
+        }
+        rest = after.trim_start_matches(' ');
+    }
+    if let Err(why) = crate::compare::Rules::parse(&ignore, &ignore_json) {
+        return Err(error(
+            "/expect",
+            &format!("{EQUAL_EXPECTED} with {why}"),
+            rest,
+        ));
+    }
+    let (kind, data) = rest.split_once(' ').unwrap_or((rest, ""));
+    let (binary, payload) = match kind {
+        "text" => (false, data.as_bytes().to_vec()),
+        "binary" => (
+            true,
+            parse_binary(data).map_err(|e| CommandError {
+                command: "/expect".into(),
+                expected: format!("{EQUAL_EXPECTED} with two hex digits per byte"),
+                found: e.found,
+            })?,
+        ),
+        _ => return Err(error("/expect", EQUAL_EXPECTED, rest)),
+    };
+    Ok(Expect::Equal {
+        binary,
+        payload,
+        ignore,
+        ignore_json,
+    })
+}
 
 fn parse_expect(args: &str) -> Result<Command, CommandError> {
     let args = args.trim_start_matches(' ');
@@ -578,6 +651,7 @@ fn parse_expect(args: &str) -> Result<Command, CommandError> {
                 ))
             }
         },
+        "equal" => parse_equal(rest)?,
         _ => return Err(error("/expect", EXPECT_EXPECTED, body)),
     };
     Ok(Command::Expect { what, within, next })

@@ -61,12 +61,18 @@ pub struct ConnectConfig {
     pub stdin: Stdin,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Stdin {
     /// One command per line (or, `--raw`, one text message per line).
     Lines(crate::input::LineMode),
     /// `--binary`: raw bytes, one message per read of at most this many bytes.
     Binary { chunk: usize },
+    /// `replay` of `--record` JSON lines: the file is read as the session goes, each
+    /// step made into its commands (`replay::Plan`), so a large one streams.
+    Replay {
+        file: std::path::PathBuf,
+        plan: crate::replay::Plan,
+    },
 }
 
 /// `listen`, checked.

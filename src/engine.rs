@@ -998,55 +998,63 @@ impl Script {
         else {
             return;
         };
-        let verdict: Option<(bool, String)> = match what {
+        let verdict: Option<(bool, String, Option<String>)> = match what {
             Expect::Close(code) => self.inbox.close.as_ref().map(|(c, reason)| {
                 let shown = match c {
                     Some(c) => format!("close {c} {reason:?}"),
                     None => "close without a code".to_string(),
                 };
-                (code.is_none() || *code == *c, shown)
+                (code.is_none() || *code == *c, shown, None)
             }),
             Expect::Pong => (self.inbox.pongs > 0).then(|| {
                 self.inbox.pongs -= 1;
-                (true, "pong".to_string())
+                (true, "pong".to_string(), None)
             }),
             _ => loop {
                 let Some((kind, payload)) = self.inbox.msgs.pop_front() else {
                     break None;
                 };
                 self.inbox.bytes -= payload.len() as u64;
-                let (ok, shown) = expect_message(what, kind, &payload);
+                let (ok, shown, diff) = expect_message(what, kind, &payload);
                 if ok || *next {
-                    break Some((ok, shown));
+                    break Some((ok, shown, diff));
                 }
                 let msg = format!("/expect {}: skipped {shown}", what.describe());
                 port.emit(&Event::Notice(&msg));
                 *seen = Some(shown);
             },
         };
-        let (ok, got) = match verdict {
+        let (ok, got, diff) = match verdict {
             Some(v) => v,
             None if now >= *deadline => {
                 let got = match seen.take() {
                     Some(s) => format!("{s} (nothing matched before the timeout)"),
                     None => "nothing before the timeout".to_string(),
                 };
-                (false, got)
+                (false, got, None)
             }
             None => return,
         };
         let Block::Expect { what, .. } = std::mem::replace(&mut self.block, Block::None) else {
             return;
         };
-        self.expect_result(&what, ok, &got, port);
+        self.expect_result(&what, ok, &got, diff.as_deref(), port);
     }
 
-    fn expect_result(&mut self, what: &Expect, ok: bool, got: &str, port: &mut impl Port) {
+    fn expect_result(
+        &mut self,
+        what: &Expect,
+        ok: bool,
+        got: &str,
+        diff: Option<&str>,
+        port: &mut impl Port,
+    ) {
         let what = what.describe();
         port.emit(&Event::Expect {
             what: &what,
             ok,
             got,
+            diff,
         });
         if !ok {
             self.failed = true;
@@ -1063,7 +1071,13 @@ impl Script {
     /// commands never sent are counted in a warning (`why` they were not).
     pub fn finish(&mut self, why: &str, port: &mut impl Port) {
         if let Block::Expect { what, .. } = std::mem::replace(&mut self.block, Block::None) {
-            self.expect_result(&what, false, "nothing: the connection ended first", port);
+            self.expect_result(
+                &what,
+                false,
+                "nothing: the connection ended first",
+                None,
+                port,
+            );
         }
         let mut left = Vec::new();
         let mut unsent = 0usize;
@@ -1096,6 +1110,7 @@ impl Script {
                 &what,
                 false,
                 "never checked: the connection ended first",
+                None,
                 port,
             );
         }
@@ -1157,9 +1172,10 @@ fn mentions_wait_or_expect(i: &Input) -> bool {
     }
 }
 
-/// Does a data message meet a data `/expect`? (ok, what it was, for the message.)
-fn expect_message(what: &Expect, kind: MsgType, payload: &[u8]) -> (bool, String) {
-    let shown = match (kind, std::str::from_utf8(payload)) {
+/// A message as `/expect` shows what came: `text "..."` (200 chars at most) or `binary
+/// HEX` (64 bytes at most).
+fn shown(kind: MsgType, payload: &[u8]) -> String {
+    match (kind, std::str::from_utf8(payload)) {
         (MsgType::Text, Ok(t)) => {
             let cut: String = t.chars().take(200).collect();
             let more = if cut.len() < t.len() { "..." } else { "" };
@@ -1174,7 +1190,13 @@ fn expect_message(what: &Expect, kind: MsgType, payload: &[u8]) -> (bool, String
             let more = if payload.len() > 64 { "..." } else { "" };
             format!("binary {hex}{more}")
         }
-    };
+    }
+}
+
+/// Does a data message meet a data `/expect`? (ok, what it was, and for a recorded
+/// message that differs, how: `compare`.)
+fn expect_message(what: &Expect, kind: MsgType, payload: &[u8]) -> (bool, String, Option<String>) {
+    let shown = shown(kind, payload);
     let ok = match (what, kind) {
         (Expect::Text(re), MsgType::Text) => regex::Regex::new(re)
             .map(|r| r.is_match(&String::from_utf8_lossy(payload)))
@@ -1193,16 +1215,35 @@ fn expect_message(what: &Expect, kind: MsgType, payload: &[u8]) -> (bool, String
                     });
                     match got {
                         Some(g) if *g == want => true,
-                        Some(g) => return (false, format!("{shown}, where {path} is {g}")),
-                        None => return (false, format!("{shown}, which has no {path}")),
+                        Some(g) => return (false, format!("{shown}, where {path} is {g}"), None),
+                        None => return (false, format!("{shown}, which has no {path}"), None),
                     }
                 }
-                Err(_) => return (false, format!("{shown}, which is not JSON")),
+                Err(_) => return (false, format!("{shown}, which is not JSON"), None),
             }
+        }
+        (
+            Expect::Equal {
+                binary,
+                payload: want,
+                ignore,
+                ignore_json,
+            },
+            _,
+        ) => {
+            let want_kind = if *binary {
+                MsgType::Binary
+            } else {
+                MsgType::Text
+            };
+            // The rules were checked when the command was parsed (or made).
+            let rules = crate::compare::Rules::parse(ignore, ignore_json).unwrap_or_default();
+            let diff = rules.differs(want_kind, want, kind, payload);
+            return (diff.is_none(), shown, diff);
         }
         _ => false,
     };
-    (ok, shown)
+    (ok, shown, None)
 }
 
 // -- what one connection does on its own -------------------------------------------
@@ -1218,6 +1259,43 @@ pub struct Behaviour {
     pub close_after: Option<(u64, u16, String)>,
     /// `--delay MS`: echo (and close after) this much later.
     pub delay: Option<Duration>,
+    /// `listen --replay FILE`: play the server's side of this recording.
+    pub mock: Option<std::sync::Arc<Mock>>,
+}
+
+/// `listen --replay FILE`, the mock server: to each client, the server's side of a
+/// recording. It waits for each message the recording's client sent and compares the
+/// one that comes (`compare`, as `replay` does: an `expect` event either way), then
+/// sends what the server sent after it (with the recorded pauses unless `--timing
+/// fast`). A message that differs, one more than the recording has, or a client that
+/// leaves before sending all it recorded, is a deviation.
+#[derive(Debug)]
+pub struct Mock {
+    pub steps: Vec<crate::replay::Step>,
+    pub rules: crate::compare::Rules,
+    pub timing: crate::replay::Timing,
+}
+
+impl Mock {
+    /// The server's messages from step `from` on, up to the next client step, each
+    /// with its pause after the step before (none with `--timing fast`); and the index
+    /// after them.
+    fn replies(&self, from: usize) -> (Vec<(Duration, &crate::replay::Step)>, usize) {
+        let mut out = Vec::new();
+        let mut i = from;
+        while let Some(s) = self.steps.get(i).filter(|s| !s.from_client) {
+            let before = i.checked_sub(1).and_then(|b| self.steps[b].at);
+            let pause = match (self.timing, s.at, before) {
+                (crate::replay::Timing::Original, Some(at), Some(b)) if at > b => {
+                    Duration::from_secs_f64((at - b).min(3600.0))
+                }
+                _ => Duration::ZERO,
+            };
+            out.push((pause, s));
+            i += 1;
+        }
+        (out, i)
+    }
 }
 
 /// A server side (`listen`, `relay`) with no selected peer to send to: in a script with
@@ -1250,14 +1328,105 @@ pub struct Reflex {
     delayed: VecDeque<(Instant, Later)>,
     /// Bytes in `delayed`.
     held: usize,
+    /// `--replay`: the next step of the recording.
+    at: usize,
+    /// `--replay`: how the client deviated from it, so far.
+    deviated: u64,
 }
 
 impl Reflex {
-    /// The connection opened: greet.
+    /// The connection opened: greet (or, `--replay`, send what the recording's server
+    /// sent first).
     pub fn opened(&mut self, how: &Behaviour, tx: &mut Tx, d: &mut (impl Driver + ?Sized)) {
         if let Some(text) = &how.greet {
             tx.send_data(d, MsgType::Text, text.as_bytes());
         }
+        if let Some(mock) = &how.mock {
+            self.play(mock, Instant::now(), tx, d);
+        }
+    }
+
+    /// `--replay`: send (or hold for their pauses) the server's messages from `self.at`.
+    fn play(&mut self, mock: &Mock, now: Instant, tx: &mut Tx, d: &mut (impl Driver + ?Sized)) {
+        let (replies, next) = mock.replies(self.at);
+        self.at = next;
+        let mut due = self.delayed.back().map_or(now, |(at, _)| (*at).max(now));
+        for (pause, s) in replies {
+            due += pause;
+            if due <= now && self.delayed.is_empty() {
+                tx.send_data(d, s.kind, &s.payload);
+            } else {
+                self.held += s.payload.len();
+                self.delayed
+                    .push_back((due, Later::Echo(s.kind, s.payload.clone())));
+            }
+        }
+    }
+
+    /// `--replay`: a message from the client, against the recording's next one.
+    fn follow(
+        &mut self,
+        mock: &Mock,
+        now: Instant,
+        m: &Msg<'_>,
+        tx: &mut Tx,
+        d: &mut (impl Driver + ?Sized),
+    ) {
+        let shown = shown(m.kind, m.payload);
+        let Some(want) = mock.steps.get(self.at).filter(|s| s.from_client) else {
+            self.deviated += 1;
+            d.emit(&Event::Expect {
+                what: "nothing more: the recording ended",
+                ok: false,
+                got: &shown,
+                diff: None,
+            });
+            return;
+        };
+        let what = Expect::Equal {
+            binary: want.kind == MsgType::Binary,
+            payload: want.payload.clone(),
+            ignore: Vec::new(),
+            ignore_json: Vec::new(),
+        }
+        .describe();
+        let diff = mock
+            .rules
+            .differs(want.kind, &want.payload, m.kind, m.payload);
+        self.deviated += u64::from(diff.is_some());
+        d.emit(&Event::Expect {
+            what: &what,
+            ok: diff.is_none(),
+            got: &shown,
+            diff: diff.as_deref(),
+        });
+        self.at += 1;
+        self.play(mock, now, tx, d);
+    }
+
+    /// `--replay`: the connection ended; how many times the client deviated (one more
+    /// when it left before sending all the recording's client sent, said here).
+    pub fn ended(&mut self, how: &Behaviour, d: &mut (impl Driver + ?Sized)) -> u64 {
+        let Some(mock) = &how.mock else {
+            return 0;
+        };
+        let left = mock.steps[self.at.min(mock.steps.len())..]
+            .iter()
+            .filter(|s| s.from_client)
+            .count();
+        if left > 0 {
+            self.deviated += 1;
+            let got = format!("the connection ended with {left} recorded message(s) not sent");
+            d.emit(&Event::Expect {
+                what: "the rest of the recording",
+                ok: false,
+                got: &got,
+                diff: None,
+            });
+            // Said once.
+            self.at = mock.steps.len();
+        }
+        self.deviated
     }
 
     /// A data message arrived: echo it (perhaps later), count it, close after N.
@@ -1270,6 +1439,9 @@ impl Reflex {
         d: &mut (impl Driver + ?Sized),
     ) {
         self.msgs_in += 1;
+        if let Some(mock) = &how.mock {
+            self.follow(mock, now, m, tx, d);
+        }
         let open = !tx.close_sent() && !tx.close_received();
         let due = how.delay.map(|d| now + d);
         if how.echo && open {
@@ -1371,7 +1543,7 @@ mod tests {
         }
         fn emit(&mut self, ev: &Event<'_>) {
             let s = match ev {
-                Event::Expect { what, ok, got } => format!("expect {what} ok={ok} got={got}"),
+                Event::Expect { what, ok, got, .. } => format!("expect {what} ok={ok} got={got}"),
                 Event::Error(e) => format!("error {}", e.msg),
                 Event::Warning(w) => format!("warning {w}"),
                 Event::Notice(n) => format!("notice {n}"),

@@ -203,6 +203,9 @@ pub enum Event<'a> {
         what: &'a str,
         ok: bool,
         got: &'a str,
+        /// For a recorded message that came otherwise (`replay`, `listen --replay`):
+        /// how it differs (`compare`), a line or a few.
+        diff: Option<&'a str>,
     },
     /// `probe`: one check's result.
     Check(&'a CheckResult),

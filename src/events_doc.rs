@@ -84,6 +84,10 @@ pub const EVENTS: &[EventDoc] = &[
                 "got",
                 "what came (the message, the close frame), or `nothing before the timeout`",
             ),
+            f(
+                "diff",
+                "only when a recorded message (`equal`: `replay`, `listen --replay`) came otherwise: how, in lines: the JSON paths that differ (`$.a: recorded 1, got 2`), else a word diff (`[-old-]{+new+}`)",
+            ),
         ],
     },
     EventDoc {

@@ -96,6 +96,55 @@ pub fn line_input(line: &str, mode: LineMode) -> Input {
     }
 }
 
+/// `replay` of `--record` JSON lines: read the file a line at a time, each step made into
+/// its commands, sent in batches; the channel is bounded, so a recording of any size
+/// replays in bounded memory. A line that is not a recording's ends the script there
+/// (a malformed command: exit 4); `cli` checked that the file opens and starts as one.
+pub fn replay(tx: InputTx, file: &std::path::Path, mut plan: crate::replay::Plan) {
+    use std::io::BufRead;
+    let name = file.display().to_string();
+    let mut batch = Vec::new();
+    let mut bytes = 0usize;
+    let mut steps = crate::replay::Lines::new(&name);
+    let end = match std::fs::File::open(file) {
+        Ok(f) => {
+            let mut r = std::io::BufReader::with_capacity(CHUNK, f);
+            let mut line = String::new();
+            loop {
+                line.clear();
+                match r.read_line(&mut line) {
+                    Ok(0) => break None,
+                    Ok(_) => match steps.line(&line) {
+                        Ok(Some(step)) => {
+                            bytes += step.payload.len();
+                            batch.extend(plan.commands(&step).into_iter().map(Input::Cmd));
+                        }
+                        Ok(None) => {}
+                        Err(e) => break Some(e.msg),
+                    },
+                    Err(e) => break Some(format!("replay {name}: {e}")),
+                }
+                if batch.len() >= 256 || bytes >= CHUNK {
+                    if !tx.send(std::mem::take(&mut batch)) {
+                        return;
+                    }
+                    bytes = 0;
+                }
+            }
+        }
+        Err(e) => Some(format!("replay {name}: {e}")),
+    };
+    if let Some(why) = end {
+        batch.push(Input::Bad(crate::command::CommandError {
+            command: "replay".into(),
+            expected: "a --record file (JSON lines)".into(),
+            found: why,
+        }));
+    }
+    batch.push(Input::Eof);
+    tx.send(batch);
+}
+
 /// `-x` commands (parsed before connecting), then end of input.
 pub fn execute(tx: InputTx, cmds: Vec<Command>) {
     let mut batch: Vec<Input> = cmds.into_iter().map(Input::Cmd).collect();

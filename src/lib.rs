@@ -10,6 +10,8 @@
 //!   server, frames forwarded as they came).
 //! - session engine, no I/O, the clock passed in: `engine` (commands, `/wait`,
 //!   `/expect`, lingering, behaviours, the outcome) over `command` (the grammar);
+//!   `compare` (a recorded message against the one that came: `--ignore`,
+//!   `--ignore-json`, the diff); `replay` (a recording as steps and as a script);
 //!   `flow` (what a connection holds, when a driver stops reading: high-water mark,
 //!   server-wide bound).
 //! - protocol core, no I/O: `protocol` (one connection: decode, check, reassemble,
@@ -26,6 +28,7 @@ pub mod app;
 mod backoff;
 pub mod cli;
 pub mod command;
+pub mod compare;
 mod config;
 pub mod connect;
 pub mod cookies;

@@ -188,6 +188,7 @@ pub fn start<S: Sink>(
         abort: false,
         quitting: None,
         once_code: None,
+        deviated: false,
         pool: Pool::default(),
         accept_retry: None,
         accept_failing: false,
@@ -220,6 +221,8 @@ pub struct Server<S: Sink> {
     quitting: Option<Instant>,
     /// `--once`: the exit status, once the first client left.
     once_code: Option<u8>,
+    /// `--replay`: a client did not follow the recording.
+    deviated: bool,
     /// What every client holds, and who may read (`flow`).
     pool: Pool,
     /// Accepting failed (out of file descriptors, say): try again at this time, or
@@ -248,6 +251,8 @@ struct Client {
     /// Its upgrade was refused (`--reject`, a bad request): for `--once`, it came and
     /// went.
     refused: bool,
+    /// `--replay`: it did not follow the recording.
+    deviated: bool,
 }
 
 /// An open WebSocket connection and what `listen` keeps of it.
@@ -678,7 +683,7 @@ impl<S: Sink> Server<S> {
         self.engine.finish(why, &mut port);
         Some(exit::code(
             self.once_code.unwrap_or(exit::OK),
-            self.engine.failed(),
+            self.engine.failed() || self.deviated,
         ))
     }
 
@@ -853,6 +858,7 @@ impl<S: Sink> Server<S> {
                     connected: false,
                     ended: None,
                     refused: false,
+                    deviated: false,
                 },
             );
         }
@@ -901,6 +907,7 @@ impl<S: Sink> Server<S> {
         self.show_prompt();
         if self.how.once && self.once_code.is_none() {
             self.once_code = Some(match c.ended {
+                Some((End::Clean, false)) if c.deviated => exit::SCRIPT,
                 Some((End::Clean, false)) => exit::OK,
                 _ => exit::LOST,
             });
@@ -1131,7 +1138,13 @@ impl<S: Sink> Server<S> {
                 }
             }
         }
-        let d = &mut d.d;
+        let Peer {
+            d: mut tagged,
+            reflex,
+            how,
+            ..
+        } = d;
+        let d = &mut tagged;
         if let Err(e) = p.write_to(d, &mut c.t) {
             if p.end().is_none() {
                 d.emit(&Event::Error(&e));
@@ -1151,6 +1164,11 @@ impl<S: Sink> Server<S> {
         let Some(end) = p.end() else {
             return false;
         };
+        if c.ended.is_none() && reflex.ended(how, d) > 0 {
+            // `--replay`: it did not follow the recording.
+            c.deviated = true;
+            self.deviated = true;
+        }
         c.ended = Some((end, p.broken()));
         if c.t.has_pending() {
             return false;

@@ -1610,3 +1610,55 @@ fn issue19_replay_ignores_what_changes_per_run() {
     out.code(2);
     assert!(out.stderr.contains("--ignore: expected a regex"), "{out}");
 }
+
+/// Issue 19: `replay --headers-from-recording` sends the handshake headers the
+/// recording's client sent (its cookie, Origin, a token), not those of the connection
+/// itself (Host, the key); `-H` wins over a recorded one; without the flag none is sent.
+#[test]
+fn issue19_replay_headers_from_recording() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rec = dir.path().join("r.jsonl");
+    let server = echo();
+    let out = run(wsdbg()
+        .args(["-o", "payload", "--record"])
+        .arg(&rec)
+        .args([
+            "-H",
+            "X-Token: abc",
+            "-H",
+            "Cookie: a=1",
+            "--origin",
+            "http://o.example",
+        ])
+        .args(["-x", "hi", "-x", "/wait 1"])
+        .arg(server.url("/")));
+    server.finish();
+    out.code(0);
+    let replay = |extra: &[&str]| {
+        let server = echo();
+        let out = run(wsdbg()
+            .arg("replay")
+            .args(extra)
+            .arg(&rec)
+            .arg(server.url("/")));
+        let req = server.request();
+        server.finish();
+        out.code(0);
+        req
+    };
+    let req = replay(&["--headers-from-recording"]);
+    assert_eq!(req.header("X-Token"), Some("abc"), "{req:?}");
+    assert_eq!(req.header("Cookie"), Some("a=1"), "{req:?}");
+    assert_eq!(req.header("Origin"), Some("http://o.example"), "{req:?}");
+    assert_eq!(
+        req.headers_named("Sec-WebSocket-Key").len(),
+        1,
+        "a key of its own"
+    );
+    assert_eq!(req.headers_named("Host").len(), 1);
+    let req = replay(&["--headers-from-recording", "-H", "X-Token: fresh"]);
+    assert_eq!(req.headers_named("X-Token"), ["fresh"], "{req:?}");
+    let req = replay(&[]);
+    assert_eq!(req.header("X-Token"), None, "{req:?}");
+    assert_eq!(req.header("Cookie"), None, "{req:?}");
+}

@@ -369,6 +369,7 @@ fn samples(t: Tag, d: &Data) -> Vec<(Ctx, Event<'_>)> {
                     what: "text /^hello/",
                     ok: true,
                     got: "text \"hello\"",
+                    diff: None,
                 },
             ),
             (
@@ -377,6 +378,16 @@ fn samples(t: Tag, d: &Data) -> Vec<(Ctx, Event<'_>)> {
                     what: "close 1000",
                     ok: false,
                     got: "close 1002 \"protocol error\"",
+                    diff: None,
+                },
+            ),
+            (
+                CTX,
+                Event::Expect {
+                    what: "equal text \"{\\\"a\\\":1}\"",
+                    ok: false,
+                    got: "text \"{\\\"a\\\":2}\"",
+                    diff: Some("$.a: recorded 1, got 2"),
                 },
             ),
         ],

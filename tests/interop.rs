@@ -777,3 +777,172 @@ fn issue19_har_written_and_replayed() {
     let out = run(wsdbg().arg("replay").arg(&har).arg(py.url("/room")));
     assert_eq!(out.code, Some(0), "{out}");
 }
+
+/// Issue 19: recorded against a Python `websockets` and a Node `ws` server whose JSON
+/// answers carry a fresh id and a time on every run: the replay against the same server
+/// differs (exit 4, the differing paths shown) unless `--ignore-json` leaves those two
+/// fields out (exit 0); against a variant that answers one message differently, exit 4
+/// with that path, recorded and got; `--timing original` keeps the recorded pause.
+#[test]
+fn issue19_replay_with_ignore_json_and_the_paths_that_differ() {
+    for server in [Peer::websockets(), Peer::node_ws()] {
+        let Some(server) = server else { continue };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let rec = dir.path().join("orders.jsonl");
+        let out = run(wsdbg()
+            .args(["-o", "payload", "--record"])
+            .arg(&rec)
+            .args([
+                "-x",
+                r#"{"q":"tea"}"#,
+                "-x",
+                "/wait 1",
+                "-x",
+                "/sleep 400",
+                "-x",
+                r#"{"q":"cake"}"#,
+                "-x",
+                "/wait 1",
+            ])
+            .arg(server.url("/orders")));
+        out.code(0);
+        let replay = |path: &str, extra: &[&str]| {
+            run(wsdbg()
+                .args(["replay", "--json"])
+                .args(extra)
+                .arg(&rec)
+                .arg(server.url(path)))
+        };
+        let who = server.name();
+        // The same server: id and ts differ, and are shown as paths.
+        let out = replay("/orders", &[]);
+        assert_eq!(out.code, Some(4), "{who}: {out}");
+        let bad = out
+            .all("expect")
+            .into_iter()
+            .find(|e| e["ok"] == false)
+            .unwrap();
+        let diff = bad["diff"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{who}: no diff: {bad}"));
+        assert!(
+            diff.contains("$.id: recorded ") && diff.contains("$.ts: recorded "),
+            "{who}: {diff}"
+        );
+        assert!(!diff.contains("$.answer"), "{who}: {diff}");
+        // Left out: equal.
+        let ignore = ["--ignore-json", "id", "--ignore-json", "$.ts"];
+        let out = replay("/orders", &ignore);
+        assert_eq!(out.code, Some(0), "{who}: {out}");
+        assert_eq!(out.all("expect").len(), 2, "{who}: {out}");
+        // A server that answers the second differently: that path, both sides.
+        let out = replay("/orders-differ", &ignore);
+        assert_eq!(out.code, Some(4), "{who}: {out}");
+        let e = out.all("expect");
+        assert_eq!(e[0]["ok"], true, "{who}: {out}");
+        assert_eq!(
+            e[1]["diff"], r#"$.answer: recorded "cake", got "something else""#,
+            "{who}: {out}"
+        );
+        // --timing original: the recorded 400 ms pause before the second message.
+        let t0 = Instant::now();
+        let out = replay(
+            "/orders",
+            &[&ignore[..], &["--timing", "original"]].concat(),
+        );
+        assert_eq!(out.code, Some(0), "{who}: {out}");
+        let sent: Vec<f64> = out
+            .frames("out")
+            .iter()
+            .filter(|f| f["opcode"] == "text")
+            .map(|f| f["t"].as_f64().unwrap())
+            .collect();
+        assert!(sent[1] - sent[0] >= 0.39, "{who}: sent at {sent:?}");
+        assert!(t0.elapsed() >= Duration::from_millis(400));
+        let fast = replay("/orders", &ignore);
+        let sent: Vec<f64> = fast
+            .frames("out")
+            .iter()
+            .filter(|f| f["opcode"] == "text")
+            .map(|f| f["t"].as_f64().unwrap())
+            .collect();
+        assert!(sent[1] - sent[0] < 0.39, "{who}: fast sent at {sent:?}");
+    }
+}
+
+/// Issue 19: `listen --replay FILE` is a mock of the recorded server: a session recorded
+/// against a Python `websockets` server (a greeting, then JSON answers) is played to a
+/// Python `websockets` client (the echo client sends other messages: it deviates, exit
+/// 4 with `--once`) and to `wsdbg replay` of the same recording (it follows: exit 0,
+/// every reply as recorded).
+#[test]
+fn issue19_listen_replay_mocks_the_recorded_server() {
+    let Some(py) = Peer::websockets() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rec = dir.path().join("greet.jsonl");
+    let out = run(wsdbg()
+        .args(["-o", "payload", "--record"])
+        .arg(&rec)
+        .args([
+            "-x", "/wait 1", "-x", "one", "-x", "/wait 1", "-x", "two", "-x", "/wait 1",
+        ])
+        .arg(py.url("/greet")));
+    out.code(0);
+    assert_eq!(out.stdout, "welcome\none\ntwo\n", "{out}");
+    let rec_arg = rec.to_str().expect("utf-8 path");
+    // wsdbg replay follows the recording: the mock's replies are the recorded ones.
+    let mock = Listen::json_args(&[
+        "listen", "--port", "0", "--json", "--once", "--replay", rec_arg,
+    ]);
+    let out = run(wsdbg()
+        .args(["replay", "--json"])
+        .arg(&rec)
+        .arg(mock.url("/")));
+    assert_eq!(out.code, Some(0), "{out}");
+    assert_eq!(out.all("expect").len(), 3, "{out}");
+    let lines = mock.stop();
+    let passed = lines
+        .iter()
+        .filter(|l| l.contains(r#""event":"expect""#) && l.contains(r#""ok":true"#))
+        .count();
+    assert_eq!(passed, 2, "the mock saw both client messages: {lines:?}");
+    // A Python websockets client that sends other messages: caught.
+    let mut cmd = std::process::Command::new(bin());
+    cmd.args([
+        "listen", "--port", "0", "--json", "--once", "--timing", "fast", "--replay", rec_arg,
+    ]);
+    let mut mock = common::peers::Proc::spawn("wsdbg listen --replay", cmd);
+    let ev = mock.wait_for("listening", Duration::from_secs(10), |ev| {
+        ev.iter().any(|e| e["event"] == "listening")
+    });
+    let addr = ev[0]["addr"].as_str().unwrap().to_string();
+    let Some(c) = common::peers::run_client(
+        Kind::Websockets,
+        &[&format!("ws://{addr}/"), "--no-compress", "--count", "2"],
+        Duration::from_secs(10),
+    ) else {
+        return;
+    };
+    let _ = c;
+    assert_eq!(
+        mock.wait_exit(Duration::from_secs(10)),
+        Some(4),
+        "{}",
+        mock.dump()
+    );
+    let failed: Vec<Value> = mock
+        .events()
+        .into_iter()
+        .filter(|e| e["event"] == "expect" && e["ok"] == false)
+        .collect();
+    assert!(!failed.is_empty(), "{}", mock.dump());
+    assert!(
+        failed[0]["what"]
+            .as_str()
+            .is_some_and(|w| w.contains("equal text \"one\"")),
+        "{failed:?}"
+    );
+    assert!(failed[0]["diff"].is_string(), "{failed:?}");
+}

@@ -203,6 +203,8 @@ struct ExpectEv<'a> {
     what: &'a str,
     ok: bool,
     got: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    diff: Option<&'a str>,
     t: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     client: Option<u64>,
@@ -826,7 +828,12 @@ pub(super) fn emit<W: Write, E: Write>(
             pretty::warning(buf, Paint(p.opts.color), ctx, message);
             return super::to_err(&mut p.out, &mut p.err, buf);
         }
-        Event::Expect { what, ok, got } => {
+        Event::Expect {
+            what,
+            ok,
+            got,
+            diff,
+        } => {
             put(
                 buf,
                 &ExpectEv {
@@ -834,6 +841,7 @@ pub(super) fn emit<W: Write, E: Write>(
                     what,
                     ok,
                     got,
+                    diff,
                     t,
                     client,
                 },
@@ -849,7 +857,7 @@ pub(super) fn emit<W: Write, E: Write>(
                 p.out.write_all(buf)
             }?;
             buf.clear();
-            pretty::expect(buf, Paint(p.opts.color), ctx, what, ok, got);
+            pretty::expect(buf, Paint(p.opts.color), ctx, what, ok, got, diff);
             return super::to_err(&mut p.out, &mut p.err, buf);
         }
         Event::Check(r) => put(

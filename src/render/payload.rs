@@ -66,9 +66,14 @@ pub(super) fn emit<W: Write, E: Write>(
             pretty::warning(buf, Paint(p.opts.color), ctx, msg);
             super::to_err(&mut p.out, &mut p.err, buf)
         }
-        Event::Expect { what, ok, got } => {
+        Event::Expect {
+            what,
+            ok,
+            got,
+            diff,
+        } => {
             buf.clear();
-            pretty::expect(buf, Paint(p.opts.color), ctx, what, ok, got);
+            pretty::expect(buf, Paint(p.opts.color), ctx, what, ok, got, diff);
             super::to_err(&mut p.out, &mut p.err, buf)
         }
         Event::Check(r) => {

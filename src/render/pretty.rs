@@ -152,8 +152,13 @@ pub(super) fn emit<W: Write, E: Write>(
             warning(buf, paint, ctx, msg);
             true
         }
-        Event::Expect { what, ok, got } => {
-            expect(buf, paint, ctx, what, ok, got);
+        Event::Expect {
+            what,
+            ok,
+            got,
+            diff,
+        } => {
+            expect(buf, paint, ctx, what, ok, got, diff);
             !ok
         }
         Event::Check(r) => {
@@ -704,7 +709,17 @@ pub(super) fn check(buf: &mut Vec<u8>, paint: Paint, r: &crate::event::CheckResu
 }
 
 /// `/expect`: a pass as an event line on stdout, a failure as an error on stderr.
-pub(super) fn expect(buf: &mut Vec<u8>, paint: Paint, ctx: &Ctx, what: &str, ok: bool, got: &str) {
+/// `/expect`'s verdict; a recorded message that came otherwise also shows how, each line
+/// of the difference indented under the error.
+pub(super) fn expect(
+    buf: &mut Vec<u8>,
+    paint: Paint,
+    ctx: &Ctx,
+    what: &str,
+    ok: bool,
+    got: &str,
+    diff: Option<&str>,
+) {
     if ok {
         stamp(buf, paint, Mark::Event, ctx);
         buf.extend_from_slice(b"expect ");
@@ -717,11 +732,20 @@ pub(super) fn expect(buf: &mut Vec<u8>, paint: Paint, ctx: &Ctx, what: &str, ok:
     }
     buf.extend_from_slice(b"wsdbg: ");
     paint.put(buf, Style::BoldFg(Color::Red), b"error:");
+    if let Some(n) = ctx.client {
+        buf.push(b' ');
+        client_tag(buf, n, ctx.leg);
+    }
     buf.extend_from_slice(b" expect ");
     esc::escape(buf, what, Esc::Bare);
     buf.extend_from_slice(b": failed, got ");
     esc::escape(buf, got, Esc::Bare);
     buf.push(b'\n');
+    for line in diff.into_iter().flat_map(str::lines) {
+        buf.extend_from_slice(b"    ");
+        esc::escape(buf, line, Esc::Bare);
+        buf.push(b'\n');
+    }
 }
 
 /// Text the user asked for, verbatim, ending in a newline.

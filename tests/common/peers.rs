@@ -323,7 +323,7 @@ pub fn run_client(kind: Kind, args: &[&str], limit: Duration) -> Option<ClientRu
         Ok(f) => f,
         Err(why) => return unavailable(kind.name(), &why),
     };
-    let mut child = Command::new(&program)
+    let child = Command::new(&program)
         .arg(&script)
         .args(args)
         .stdin(Stdio::null())
@@ -337,6 +337,12 @@ pub fn run_client(kind: Kind, args: &[&str], limit: Duration) -> Option<ClientRu
                 program.display()
             )
         });
+    Some(finish(child, limit))
+}
+
+/// Waits for a started peer client (stdout and stderr piped) to end, killing it after
+/// `limit`, and returns how it ended with all it printed.
+fn finish(mut child: std::process::Child, limit: Duration) -> ClientRun {
     let reader = |mut r: Box<dyn std::io::Read + Send>| {
         std::thread::spawn(move || {
             let mut v = Vec::new();
@@ -358,11 +364,59 @@ pub fn run_client(kind: Kind, args: &[&str], limit: Duration) -> Option<ClientRu
             }
         }
     };
-    Some(ClientRun {
+    ClientRun {
         code,
         stdout: out.join().unwrap_or_default(),
         stderr: err.join().unwrap_or_default(),
-    })
+    }
+}
+
+/// Debian's Chromium, driven by `playwright-core` (`tests/peers/node/chromium-har.js`),
+/// talks to `url` and saves the HAR it records at `har`; what the page received is on
+/// its stdout. `None` after a note when Node, playwright-core or Chromium is missing (a
+/// failure under `CI=true`).
+pub fn chromium_har(url: &str, har: &Path, limit: Duration) -> Option<ClientRun> {
+    let node = match node() {
+        Ok(n) => n,
+        Err(why) => return unavailable("chromium (playwright-core)", &why),
+    };
+    if !root()
+        .join("tests/peers/node/node_modules/playwright-core/package.json")
+        .exists()
+    {
+        return unavailable(
+            "chromium (playwright-core)",
+            "tests/peers/node/node_modules has no playwright-core (run npm ci there)",
+        );
+    }
+    let chromium = std::env::var_os("CHROMIUM")
+        .map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
+    if !chromium.exists() {
+        return unavailable(
+            "chromium",
+            &format!(
+                "{} is missing (Debian's package chromium)",
+                chromium.display()
+            ),
+        );
+    }
+    let child = Command::new(node)
+        .arg(root().join("tests/peers/node/chromium-har.js"))
+        .arg(url)
+        .arg(har)
+        .env("CHROMIUM", &chromium)
+        .env_remove("http_proxy")
+        .env_remove("https_proxy")
+        .env_remove("all_proxy")
+        .env_remove("HTTP_PROXY")
+        .env_remove("HTTPS_PROXY")
+        .env_remove("ALL_PROXY")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start chromium-har.js: {e}"));
+    Some(finish(child, limit))
 }
 
 /// Runs `check(i)` for `i` in `0..runs` on `threads` threads and returns the failures as

@@ -8,6 +8,9 @@
     /tick       send "tick 1", "tick 2", ... every 100 ms until the connection ends
     /close-me   close at once with 4001 "closing as asked"
     /ping-me    send a ping, wait for its pong, say "pong received", then echo
+    /orders     answer each JSON text {"q": X} with {"answer": X, "n": N, "id": a fresh
+                random id, "ts": the time}: id and ts change from run to run
+    /orders-differ   the same, but the second answer is "something else"
     any other   echo
 
 Binds 127.0.0.1 on a port the OS picks and prints that port alone on its first stdout
@@ -25,8 +28,11 @@ Compression (permessage-deflate, RFC 7692), by the first argument:
 """
 
 import asyncio
+import json
 import sys
 import threading
+import time
+import uuid
 
 from websockets.asyncio.server import serve
 from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
@@ -74,8 +80,22 @@ async def tick(ws):
         await asyncio.sleep(0.1)
 
 
+async def orders(ws, differ):
+    n = 0
+    async for message in ws:
+        n += 1
+        q = json.loads(message).get("q")
+        answer = "something else" if differ and n == 2 else q
+        await ws.send(
+            json.dumps({"answer": answer, "n": n, "id": uuid.uuid4().hex, "ts": time.time()})
+        )
+
+
 async def serve_one(ws):
     path = ws.request.path
+    if path in ("/orders", "/orders-differ"):
+        await orders(ws, path == "/orders-differ")
+        return
     if path == "/close-me":
         await ws.close(4001, "closing as asked")
     elif path == "/ping-me":
