@@ -106,8 +106,14 @@ impl<W: Write, E: Write> Sink for Output<W, E> {
         if self.broken {
             return;
         }
+        // The clock is read only when something shows the time (`--record` does).
+        let t = if self.record.is_some() || self.printer.shows_time(ev) {
+            self.start.elapsed()
+        } else {
+            std::time::Duration::ZERO
+        };
         let ctx = Ctx {
-            t: self.start.elapsed(),
+            t,
             client: self.client,
             leg: self.leg,
             stamp: self.printer.opts.timestamps.now(),

@@ -1269,12 +1269,23 @@ fn pass<S: Sink>(
 ) -> Gone {
     let to = from.other();
     loop {
+        // Straight into the send queue when nothing is held before it (no copy, no
+        // buffer per frame); else into a buffer of its own, to be held or dropped.
+        let direct = delay.is_none() && dst.held.is_empty() && !dst.shut;
         let mut bytes = Vec::new();
-        let passed = match src.fwd.next(&mut bytes) {
+        let next = if direct {
+            let (fwd, mut got) = (&mut src.fwd, None);
+            let slot = &mut got;
+            dst.q.append(move |o| *slot = Some(fwd.next(o)));
+            got.unwrap_or(Ok(None))
+        } else {
+            src.fwd.next(&mut bytes)
+        };
+        let passed = match next {
             Ok(Some(p)) => p,
             Ok(None) => {
                 // The part of a frame that came so far goes on now.
-                if !bytes.is_empty() && !dst.shut {
+                if !direct && !bytes.is_empty() && !dst.shut {
                     send_on(dst, bytes, delay);
                 }
                 return Gone::No;
@@ -1365,8 +1376,8 @@ fn pass<S: Sink>(
         if h.opcode == crate::wire::OpCode::Pong && ear.on {
             ear.heard.push((id, Heard::Pong));
         }
-        if dst.shut {
-            // Its end was passed on already: nothing more can go to it.
+        if direct || dst.shut {
+            // Queued already; or its end was passed on: nothing more can go to it.
             continue;
         }
         send_on(dst, bytes, delay);

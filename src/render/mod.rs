@@ -113,6 +113,12 @@ pub struct Printer<W: Write, E: Write> {
 }
 
 impl<W: Write, E: Write> Printer<W, E> {
+    /// Does this event's rendering show its time? Not a payload-mode frame or message
+    /// (the hot path of a pipeline), so the time need not be read for those.
+    pub fn shows_time(&self, ev: &Event<'_>) -> bool {
+        !(self.format == Format::Payload && matches!(ev, Event::Frame(_) | Event::Message { .. }))
+    }
+
     pub fn new(format: Format, opts: Opts, out: W, err: E) -> Self {
         Printer {
             format,
