@@ -286,3 +286,61 @@ fn issue21_resolve_and_connect_to_keep_the_host_name() {
         assert!(out.stderr.contains(says), "{opt} {v}\n{out}");
     }
 }
+
+/// Issue 21: `--resolve` applies to `relay`'s upstream leg and to `replay` as to the
+/// client: the TCP connection goes to 127.0.0.1, Host and the certificate check keep
+/// the `.invalid` name.
+#[test]
+fn issue21_resolve_applies_to_relay_and_replay() {
+    let pki = pki();
+    let server = tls_echo(&pki, false);
+    let port = server.port();
+    let pin = format!("ws.example.invalid:{port}:127.0.0.1");
+    let mut cmd = std::process::Command::new(bin());
+    cmd.args(["relay", "--port", "0", "--json", "--cacert"])
+        .arg(&pki.ca_pem)
+        .args(["--resolve", &pin])
+        .arg(format!("wss://ws.example.invalid:{port}/"))
+        .env_remove("http_proxy")
+        .env_remove("https_proxy")
+        .env_remove("HTTPS_PROXY")
+        .env_remove("HTTP_PROXY");
+    let mut r = common::peers::Proc::spawn("wsdbg relay", cmd);
+    let ev = r.wait_for("listening", std::time::Duration::from_secs(10), |ev| {
+        ev.iter().any(|e| e["event"] == "listening")
+    });
+    let addr = ev[0]["addr"].as_str().unwrap().to_string();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rec = dir.path().join("r.jsonl");
+    let out = run(wsdbg()
+        .args(["-o", "payload", "--record"])
+        .arg(&rec)
+        .args(["-x", "through", "-x", "/wait 1"])
+        .arg(format!("ws://{addr}/up")));
+    out.code(0);
+    assert_eq!(out.stdout, "through\n", "{out}");
+    let req = server.request();
+    server.finish();
+    assert_eq!(
+        req.header("Host"),
+        Some(format!("ws.example.invalid:{port}").as_str())
+    );
+    assert_eq!(req.path, "/up");
+    r.kill();
+    // replay of that session, straight to the server by its name.
+    let server = tls_echo(&pki, false);
+    let port = server.port();
+    let out = run(wsdbg()
+        .args(["replay", "--cacert"])
+        .arg(&pki.ca_pem)
+        .args(["--resolve", &format!("ws.example.invalid:{port}:127.0.0.1")])
+        .arg(&rec)
+        .arg(format!("wss://ws.example.invalid:{port}/again")));
+    let req = server.request();
+    server.finish();
+    out.code(0);
+    assert_eq!(
+        req.header("Host"),
+        Some(format!("ws.example.invalid:{port}").as_str())
+    );
+}
