@@ -48,6 +48,7 @@ mod listen;
 mod output;
 mod outq;
 mod probe;
+pub mod proto;
 pub mod protocol;
 mod proxy;
 mod relay;
