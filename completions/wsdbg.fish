@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_wsdbg_global_optspecs
-    string join \n H/header= p/protocol= origin= cacert= k/insecure cert= key= connect-timeout= close-timeout= max-size= L/follow-redirects proxy= compress= no-proxy resolve= connect-to= header-cmd= cookie= cookie-jar= 4/ipv4 6/ipv6 x/execute= keep-open linger= fail-fast r/raw b/binary chunk-size= max-messages= echo no-auto-pong reconnect max-retries= backoff-min= backoff-max= ping-interval= o/output= json color= v/verbose timestamps= full record= har= max-payload= h/help V/version
+    string join \n H/header= p/protocol= origin= cacert= k/insecure cert= key= connect-timeout= close-timeout= max-size= L/follow-redirects proxy= compress= no-proxy resolve= connect-to= header-cmd= cookie= cookie-jar= 4/ipv4 6/ipv6 x/execute= keep-open linger= fail-fast r/raw b/binary chunk-size= max-messages= echo no-auto-pong reconnect max-retries= backoff-min= backoff-max= ping-interval= o/output= json color= v/verbose timestamps= full record= har= max-payload= proto= hide= filter= h/help V/version
 end
 
 function __fish_wsdbg_needs_command
@@ -61,6 +61,9 @@ none\t'No time column'"
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l record -d 'Also write every event as JSON lines (the --json events) to FILE' -r -F
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l har -d 'Also write the session as HAR 1.2 to FILE at the end (the handshake, and the messages in _webSocketMessages as browsers save them)' -r -F
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l max-payload -d 'Pretty output: cut payloads at N bytes (default: text 256, binary 64)' -r
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l proto -d 'Decode the application protocol inside the frames: auto (from the subprotocol or the URL), raw, socketio, graphql-ws, stomp, signalr, mqtt, jsonrpc' -r
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l hide -d 'Do not show these (comma-separated, repeatable): heartbeat (the protocol\'s keep-alives), ping, pong; they are still received, counted and recorded' -r
+complete -c wsdbg -n "__fish_wsdbg_needs_command" -l filter -d 'Show only data messages that match: REGEX (the text, hex for binary, or a decoded packet), or PATH=VALUE (a JSON field)' -r
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s k -l insecure -d 'Do not verify the server certificate (prints a warning)'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -s L -l follow-redirects -d 'Follow 3xx answers to the handshake (at most 10; wss -> ws refused)'
 complete -c wsdbg -n "__fish_wsdbg_needs_command" -l no-proxy -d 'Ignore the proxy environment variables'
@@ -114,6 +117,9 @@ none\t'No time column'"
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l record -d 'Also write every event as JSON lines (the --json events) to FILE' -r -F
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l har -d 'Also write the session as HAR 1.2 to FILE at the end (the handshake, and the messages in _webSocketMessages as browsers save them)' -r -F
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l max-payload -d 'Pretty output: cut payloads at N bytes (default: text 256, binary 64)' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l proto -d 'Decode the application protocol inside the frames: auto (from the subprotocol or the URL), raw, socketio, graphql-ws, stomp, signalr, mqtt, jsonrpc' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l hide -d 'Do not show these (comma-separated, repeatable): heartbeat (the protocol\'s keep-alives), ping, pong; they are still received, counted and recorded' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l filter -d 'Show only data messages that match: REGEX (the text, hex for binary, or a decoded packet), or PATH=VALUE (a JSON field)' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l compress -d 'Accept permessage-deflate (RFC 7692) when a client offers it, and echo compressed'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l no-echo -d 'Do not echo what clients send'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand listen" -l no-pong -d 'Do not answer pings (they are still shown)'
@@ -154,6 +160,9 @@ none\t'No time column'"
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l record -d 'Also write every event as JSON lines (the --json events) to FILE' -r -F
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l har -d 'Also write the session as HAR 1.2 to FILE at the end (the handshake, and the messages in _webSocketMessages as browsers save them)' -r -F
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l max-payload -d 'Pretty output: cut payloads at N bytes (default: text 256, binary 64)' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l proto -d 'Decode the application protocol inside the frames: auto (from the subprotocol or the URL), raw, socketio, graphql-ws, stomp, signalr, mqtt, jsonrpc' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l hide -d 'Do not show these (comma-separated, repeatable): heartbeat (the protocol\'s keep-alives), ping, pong; they are still received, counted and recorded' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l filter -d 'Show only data messages that match: REGEX (the text, hex for binary, or a decoded packet), or PATH=VALUE (a JSON field)' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -l echo-server -d 'Run the checks that need an echo server without detecting one'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -s k -l insecure -d 'Do not verify the server certificate (prints a warning)'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand probe" -s L -l follow-redirects -d 'Follow 3xx answers to the handshake (at most 10; wss -> ws refused)'
@@ -198,6 +207,9 @@ none\t'No time column'"
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand relay" -l record -d 'Also write every event as JSON lines (the --json events) to FILE' -r -F
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand relay" -l har -d 'Also write the session as HAR 1.2 to FILE at the end (the handshake, and the messages in _webSocketMessages as browsers save them)' -r -F
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand relay" -l max-payload -d 'Pretty output: cut payloads at N bytes (default: text 256, binary 64)' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand relay" -l proto -d 'Decode the application protocol inside the frames: auto (from the subprotocol or the URL), raw, socketio, graphql-ws, stomp, signalr, mqtt, jsonrpc' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand relay" -l hide -d 'Do not show these (comma-separated, repeatable): heartbeat (the protocol\'s keep-alives), ping, pong; they are still received, counted and recorded' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand relay" -l filter -d 'Show only data messages that match: REGEX (the text, hex for binary, or a decoded packet), or PATH=VALUE (a JSON field)' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand relay" -s k -l insecure -d 'Do not verify the server certificate (prints a warning)'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand relay" -s L -l follow-redirects -d 'Follow 3xx answers to the handshake (at most 10; wss -> ws refused)'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand relay" -l no-proxy -d 'Ignore the proxy environment variables'
@@ -240,6 +252,9 @@ none\t'No time column'"
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l record -d 'Also write every event as JSON lines (the --json events) to FILE' -r -F
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l har -d 'Also write the session as HAR 1.2 to FILE at the end (the handshake, and the messages in _webSocketMessages as browsers save them)' -r -F
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l max-payload -d 'Pretty output: cut payloads at N bytes (default: text 256, binary 64)' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l proto -d 'Decode the application protocol inside the frames: auto (from the subprotocol or the URL), raw, socketio, graphql-ws, stomp, signalr, mqtt, jsonrpc' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l hide -d 'Do not show these (comma-separated, repeatable): heartbeat (the protocol\'s keep-alives), ping, pong; they are still received, counted and recorded' -r
+complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l filter -d 'Show only data messages that match: REGEX (the text, hex for binary, or a decoded packet), or PATH=VALUE (a JSON field)' -r
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l to-script -d 'Print the recording as a script of the command grammar (sends and /expect lines) instead of running it'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l fail-fast -d 'Stop at the first reply that differs (close 1000, exit 4)'
 complete -c wsdbg -n "__fish_wsdbg_using_subcommand replay" -l headers-from-recording -d 'Send the handshake headers the recording\'s client sent (cookies, Origin, Authorization, subprotocols...; -H wins over them)'

@@ -33,7 +33,11 @@ pub fn run(cfg: Config, start: Instant) -> Result<u8, Error> {
             clap_complete::generate(shell, &mut cmd, "wsdbg", &mut io::stdout());
             Ok(exit::OK)
         }
-        Mode::Listen(l) => serve(*l, out, start),
+        Mode::Listen(mut l) => {
+            // `--proto`: a client's keep-alives are answered as its protocol wants.
+            l.how.reflex.proto = Some(out.proto);
+            serve(*l, out, start)
+        }
         Mode::Probe(p) => {
             let stdout = io::stdout();
             let printer = Printer::new(
@@ -44,11 +48,15 @@ pub fn run(cfg: Config, start: Instant) -> Result<u8, Error> {
             );
             let mut o = Output::new(printer, start)
                 .recording(out.record)?
-                .har(out.har)?;
+                .har(out.har)?
+                .view(out.proto, out.show);
             Ok(crate::probe::run(&p, &mut o, out.pipe.verbose))
         }
         Mode::Relay(r) => serve(*r, out, start),
-        Mode::Connect(c) => connect(*c, out, start),
+        Mode::Connect(mut c) => {
+            c.session.keepalive = Some(out.proto);
+            connect(*c, out, start)
+        }
     }
 }
 
@@ -111,14 +119,9 @@ fn serve(mut server: impl Serve, out: OutConfig, start: Instant) -> Result<u8, E
             clients: 0,
             to: None,
         }));
-        return with_repl(
-            out.format,
-            out.opts(true),
-            (out.record, out.har),
-            start,
-            state,
-            |o| server.start(o, false),
-        );
+        return with_repl(out.format, out.opts(true), out, start, state, |o| {
+            server.start(o, false)
+        });
     }
     let stdout = io::stdout();
     let printer = Printer::new(
@@ -130,7 +133,8 @@ fn serve(mut server: impl Serve, out: OutConfig, start: Instant) -> Result<u8, E
     let max = server.max_size();
     let o = Output::new(printer, start)
         .recording(out.record)?
-        .har(out.har)?;
+        .har(out.har)?
+        .view(out.proto, out.show);
     let (tx, run) = server.start(o, true)?;
     spawn_input(move || {
         if execute.is_empty() {
@@ -155,13 +159,7 @@ fn connect(c: ConnectConfig, out: OutConfig, start: Instant) -> Result<u8, Error
         && matches!(stdin, Stdin::Lines(LineMode::Commands))
         && io::stdin().is_terminal()
     {
-        return repl(
-            opts,
-            out.format,
-            out.opts(true),
-            (out.record, out.har),
-            start,
-        );
+        return repl(opts, out.format, out.opts(true), out, start);
     }
     let stdout = io::stdout();
     let printer = Printer::new(
@@ -177,7 +175,8 @@ fn connect(c: ConnectConfig, out: OutConfig, start: Instant) -> Result<u8, Error
     let max = opts.max_size;
     let o = Output::new(printer, start)
         .recording(out.record)?
-        .har(out.har)?;
+        .har(out.har)?
+        .view(out.proto, out.show);
     let (session, tx) = Session::new(opts, o)?;
     spawn_input(move || {
         if !execute.is_empty() {
@@ -208,7 +207,7 @@ fn repl(
     opts: Options,
     format: Format,
     ropts: Opts,
-    files: Files,
+    files: OutConfig,
     start: Instant,
 ) -> Result<u8, Error> {
     let state: PromptState = Arc::new(Mutex::new(PromptView::Conn(ConnState::Connecting)));
@@ -216,12 +215,6 @@ fn repl(
         Session::new(opts, out).map(|(session, tx)| (tx, move || session.run()))
     })
 }
-
-/// `--record FILE` and `--har FILE`.
-type Files = (
-    Option<&'static std::path::Path>,
-    Option<&'static std::path::Path>,
-);
 
 /// The printer for a REPL: both streams end up above the prompt.
 type ReplOut = Output<ReplWriter, Box<dyn Write>>;
@@ -232,7 +225,7 @@ type ReplOut = Output<ReplWriter, Box<dyn Write>>;
 fn with_repl<R: FnOnce() -> u8>(
     format: Format,
     ropts: Opts,
-    (record, har): Files,
+    files: OutConfig,
     start: Instant,
     state: PromptState,
     make: impl FnOnce(ReplOut) -> Result<(crate::input::InputTx, R), Error>,
@@ -256,7 +249,10 @@ fn with_repl<R: FnOnce() -> u8>(
         Box::new(ReplWriter::new(pending.clone()))
     };
     let p = Printer::new(format, ropts, ReplWriter::new(pending.clone()), err);
-    let mut out = Output::new(p, start).recording(record)?.har(har)?;
+    let mut out = Output::new(p, start)
+        .recording(files.record)?
+        .har(files.har)?
+        .view(files.proto, files.show);
     out.prompt = Some(state.clone());
     let (tx, run) = make(out)?;
     if let Some(w) = warning {

@@ -574,6 +574,18 @@ pub struct OutArgs {
     /// The full length is still shown after the cut: `… (N bytes)`.
     #[arg(long, value_name = "N")]
     pub max_payload: Option<usize>,
+    /// Decode the application protocol inside the frames: auto (from the subprotocol
+    /// or the URL), raw, socketio, graphql-ws, stomp, signalr, mqtt, jsonrpc
+    #[arg(hide_short_help = true, long, value_name = "NAME", default_value = "auto", value_parser = proto_word)]
+    pub proto: String,
+    /// Do not show these (comma-separated, repeatable): heartbeat (the protocol's
+    /// keep-alives), ping, pong; they are still received, counted and recorded
+    #[arg(hide_short_help = true, long, value_name = "WHAT", value_parser = hide_word)]
+    pub hide: Vec<String>,
+    /// Show only data messages that match: REGEX (the text, hex for binary, or a
+    /// decoded packet), or PATH=VALUE (a JSON field)
+    #[arg(hide_short_help = true, long, value_name = "REGEX|PATH=VALUE", value_parser = filter_word)]
+    pub filter: Option<String>,
 }
 
 impl Cli {
@@ -889,6 +901,8 @@ impl ListenArgs {
                     close_after,
                     delay: self.delay.map(Duration::from_millis),
                     mock,
+                    // Set from the output options (`--proto`) by `app`.
+                    proto: None,
                 },
                 auto_pong: !self.no_pong,
                 once: self.once,
@@ -997,6 +1011,8 @@ impl ConnArgs {
             fail_fast: c.fail_fast,
             auto_pong: !c.no_auto_pong,
             echo: c.echo,
+            // Set from the output options (`--proto`) by `app`.
+            keepalive: None,
             reconnect: c.reconnect,
             max_retries: c.max_retries,
             backoff_min: Duration::from_millis(c.backoff_min),
@@ -1112,6 +1128,11 @@ impl OutArgs {
                 .clone()
                 .map(|p| &*Box::leak(p.into_boxed_path())),
             har: self.har.clone().map(|p| &*Box::leak(p.into_boxed_path())),
+            // Each was checked when it was parsed (`proto_word`, ...).
+            proto: crate::proto::Pick::parse(&self.proto).unwrap_or(crate::proto::Pick::Auto),
+            show: Box::leak(Box::new(
+                crate::proto::Show::parse(&self.hide, self.filter.as_deref()).unwrap_or_default(),
+            )),
         }
     }
 
@@ -1181,6 +1202,18 @@ pub const SUBCOMMANDS: &[&str] = &["listen", "completions", "probe", "relay", "r
 /// The URL argument: a bare word that is a near-miss of a subcommand name (`lsten`) is
 /// a usage error, not a host name. Words with a dot, colon or slash are left to the URL
 /// rules, so `localhost` and `h:9001` still mean `ws://...`.
+fn proto_word(s: &str) -> Result<String, String> {
+    crate::proto::Pick::parse(s).map(|_| s.to_string())
+}
+
+fn hide_word(s: &str) -> Result<String, String> {
+    crate::proto::Show::parse(&[s.to_string()], None).map(|_| s.to_string())
+}
+
+fn filter_word(s: &str) -> Result<String, String> {
+    crate::proto::Show::parse(&[], Some(s)).map(|_| s.to_string())
+}
+
 fn url_word(s: &str) -> Result<String, String> {
     match near_miss(s) {
         Some(msg) => Err(msg),

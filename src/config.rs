@@ -39,6 +39,10 @@ pub struct OutConfig {
     pub record: Option<&'static std::path::Path>,
     /// `--har FILE`: the session as HAR 1.2, written at the end.
     pub har: Option<&'static std::path::Path>,
+    /// `--proto`: the application protocol shown inside the frames.
+    pub proto: crate::proto::Pick,
+    /// `--hide`, `--filter`: what is not shown.
+    pub show: &'static crate::proto::Show,
 }
 
 impl OutConfig {
@@ -141,6 +145,9 @@ pub struct Options {
     pub auto_pong: bool,
     /// `--echo`: send every data message received back as it came.
     pub echo: bool,
+    /// `--proto`: the protocol whose keep-alives are answered (Engine.IO's ping...),
+    /// set from the output options by `app`; `None` answers nothing.
+    pub keepalive: Option<crate::proto::Pick>,
     /// `--reconnect`: after a disconnect the user did not ask for, try again.
     pub reconnect: bool,
     /// Give up after this many failed attempts in a row.

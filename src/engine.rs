@@ -1261,6 +1261,8 @@ pub struct Behaviour {
     pub delay: Option<Duration>,
     /// `listen --replay FILE`: play the server's side of this recording.
     pub mock: Option<std::sync::Arc<Mock>>,
+    /// `--proto`: answer the keep-alives of the protocol the connection speaks.
+    pub proto: Option<crate::proto::Pick>,
 }
 
 /// `listen --replay FILE`, the mock server: to each client, the server's side of a
@@ -1332,9 +1334,20 @@ pub struct Reflex {
     at: usize,
     /// `--replay`: how the client deviated from it, so far.
     deviated: u64,
+    /// `--proto`: the protocol whose keep-alives this connection answers.
+    speaks: Option<crate::proto::Proto>,
 }
 
 impl Reflex {
+    /// The connection is open with this subprotocol and request path: the protocol it
+    /// speaks, for `--proto`'s keep-alives.
+    pub fn speaks(&mut self, how: &Behaviour, subprotocol: Option<&str>, path: &str) {
+        self.speaks = how
+            .proto
+            .map(|p| p.resolve(subprotocol, path))
+            .filter(|p| *p != crate::proto::Proto::Raw);
+    }
+
     /// The connection opened: greet (or, `--replay`, send what the recording's server
     /// sent first).
     pub fn opened(&mut self, how: &Behaviour, tx: &mut Tx, d: &mut (impl Driver + ?Sized)) {
@@ -1439,6 +1452,14 @@ impl Reflex {
         d: &mut (impl Driver + ?Sized),
     ) {
         self.msgs_in += 1;
+        // `--proto`: the keep-alive the protocol needs (Engine.IO's ping gets its pong).
+        if let Some(p) = self.speaks {
+            if let Some((kind, bytes)) = p.decoder().keepalive(m.kind, m.payload) {
+                if !tx.close_sent() && !tx.close_received() {
+                    tx.send_data(d, kind, &bytes);
+                }
+            }
+        }
         if let Some(mock) = &how.mock {
             self.follow(mock, now, m, tx, d);
         }

@@ -307,7 +307,7 @@ impl Default for PromptView {
 }
 
 /// `relay`: the two connections of a pair.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Leg {
     /// Between the client and wsdbg.
     Client,

@@ -188,6 +188,17 @@ pub const EVENTS: &[EventDoc] = &[
                 "hex",
                 "instead of `text`: the payload of a binary message, or of a text message that is not valid UTF-8, in lowercase hex",
             ),
+            f(
+                "proto",
+                "with `--proto` (auto by default), when the message held packets of the protocol: `{name, type, ...fields, summary}` (`{\"name\":\"socketio\",\"type\":\"EVENT\",\"event\":\"chat\",\"args\":[...]}`; a packet that does not parse: `type` `broken` with `expected`), or for several in one message `{name, type: \"batch\", packets: [...]}`",
+            ),
+            f("proto.name", "the protocol: `socketio`, `graphql-ws`, `stomp`, `signalr`, `mqtt`, `jsonrpc`"),
+            f("proto.type", "the packet type: `EVENT`, `ACK`, `open`, `ping`, `next`, `SEND`, `PUBLISH`, `request`, ..., or `broken`"),
+            f("proto.summary", "the packet in a line, as pretty output shows it"),
+            f("proto.engine", "Socket.IO: the Engine.IO packet (`open`, `ping`, `pong`, `message`, ...)"),
+            f("proto.namespace", "Socket.IO: the namespace (`/` by default)"),
+            f("proto.event", "Socket.IO: the event name of an EVENT"),
+            f("proto.args", "Socket.IO: the arguments of an EVENT or ACK (binary attachments as `{\"_binary\": HEX}`)"),
         ],
     },
     EventDoc {

@@ -1039,12 +1039,14 @@ impl<S: Sink> Server<S> {
             protocol: a.protocol.as_deref(),
         });
         c.connected = true;
+        let mut reflex = Reflex::default();
+        reflex.speaks(&self.how.reflex, a.protocol.as_deref(), &a.request.path);
         c.phase = Phase::Open(Box::new(Live {
             p,
             since: Instant::now(),
             request: a.request,
             protocol: a.protocol,
-            reflex: Reflex::default(),
+            reflex,
         }));
         c.deadline = None;
         c.readable = true;

@@ -26,6 +26,8 @@ pub struct Output<W: Write, E: Write> {
     record: Option<Printer<io::BufWriter<std::fs::File>, io::Sink>>,
     /// `--har FILE`: what the HAR holds, written when the output goes away.
     har: Option<(std::path::PathBuf, crate::har::Har)>,
+    /// `--proto`, `--hide`, `--filter`: what is decoded and what is shown.
+    view: Option<crate::proto::View>,
 }
 
 impl<W: Write, E: Write> Drop for Output<W, E> {
@@ -52,7 +54,21 @@ impl<W: Write, E: Write> Output<W, E> {
             broken: false,
             record: None,
             har: None,
+            view: None,
         }
+    }
+
+    /// `--proto`, `--hide`, `--filter`: decode each connection's protocol for display,
+    /// and leave out what is hidden (`--record` still gets every event). Nothing is
+    /// done for raw with nothing hidden.
+    pub fn view(mut self, pick: crate::proto::Pick, show: &'static crate::proto::Show) -> Self {
+        let idle = pick == crate::proto::Pick::Is(crate::proto::Proto::Raw)
+            && !show.heartbeat
+            && !show.ping
+            && !show.pong
+            && show.filter.is_none();
+        self.view = (!idle).then(|| crate::proto::View::new(pick, show));
+        self
     }
 
     /// `--har FILE`: the session as HAR at the end; checked writable now.
@@ -118,14 +134,26 @@ impl<W: Write, E: Write> Sink for Output<W, E> {
             leg: self.leg,
             stamp: self.printer.opts.timestamps.now(),
         };
+        let seen = match &mut self.view {
+            Some(v) => v.see(ctx.client, ctx.leg, ev),
+            None => crate::proto::Seen::Plain,
+        };
+        let decoded = match &seen {
+            crate::proto::Seen::Decoded(d, at_frame) => Some((d, *at_frame)),
+            _ => None,
+        };
         if let Some(rec) = &mut self.record {
-            // The file's own trouble (a full disk) does not end the session.
-            let _ = rec.emit(&ctx, ev);
+            // The file's own trouble (a full disk) does not end the session. It holds
+            // every event, hidden ones too.
+            let _ = rec.emit_with(&ctx, ev, decoded);
         }
         if let Some((_, har)) = &mut self.har {
             har.take(&ctx, ev);
         }
-        let r = self.printer.emit(&ctx, ev);
+        if matches!(seen, crate::proto::Seen::Hidden) {
+            return;
+        }
+        let r = self.printer.emit_with(&ctx, ev, decoded);
         self.check(r);
     }
 

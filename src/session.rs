@@ -227,6 +227,7 @@ impl<S: Sink> Session<S> {
         let jar = opts.cookies.clone();
         let how = Behaviour {
             echo: opts.echo,
+            proto: opts.keepalive,
             ..Behaviour::default()
         };
         Ok((
@@ -502,6 +503,10 @@ impl<S: Sink> Session<S> {
             .map_err(|e| Error::io(format!("poll: {e}")))?;
         self.now = Seen::default();
         self.reflex = Reflex::default();
+        if let Some(hs) = &self.info.handshake {
+            self.reflex
+                .speaks(&self.how, hs.protocol.as_deref(), &hs.request.path);
+        }
         self.engine.opened();
         let p = protocol::Conn::new(
             protocol::Config {

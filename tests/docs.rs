@@ -439,10 +439,24 @@ fn rendered() -> Vec<(Tag, Value, String)> {
     for &t in Tag::ALL {
         let list = samples(t, &d);
         assert!(!list.is_empty(), "{t:?} has no sample");
-        for (ctx, ev) in list {
+        for (i, (ctx, ev)) in list.into_iter().enumerate() {
             assert_eq!(tag(&ev), t, "a sample of {t:?} is another variant");
             let mut p = Printer::new(Format::Json, Opts::default(), Vec::new(), Vec::new());
-            p.emit(&ctx, &ev).expect("writing to a Vec");
+            // The first message sample also as `--proto` shows it: a Socket.IO event.
+            let decoded = (t == Tag::Message && i == 0).then(|| {
+                let mut dec = wsdbg::proto::Proto::SocketIo.decoder();
+                wsdbg::proto::Decoded {
+                    proto: wsdbg::proto::Proto::SocketIo,
+                    packets: dec.decode(
+                        wsdbg::event::Dir::In,
+                        wsdbg::event::MsgType::Text,
+                        br#"42["chat",{"text":"hi"}]"#,
+                        0.0,
+                    ),
+                }
+            });
+            p.emit_with(&ctx, &ev, decoded.as_ref().map(|d| (d, false)))
+                .expect("writing to a Vec");
             let out = String::from_utf8(p.out).expect("JSON is UTF-8");
             let lines: Vec<&str> = out.lines().collect();
             assert_eq!(lines.len(), 1, "{t:?}: one line per event: {out:?}");

@@ -8,9 +8,11 @@
 //! A message that does not parse is not an error of the session: it is shown as a
 //! `Broken` packet saying what was expected, and the session goes on.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value};
 
-use crate::event::{Dir, MsgType};
+use crate::event::{Dir, Event, Leg, MsgType, OpCode};
 
 pub mod graphql;
 pub mod jsonrpc;
@@ -88,6 +90,125 @@ impl Proto {
     }
 }
 
+/// `--proto`: a protocol, or `auto` (chosen per connection from its subprotocol and
+/// path, `Proto::detect`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pick {
+    Auto,
+    Is(Proto),
+}
+
+impl Pick {
+    pub fn parse(s: &str) -> Result<Pick, String> {
+        if s == "auto" {
+            return Ok(Pick::Auto);
+        }
+        Proto::NAMES
+            .iter()
+            .find(|(n, _)| *n == s)
+            .map(|(_, p)| Pick::Is(*p))
+            .ok_or_else(|| {
+                let names: Vec<&str> = Proto::NAMES.iter().map(|(n, _)| *n).collect();
+                format!(
+                    "--proto: expected auto or one of {}, got {s:?}",
+                    names.join(", ")
+                )
+            })
+    }
+
+    /// The protocol of a connection with this subprotocol and request path.
+    pub fn resolve(self, subprotocol: Option<&str>, path: &str) -> Proto {
+        match self {
+            Pick::Auto => Proto::detect(subprotocol, path),
+            Pick::Is(p) => p,
+        }
+    }
+}
+
+/// `--hide` and `--filter`: what is not shown (it is still received, counted, recorded).
+#[derive(Debug, Clone, Default)]
+pub struct Show {
+    /// `--hide heartbeat`: the protocol's keep-alives (`Packet::heartbeat`).
+    pub heartbeat: bool,
+    /// `--hide ping`, `--hide pong`: WebSocket ping and pong frames.
+    pub ping: bool,
+    pub pong: bool,
+    /// `--filter REGEX` or `--filter PATH=VALUE`: only data messages that match.
+    pub filter: Option<Filter>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Filter {
+    /// Matches the text (binary: its hex), or a packet's summary.
+    Regex(regex::Regex),
+    /// A JSON message, or a packet's fields, with this value at this dotted path.
+    Path(String, Value),
+}
+
+impl Show {
+    /// `--hide WHAT[,WHAT]` (heartbeat, ping, pong; repeatable) and `--filter`.
+    pub fn parse(hide: &[String], filter: Option<&str>) -> Result<Show, String> {
+        let mut s = Show::default();
+        for w in hide.iter().flat_map(|h| h.split(',')) {
+            match w.trim() {
+                "heartbeat" | "heartbeats" => s.heartbeat = true,
+                "ping" => s.ping = true,
+                "pong" => s.pong = true,
+                other => {
+                    return Err(format!(
+                        "--hide: expected heartbeat, ping or pong (comma-separated), got {other:?}"
+                    ))
+                }
+            }
+        }
+        if let Some(f) = filter {
+            let path_value = f.split_once('=').filter(|(p, _)| {
+                !p.is_empty()
+                    && p.chars()
+                        .all(|c| c.is_alphanumeric() || "._$[]-".contains(c))
+            });
+            s.filter = Some(match path_value {
+                Some((p, v)) => Filter::Path(
+                    p.trim_start_matches("$.").to_string(),
+                    serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_string())),
+                ),
+                None => Filter::Regex(regex::Regex::new(f).map_err(|e| {
+                    let why = e.to_string();
+                    let why = why.lines().last().unwrap_or("").trim().to_string();
+                    format!("--filter: expected a regex or PATH=VALUE, got {f:?} ({why})")
+                })?),
+            });
+        }
+        Ok(s)
+    }
+
+    /// Does a data message (and what it decoded to) pass `--filter`?
+    pub fn passes(&self, kind: MsgType, payload: &[u8], packets: &[Packet]) -> bool {
+        let Some(f) = &self.filter else {
+            return true;
+        };
+        match f {
+            Filter::Regex(r) => {
+                let text = match kind {
+                    MsgType::Text => String::from_utf8_lossy(payload).into_owned(),
+                    MsgType::Binary => payload.iter().map(|b| format!("{b:02x}")).collect(),
+                };
+                r.is_match(&text) || packets.iter().any(|p| r.is_match(&p.summary))
+            }
+            Filter::Path(path, want) => {
+                let at = |v: &Value| {
+                    path.split('.').try_fold(v, |v, k| match v {
+                        Value::Array(a) => k.parse::<usize>().ok().and_then(|i| a.get(i)),
+                        _ => v.get(k),
+                    }) == Some(want)
+                };
+                json(payload).is_some_and(|v| at(&v))
+                    || packets.iter().any(|p| at(&Value::Object(p.fields.clone())))
+            }
+        }
+    }
+}
+
 /// One packet of the protocol, as shown: its type (`EVENT`, `next`, `SEND`,
 /// `PUBLISH`...), its fields (JSON, as the `proto` object of a `message` event carries
 /// them), and a line for a person.
@@ -154,6 +275,151 @@ pub trait Decoder: Send {
     /// its own.
     fn keepalive(&self, _kind: MsgType, _payload: &[u8]) -> Option<(MsgType, Vec<u8>)> {
         None
+    }
+}
+
+/// What `--proto`, `--hide` and `--filter` make of the events of an output: each
+/// connection's protocol (chosen from its handshake) and decoder, per client (`listen`,
+/// `relay`) and leg (`relay`); what a whole frame decoded to, for its `message` event;
+/// and whether an event is shown.
+pub struct View {
+    pick: Pick,
+    show: &'static Show,
+    /// The protocol each connection was found to speak (by client id).
+    protos: HashMap<Option<u64>, Proto>,
+    conns: HashMap<(Option<u64>, Option<Leg>), Conn>,
+    start: std::time::Instant,
+}
+
+struct Conn {
+    proto: Proto,
+    dec: Box<dyn Decoder>,
+    /// The last whole frame's packets, and whether they were hidden: its `message`
+    /// event comes next.
+    pending: Option<(Decoded, bool)>,
+}
+
+/// How an event is to be shown.
+pub enum Seen {
+    Plain,
+    Hidden,
+    /// With its packets; `at_frame`: shown already under the frame.
+    Decoded(Decoded, bool),
+}
+
+impl View {
+    pub fn new(pick: Pick, show: &'static Show) -> View {
+        View {
+            pick,
+            show,
+            protos: HashMap::new(),
+            conns: HashMap::new(),
+            start: std::time::Instant::now(),
+        }
+    }
+
+    fn conn(&mut self, client: Option<u64>, leg: Option<Leg>) -> &mut Conn {
+        let proto = self
+            .protos
+            .get(&client)
+            .copied()
+            .unwrap_or_else(|| self.pick.resolve(None, ""));
+        self.conns.entry((client, leg)).or_insert_with(|| Conn {
+            proto,
+            dec: proto.decoder(),
+            pending: None,
+        })
+    }
+
+    pub fn see(&mut self, client: Option<u64>, leg: Option<Leg>, ev: &Event<'_>) -> Seen {
+        let now_ms = self.start.elapsed().as_secs_f64() * 1e3;
+        let show = self.show;
+        let judge = |kind: MsgType, payload: &[u8], d: &Decoded| {
+            (show.heartbeat && d.heartbeat()) || !show.passes(kind, payload, &d.packets)
+        };
+        match *ev {
+            Event::Handshake(h) => {
+                let proto = self.pick.resolve(h.protocol.as_deref(), &h.request.path);
+                self.protos.insert(client, proto);
+                self.conns.retain(|(c, _), _| *c != client);
+                Seen::Plain
+            }
+            Event::Client {
+                connected,
+                request,
+                protocol,
+                ..
+            } => {
+                self.conns.retain(|(c, _), _| *c != client);
+                if connected {
+                    let path = request.map_or("", |q| q.path.as_str());
+                    self.protos
+                        .insert(client, self.pick.resolve(protocol, path));
+                } else {
+                    self.protos.remove(&client);
+                }
+                Seen::Plain
+            }
+            Event::Frame(f) => {
+                match f.opcode {
+                    OpCode::Ping if show.ping => return Seen::Hidden,
+                    OpCode::Pong if show.pong => return Seen::Hidden,
+                    OpCode::Text | OpCode::Binary if f.fin && !f.rsv[0] => {}
+                    _ => return Seen::Plain,
+                }
+                let kind = if f.opcode == OpCode::Text {
+                    MsgType::Text
+                } else {
+                    MsgType::Binary
+                };
+                let c = self.conn(client, leg);
+                if c.proto == Proto::Raw && show.filter.is_none() {
+                    return Seen::Plain;
+                }
+                let d = Decoded {
+                    proto: c.proto,
+                    packets: c.dec.decode(f.dir, kind, f.payload, now_ms),
+                };
+                let hidden = judge(kind, f.payload, &d);
+                let c = self.conn(client, leg);
+                c.pending = Some((d.clone(), hidden));
+                if hidden {
+                    Seen::Hidden
+                } else if d.packets.is_empty() {
+                    Seen::Plain
+                } else {
+                    Seen::Decoded(d, true)
+                }
+            }
+            Event::Message {
+                dir, kind, payload, ..
+            } => {
+                let c = self.conn(client, leg);
+                if c.proto == Proto::Raw && show.filter.is_none() {
+                    return Seen::Plain;
+                }
+                let (d, hidden, at_frame) = match c.pending.take() {
+                    Some((d, hidden)) => (d, hidden, true),
+                    None => {
+                        let d = Decoded {
+                            proto: c.proto,
+                            packets: c.dec.decode(dir, kind, payload, now_ms),
+                        };
+                        let hidden = judge(kind, payload, &d);
+                        (d, hidden, false)
+                    }
+                };
+                if hidden {
+                    Seen::Hidden
+                } else if d.packets.is_empty() {
+                    Seen::Plain
+                } else {
+                    Seen::Decoded(d, at_frame)
+                }
+            }
+            Event::Pong { .. } if show.pong => Seen::Hidden,
+            _ => Seen::Plain,
+        }
     }
 }
 

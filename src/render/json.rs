@@ -580,6 +580,37 @@ fn tail(buf: &mut Vec<u8>, t: f64, client: Option<u64>) {
 
 /// `relay`: `,"leg":"client"` (or `"server"`), then `--timestamps wall`'s time, before
 /// the closing brace of the line that ends `buf`.
+/// `--proto`: `,"proto":{...}` before the closing brace of the line: the packet's
+/// `name` (the protocol), `type` and fields; several packets in one message (SignalR
+/// records, MQTT packets) as `{"name", "type": "batch", "packets": [...]}`.
+fn add_proto(buf: &mut Vec<u8>, d: &crate::proto::Decoded) {
+    if !buf.ends_with(b"}\n") {
+        return;
+    }
+    let one = |p: &crate::proto::Packet| {
+        let mut m = serde_json::Map::new();
+        m.insert("name".into(), d.proto.name().into());
+        m.insert("type".into(), p.kind.clone().into());
+        for (k, v) in &p.fields {
+            m.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        m.insert("summary".into(), p.summary.clone().into());
+        serde_json::Value::Object(m)
+    };
+    let v = match d.packets.as_slice() {
+        [p] => one(p),
+        ps => serde_json::json!({
+            "name": d.proto.name(),
+            "type": "batch",
+            "packets": ps.iter().map(one).collect::<Vec<_>>(),
+        }),
+    };
+    buf.truncate(buf.len() - 2);
+    buf.extend_from_slice(b",\"proto\":");
+    let _ = serde_json::to_writer(&mut *buf, &v);
+    buf.extend_from_slice(b"}\n");
+}
+
 fn add_ctx(buf: &mut Vec<u8>, ctx: &Ctx) {
     if let Some(leg) = ctx.leg {
         if buf.ends_with(b"}\n") {
@@ -679,6 +710,7 @@ pub(super) fn emit<W: Write, E: Write>(
     p: &mut Printer<W, E>,
     ctx: &Ctx,
     ev: &Event<'_>,
+    decoded: Option<&crate::proto::Decoded>,
 ) -> io::Result<()> {
     let buf = &mut p.line;
     let aux = &mut p.aux;
@@ -719,6 +751,9 @@ pub(super) fn emit<W: Write, E: Write>(
             wire,
         } => {
             message(buf, &mut p.out, dir, kind, payload, frames, wire, t, client)?;
+            if let Some(d) = decoded.filter(|d| !d.packets.is_empty()) {
+                add_proto(buf, d);
+            }
             return {
                 add_ctx(buf, ctx);
                 p.out.write_all(buf)

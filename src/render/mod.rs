@@ -133,9 +133,21 @@ impl<W: Write, E: Write> Printer<W, E> {
 
     /// Renders one event. Never flushes.
     pub fn emit(&mut self, ctx: &Ctx, ev: &Event<'_>) -> io::Result<()> {
+        self.emit_with(ctx, ev, None)
+    }
+
+    /// Renders one event with what `--proto` decoded of it: the packets under a frame
+    /// or a message in pretty (`shown`: already under the message's frame, so not
+    /// again under the message), the `proto` field of a JSON `message` event.
+    pub fn emit_with(
+        &mut self,
+        ctx: &Ctx,
+        ev: &Event<'_>,
+        decoded: Option<(&crate::proto::Decoded, bool)>,
+    ) -> io::Result<()> {
         let res = match self.format {
-            Format::Pretty => pretty::emit(self, ctx, ev),
-            Format::Json => json::emit(self, ctx, ev),
+            Format::Pretty => pretty::emit(self, ctx, ev, decoded),
+            Format::Json => json::emit(self, ctx, ev, decoded.map(|(d, _)| d)),
             Format::Payload => payload::emit(self, ctx, ev),
             Format::Raw => raw::emit(self, ctx, ev),
         };

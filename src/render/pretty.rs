@@ -35,6 +35,7 @@ pub(super) fn emit<W: Write, E: Write>(
     p: &mut Printer<W, E>,
     ctx: &Ctx,
     ev: &Event<'_>,
+    decoded: Option<(&crate::proto::Decoded, bool)>,
 ) -> io::Result<()> {
     let paint = Paint(p.opts.color);
     let cut = Cut {
@@ -65,6 +66,9 @@ pub(super) fn emit<W: Write, E: Write>(
         Event::Frame(f) => {
             let text = p.frag.is_text(ctx, &f);
             frame(buf, paint, cut, ctx, &f, text);
+            if let Some((d, true)) = decoded {
+                packets(buf, paint, d);
+            }
             false
         }
         Event::Message {
@@ -74,9 +78,16 @@ pub(super) fn emit<W: Write, E: Write>(
             frames,
             wire,
         } => {
-            // A single uncompressed frame showed the message already.
+            // A single uncompressed frame showed the message already (and its
+            // packets, when they were decoded then).
             if frames <= 1 && wire.is_none() {
-                return Ok(());
+                match decoded {
+                    Some((d, false)) => {
+                        packets(buf, paint, d);
+                        return p.out.write_all(&p.line);
+                    }
+                    _ => return Ok(()),
+                }
             }
             stamp(buf, paint, Mark::Message, ctx);
             let _ = write!(buf, "message {} ", kind.as_str());
@@ -99,6 +110,9 @@ pub(super) fn emit<W: Write, E: Write>(
             buf.push(b' ');
             show_payload(buf, paint, cut, payload, kind == MsgType::Text);
             buf.push(b'\n');
+            if let Some((d, false)) = decoded {
+                packets(buf, paint, d);
+            }
             false
         }
         Event::Pong { rtt, .. } => {
@@ -709,6 +723,24 @@ pub(super) fn check(buf: &mut Vec<u8>, paint: Paint, r: &crate::event::CheckResu
 }
 
 /// `/expect`: a pass as an event line on stdout, a failure as an error on stderr.
+/// `--proto`: a line per packet, under its frame or message: `   socketio EVENT chat
+/// ["hi"]`, a broken one in red.
+fn packets(buf: &mut Vec<u8>, paint: Paint, d: &crate::proto::Decoded) {
+    for pk in &d.packets {
+        buf.extend_from_slice(b"   ");
+        paint.put(buf, Style::Fg(Color::Cyan), d.proto.name().as_bytes());
+        buf.push(b' ');
+        if pk.kind == "broken" {
+            let mut s = Vec::new();
+            esc::escape(&mut s, &pk.summary, Esc::Bare);
+            paint.put(buf, Style::BoldFg(Color::Red), &s);
+        } else {
+            esc::escape(buf, &pk.summary, Esc::Bare);
+        }
+        buf.push(b'\n');
+    }
+}
+
 /// `/expect`'s verdict; a recorded message that came otherwise also shows how, each line
 /// of the difference indented under the error.
 pub(super) fn expect(

@@ -1,0 +1,210 @@
+//! Issue 20: `--proto`, the application protocol inside the frames, against real
+//! servers: python-socketio and npm `socket.io` (a ping every second, so a client that
+//! does not answer Engine.IO's ping is dropped within two seconds), and npm
+//! `graphql-ws` serving a subscription. Each test asserts on the JSON `proto` of the
+//! message events and on what the server did.
+//!
+//! Without Python or Node a test against them prints a note and passes, except under
+//! `CI=true`, where it fails.
+
+mod common;
+
+use common::peers::{Kind, Peer};
+use common::*;
+use serde_json::Value;
+
+/// The `proto` objects of the message events in one direction.
+fn protos(out: &Run, dir: &str) -> Vec<Value> {
+    out.messages(dir)
+        .into_iter()
+        .filter_map(|m| m.get("proto").cloned())
+        .collect()
+}
+
+fn find<'a>(ps: &'a [Value], ty: &str) -> Vec<&'a Value> {
+    ps.iter().filter(|p| p["type"] == ty).collect()
+}
+
+/// Socket.IO v5: open, CONNECT, an event both ways, an ack with its id, a binary event
+/// with its attachment, and a session that outlives five of the server's ping
+/// intervals because each ping is answered; `--hide heartbeat` leaves the pings and
+/// pongs out of the output (the session still answers them).
+#[test]
+fn socketio_against_python_socketio_and_node_socket_io() {
+    let servers = [
+        Peer::script(Kind::Websockets, "tests/py/socketio_server.py", &[]),
+        Peer::script(Kind::NodeWs, "tests/peers/node/socketio-server.js", &[]),
+    ];
+    for server in servers {
+        let Some(server) = server else { continue };
+        let who = server.name();
+        let url = server.url("/socket.io/?EIO=4&transport=websocket");
+        let script = [
+            "/wait 1",
+            "40",
+            "/wait 1",
+            r#"42["chat","hello"]"#,
+            r#"/expect text ^42\["chat" within 5000"#,
+            r#"421["ask","q"]"#,
+            r"/expect text ^431 within 5000",
+            "/sleep 5000",
+            r#"451-["upload",{"_placeholder":true,"num":0}]"#,
+            "/binary 010203",
+            r#"/expect text ^42\["got",3\] within 5000"#,
+        ];
+        let mut cmd = wsdbg();
+        cmd.arg("--json");
+        for line in script {
+            cmd.args(["-x", line]);
+        }
+        let out = run(cmd.arg(&url));
+        assert_eq!(
+            out.code,
+            Some(0),
+            "{who}: the session lasted and every /expect passed\n{out}"
+        );
+        let got = protos(&out, "in");
+        let open = find(&got, "open");
+        assert_eq!(open.len(), 1, "{who}: {out}");
+        assert!(open[0]["sid"].is_string(), "{who}: {}", open[0]);
+        assert_eq!(find(&got, "CONNECT").len(), 1, "{who}: {out}");
+        let chat = find(&got, "EVENT");
+        assert_eq!(chat[0]["event"], "chat", "{who}: {out}");
+        assert_eq!(chat[0]["args"][0]["echo"], "hello", "{who}: {out}");
+        let ack = find(&got, "ACK");
+        assert_eq!(ack[0]["id"], 1, "{who}: {out}");
+        let got3 = chat
+            .iter()
+            .find(|p| p["event"] == "got")
+            .expect("the got event");
+        assert_eq!(
+            got3["args"][0], 3,
+            "{who}: the server counted the attachment's 3 bytes"
+        );
+        let sent = protos(&out, "out");
+        let up = find(&sent, "BINARY_EVENT");
+        assert_eq!(up[0]["args"][0]["_binary"], "010203", "{who}: {out}");
+        // At least four of the server's pings in those 5 s, each answered.
+        let pings = find(&got, "ping").len();
+        let pongs = find(&sent, "pong").len();
+        assert!(pings >= 4, "{who}: {pings} pings\n{out}");
+        assert_eq!(pongs, pings, "{who}: every ping answered\n{out}");
+        // --hide heartbeat: no ping or pong shown, the session still answered them.
+        let out = run(wsdbg()
+            .args([
+                "--json",
+                "--hide",
+                "heartbeat",
+                "-x",
+                "/wait 1",
+                "-x",
+                "40",
+                "-x",
+                "/sleep 3000",
+            ])
+            .arg(&url));
+        assert_eq!(out.code, Some(0), "{who}: {out}");
+        let shown: Vec<Value> = protos(&out, "in")
+            .into_iter()
+            .chain(protos(&out, "out"))
+            .collect();
+        assert!(
+            find(&shown, "ping").is_empty() && find(&shown, "pong").is_empty(),
+            "{who}: {out}"
+        );
+        assert!(!find(&shown, "CONNECT").is_empty(), "{who}: {out}");
+    }
+}
+
+/// graphql-transport-ws against npm `graphql-ws`: connection_init and its ack, a
+/// subscription, its three `next`, and `complete`, each decoded.
+#[test]
+fn graphql_ws_subscription_against_node_graphql_ws() {
+    let Some(server) = Peer::script(Kind::NodeWs, "tests/peers/node/graphql-server.js", &[]) else {
+        return;
+    };
+    let out = run(wsdbg()
+        .args(["--json", "-p", "graphql-transport-ws"])
+        .args(["-x", r#"{"type":"connection_init"}"#, "-x", "/wait 1"])
+        .args([
+            "-x",
+            r#"{"id":"1","type":"subscribe","payload":{"query":"subscription { greetings }"}}"#,
+            "-x",
+            r#"/expect text "type":"complete" within 5000"#,
+        ])
+        .arg(server.url("/graphql")));
+    assert_eq!(out.code, Some(0), "{out}");
+    let got = protos(&out, "in");
+    let types: Vec<&str> = got
+        .iter()
+        .map(|p| p["type"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        types,
+        ["connection_ack", "next", "next", "next", "complete"],
+        "{out}"
+    );
+    assert!(got.iter().all(|p| p["name"] == "graphql-ws"), "{out}");
+    let hellos: Vec<&str> = got[1..4]
+        .iter()
+        .map(|p| p["payload"]["data"]["greetings"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(hellos, ["Hi", "Bonjour", "Hola"], "{out}");
+    let sent = protos(&out, "out");
+    assert_eq!(sent[1]["type"], "subscribe");
+    assert_eq!(sent[1]["query"], "subscription { greetings }");
+    // --proto raw: the same session, nothing decoded.
+    let out = run(wsdbg()
+        .args(["--json", "--proto", "raw", "-p", "graphql-transport-ws"])
+        .args(["-x", r#"{"type":"connection_init"}"#, "-x", "/wait 1"])
+        .arg(server.url("/graphql")));
+    out.code(0);
+    assert!(protos(&out, "in").is_empty(), "{out}");
+    // --filter PATH=VALUE shows only the matching messages.
+    let out = run(wsdbg()
+        .args([
+            "--json",
+            "-p",
+            "graphql-transport-ws",
+            "--filter",
+            "type=next",
+        ])
+        .args(["-x", r#"{"type":"connection_init"}"#, "-x", "/wait 1"])
+        .args([
+            "-x",
+            r#"{"id":"1","type":"subscribe","payload":{"query":"subscription { greetings }"}}"#,
+            "-x",
+            "/wait 4 5000",
+        ])
+        .arg(server.url("/graphql")));
+    out.code(0);
+    let shown: Vec<String> = out
+        .messages("in")
+        .iter()
+        .map(|m| m["proto"]["type"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(shown, ["next", "next", "next"], "{out}");
+}
+
+/// Bad options say what was expected.
+#[test]
+fn proto_usage_errors() {
+    for (args, says) in [
+        (
+            &["--proto", "soap"][..],
+            "--proto: expected auto or one of raw, socketio",
+        ),
+        (
+            &["--hide", "frames"][..],
+            "--hide: expected heartbeat, ping or pong",
+        ),
+        (
+            &["--filter", "("][..],
+            "--filter: expected a regex or PATH=VALUE",
+        ),
+    ] {
+        let out = run(wsdbg().args(args).arg("ws://127.0.0.1:1/"));
+        out.code(2);
+        assert!(out.stderr.contains(says), "{args:?}: {out}");
+    }
+}
