@@ -398,6 +398,34 @@ proptest! {
         harness::forward(from, 1 << 20, seed, &stream);
     }
 
+    /// --proto: any messages to any decoder: no panic, one-line summaries, JSON that
+    /// parses (`harness::proto_fuzz`).
+    #[test]
+    fn proto_any_messages(data in prop::collection::vec(any::<u8>(), 0..400)) {
+        harness::proto_fuzz(&data);
+    }
+
+    /// --proto: messages made of each protocol's own characters, so that parsing gets
+    /// deep: Socket.IO and graphql-ws JSON, STOMP lines, SignalR records.
+    #[test]
+    fn proto_plausible_messages(
+        pick in 0u8..6,
+        msgs in prop::collection::vec(
+            (0u8..4, prop::collection::vec(prop::sample::select(
+                b"0123456789-/,[]{}\":_placeholder true num type id payload next subscribe ping\n\x00\x1e SEND CONNECT destination: \x10\x30\x82".to_vec()
+            ), 0..80)),
+            0..12,
+        ),
+    ) {
+        let mut data = vec![pick];
+        for (head, body) in msgs {
+            data.push(head);
+            data.extend(body.into_iter().map(|b| if b == 0xff { 0xfe } else { b }));
+            data.push(0xff);
+        }
+        harness::proto_fuzz(&data);
+    }
+
     /// relay: a valid stream in any reads goes on whole: every frame reported, every
     /// byte forwarded (re-masked), none left.
     #[test]
@@ -1136,6 +1164,7 @@ fn fuzz_inputs_replay() {
             ("url", harness::url_fuzz),
             ("inflate", harness::inflate_fuzz),
             ("forward", harness::forward_fuzz),
+            ("proto", harness::proto_fuzz),
         ] {
             let Ok(entries) = std::fs::read_dir(root.join(dir).join(target)) else {
                 continue;

@@ -1035,3 +1035,68 @@ pub fn forward_fuzz(data: &[u8]) {
     let (setup, rest) = Setup::split(data);
     forward(setup.role, setup.max_size, setup.seed, rest);
 }
+
+// ---------------------------------------------------------------------------------------
+// --proto: the application protocol decoders (`wsdbg::proto`)
+// ---------------------------------------------------------------------------------------
+
+/// Messages of one connection to a protocol's decoder: byte 0 picks the protocol
+/// (`Proto::NAMES`, raw excluded), the rest is cut into messages at each 0xff byte, the
+/// first byte of each giving its direction (bit 0) and kind (bit 1: binary). No panic;
+/// every packet has a type and a one-line summary; the JSON of a `message` event that
+/// carries them parses.
+pub fn proto_fuzz(data: &[u8]) {
+    use wsdbg::proto::{Decoded, Proto};
+    let [pick, rest @ ..] = data else { return };
+    let protos = &Proto::NAMES[1..];
+    let proto = protos[usize::from(*pick) % protos.len()].1;
+    let mut dec = proto.decoder();
+    for (i, msg) in rest.split(|b| *b == 0xff).enumerate() {
+        let (head, payload) = match msg.split_first() {
+            Some((h, p)) => (*h, p),
+            None => (0, msg),
+        };
+        let dir = if head & 1 == 0 { Dir::In } else { Dir::Out };
+        let kind = if head & 2 == 0 {
+            MsgType::Text
+        } else {
+            MsgType::Binary
+        };
+        let packets = dec.decode(dir, kind, payload, i as f64);
+        let _ = dec.keepalive(kind, payload);
+        for p in &packets {
+            assert!(!p.kind.is_empty(), "{proto:?}: a packet with no type");
+            assert!(
+                !p.summary.contains('\n'),
+                "{proto:?}: a summary of more than a line: {:?}",
+                p.summary
+            );
+        }
+        let d = Decoded { proto, packets };
+        let mut printer = Printer::new(Format::Json, Opts::default(), Vec::new(), Vec::new());
+        let ev = Event::Message {
+            dir,
+            kind,
+            payload,
+            frames: 1,
+            wire: None,
+        };
+        let ctx = Ctx {
+            t: Duration::ZERO,
+            client: None,
+            leg: None,
+            stamp: wsdbg::event::Stamp::None,
+        };
+        printer
+            .emit_with(&ctx, &ev, Some((&d, false)))
+            .expect("writing to a Vec");
+        let line = String::from_utf8(printer.out).expect("JSON is UTF-8");
+        if !line.is_empty() {
+            let v: serde_json::Value =
+                serde_json::from_str(line.trim_end()).expect("the message event is JSON");
+            if !d.packets.is_empty() {
+                assert_eq!(v["proto"]["name"], proto.name(), "{line}");
+            }
+        }
+    }
+}
