@@ -21,10 +21,32 @@ pub struct RawFrame {
     pub payload: Vec<u8>,
 }
 
+/// A message in an application protocol's framing (`--proto`), made by the engine
+/// (which hands out the ids).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Speak {
+    /// `/emit [ack] [/NAMESPACE] EVENT [ARG...]`: a Socket.IO EVENT, each ARG JSON (or
+    /// a bare word, as a string); `ack` asks for an acknowledgement (an id is handed out).
+    Emit {
+        namespace: Option<String>,
+        event: String,
+        args: Vec<serde_json::Value>,
+        ack: bool,
+    },
+    /// `/gql init`: graphql-transport-ws' connection_init; `/gql [vars=JSON] QUERY`: a
+    /// `subscribe` with an id handed out.
+    Gql {
+        query: Option<String>,
+        variables: Option<serde_json::Value>,
+    },
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// A plain line, a `//` line, or `/text TEXT`.
     Text(String),
+    /// `/emit`, `/gql`: a message of the protocol's own.
+    Speak(Speak),
     Binary(Vec<u8>),
     /// `/text compress=0|1 TEXT`, `/binary compress=0|1 HEX`: one message sent
     /// compressed (RSV1) or not, whatever the default (permessage-deflate).
@@ -296,6 +318,16 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
         "/cut",
         "relay: drop both TCP connections of the selected pair, no close frame",
     ),
+    (
+        "/emit",
+        "/emit [ack] [/NAMESPACE] EVENT [ARG...]",
+        "Socket.IO: send an EVENT (ARGs JSON); ack asks for an acknowledgement, shown with its RTT",
+    ),
+    (
+        "/gql",
+        "/gql init | /gql [vars=JSON] QUERY",
+        "GraphQL over WebSocket: connection_init, or subscribe to QUERY (ids handed out)",
+    ),
     ("/help", "/help", "list the commands"),
 ];
 
@@ -398,6 +430,8 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
         "to" => parse_to(args),
         "kick" => parse_kick(args),
         "cut" => no_args("/cut", args, Command::Cut),
+        "emit" => parse_emit(args),
+        "gql" => parse_gql(args),
         _ => {
             let command = format!("/{name}");
             let names: Vec<&str> = COMMANDS.iter().map(|(name, _, _)| *name).collect();
@@ -655,6 +689,97 @@ fn parse_expect(args: &str) -> Result<Command, CommandError> {
         _ => return Err(error("/expect", EXPECT_EXPECTED, body)),
     };
     Ok(Command::Expect { what, within, next })
+}
+
+const EMIT_EXPECTED: &str = "/emit [ack] [/NAMESPACE] EVENT [ARG...] with each ARG JSON or a word";
+const GQL_EXPECTED: &str = "/gql init, or /gql [vars=JSON] QUERY";
+
+/// JSON values one after another (`1 "two" {"three": 3}`); a word that is not JSON is a
+/// string.
+fn json_words(mut s: &str) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    loop {
+        s = s.trim_start();
+        if s.is_empty() {
+            return out;
+        }
+        let mut it = serde_json::Deserializer::from_str(s).into_iter::<serde_json::Value>();
+        match it.next() {
+            Some(Ok(v)) => {
+                let at = it.byte_offset();
+                out.push(v);
+                s = &s[at..];
+            }
+            _ => {
+                let end = s.find(char::is_whitespace).unwrap_or(s.len());
+                out.push(serde_json::Value::String(s[..end].to_string()));
+                s = &s[end..];
+            }
+        }
+    }
+}
+
+fn parse_emit(args: &str) -> Result<Command, CommandError> {
+    let mut rest = args.trim();
+    let ack = match rest.strip_prefix("ack ") {
+        Some(r) => {
+            rest = r.trim_start();
+            true
+        }
+        None => false,
+    };
+    let mut namespace = None;
+    if rest.starts_with('/') {
+        let (ns, r) = rest.split_once(' ').unwrap_or((rest, ""));
+        namespace = Some(ns.to_string());
+        rest = r.trim_start();
+    }
+    let (event, r) = rest.split_once(' ').unwrap_or((rest, ""));
+    if event.is_empty() {
+        return Err(error("/emit", EMIT_EXPECTED, args));
+    }
+    Ok(Command::Speak(Speak::Emit {
+        namespace,
+        event: event.to_string(),
+        args: json_words(r),
+        ack,
+    }))
+}
+
+fn parse_gql(args: &str) -> Result<Command, CommandError> {
+    let rest = args.trim();
+    if rest == "init" {
+        return Ok(Command::Speak(Speak::Gql {
+            query: None,
+            variables: None,
+        }));
+    }
+    let (variables, query) = match rest.strip_prefix("vars=") {
+        Some(r) => {
+            let mut it = serde_json::Deserializer::from_str(r).into_iter::<serde_json::Value>();
+            match it.next() {
+                Some(Ok(v)) if v.is_object() => {
+                    let at = it.byte_offset();
+                    (Some(v), r[at..].trim())
+                }
+                _ => {
+                    return Err(error(
+                        "/gql",
+                        &format!("{GQL_EXPECTED} (vars= a JSON object)"),
+                        r,
+                    ))
+                }
+            }
+        }
+        None => (None, rest),
+    };
+    if query.is_empty() {
+        return Err(error("/gql", GQL_EXPECTED, args));
+    }
+    Ok(Command::Speak(Speak::Gql {
+        query: Some(query.to_string()),
+        variables,
+    }))
 }
 
 const TO_EXPECTED: &str = "/to ID|all with ID a client number (see /clients)";
@@ -1577,6 +1702,42 @@ mod tests {
     }
 
     #[test]
+    fn protocol_commands() {
+        assert_eq!(
+            parse(r#"/emit ack /admin chat "hi there" {"a": [1, 2]} 3 word"#).unwrap(),
+            Command::Speak(Speak::Emit {
+                namespace: Some("/admin".into()),
+                event: "chat".into(),
+                args: vec![
+                    serde_json::json!("hi there"),
+                    serde_json::json!({"a": [1, 2]}),
+                    serde_json::json!(3),
+                    serde_json::json!("word"),
+                ],
+                ack: true,
+            })
+        );
+        assert_eq!(
+            parse("/gql vars={\"n\": 1} subscription { t(n: $n) }").unwrap(),
+            Command::Speak(Speak::Gql {
+                query: Some("subscription { t(n: $n) }".into()),
+                variables: Some(serde_json::json!({"n": 1})),
+            })
+        );
+        assert!(matches!(
+            parse("/gql init").unwrap(),
+            Command::Speak(Speak::Gql { query: None, .. })
+        ));
+        for bad in ["/emit", "/gql", "/gql vars=[1] q"] {
+            let e = parse(bad).unwrap_err();
+            assert!(
+                e.expected.starts_with("/emit") || e.expected.starts_with("/gql"),
+                "{bad}: {e:?}"
+            );
+        }
+    }
+
+    #[test]
     fn commands_table_matches_usage() {
         let names: Vec<&str> = COMMANDS.iter().map(|(name, _, _)| *name).collect();
         assert_eq!(
@@ -1599,6 +1760,8 @@ mod tests {
                 "/to",
                 "/kick",
                 "/cut",
+                "/emit",
+                "/gql",
                 "/help"
             ]
         );

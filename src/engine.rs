@@ -231,6 +231,8 @@ pub struct Script {
     linger_since: Option<Instant>,
     /// Cached: a `/wait` or `/expect` is still in the queue (once input has ended).
     ahead: Option<bool>,
+    /// The last id `/emit ack` or `/gql` handed out.
+    next_id: u64,
 }
 
 impl Script {
@@ -250,6 +252,7 @@ impl Script {
             quit_sent: false,
             linger_since: None,
             ahead: None,
+            next_id: 0,
         }
     }
 
@@ -655,6 +658,33 @@ impl Script {
         }
     }
 
+    /// `/emit`, `/gql`: the message, with the next id where one is handed out.
+    fn speak(&mut self, s: command::Speak) -> Vec<u8> {
+        match s {
+            command::Speak::Emit {
+                namespace,
+                event,
+                args,
+                ack,
+            } => {
+                let id = ack.then(|| {
+                    self.next_id += 1;
+                    self.next_id
+                });
+                crate::proto::socketio::encode_event(namespace.as_deref(), &event, &args, id)
+            }
+            command::Speak::Gql { query: None, .. } => crate::proto::graphql::encode_init(),
+            command::Speak::Gql {
+                query: Some(q),
+                variables,
+            } => {
+                self.next_id += 1;
+                let id = self.next_id.to_string();
+                crate::proto::graphql::encode_subscribe(&id, &q, variables.as_ref(), false)
+            }
+        }
+    }
+
     fn run(&mut self, now: Instant, cmd: Command, port: &mut impl Port) {
         let data = |s: &mut Script| {
             s.conn.sent += 1;
@@ -680,6 +710,18 @@ impl Script {
                     Act::Data {
                         kind: MsgType::Binary,
                         payload: &b,
+                        compress: None,
+                    },
+                );
+            }
+            Command::Speak(s) => {
+                data(self);
+                let bytes = self.speak(s);
+                self.send(
+                    port,
+                    Act::Data {
+                        kind: MsgType::Text,
+                        payload: &bytes,
                         compress: None,
                     },
                 );
@@ -1142,6 +1184,7 @@ pub fn sends(c: &Command) -> bool {
     matches!(
         c,
         Command::Text(_)
+            | Command::Speak(_)
             | Command::Binary(_)
             | Command::Deflate { .. }
             | Command::File(_)

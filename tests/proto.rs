@@ -43,9 +43,9 @@ fn socketio_against_python_socketio_and_node_socket_io() {
             "/wait 1",
             "40",
             "/wait 1",
-            r#"42["chat","hello"]"#,
+            "/emit chat hello",
             r#"/expect text ^42\["chat" within 5000"#,
-            r#"421["ask","q"]"#,
+            "/emit ack ask q",
             r"/expect text ^431 within 5000",
             "/sleep 5000",
             r#"451-["upload",{"_placeholder":true,"num":0}]"#,
@@ -72,7 +72,12 @@ fn socketio_against_python_socketio_and_node_socket_io() {
         assert_eq!(chat[0]["event"], "chat", "{who}: {out}");
         assert_eq!(chat[0]["args"][0]["echo"], "hello", "{who}: {out}");
         let ack = find(&got, "ACK");
-        assert_eq!(ack[0]["id"], 1, "{who}: {out}");
+        assert_eq!(ack[0]["id"], 1, "{who}: /emit ack handed out id 1: {out}");
+        assert!(
+            ack[0]["rtt_ms"].as_f64().is_some_and(|r| r >= 0.0),
+            "{who}: {}",
+            ack[0]
+        );
         let got3 = chat
             .iter()
             .find(|p| p["event"] == "got")
@@ -125,10 +130,10 @@ fn graphql_ws_subscription_against_node_graphql_ws() {
     };
     let out = run(wsdbg()
         .args(["--json", "-p", "graphql-transport-ws"])
-        .args(["-x", r#"{"type":"connection_init"}"#, "-x", "/wait 1"])
+        .args(["-x", "/gql init", "-x", "/wait 1"])
         .args([
             "-x",
-            r#"{"id":"1","type":"subscribe","payload":{"query":"subscription { greetings }"}}"#,
+            "/gql subscription { greetings }",
             "-x",
             r#"/expect text "type":"complete" within 5000"#,
         ])
@@ -151,7 +156,9 @@ fn graphql_ws_subscription_against_node_graphql_ws() {
         .collect();
     assert_eq!(hellos, ["Hi", "Bonjour", "Hola"], "{out}");
     let sent = protos(&out, "out");
+    assert_eq!(sent[0]["type"], "connection_init");
     assert_eq!(sent[1]["type"], "subscribe");
+    assert_eq!(sent[1]["id"], "1", "/gql handed out id 1");
     assert_eq!(sent[1]["query"], "subscription { greetings }");
     // --proto raw: the same session, nothing decoded.
     let out = run(wsdbg()

@@ -20,6 +20,38 @@ const MAX_HELD: usize = 64 << 20;
 pub struct Decoder {
     /// Per direction (in, out): a binary packet waiting for its attachments.
     waiting: [Option<Waiting>; 2],
+    /// Events that asked for an ack, by (sent by us, id): when (for the ack's RTT).
+    asked: std::collections::HashMap<(bool, u64), f64>,
+}
+
+/// The most events waiting for their ack that are remembered.
+const MAX_ASKED: usize = 10_000;
+
+impl Decoder {
+    /// An event that asks for an ack is remembered; an ack gets the time it took.
+    fn timed(&mut self, dir: Dir, mut p: Packet, now_ms: f64) -> Packet {
+        let Some(id) = p.fields.get("id").and_then(Value::as_u64) else {
+            return p;
+        };
+        let ours = dir == Dir::Out;
+        match p.kind.as_str() {
+            "EVENT" | "BINARY_EVENT" => {
+                if self.asked.len() >= MAX_ASKED {
+                    self.asked.clear();
+                }
+                self.asked.insert((ours, id), now_ms);
+            }
+            "ACK" | "BINARY_ACK" => {
+                if let Some(at) = self.asked.remove(&(!ours, id)) {
+                    let rtt = ((now_ms - at) * 1000.0).round() / 1000.0;
+                    p.summary.push_str(&format!(" ({rtt} ms)"));
+                    p = p.field("rtt_ms", rtt);
+                }
+            }
+            _ => {}
+        }
+        p
+    }
 }
 
 #[derive(Debug)]
@@ -42,7 +74,7 @@ const TYPES: [&str; 7] = [
 ];
 
 impl super::Decoder for Decoder {
-    fn decode(&mut self, dir: Dir, kind: MsgType, payload: &[u8], _now_ms: f64) -> Vec<Packet> {
+    fn decode(&mut self, dir: Dir, kind: MsgType, payload: &[u8], now_ms: f64) -> Vec<Packet> {
         let slot = &mut self.waiting[usize::from(dir == Dir::Out)];
         if kind == MsgType::Binary {
             let Some(w) = slot.as_mut() else {
@@ -70,7 +102,8 @@ impl super::Decoder for Decoder {
             let Some(w) = slot.take() else {
                 return Vec::new();
             };
-            return vec![attach(w)];
+            let p = attach(w);
+            return vec![self.timed(dir, p, now_ms)];
         }
         let Ok(text) = std::str::from_utf8(payload) else {
             return vec![Packet::broken("an Engine.IO packet as UTF-8 text")];
@@ -110,7 +143,10 @@ impl super::Decoder for Decoder {
                 .field("data", rest)
                 .heartbeat()],
             '4' => match socketio(rest) {
-                Ok((packet, data, 0)) => vec![finish(packet, data)],
+                Ok((packet, data, 0)) => {
+                    let p = finish(packet, data);
+                    vec![self.timed(dir, p, now_ms)]
+                }
                 Ok((packet, data, need)) => {
                     *slot = Some(Waiting {
                         packet,
@@ -304,6 +340,28 @@ fn attach(w: Waiting) -> Packet {
     finish(w.packet, data)
 }
 
+/// `/emit`: `42[/NAMESPACE,][ID]["EVENT",ARG...]`, an Engine.IO message holding a
+/// Socket.IO EVENT.
+pub fn encode_event(
+    namespace: Option<&str>,
+    event: &str,
+    args: &[Value],
+    ack: Option<u64>,
+) -> Vec<u8> {
+    let mut out = String::from("42");
+    if let Some(ns) = namespace.filter(|n| *n != "/") {
+        out.push_str(ns);
+        out.push(',');
+    }
+    if let Some(id) = ack {
+        out.push_str(&id.to_string());
+    }
+    let mut data = vec![Value::String(event.to_string())];
+    data.extend(args.iter().cloned());
+    out.push_str(&Value::Array(data).to_string());
+    out.into_bytes()
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::Decoder as _;
@@ -370,6 +428,23 @@ mod tests {
         assert_eq!(p.kind, "CONNECT_ERROR");
         assert_eq!(p.fields["data"]["message"], "Not authorized");
         assert_eq!(dec(&mut d, "41")[0].kind, "DISCONNECT");
+    }
+
+    #[test]
+    fn an_ack_gets_the_time_since_its_event_and_emit_encodes() {
+        let mut d = Decoder::default();
+        let ev = encode_event(
+            Some("/admin"),
+            "ask",
+            &[json!("q"), json!({"n": 1})],
+            Some(7),
+        );
+        assert_eq!(ev, br#"42/admin,7["ask","q",{"n":1}]"#);
+        d.decode(Dir::Out, MsgType::Text, &ev, 100.0);
+        let p = &d.decode(Dir::In, MsgType::Text, br#"43/admin,7["ok"]"#, 102.5)[0];
+        assert_eq!(p.fields["rtt_ms"], 2.5);
+        assert!(p.summary.ends_with("(2.5 ms)"), "{}", p.summary);
+        assert_eq!(encode_event(None, "x", &[], None), br#"42["x"]"#);
     }
 
     #[test]
