@@ -27,12 +27,14 @@ if [ ! -d tests/peers/node/node_modules/ws ] || [ ! -d tests/peers/node/node_mod
 fi
 
 # tmux drives the REPL tests, openssl makes PKCS#1/SEC1 keys for the mutual-TLS tests,
-# and Chromium (Debian's, at /usr/bin/chromium) records a real browser HAR for the
-# replay test; install them when they are missing and apt-get is there.
+# Chromium (Debian's, at /usr/bin/chromium) records a real browser HAR for the replay
+# test, and mosquitto (Debian's) is the MQTT broker of tests/proto.rs; install them when
+# they are missing and apt-get is there.
 missing=""
 command -v tmux >/dev/null 2>&1 || missing="$missing tmux"
 command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
 [ -x /usr/bin/chromium ] || missing="$missing chromium"
+[ -x /usr/sbin/mosquitto ] || missing="$missing mosquitto"
 if [ -n "$missing" ]; then
     if command -v apt-get >/dev/null 2>&1; then
         # shellcheck disable=SC2086

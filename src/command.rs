@@ -39,6 +39,37 @@ pub enum Speak {
         query: Option<String>,
         variables: Option<serde_json::Value>,
     },
+    /// `/mqtt connect [CLIENT_ID] [v5]`: an MQTT CONNECT (3.1.1, or 5.0 with `v5`;
+    /// keep-alive off).
+    MqttConnect { client_id: String, v5: bool },
+    /// `/publish TOPIC [qos=N] PAYLOAD`: an MQTT PUBLISH (a packet id handed out for
+    /// QoS 1 and 2).
+    Publish {
+        topic: String,
+        qos: u8,
+        payload: Vec<u8>,
+    },
+    /// `/subscribe TOPIC [qos=N]`: an MQTT SUBSCRIBE.
+    Subscribe { topic: String, qos: u8 },
+    /// `/stomp COMMAND [name:value]... [BODY]`: a STOMP frame (headers escaped as 1.2
+    /// wants, the NUL at its end).
+    Stomp {
+        command: String,
+        headers: Vec<(String, String)>,
+        body: String,
+    },
+    /// `/signalr`: the SignalR JSON hub protocol's handshake (with its 0x1E).
+    SignalrHandshake,
+    /// `/invoke TARGET [ARG...]`: a SignalR Invocation (an invocationId handed out).
+    Invoke {
+        target: String,
+        args: Vec<serde_json::Value>,
+    },
+    /// `/rpc METHOD [PARAMS]`: a JSON-RPC 2.0 request (an id handed out).
+    Rpc {
+        method: String,
+        params: Option<serde_json::Value>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -328,6 +359,41 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
         "/gql init | /gql [vars=JSON] QUERY",
         "GraphQL over WebSocket: connection_init, or subscribe to QUERY (ids handed out)",
     ),
+    (
+        "/mqtt",
+        "/mqtt connect [CLIENT_ID] [v5]",
+        "MQTT: send CONNECT (3.1.1, or 5.0), keep-alive off",
+    ),
+    (
+        "/publish",
+        "/publish TOPIC [qos=N] PAYLOAD",
+        "MQTT: send PUBLISH (a packet id handed out for QoS 1 and 2)",
+    ),
+    (
+        "/subscribe",
+        "/subscribe TOPIC [qos=N]",
+        "MQTT: send SUBSCRIBE (a packet id handed out)",
+    ),
+    (
+        "/stomp",
+        "/stomp COMMAND [name:value]... [BODY]",
+        "STOMP: send a frame (CONNECT, SUBSCRIBE, SEND, ...), escaped, NUL-ended",
+    ),
+    (
+        "/signalr",
+        "/signalr",
+        "SignalR: send the JSON hub protocol handshake (ends with 0x1E)",
+    ),
+    (
+        "/invoke",
+        "/invoke TARGET [ARG...]",
+        "SignalR: send an Invocation (ARGs JSON; an invocationId handed out)",
+    ),
+    (
+        "/rpc",
+        "/rpc METHOD [PARAMS]",
+        "JSON-RPC 2.0: send a request (an id handed out); its response shows the RTT",
+    ),
     ("/help", "/help", "list the commands"),
 ];
 
@@ -432,6 +498,23 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
         "cut" => no_args("/cut", args, Command::Cut),
         "emit" => parse_emit(args),
         "gql" => parse_gql(args),
+        "mqtt" => parse_mqtt(args),
+        "publish" => parse_publish(args),
+        "subscribe" => parse_subscribe(args),
+        "stomp" => parse_stomp(args),
+        "signalr" => no_args("/signalr", args, Command::Speak(Speak::SignalrHandshake)),
+        "invoke" => match args.trim().split_once(' ').unwrap_or((args.trim(), "")) {
+            ("", _) => Err(error(
+                "/invoke",
+                "/invoke TARGET [ARG...] with each ARG JSON or a word",
+                args,
+            )),
+            (target, rest) => Ok(Command::Speak(Speak::Invoke {
+                target: target.to_string(),
+                args: json_words(rest),
+            })),
+        },
+        "rpc" => parse_rpc(args),
         _ => {
             let command = format!("/{name}");
             let names: Vec<&str> = COMMANDS.iter().map(|(name, _, _)| *name).collect();
@@ -779,6 +862,124 @@ fn parse_gql(args: &str) -> Result<Command, CommandError> {
     Ok(Command::Speak(Speak::Gql {
         query: Some(query.to_string()),
         variables,
+    }))
+}
+
+const MQTT_EXPECTED: &str = "/mqtt connect [CLIENT_ID] [v5]";
+const PUBLISH_EXPECTED: &str = "/publish TOPIC [qos=0|1|2] PAYLOAD";
+const SUBSCRIBE_EXPECTED: &str = "/subscribe TOPIC [qos=0|1|2]";
+
+fn parse_mqtt(args: &str) -> Result<Command, CommandError> {
+    let words: Vec<&str> = args.split_whitespace().collect();
+    match words.as_slice() {
+        ["connect", rest @ ..] if rest.len() <= 2 => {
+            let v5 = rest.contains(&"v5");
+            let id = rest
+                .iter()
+                .find(|w| **w != "v5")
+                .copied()
+                .unwrap_or("wsdbg");
+            Ok(Command::Speak(Speak::MqttConnect {
+                client_id: id.to_string(),
+                v5,
+            }))
+        }
+        _ => Err(error("/mqtt", MQTT_EXPECTED, args)),
+    }
+}
+
+/// `qos=N` as the first word of `s`, if it is there: N, and the rest.
+fn qos_word<'a>(s: &'a str, command: &str, expected: &str) -> Result<(u8, &'a str), CommandError> {
+    let s = s.trim_start();
+    match s.strip_prefix("qos=") {
+        None => Ok((0, s)),
+        Some(r) => {
+            let (n, rest) = r.split_once(' ').unwrap_or((r, ""));
+            match n {
+                "0" | "1" | "2" => Ok((n.as_bytes()[0] - b'0', rest)),
+                _ => Err(error(command, expected, n)),
+            }
+        }
+    }
+}
+
+fn parse_publish(args: &str) -> Result<Command, CommandError> {
+    let (topic, rest) = args
+        .trim_start()
+        .split_once(' ')
+        .unwrap_or((args.trim(), ""));
+    if topic.is_empty() {
+        return Err(error("/publish", PUBLISH_EXPECTED, args));
+    }
+    let (qos, payload) = qos_word(rest, "/publish", PUBLISH_EXPECTED)?;
+    Ok(Command::Speak(Speak::Publish {
+        topic: topic.to_string(),
+        qos,
+        payload: payload.as_bytes().to_vec(),
+    }))
+}
+
+fn parse_subscribe(args: &str) -> Result<Command, CommandError> {
+    let (topic, rest) = args
+        .trim_start()
+        .split_once(' ')
+        .unwrap_or((args.trim(), ""));
+    if topic.is_empty() {
+        return Err(error("/subscribe", SUBSCRIBE_EXPECTED, args));
+    }
+    let (qos, rest) = qos_word(rest, "/subscribe", SUBSCRIBE_EXPECTED)?;
+    if !rest.trim().is_empty() {
+        return Err(error("/subscribe", SUBSCRIBE_EXPECTED, rest));
+    }
+    Ok(Command::Speak(Speak::Subscribe {
+        topic: topic.to_string(),
+        qos,
+    }))
+}
+
+const STOMP_EXPECTED: &str = "/stomp COMMAND [name:value]... [BODY]";
+const RPC_EXPECTED: &str = "/rpc METHOD [PARAMS] with PARAMS a JSON array or object";
+
+fn parse_stomp(args: &str) -> Result<Command, CommandError> {
+    let mut rest = args.trim_start();
+    let (command, r) = rest.split_once(' ').unwrap_or((rest, ""));
+    if command.is_empty() || !command.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return Err(error("/stomp", STOMP_EXPECTED, args));
+    }
+    rest = r.trim_start();
+    let mut headers = Vec::new();
+    loop {
+        let (word, after) = rest.split_once(' ').unwrap_or((rest, ""));
+        match word.split_once(':') {
+            Some((n, v)) if !n.is_empty() && !word.is_empty() => {
+                headers.push((n.to_string(), v.to_string()));
+                rest = after.trim_start();
+            }
+            _ => break,
+        }
+    }
+    Ok(Command::Speak(Speak::Stomp {
+        command: command.to_ascii_uppercase(),
+        headers,
+        body: rest.to_string(),
+    }))
+}
+
+fn parse_rpc(args: &str) -> Result<Command, CommandError> {
+    let (method, rest) = args.trim().split_once(' ').unwrap_or((args.trim(), ""));
+    if method.is_empty() {
+        return Err(error("/rpc", RPC_EXPECTED, args));
+    }
+    let params = match rest.trim() {
+        "" => None,
+        p => match serde_json::from_str::<serde_json::Value>(p) {
+            Ok(v) if v.is_array() || v.is_object() => Some(v),
+            _ => return Err(error("/rpc", RPC_EXPECTED, p)),
+        },
+    };
+    Ok(Command::Speak(Speak::Rpc {
+        method: method.to_string(),
+        params,
     }))
 }
 
@@ -1762,6 +1963,13 @@ mod tests {
                 "/cut",
                 "/emit",
                 "/gql",
+                "/mqtt",
+                "/publish",
+                "/subscribe",
+                "/stomp",
+                "/signalr",
+                "/invoke",
+                "/rpc",
                 "/help"
             ]
         );

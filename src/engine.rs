@@ -231,8 +231,10 @@ pub struct Script {
     linger_since: Option<Instant>,
     /// Cached: a `/wait` or `/expect` is still in the queue (once input has ended).
     ahead: Option<bool>,
-    /// The last id `/emit ack` or `/gql` handed out.
+    /// The last id `/emit ack`, `/gql` or an MQTT packet handed out.
     next_id: u64,
+    /// `/mqtt connect v5`: MQTT 5.0 packets from then on.
+    mqtt_v5: bool,
 }
 
 impl Script {
@@ -253,6 +255,7 @@ impl Script {
             linger_since: None,
             ahead: None,
             next_id: 0,
+            mqtt_v5: false,
         }
     }
 
@@ -658,19 +661,50 @@ impl Script {
         }
     }
 
-    /// `/emit`, `/gql`: the message, with the next id where one is handed out.
-    fn speak(&mut self, s: command::Speak) -> Vec<u8> {
-        match s {
+    /// The next id for a packet that carries one (an MQTT packet id: 1-65535).
+    fn id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    /// `/emit`, `/gql`, `/mqtt`, `/publish`, `/subscribe`: the message, with the next id
+    /// where one is handed out.
+    fn speak(&mut self, s: command::Speak) -> (MsgType, Vec<u8>) {
+        use crate::proto::mqtt;
+        let mqtt_id = |s: &mut Script| ((s.id() - 1) % 65535) as u16 + 1;
+        let bytes = match s {
+            command::Speak::MqttConnect { client_id, v5 } => {
+                self.mqtt_v5 = v5;
+                return (MsgType::Binary, mqtt::encode_connect(&client_id, 0, v5));
+            }
+            command::Speak::Publish {
+                topic,
+                qos,
+                payload,
+            } => {
+                let id = if qos > 0 { mqtt_id(self) } else { 0 };
+                return (
+                    MsgType::Binary,
+                    mqtt::encode_publish(&topic, &payload, qos, id, self.mqtt_v5),
+                );
+            }
+            command::Speak::Subscribe { topic, qos } => {
+                let id = mqtt_id(self);
+                return (
+                    MsgType::Binary,
+                    mqtt::encode_subscribe(id, &topic, qos, self.mqtt_v5),
+                );
+            }
+            other => other,
+        };
+        let text = match bytes {
             command::Speak::Emit {
                 namespace,
                 event,
                 args,
                 ack,
             } => {
-                let id = ack.then(|| {
-                    self.next_id += 1;
-                    self.next_id
-                });
+                let id = ack.then(|| self.id());
                 crate::proto::socketio::encode_event(namespace.as_deref(), &event, &args, id)
             }
             command::Speak::Gql { query: None, .. } => crate::proto::graphql::encode_init(),
@@ -678,11 +712,31 @@ impl Script {
                 query: Some(q),
                 variables,
             } => {
-                self.next_id += 1;
-                let id = self.next_id.to_string();
+                let id = self.id().to_string();
                 crate::proto::graphql::encode_subscribe(&id, &q, variables.as_ref(), false)
             }
-        }
+            command::Speak::Stomp {
+                command,
+                headers,
+                body,
+            } => crate::proto::stomp::encode(&command, &headers, body.as_bytes()),
+            command::Speak::SignalrHandshake => crate::proto::signalr::encode_handshake(),
+            command::Speak::Invoke { target, args } => {
+                let id = self.id().to_string();
+                crate::proto::signalr::encode_invocation(
+                    &target,
+                    &serde_json::Value::Array(args),
+                    Some(&id),
+                )
+            }
+            command::Speak::Rpc { method, params } => {
+                let id = self.id();
+                crate::proto::jsonrpc::encode_request(&method, params.as_ref(), id)
+            }
+            // Made above.
+            _ => Vec::new(),
+        };
+        (MsgType::Text, text)
     }
 
     fn run(&mut self, now: Instant, cmd: Command, port: &mut impl Port) {
@@ -716,11 +770,11 @@ impl Script {
             }
             Command::Speak(s) => {
                 data(self);
-                let bytes = self.speak(s);
+                let (kind, bytes) = self.speak(s);
                 self.send(
                     port,
                     Act::Data {
-                        kind: MsgType::Text,
+                        kind,
                         payload: &bytes,
                         compress: None,
                     },

@@ -215,3 +215,96 @@ fn proto_usage_errors() {
         assert!(out.stderr.contains(says), "{args:?}: {out}");
     }
 }
+
+/// MQTT 3.1.1 against Debian's `mosquitto` with a websockets listener: CONNECT and its
+/// CONNACK, SUBSCRIBE and its SUBACK, and a PUBLISH from another client arriving
+/// decoded with its topic, QoS and payload; `/mqtt`, `/subscribe` and `/publish` make
+/// the packets.
+#[test]
+fn mqtt_against_mosquitto() {
+    let mosquitto = std::path::Path::new("/usr/sbin/mosquitto");
+    if !mosquitto.exists() {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "CI=true but mosquitto is missing (Debian's package mosquitto; scripts/test.sh installs it)"
+        );
+        eprintln!("note: skipping the mosquitto test: /usr/sbin/mosquitto is missing");
+        return;
+    }
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port")
+    };
+    let (tcp, ws) = (free(), free());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conf = dir.path().join("mosquitto.conf");
+    // mosquitto 2.0 starts a websockets listener only beside a plain one.
+    std::fs::write(
+        &conf,
+        format!("listener {tcp} 127.0.0.1\nlistener {ws}\nprotocol websockets\nallow_anonymous true\npersistence false\n"),
+    )
+    .unwrap();
+    let mut broker = std::process::Command::new(mosquitto)
+        .arg("-c")
+        .arg(&conf)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("mosquitto starts");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", ws)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "mosquitto did not listen on {ws}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let url = format!("ws://127.0.0.1:{ws}/");
+    let mut cmd = std::process::Command::new(bin());
+    cmd.args(["--json", "-p", "mqtt"])
+        .args(["-x", "/mqtt connect sub1", "-x", "/wait 1"])
+        .args(["-x", "/subscribe sensors/# qos=1", "-x", "/wait 1"])
+        .args(["-x", "/wait 1 8000"])
+        .arg(&url)
+        .env_remove("http_proxy")
+        .env_remove("HTTP_PROXY");
+    let mut sub = common::peers::Proc::spawn("wsdbg subscriber", cmd);
+    sub.wait_for("the SUBACK", std::time::Duration::from_secs(10), |ev| {
+        ev.iter().any(|e| e["proto"]["type"] == "SUBACK")
+    });
+    let out = run(wsdbg()
+        .args(["--json", "-p", "mqtt"])
+        .args(["-x", "/mqtt connect pub1", "-x", "/wait 1"])
+        .args(["-x", "/publish sensors/t qos=1 21.5", "-x", "/wait 1 5000"])
+        .arg(&url));
+    out.code(0);
+    let got = protos(&out, "in");
+    assert_eq!(got[0]["type"], "CONNACK", "{out}");
+    assert_eq!(got[1]["type"], "PUBACK", "{out}");
+    assert_eq!(got[1]["packet_id"], 1, "{out}");
+    assert_eq!(
+        sub.wait_exit(std::time::Duration::from_secs(15)),
+        Some(0),
+        "{}",
+        sub.dump()
+    );
+    let ev = sub.events();
+    let publish = ev
+        .iter()
+        .find(|e| e["event"] == "message" && e["dir"] == "in" && e["proto"]["type"] == "PUBLISH")
+        .unwrap_or_else(|| panic!("no PUBLISH reached the subscriber: {}", sub.dump()));
+    assert_eq!(publish["proto"]["topic"], "sensors/t");
+    assert_eq!(publish["proto"]["qos"], 1);
+    assert_eq!(publish["proto"]["payload"], "21.5");
+    let sent: Vec<&Value> = ev
+        .iter()
+        .filter(|e| e["event"] == "message" && e["dir"] == "out")
+        .collect();
+    assert_eq!(sent[0]["proto"]["type"], "CONNECT");
+    assert_eq!(sent[0]["proto"]["client_id"], "sub1");
+    assert_eq!(sent[1]["proto"]["type"], "SUBSCRIBE");
+    let _ = broker.kill();
+    let _ = broker.wait();
+}

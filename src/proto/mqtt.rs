@@ -79,6 +79,13 @@ struct Stream {
 }
 
 impl super::Decoder for Decoder {
+    /// A PINGREQ from the peer (a client, when wsdbg is the broker side in `listen`) is
+    /// answered with a PINGRESP.
+    fn keepalive(&self, kind: MsgType, payload: &[u8]) -> Option<(MsgType, Vec<u8>)> {
+        (kind == MsgType::Binary && payload == [0xC0, 0x00])
+            .then(|| (MsgType::Binary, encode_pingresp()))
+    }
+
     fn decode(&mut self, dir: Dir, kind: MsgType, payload: &[u8], _now_ms: f64) -> Vec<Packet> {
         if kind == MsgType::Text {
             return vec![Packet::broken(format!(
