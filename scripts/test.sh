@@ -7,12 +7,12 @@ cd "$(dirname "$0")/.."
 # Python `websockets` and `aiohttp`, and Node `ws`: the third-party servers that
 # tests/interop.rs runs against (tests/common/peers.rs starts them); `kosoku`, the
 # Autobahn|Testsuite cases that tests/autobahn.rs runs through scripts/autobahn.py;
-# `python-socketio`, the Socket.IO server of tests/proto.rs (npm `socket.io`, `graphql-ws`
-# and `graphql` come with the Node packages below).
+# `python-socketio` and `jsonrpcserver`, servers of tests/proto.rs (npm `socket.io`,
+# `graphql-ws`, `graphql` and `stomp-broker-js` come with the Node packages below).
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-.venv/bin/pip install -q --disable-pip-version-check websockets aiohttp kosoku python-socketio
+.venv/bin/pip install -q --disable-pip-version-check websockets aiohttp kosoku python-socketio jsonrpcserver
 WSDBG_PYTHON="$(pwd)/.venv/bin/python"
 export WSDBG_PYTHON
 # Node `ws` and `playwright-core` (which drives Debian's Chromium for the browser HAR

@@ -308,3 +308,123 @@ fn mqtt_against_mosquitto() {
     let _ = broker.kill();
     let _ = broker.wait();
 }
+
+/// STOMP 1.1 against npm `stomp-broker-js`: CONNECT and CONNECTED (the version and
+/// heart-beat negotiated), SUBSCRIBE, and a SEND from a second client delivered as a
+/// MESSAGE, each decoded with its command, headers and body; `/stomp` makes the frames.
+#[test]
+fn stomp_against_node_stomp_broker_js() {
+    let Some(server) = Peer::script(Kind::NodeWs, "tests/peers/node/stomp-server.js", &[]) else {
+        return;
+    };
+    let url = server.url("/stomp");
+    let connect = "/stomp CONNECT accept-version:1.1 host:localhost heart-beat:0,0";
+    let mut cmd = std::process::Command::new(bin());
+    cmd.args(["--json", "-p", "v11.stomp", "-x", connect, "-x", "/wait 1"])
+        .args([
+            "-x",
+            "/stomp SUBSCRIBE id:0 destination:/queue/a",
+            "-x",
+            "/wait 1 8000",
+        ])
+        .arg(&url)
+        .env_remove("http_proxy")
+        .env_remove("HTTP_PROXY");
+    let mut sub = common::peers::Proc::spawn("wsdbg STOMP subscriber", cmd);
+    sub.wait_for(
+        "the subscription",
+        std::time::Duration::from_secs(10),
+        |ev| ev.iter().any(|e| e["proto"]["command"] == "SUBSCRIBE"),
+    );
+    // The broker has the subscription once it read it: give it a moment.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let out = run(wsdbg()
+        .args(["--json", "-p", "v11.stomp", "-x", connect, "-x", "/wait 1"])
+        .args([
+            "-x",
+            "/stomp SEND destination:/queue/a content-type:text/plain hello there",
+        ])
+        .args(["-x", "/sleep 300"])
+        .arg(&url));
+    out.code(0);
+    let got = protos(&out, "in");
+    assert_eq!(got[0]["type"], "CONNECTED", "{out}");
+    assert_eq!(got[0]["headers"]["version"], "1.1", "{out}");
+    let sent = protos(&out, "out");
+    assert_eq!(sent[1]["type"], "SEND", "{out}");
+    assert_eq!(sent[1]["headers"]["destination"], "/queue/a", "{out}");
+    assert_eq!(
+        sub.wait_exit(std::time::Duration::from_secs(15)),
+        Some(0),
+        "{}",
+        sub.dump()
+    );
+    let msg = sub
+        .events()
+        .into_iter()
+        .find(|e| e["event"] == "message" && e["proto"]["type"] == "MESSAGE")
+        .unwrap_or_else(|| panic!("no MESSAGE: {}", sub.dump()));
+    assert_eq!(msg["proto"]["headers"]["destination"], "/queue/a");
+    assert_eq!(msg["proto"]["body"], "hello there");
+}
+
+/// SignalR's JSON hub protocol against a peer written from the published protocol (no
+/// SignalR server runs here: it needs .NET): `/signalr` makes the handshake with its
+/// 0x1E, `/invoke` an Invocation with an id; the server's broadcast, the Completion for
+/// that id and its pings decoded, each ping answered with a ping. And JSON-RPC 2.0
+/// against the `jsonrpcserver` package: `/rpc` requests matched to their response and
+/// error, with the round-trip time.
+#[test]
+fn signalr_and_jsonrpc() {
+    let Some(server) = Peer::script(Kind::Websockets, "tests/py/hub_server.py", &[]) else {
+        return;
+    };
+    let out = run(wsdbg()
+        .args(["--json", "-x", "/signalr", "-x", "/wait 1"])
+        .args([
+            "-x",
+            r#"/invoke SendMessage bob "hi there""#,
+            "-x",
+            "/wait 2 5000",
+        ])
+        .args(["-x", "/sleep 1000"])
+        .arg(server.url("/chathub?id=abc")));
+    out.code(0);
+    let got = protos(&out, "in");
+    assert_eq!(got[0]["type"], "handshake response", "{out}");
+    let recv = find(&got, "Invocation");
+    assert_eq!(recv[0]["target"], "ReceiveMessage", "{out}");
+    assert_eq!(
+        recv[0]["arguments"],
+        serde_json::json!(["bob", "hi there"]),
+        "{out}"
+    );
+    let done = find(&got, "Completion");
+    assert_eq!(done[0]["invocationId"], "1", "{out}");
+    assert_eq!(done[0]["result"], "sent", "{out}");
+    let pings = find(&got, "Ping").len();
+    let sent = protos(&out, "out");
+    assert_eq!(sent[0]["type"], "handshake", "{out}");
+    assert!(pings >= 2, "{pings} pings: {out}");
+    assert_eq!(
+        find(&sent, "Ping").len(),
+        pings,
+        "each ping answered: {out}"
+    );
+    // JSON-RPC: no subprotocol to go by, so --proto names it.
+    let out = run(wsdbg()
+        .args(["--json", "--proto", "jsonrpc"])
+        .args(["-x", "/rpc subtract [42, 23]", "-x", "/wait 1"])
+        .args(["-x", "/rpc nope", "-x", "/wait 1"])
+        .arg(server.url("/rpc")));
+    out.code(0);
+    let got = protos(&out, "in");
+    assert_eq!(got[0]["type"], "response", "{out}");
+    assert_eq!(got[0]["result"], 19, "{out}");
+    assert_eq!(got[0]["method"], "subtract", "{out}");
+    assert!(got[0]["rtt_ms"].is_number(), "{out}");
+    assert_eq!(got[1]["type"], "error", "{out}");
+    assert_eq!(got[1]["error"]["code"], -32601, "{out}");
+    assert_eq!(got[1]["code_name"], "Method not found", "{out}");
+    assert_eq!(got[1]["method"], "nope", "matched to its request: {out}");
+}
