@@ -1433,6 +1433,10 @@ pub struct Reflex {
     deviated: u64,
     /// `--proto`: the protocol whose keep-alives this connection answers.
     speaks: Option<crate::proto::Proto>,
+    /// STOMP: what the peer's frames said (CONNECTED's heart-beat), and the heart-beat
+    /// we owe it: its period and when the next is due.
+    stomp: Option<crate::proto::stomp::Decoder>,
+    beat: Option<(Duration, Instant)>,
 }
 
 impl Reflex {
@@ -1443,6 +1447,8 @@ impl Reflex {
             .proto
             .map(|p| p.resolve(subprotocol, path))
             .filter(|p| *p != crate::proto::Proto::Raw);
+        self.stomp = (self.speaks == Some(crate::proto::Proto::Stomp))
+            .then(crate::proto::stomp::Decoder::default);
     }
 
     /// The connection opened: greet (or, `--replay`, send what the recording's server
@@ -1549,6 +1555,17 @@ impl Reflex {
         d: &mut (impl Driver + ?Sized),
     ) {
         self.msgs_in += 1;
+        // STOMP: the heart-beats CONNECTED asked of us, from then on.
+        if let Some(st) = self.stomp.as_mut() {
+            use crate::proto::Decoder as _;
+            st.decode(Dir::In, m.kind, m.payload, 0.0);
+            if self.beat.is_none() {
+                if let Some(ms) = st.heartbeat_interval_ms().filter(|ms| *ms > 0) {
+                    let every = Duration::from_millis(ms);
+                    self.beat = Some((every, now + every));
+                }
+            }
+        }
         // `--proto`: the keep-alive the protocol needs (Engine.IO's ping gets its pong).
         if let Some(p) = self.speaks {
             if let Some((kind, bytes)) = p.decoder().keepalive(m.kind, m.payload) {
@@ -1591,6 +1608,12 @@ impl Reflex {
 
     /// Send what `--delay` held and is due now.
     pub fn due(&mut self, now: Instant, tx: &mut Tx, d: &mut (impl Driver + ?Sized)) {
+        if let Some((every, at)) = self.beat {
+            if now >= at && !tx.close_sent() && !tx.close_received() {
+                tx.send_data(d, MsgType::Text, crate::proto::stomp::HEARTBEAT);
+                self.beat = Some((every, now + every));
+            }
+        }
         while self.delayed.front().is_some_and(|e| e.0 <= now) {
             let Some((_, later)) = self.delayed.pop_front() else {
                 break;
@@ -1611,7 +1634,11 @@ impl Reflex {
 
     /// When something held is due.
     pub fn wake_at(&self) -> Option<Instant> {
-        self.delayed.front().map(|d| d.0)
+        let beat = self.beat.map(|(_, at)| at);
+        match (self.delayed.front().map(|d| d.0), beat) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Bytes held for later (`--delay`): they count against the high-water mark

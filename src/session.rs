@@ -765,6 +765,7 @@ impl<S: Sink> Session<S> {
             c.p.deadline(),
             c.next_ping.filter(|_| !closing),
             c.draining,
+            self.reflex.wake_at().filter(|_| !closing),
         ];
         candidates
             .into_iter()
@@ -778,6 +779,8 @@ impl<S: Sink> Session<S> {
         c.p.tick(&mut Out(&mut self.sink), now);
         let last_rx = c.p.rx.last_at;
         self.with_engine(c, |e, w| e.tick(now, last_rx, w));
+        // What the connection does on its clock (STOMP's heart-beats).
+        self.reflex.due(now, &mut c.p.tx, &mut Out(&mut self.sink));
         let closing = c.p.tx.close_sent() || c.p.tx.close_received() || c.p.end().is_some();
         if let (Some(due), Some(interval)) = (c.next_ping, self.opts.ping_interval) {
             if now >= due && !closing {

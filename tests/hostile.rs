@@ -23,9 +23,12 @@ use common::*;
 
 /// wsdbg's peak RSS in every memory test must stay under this. Measured on the debug
 /// build the tests run (each case in the README, "Hostile peers"): an ordinary short
-/// session peaks at about 9 MiB, and so does every hostile case here but one, endless
-/// continuation frames with `--max-size 1000000` (about 11 MiB: the message so far).
-const RSS_BOUND_KIB: u64 = 16 * 1024;
+/// session peaks at about 15 MiB (2026-12-03, `/usr/bin/time`; 14.0 MiB at 507b11c, 9
+/// MiB when this bound was set: most of it is the debug binary's own pages, which grew
+/// with the `--proto` decoders), and so does every hostile case here but one, endless
+/// continuation frames with `--max-size 1000000` (about 16 MiB: that plus the message
+/// so far). Unbounded, these cases take what the peer sends (200 MiB and more).
+const RSS_BOUND_KIB: u64 = 20 * 1024;
 /// A run whose peak passes this is killed at once: a regression fails the test
 /// instead of eating the machine's memory.
 const KILL_KIB: u64 = 512 * 1024;

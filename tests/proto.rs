@@ -428,3 +428,45 @@ fn signalr_and_jsonrpc() {
     assert_eq!(got[1]["code_name"], "Method not found", "{out}");
     assert_eq!(got[1]["method"], "nope", "matched to its request: {out}");
 }
+
+/// STOMP heart-beats as negotiated: against a `stomp-broker-js` broker that wants one
+/// every 400 ms (and drops a client silent for 1.4 s), a session that asked for
+/// `heart-beat:400,400` sends an EOL every 400 ms and stays up for 3 s, closed by us; with
+/// `--proto raw` (nothing sent on its own) the broker ends it first.
+#[test]
+fn stomp_heart_beats_keep_the_session_up() {
+    let Some(server) = Peer::script(
+        Kind::NodeWs,
+        "tests/peers/node/stomp-server.js",
+        &["--heartbeat", "400,400"],
+    ) else {
+        return;
+    };
+    let url = server.url("/stomp");
+    let session = |extra: &[&str]| {
+        run(wsdbg()
+            .args(["--json", "-p", "v11.stomp"])
+            .args(extra)
+            .args([
+                "-x",
+                "/stomp CONNECT accept-version:1.1 host:localhost heart-beat:400,400",
+            ])
+            .args(["-x", "/wait 1", "-x", "/sleep 3000"])
+            .arg(&url))
+    };
+    let out = session(&[]);
+    out.code(0);
+    assert_eq!(out.first("close")["initiator"], "local", "it lasted: {out}");
+    let beats = out
+        .messages("out")
+        .iter()
+        .filter(|m| m["proto"]["type"] == "heartbeat")
+        .count();
+    assert!(beats >= 5, "{beats} heart-beats in 3 s: {out}");
+    let out = session(&["--proto", "raw"]);
+    assert_eq!(
+        out.first("close")["initiator"],
+        "remote",
+        "the broker gave up: {out}"
+    );
+}
