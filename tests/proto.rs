@@ -470,3 +470,90 @@ fn stomp_heart_beats_keep_the_session_up() {
         "the broker gave up: {out}"
     );
 }
+
+/// `--proto` in `relay` and `listen`: the relay decodes both legs of a Socket.IO session
+/// (python-socketio behind it; the keep-alives are the client's to answer, and the
+/// relay forwards them), and `listen --proto mqtt`, as the broker side, answers a
+/// client's PINGREQ with a PINGRESP.
+#[test]
+fn proto_in_relay_and_listen() {
+    let Some(server) = Peer::script(Kind::Websockets, "tests/py/socketio_server.py", &[]) else {
+        return;
+    };
+    let mut cmd = std::process::Command::new(bin());
+    cmd.args(["relay", "--port", "0", "--json"])
+        .arg(server.url("/"))
+        .env_remove("http_proxy")
+        .env_remove("HTTP_PROXY");
+    let mut r = common::peers::Proc::spawn("wsdbg relay", cmd);
+    let ev = r.wait_for("listening", std::time::Duration::from_secs(10), |ev| {
+        ev.iter().any(|e| e["event"] == "listening")
+    });
+    let addr = ev[0]["addr"].as_str().unwrap().to_string();
+    let out = run(wsdbg()
+        .args(["--json", "-x", "/wait 1", "-x", "40", "-x", "/wait 1"])
+        .args([
+            "-x",
+            "/emit chat via-relay",
+            "-x",
+            "/wait 1",
+            "-x",
+            "/sleep 1500",
+        ])
+        .arg(format!("ws://{addr}/socket.io/?EIO=4&transport=websocket")));
+    out.code(0);
+    let ev = r.wait_for("the pair's end", std::time::Duration::from_secs(10), |ev| {
+        ev.iter()
+            .any(|e| e["event"] == "client" && e["connected"] == false)
+    });
+    for leg in ["client", "server"] {
+        let events: Vec<&Value> = ev
+            .iter()
+            .filter(|e| e["event"] == "message" && e["leg"] == leg && e["proto"]["type"] == "EVENT")
+            .collect();
+        assert!(
+            events.iter().any(|e| e["proto"]["args"][0] == "via-relay"),
+            "the {leg} leg decoded: {}",
+            r.dump()
+        );
+    }
+    // The client answered the server's pings through the relay; the relay added none.
+    let pongs_from_client = ev
+        .iter()
+        .filter(|e| {
+            e["event"] == "message"
+                && e["leg"] == "client"
+                && e["dir"] == "in"
+                && e["proto"]["type"] == "pong"
+        })
+        .count();
+    let pongs_to_server = ev
+        .iter()
+        .filter(|e| {
+            e["event"] == "message"
+                && e["leg"] == "server"
+                && e["dir"] == "out"
+                && e["proto"]["type"] == "pong"
+        })
+        .count();
+    assert!(pongs_from_client >= 1, "{}", r.dump());
+    assert_eq!(pongs_from_client, pongs_to_server, "{}", r.dump());
+    r.kill();
+    // listen as an MQTT broker side: PINGREQ answered with PINGRESP.
+    let l = Listen::json_with(&["--proto", "mqtt", "--no-echo"]);
+    let out = run(wsdbg()
+        .args([
+            "--json",
+            "--proto",
+            "mqtt",
+            "-x",
+            "/binary c000",
+            "-x",
+            "/wait 1",
+        ])
+        .arg(l.url("/")));
+    out.code(0);
+    let got = protos(&out, "in");
+    assert_eq!(got.len(), 1, "{out}");
+    assert_eq!(got[0]["type"], "PINGRESP", "{out}");
+}
