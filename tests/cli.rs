@@ -1662,3 +1662,34 @@ fn issue19_replay_headers_from_recording() {
     assert_eq!(req.header("X-Token"), None, "{req:?}");
     assert_eq!(req.header("Cookie"), None, "{req:?}");
 }
+
+/// Issue 20: `--full` shows a JSON text message that does not fit a line again under its
+/// frame, indented, its keys in the order they came; without `--full` it is one line.
+#[test]
+fn issue20_full_indents_long_json_in_key_order() {
+    let json = r#"{"zeta":1,"alpha":{"name":"customer 1","country":"NL"},"items":[{"sku":"sku-0037","qty":2}],"note":"the quick brown fox jumps"}"#;
+    let server = echo();
+    let out = run(wsdbg()
+        .args(["--full", "-x", json, "-x", "/wait 1"])
+        .arg(server.url("/")));
+    server.finish();
+    out.code(0);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| *l == r#"      "zeta": 1,"#)
+        .unwrap_or_else(|| panic!("no indented JSON:\n{out}"));
+    assert_eq!(lines[at - 1], "    {", "{out}");
+    assert_eq!(
+        lines[at + 1],
+        r#"      "alpha": {"#,
+        "the order it came in: {out}"
+    );
+    let server = echo();
+    let out = run(wsdbg()
+        .args(["-x", json, "-x", "/wait 1"])
+        .arg(server.url("/")));
+    server.finish();
+    out.code(0);
+    assert!(!out.stdout.contains(r#"      "zeta": 1,"#), "{out}");
+}

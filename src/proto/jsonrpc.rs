@@ -359,7 +359,8 @@ mod tests {
         );
         assert_eq!(
             p.summary,
-            r#"request #3 subtract({"minuend":42,"subtrahend":23})"#
+            // As it came (serde_json keeps the order: `preserve_order`).
+            r#"request #3 subtract({"subtrahend":23,"minuend":42})"#
         );
         let p = one(
             &mut d,

@@ -66,6 +66,9 @@ pub(super) fn emit<W: Write, E: Write>(
         Event::Frame(f) => {
             let text = p.frag.is_text(ctx, &f);
             frame(buf, paint, cut, ctx, &f, text);
+            if cut.text == usize::MAX && f.fin && f.opcode == OpCode::Text && !f.rsv[0] {
+                indented_json(buf, paint, f.payload);
+            }
             if let Some((d, true)) = decoded {
                 packets(buf, paint, d);
             }
@@ -110,6 +113,9 @@ pub(super) fn emit<W: Write, E: Write>(
             buf.push(b' ');
             show_payload(buf, paint, cut, payload, kind == MsgType::Text);
             buf.push(b'\n');
+            if cut.text == usize::MAX && kind == MsgType::Text {
+                indented_json(buf, paint, payload);
+            }
             if let Some((d, false)) = decoded {
                 packets(buf, paint, d);
             }
@@ -723,6 +729,40 @@ pub(super) fn check(buf: &mut Vec<u8>, paint: Paint, r: &crate::event::CheckResu
 }
 
 /// `/expect`: a pass as an event line on stdout, a failure as an error on stderr.
+/// `--full`: a JSON text that does not fit a line (over 100 bytes) is shown again under
+/// its line, indented, its keys in colour on a terminal.
+fn indented_json(buf: &mut Vec<u8>, paint: Paint, payload: &[u8]) {
+    if payload.len() <= 100 || !matches!(payload.first(), Some(b'{' | b'[')) {
+        return;
+    }
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(payload) else {
+        return;
+    };
+    let Ok(pretty) = serde_json::to_string_pretty(&v) else {
+        return;
+    };
+    for line in pretty.lines() {
+        buf.extend_from_slice(b"    ");
+        let body = line.trim_start();
+        let indent = &line[..line.len() - body.len()];
+        buf.extend_from_slice(indent.as_bytes());
+        // `"key": value`: the key painted.
+        match body
+            .strip_prefix('"')
+            .and_then(|b| b.find("\": ").map(|i| i + 2))
+        {
+            Some(end) => {
+                let mut key = Vec::new();
+                esc::escape(&mut key, &body[..end], Esc::Bare);
+                paint.put(buf, Style::Fg(Color::Cyan), &key);
+                esc::escape(buf, &body[end..], Esc::Bare);
+            }
+            None => esc::escape(buf, body, Esc::Bare),
+        }
+        buf.push(b'\n');
+    }
+}
+
 /// `--proto`: a line per packet, under its frame or message: `   socketio EVENT chat
 /// ["hi"]`, a broken one in red.
 fn packets(buf: &mut Vec<u8>, paint: Paint, d: &crate::proto::Decoded) {
