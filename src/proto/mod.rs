@@ -289,6 +289,9 @@ pub struct View {
     protos: HashMap<Option<u64>, Proto>,
     conns: HashMap<(Option<u64>, Option<Leg>), Conn>,
     start: std::time::Instant,
+    /// Some connection speaks a protocol, or something is hidden: else frames and
+    /// messages pass with no lookup (the hot path of a raw session).
+    active: bool,
 }
 
 struct Conn {
@@ -315,7 +318,26 @@ impl View {
             protos: HashMap::new(),
             conns: HashMap::new(),
             start: std::time::Instant::now(),
+            active: false,
         }
+        .settled()
+    }
+
+    /// Whether anything is to be done for frames and messages, once a connection's
+    /// protocol was chosen.
+    fn settled(mut self) -> View {
+        self.settle();
+        self
+    }
+
+    fn settle(&mut self) {
+        let show = self.show;
+        self.active = show.heartbeat
+            || show.ping
+            || show.pong
+            || show.filter.is_some()
+            || matches!(self.pick, Pick::Is(p) if p != Proto::Raw)
+            || self.protos.values().any(|p| *p != Proto::Raw);
     }
 
     fn conn(&mut self, client: Option<u64>, leg: Option<Leg>) -> &mut Conn {
@@ -342,6 +364,7 @@ impl View {
                 let proto = self.pick.resolve(h.protocol.as_deref(), &h.request.path);
                 self.protos.insert(client, proto);
                 self.conns.retain(|(c, _), _| *c != client);
+                self.settle();
                 Seen::Plain
             }
             Event::Client {
@@ -358,6 +381,10 @@ impl View {
                 } else {
                     self.protos.remove(&client);
                 }
+                self.settle();
+                Seen::Plain
+            }
+            Event::Frame(_) | Event::Message { .. } | Event::Pong { .. } if !self.active => {
                 Seen::Plain
             }
             Event::Frame(f) => {
