@@ -21,6 +21,9 @@
 //! - network: `connect` (TCP, Unix sockets, TLS, `--resolve`/`--connect-to`,
 //!   `--header-cmd`), `proxy`, `handshake`, `transport`, `target`, `cookies` (the jar,
 //!   no I/O).
+//! - application protocols, no I/O: `proto` (`--proto`: Socket.IO, graphql-ws, STOMP,
+//!   SignalR, MQTT, JSON-RPC decoded for display by the output's `proto::View`; their
+//!   keep-alives answered by `engine::Reflex`; their commands made by `engine::Script`).
 //! - output: `event` (what happened), `render` (pretty, json, payload, raw), `output`,
 //!   `repl`, `term`; `events_doc` and `generation` keep the docs in step.
 
