@@ -31,8 +31,9 @@
  * most).
  *
  * With --close-at-eof (what bench/run.py uses) the close goes at the end of stdin right
- * away, as wsdbg and websocat do: the benchmark's servers echo everything before their
- * close reply (run.py checks every byte). This matters for websocat 1.14's mirror: while
+ * away, as websocat does (wsdbg lingers: it closes once every message had a reply and
+ * 10 ms passed quietly, or after 1 s of quiet with replies owed): the benchmark's servers
+ * echo everything before their close reply (run.py checks every byte). This matters for websocat 1.14's mirror: while
  * a client sends nothing, waiting for the rest of a long echo, the mirror can stall in the
  * middle of the 16 MiB message (a lost wake-up there: any frame from the client, a ping
  * or the close, gets it going again; the waiting mode then takes 5-10 s). Some servers
@@ -89,6 +90,31 @@ static int write_all(int fd, const void *p, size_t n) {
         if (w < 0) {
             if (errno == EINTR)
                 continue;
+            return -1;
+        }
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* The same on the socket, without blocking inside send(): a blocking send of 256 KiB to
+ * a slow reader sleeps and wakes in the kernel each time a little room frees up (tens of
+ * thousands of context switches per run against Node ws); poll() waits for the socket
+ * to be writable, then send() takes what fits. */
+static int send_all(int fd, const void *p, size_t n) {
+    const char *c = p;
+    while (n > 0) {
+        ssize_t w = send(fd, c, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                struct pollfd pf = {.fd = fd, .events = POLLOUT};
+                if (poll(&pf, 1, -1) < 0 && errno != EINTR)
+                    return -1;
+                continue;
+            }
             return -1;
         }
         c += w;
@@ -238,7 +264,7 @@ static void send_control(int opcode, const unsigned char *data, size_t len) {
     f[1] = (unsigned char)(0x80 | len);
     memcpy(f + 2, key, 4);
     mask_copy(f + 6, data, len, key, 0);
-    (void)write_all(sock, f, 6 + len); /* if the connection broke, the reader sees it too */
+    (void)send_all(sock, f, 6 + len); /* if the connection broke, the reader sees it too */
 }
 
 /* Send the pending control frames if the socket is free and at a frame boundary. Called
@@ -292,7 +318,7 @@ static int wflush(int inside) {
     pthread_mutex_lock(&wlock);
     if (close_sent)
         r = -1;
-    else if (olen && write_all(sock, obuf, olen) < 0)
+    else if (olen && send_all(sock, obuf, olen) < 0)
         r = -1;
     mid_frame = r == 0 && inside;
     pthread_mutex_unlock(&wlock);

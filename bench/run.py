@@ -364,9 +364,10 @@ def client_argv(client, workload, port):
         raise SystemExit(f"BENCH_COMPRESS_CLIENTS: unknown client {client!r} (python, node)")
     if client == "c":
         # Each stdin line one masked text message; each echo's payload and a newline.
-        # --close-at-eof: the close goes at the end of stdin, as with wsdbg and websocat
-        # (these servers echo everything first; waiting for the echoes instead leaves
-        # websocat 1.14's mirror stalled in the middle of the 16 MiB echo: bench/c-client.c).
+        # --close-at-eof: the close goes at the end of stdin, as websocat's does (wsdbg
+        # lingers: one reply per message, then 10 ms of quiet); these servers echo
+        # everything first (checked). Waiting for the echoes instead leaves websocat 1.14's
+        # mirror stalled in the middle of the 16 MiB echo (bench/c-client.c).
         return [C_CLIENT, "--close-at-eof", url]
     if client == "wsdbg":
         if workload == "throughput_json":
