@@ -1,16 +1,24 @@
 #!/usr/bin/env python3
-"""End-to-end benchmark: wsdbg against websocat, through the same third-party echo server,
-and wsdbg --compress against compressing clients through a compressing echo server.
+"""End-to-end benchmark: wsdbg against websocat and a bare C client (the yardstick),
+through the same echo servers, and wsdbg --compress against compressing clients through a
+compressing echo server.
 
 Run it through bench/run.sh (which builds wsdbg and installs the Node echo server's
 dependencies and the Python ones of the compressed row first). Standard library only.
 
+Clients: wsdbg, websocat (when installed) and the C client (bench/c-client.c, compiled to
+bench/out/c-client by bench/run.sh when `cc` is there; BENCH_C_CLIENT names another
+binary): two threads, 256 KiB buffers, frame headers parsed and nothing else, the least
+a client can do with the same input and output. Every wsdbg row is read against it:
+wsdbg / C client, per server.
+
 Workloads, each repeated BENCH_REPS times (default 5) with the clients alternating
-(wsdbg first on even repetitions, websocat first on odd ones), after one warm-up run
-of each client that is not counted:
+(in order on even repetitions, reversed on odd ones), after one warm-up run of each
+client that is not counted:
 
 1. throughput: BENCH_LINES (200,000) lines of 32 bytes piped into the client, every
-   echo counted on stdout (wsdbg `-o payload`, websocat `-t`): messages/s. A run whose
+   echo counted on stdout (wsdbg `-o payload`, websocat `-t`, the C client): messages/s;
+   1b the same with wsdbg `--json` (websocat plain again; the C client only in 1). A run whose
    stdout differs from its input (an echo lost, cut or reordered) or that does not exit
    0 is an error, not a result.
 2. bulk: one 16 MiB text message (a single line) in and back, checked byte for byte:
@@ -33,20 +41,26 @@ of each client that is not counted:
 Wall time runs from spawning the client to reaping it, so it includes process start,
 TCP connect, the handshake and the closing handshake. Input is piped through `cat`.
 
-Servers (BENCH_SERVERS, comma-separated, default "node,websocat"):
+Servers (BENCH_SERVERS, comma-separated, default "listen,node,websocat,websocat4"):
+  listen    `wsdbg listen -o payload --port PORT` (stdout to /dev/null): the fastest echo
+            on this machine, so the one that shows what the client itself costs
   node      bench/echo-server.js (the `ws` package from npm)
-  websocat  websocat's own mirror (`websocat -t ws-l:127.0.0.1:PORT mirror:`), only when
-            websocat is installed.
+  websocat  websocat's own mirror (`websocat -t -B N ws-l:127.0.0.1:PORT mirror:`), only
+            when websocat is installed
+  websocat4 websocat 4's mirror (`websocat4 -t ws-l:127.0.0.1:PORT mirror:`), only when a
+            `websocat4` binary is on PATH or in ~/.cargo/bin (WEBSOCAT4 names one).
 
 Environment: WSDBG (default target/release/wsdbg), WEBSOCAT (default: websocat on PATH,
-then ~/.cargo/bin/websocat), BENCH_REPS, BENCH_ONESHOT_RUNS, BENCH_LINES, BENCH_BULK_MIB,
+then ~/.cargo/bin/websocat), WEBSOCAT4 (likewise websocat4), BENCH_C_CLIENT (default
+bench/out/c-client), BENCH_REPS, BENCH_ONESHOT_RUNS, BENCH_LINES, BENCH_BULK_MIB,
 BENCH_SERVERS, BENCH_TIMEOUT (seconds per client run, default 120); for the compressed
 row BENCH_COMPRESS (0 skips it), BENCH_COMPRESS_SERVER (aiohttp), BENCH_COMPRESS_CLIENTS
 (python,node; wsdbg always), BENCH_COMPRESS_CHECK (2000 messages), BENCH_PYTHON (default
 .venv/bin/python, with aiohttp and websockets).
 
-Prints a Markdown report and writes it to bench/out/results.md (raw samples in
-bench/out/results.json). Exits 1 when any run failed (the failures are listed with the
+Prints a Markdown report, with the issue 22 targets checked (wsdbg against the C client
+through wsdbg listen, --json against payload mode, bulk, one-shot against websocat), and
+writes it to bench/out/results.md (raw samples in bench/out/results.json). Exits 1 when any run failed (the failures are listed with the
 exact command that failed).
 """
 
@@ -82,7 +96,7 @@ LINES = env_int("BENCH_LINES", 200_000)
 LINE_PAYLOAD = 32
 BULK_MIB = env_int("BENCH_BULK_MIB", 16)
 TIMEOUT = env_int("BENCH_TIMEOUT", 120)
-SERVERS = [s.strip() for s in os.environ.get("BENCH_SERVERS", "node,websocat").split(",") if s.strip()]
+SERVERS = [s.strip() for s in os.environ.get("BENCH_SERVERS", "listen,node,websocat,websocat4").split(",") if s.strip()]
 WSDBG = os.environ.get("WSDBG") or os.path.join(ROOT, "target", "release", "wsdbg")
 # The compressed row: which compressing server, which clients (wsdbg always first).
 COMPRESS = os.environ.get("BENCH_COMPRESS", "").strip().lower() not in ("0", "no", "false")
@@ -108,6 +122,22 @@ def find_websocat():
 
 
 WEBSOCAT = find_websocat()
+
+
+def find_websocat4():
+    if os.environ.get("WEBSOCAT4"):
+        return os.environ["WEBSOCAT4"]
+    found = shutil.which("websocat4")
+    if found:
+        return found
+    cargo_bin = os.path.expanduser("~/.cargo/bin/websocat4")
+    return cargo_bin if os.access(cargo_bin, os.X_OK) else None
+
+
+WEBSOCAT4 = find_websocat4()
+# The bare C client (bench/c-client.c), compiled by bench/run.sh when `cc` is there.
+C_CLIENT = os.environ.get("BENCH_C_CLIENT") or os.path.join(OUT, "c-client")
+HAVE_C = os.access(C_CLIENT, os.X_OK)
 # websocat's message buffer (-B) must hold the bulk message and its newline.
 WEBSOCAT_BUF = str(2 * BULK_MIB * 1024 * 1024 + 64)
 
@@ -250,7 +280,22 @@ def wait_listening(port, proc, deadline=10.0):
 def start_servers():
     servers = []
     for name in SERVERS:
-        if name == "node":
+        if name == "listen":
+            # Every message echoed; -o payload prints each one's payload, to /dev/null.
+            port = free_port()
+            argv = [WSDBG, "listen", "-o", "payload", "--port", str(port)]
+            label = (f"wsdbg listen (`wsdbg listen -o payload --port PORT`, stdout /dev/null; "
+                     f"the binary under test)")
+            servers.append(Server("listen", label, argv, port))
+        elif name == "websocat4":
+            if not WEBSOCAT4:
+                log("websocat 4 (websocat4) is not installed: skipping its mirror server")
+                continue
+            port = free_port()
+            argv = [WEBSOCAT4, "-t", f"ws-l:127.0.0.1:{port}", "mirror:"]
+            label = f"websocat {version([WEBSOCAT4, '--version']).split()[-1]} mirror (`websocat4 -t ws-l:127.0.0.1:PORT mirror:`)"
+            servers.append(Server("websocat4", label, argv, port))
+        elif name == "node":
             servers.append(Server("node", f"Node ws {ws_version()} (bench/echo-server.js)", ["node", "echo-server.js"]))
         elif name == "websocat":
             if not WEBSOCAT:
@@ -261,7 +306,7 @@ def start_servers():
             label = f"websocat {version([WEBSOCAT, '--version']).split()[-1]} mirror (`websocat -t -B {WEBSOCAT_BUF} ws-l:127.0.0.1:PORT mirror:`)"
             servers.append(Server("websocat", label, argv, port))
         else:
-            raise SystemExit(f"BENCH_SERVERS: unknown server {name!r} (node, websocat)")
+            raise SystemExit(f"BENCH_SERVERS: unknown server {name!r} (listen, node, websocat, websocat4)")
     return servers
 
 
@@ -317,6 +362,13 @@ def client_argv(client, workload, port):
         if client == "node":
             return ["node", os.path.join(HERE, "node-client.js"), url]
         raise SystemExit(f"BENCH_COMPRESS_CLIENTS: unknown client {client!r} (python, node)")
+    if client == "c":
+        # Each stdin line one masked text message; each echo's payload and a newline.
+        # --close-at-eof: the close goes at the end of stdin, as websocat's does (wsdbg
+        # lingers: one reply per message, then 10 ms of quiet); these servers echo
+        # everything first (checked). Waiting for the echoes instead leaves websocat 1.14's
+        # mirror stalled in the middle of the 16 MiB echo (bench/c-client.c).
+        return [C_CLIENT, "--close-at-eof", url]
     if client == "wsdbg":
         if workload == "throughput_json":
             # One JSON object per frame and per message, both directions.
@@ -804,6 +856,69 @@ def compressed_report(res, server):
     return L
 
 
+def targets_report(res, servers, clients, rate_tp, rate_bulk, ms, mib):
+    """Issue 22's targets, each as a ratio from this run (or why it is not measured)."""
+    names = [sv.name for sv in servers]
+    L = ["## Issue 22 targets", ""]
+    L.append("| target | measured | met |")
+    L.append("| --- | --- | :---: |")
+
+    def line(target, value, ok):
+        L.append(f"| {target} | {value} | {'—' if ok is None else 'yes' if ok else '**no**'} |")
+
+    def q(a, b):
+        return a / b if a is not None and b else None
+
+    if "listen" in names and "c" in clients:
+        r = q(rate_tp("listen", "throughput", "wsdbg"), rate_tp("listen", "throughput", "c"))
+        line("throughput against wsdbg listen: wsdbg `-o payload` ≥ 0.9× the C client",
+             f"{r:.2f}×" if r else "—", r >= 0.9 if r else None)
+    else:
+        line("throughput against wsdbg listen: wsdbg `-o payload` ≥ 0.9× the C client",
+             "not measured (needs the listen server and the C client)", None)
+    for sv in names:
+        r = q(rate_tp(sv, "throughput_json", "wsdbg"), rate_tp(sv, "throughput", "wsdbg"))
+        if sv == "listen" or r is not None:
+            line(f"`--json` ≥ 0.8× payload mode ({sv})", f"{r:.2f}×" if r else "—",
+                 (r >= 0.8 if r else None) if sv == "listen" else None)
+    bulk_target = "websocat4" if "websocat4" in names else None
+    for sv in names:
+        if "c" not in clients:
+            break
+        r = q(rate_bulk(sv, "bulk", "wsdbg"), rate_bulk(sv, "bulk", "c"))
+        which = "" if sv == bulk_target else ", not the target's websocat 4 mirror"
+        line(f"bulk {BULK_MIB} MiB: wsdbg ≥ 0.8× the C client ({sv}{which})",
+             f"{r:.2f}×" if r else "—", (r >= 0.8 if r else None))
+    limit = BULK_MIB + 8
+    for sv in names:
+        m = mib(sv, "bulk", "wsdbg")
+        if m is not None:
+            line(f"bulk peak RSS ≤ one copy of the message + 8 MiB = {limit} MiB ({sv})",
+                 f"{m:.1f} MiB", m <= limit)
+    if "websocat" in clients:
+        for sv in names:
+            r = q(ms(sv, "oneshot", "wsdbg"), ms(sv, "oneshot", "websocat"))
+            if r is not None:
+                line(f"one-shot ≤ 0.5× websocat's time ({sv})", f"{r:.2f}×", r <= 0.5)
+    cl = rate_tp("listen", "throughput", "c") if "listen" in names else None
+    w4 = rate_tp("websocat4", "throughput", "c") if "websocat4" in names else None
+    w1 = rate_tp("websocat", "throughput", "c") if "websocat" in names else None
+    value = "not measured: the 1,000 idle clients are not in run.py yet"
+    if cl and w4:
+        value += f"; without them, listen / websocat 4 mirror to the C client: {cl / w4:.2f}×"
+    elif cl and w1:
+        value += (f"; websocat 4 is not installed; without idle clients, listen / websocat "
+                  f"{version([WEBSOCAT, '--version']).split()[-1]} mirror to the C client: {cl / w1:.2f}×")
+    line("listen as echo ≥ 5× websocat 4's mirror to the C client, 1,000 idle clients connected", value, None)
+    L.append("")
+    if bulk_target is None:
+        L.append("The bulk target names websocat 4's mirror, which is not installed here "
+                 "(`websocat4` on PATH or in ~/.cargo/bin, or WEBSOCAT4): its rows above are "
+                 "against the other servers, for what they show.")
+        L.append("")
+    return L
+
+
 def report(res, servers, clients, cserver=None):
     bulk_bytes = BULK_MIB * 1024 * 1024
     L = []
@@ -813,9 +928,16 @@ def report(res, servers, clients, cserver=None):
     L.append(f"- machine: {cpu_model()}, {os.cpu_count()} CPUs (nproc), {mem_total()} RAM, "
              f"Linux {platform.release()}, {platform.libc_ver()[0]} {platform.libc_ver()[1]}")
     rev = version(["git", "-C", ROOT, "describe", "--always", "--dirty"])
-    L.append(f"- wsdbg: {version([WSDBG, '--version'])} ({os.path.relpath(WSDBG, ROOT) if WSDBG.startswith(ROOT) else WSDBG}, "
-             f"source at {rev})")
+    if WSDBG.startswith(ROOT):
+        L.append(f"- wsdbg: {version([WSDBG, '--version'])} ({os.path.relpath(WSDBG, ROOT)}, source at {rev})")
+    else:
+        L.append(f"- wsdbg: {version([WSDBG, '--version'])} ({WSDBG}, built outside this tree, "
+                 f"modified {datetime.datetime.fromtimestamp(os.path.getmtime(WSDBG)).astimezone().strftime('%Y-%m-%d %H:%M %Z')}; "
+                 f"bench/ at {rev})")
     L.append(f"- websocat: {version([WEBSOCAT, '--version']) if WEBSOCAT else 'not installed (`cargo install websocat`): its columns are skipped'}")
+    L.append(f"- websocat 4: {version([WEBSOCAT4, '--version']) if WEBSOCAT4 else 'not installed (no websocat4 on PATH or in ~/.cargo/bin): no websocat 4 mirror server'}")
+    L.append(f"- C client: {os.path.relpath(C_CLIENT, ROOT) if C_CLIENT.startswith(ROOT) else C_CLIENT} "
+             f"({'from bench/c-client.c, ' + version(['cc', '--version']) if HAVE_C else 'not built (bench/run.sh compiles it when cc is there): its columns are skipped'})")
     L.append(f"- node: {version(['node', '--version'])}, ws {ws_version()}")
     if os.environ.get("GLIBC_TUNABLES"):
         L.append(f"- GLIBC_TUNABLES={os.environ['GLIBC_TUNABLES']}")
@@ -836,6 +958,7 @@ def report(res, servers, clients, cserver=None):
         L.append("Peak RSS not measured: /usr/bin/time is missing (Debian: `apt-get install time`).")
     L.append("")
     has_ws = "websocat" in clients
+    has_c = "c" in clients
 
     def wall_med(server, w, c):
         return median([s[0] for s in res.get(server, w, c)])
@@ -853,6 +976,50 @@ def report(res, servers, clients, cserver=None):
             txt += f" ⚠ {fails} failed"
         return txt
 
+    rate_tp = lambda srv, w, c: (LINES / m) if (m := wall_med(srv, w, c)) else None
+    rate_bulk = lambda srv, w, c: (bulk_bytes / 1e6 / m) if (m := wall_med(srv, w, c)) else None
+    ms = lambda srv, w, c: (m * 1000) if (m := wall_med(srv, w, c)) else None
+    mib = lambda srv, w, c: (r / 1024) if (r := rss_med(srv, w, c)) else None
+    msgs = lambda v: fmt_rate(v, "msg/s")
+    mbs = lambda v: fmt_rate(v, "MB/s")
+
+    def ratio(a, b):
+        return f"{a / b:.2f}×" if a is not None and b else "—"
+
+    # Every client on every server, and how far each is from the C client there: the
+    # ceiling each number was measured against.
+    if servers:
+        L.append("## Summary: each client against each server (the C client is the yardstick)")
+        L.append("")
+        L.append("Medians; in brackets the ratio to the C client on the same server (for wsdbg "
+                 "`--json`: to the C client's row 1). A server that is the bottleneck (Node `ws`) "
+                 "squeezes every client to the same rate; `wsdbg listen` is the fastest echo here, "
+                 "so its column shows what each client costs.")
+        L.append("")
+        L.append("| workload, client | " + " | ".join(sv.name for sv in servers) + " |")
+        L.append("| --- |" + " ---: |" * len(servers))
+        lines = [
+            ("1. throughput, wsdbg `-o payload`", "throughput", "wsdbg", rate_tp, msgs, "throughput"),
+            ("1b. throughput, wsdbg `--json`", "throughput_json", "wsdbg", rate_tp, msgs, "throughput"),
+            ("1. throughput, websocat `-t`", "throughput", "websocat", rate_tp, msgs, "throughput"),
+            ("1. throughput, C client", "throughput", "c", rate_tp, msgs, None),
+            ("2. bulk, wsdbg `-o payload`", "bulk", "wsdbg", rate_bulk, mbs, "bulk"),
+            ("2. bulk, websocat `-t`", "bulk", "websocat", rate_bulk, mbs, "bulk"),
+            ("2. bulk, C client", "bulk", "c", rate_bulk, mbs, None),
+        ]
+        for name, w, c, value, fmt, cw in lines:
+            if c not in clients:
+                continue
+            cells = []
+            for sv in servers:
+                v = value(sv.name, w, c)
+                txt = cell(v, sv.name, w, c, fmt)
+                if cw and has_c and v is not None:
+                    txt += f" ({ratio(v, value(sv.name, cw, 'c'))})"
+                cells.append(txt)
+            L.append(f"| {name} | " + " | ".join(cells) + " |")
+        L.append("")
+
     tcp_tp = wall_med("tcp", "throughput", "tcp")
     tcp_bulk = wall_med("tcp", "bulk", "tcp")
     tcp_one = wall_med("tcp", "oneshot", "tcp")
@@ -860,33 +1027,39 @@ def report(res, servers, clients, cserver=None):
         s = server.name
         L.append(f"## Server: {server.label}")
         L.append("")
-        head = "| metric | wsdbg | websocat | wsdbg / websocat | TCP ceiling |"
-        L.append(head)
-        L.append("| --- | ---: | ---: | ---: | ---: |")
+        L.append("| metric | wsdbg | websocat | C client | wsdbg / C client | wsdbg / websocat | TCP ceiling |")
+        L.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
 
-        def row(name, w, value, fmt, ceiling, better):
+        def row(name, w, value, fmt, ceiling, better, cw=None):
             a = value(s, w, "wsdbg")
             b = value(s, w, "websocat") if has_ws else None
-            ratio = f"{a / b:.2f}×" if a is not None and b else "—"
+            c = value(s, cw or w, "c") if has_c else None
+            if not has_c:
+                ctxt = "not built"
+            elif cw and cw != w:
+                ctxt = f"(row 1: {fmt(c)})" if c is not None else "—"
+            else:
+                ctxt = cell(c, s, w, "c", fmt)
             L.append(f"| {name} | {cell(a, s, w, 'wsdbg', fmt)} | "
-                     f"{cell(b, s, w, 'websocat', fmt) if has_ws else 'not installed'} | "
-                     f"{ratio} ({better}) | {ceiling} |")
+                     f"{cell(b, s, w, 'websocat', fmt) if has_ws else 'not installed'} | {ctxt} | "
+                     f"{ratio(a, c)} | {ratio(a, b)} ({better}) | {ceiling} |")
 
-        rate_tp = lambda srv, w, c: (LINES / m) if (m := wall_med(srv, w, c)) else None
-        rate_bulk = lambda srv, w, c: (bulk_bytes / 1e6 / m) if (m := wall_med(srv, w, c)) else None
-        ms = lambda srv, w, c: (m * 1000) if (m := wall_med(srv, w, c)) else None
-        mib = lambda srv, w, c: (r / 1024) if (r := rss_med(srv, w, c)) else None
         row(f"1. throughput, {LINES:,} × {LINE_PAYLOAD} B", "throughput", rate_tp,
-            lambda v: fmt_rate(v, "msg/s"), fmt_rate(LINES / tcp_tp if tcp_tp else None, "lines/s"), "higher is faster")
+            msgs, fmt_rate(LINES / tcp_tp if tcp_tp else None, "lines/s"), "higher is faster")
         row(f"1b. throughput, wsdbg --json (websocat plain)", "throughput_json", rate_tp,
-            lambda v: fmt_rate(v, "msg/s"), "—", "higher is faster")
+            msgs, "—", "higher is faster", cw="throughput")
         row(f"2. bulk, 1 × {BULK_MIB} MiB", "bulk", rate_bulk,
-            lambda v: fmt_rate(v, "MB/s"), fmt_rate(bulk_bytes / 1e6 / tcp_bulk if tcp_bulk else None, "MB/s"), "higher is faster")
+            mbs, fmt_rate(bulk_bytes / 1e6 / tcp_bulk if tcp_bulk else None, "MB/s"), "higher is faster")
         row("3. one-shot (wall)", "oneshot", ms,
             lambda v: f"{v:.2f} ms", f"{tcp_one * 1000:.2f} ms" if tcp_one else "—", "lower is faster")
         row("4. peak RSS, throughput", "throughput", mib, lambda v: f"{v:.1f} MiB", "—", "lower is smaller")
         row("4. peak RSS, bulk", "bulk", mib, lambda v: f"{v:.1f} MiB", "—", "lower is smaller")
         L.append("")
+        L.append("wsdbg / C client and wsdbg / websocat: for rates above 1 means wsdbg is faster; "
+                 "for one-shot and RSS below 1 means wsdbg is faster or smaller.")
+        L.append("")
+
+    L.extend(targets_report(res, servers, clients, rate_tp, rate_bulk, ms, mib))
 
     if cserver is not None:
         L.extend(compressed_report(res, cserver))
@@ -929,9 +1102,13 @@ def main():
         raise SystemExit(f"{PYTHON} with aiohttp and websockets is needed for the compressed row: "
                          f"`python3 -m venv .venv && .venv/bin/pip install aiohttp websockets` "
                          f"(bench/run.sh does), or BENCH_COMPRESS=0 to skip it")
-    clients = ["wsdbg"] + (["websocat"] if WEBSOCAT else [])
+    clients = ["wsdbg"] + (["websocat"] if WEBSOCAT else []) + (["c"] if HAVE_C else [])
     if not WEBSOCAT:
-        log("websocat not found (install it with `cargo install websocat`): measuring wsdbg alone")
+        log("websocat not found (install it with `cargo install websocat`): its columns are skipped")
+    if not HAVE_C:
+        log(f"{C_CLIENT} missing (bench/run.sh compiles bench/c-client.c with cc): no C client column")
+    # The C client's output is that of wsdbg -o payload: it is in workload 1 only, not 1b.
+    json_clients = [c for c in clients if c != "c"]
     log(f"making inputs in {os.path.relpath(OUT, ROOT)}/ ...")
     inputs = make_inputs()
     res = Results()
@@ -943,7 +1120,7 @@ def main():
         for server in servers:
             log(f"server {server.label} on port {server.port}")
             run_workload(res, server, clients, "throughput", inputs, REPS)
-            run_workload(res, server, clients, "throughput_json", inputs, REPS)
+            run_workload(res, server, json_clients, "throughput_json", inputs, REPS)
             run_workload(res, server, clients, "bulk", inputs, REPS)
             run_workload(res, server, clients, "oneshot", inputs, ONESHOT_RUNS)
         if COMPRESS:
