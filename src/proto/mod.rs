@@ -20,6 +20,8 @@ pub mod mqtt;
 pub mod signalr;
 pub mod socketio;
 pub mod stomp;
+#[cfg(test)]
+pub(crate) mod testing;
 
 /// `--proto NAME`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

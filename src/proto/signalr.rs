@@ -687,18 +687,7 @@ mod tests {
     }
 
     /// xorshift64: random bytes without a crate.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
+    use crate::proto::testing::{message, Rng};
 
     #[test]
     fn random_bytes_and_mutations_never_panic() {
@@ -715,40 +704,7 @@ mod tests {
         let mut rng = Rng(0x2545_F491_4F6C_DD1D);
         let mut d = Decoder::default();
         for i in 0..20_000 {
-            let msg: Vec<u8> = if i % 2 == 0 {
-                let n = rng.below(64);
-                (0..n)
-                    .map(|_| {
-                        if rng.below(2) == 0 {
-                            alphabet[rng.below(alphabet.len())]
-                        } else {
-                            rng.next() as u8
-                        }
-                    })
-                    .collect()
-            } else {
-                let mut m = seeds[rng.below(seeds.len())].clone();
-                for _ in 0..1 + rng.below(4) {
-                    match rng.below(4) {
-                        0 if !m.is_empty() => {
-                            let at = rng.below(m.len());
-                            m[at] = alphabet[rng.below(alphabet.len())];
-                        }
-                        1 if !m.is_empty() => {
-                            m.remove(rng.below(m.len()));
-                        }
-                        2 => {
-                            let at = rng.below(m.len() + 1);
-                            m.insert(at, rng.next() as u8);
-                        }
-                        _ => {
-                            let at = rng.below(m.len() + 1);
-                            m.truncate(at);
-                        }
-                    }
-                }
-                m
-            };
+            let msg = message(&mut rng, i, alphabet, &seeds);
             let dir = if rng.below(2) == 0 { Dir::In } else { Dir::Out };
             let kind = if rng.below(2) == 0 {
                 MsgType::Text
