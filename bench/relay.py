@@ -67,7 +67,6 @@ bench/out/relay.json). Exits 1 when any run or check failed.
 import base64
 import ctypes
 import datetime
-import hashlib
 import json
 import os
 import platform
@@ -126,8 +125,10 @@ log = base.log
 median = base.median
 
 
-class RunError(Exception):
-    pass
+# One error for a run that failed, here and in run.py.
+RunError = base.RunError
+accept_key = base.accept_key
+ws_client_socket = base.ws_client_socket
 
 
 # ---------------------------------------------------------------- children
@@ -482,10 +483,6 @@ def run_latency(res, echo, hops):
 # ---------------------------------------------------------------- d: memory
 
 
-def accept_key(key):
-    return base64.b64encode(hashlib.sha1(key.encode() + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest()).decode()
-
-
 class Sink:
     """A WebSocket server that answers the upgrade, then never reads its socket again."""
 
@@ -546,28 +543,6 @@ class Sink:
         for c in self.conns:
             c.close()
         self.listener.close()
-
-
-def ws_client_socket(port, timeout=10):
-    """A raw socket with the WebSocket opening handshake done (101 checked)."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    key = base64.b64encode(os.urandom(16)).decode()
-    s.sendall((f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-               f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-               f"Sec-WebSocket-Version: 13\r\n\r\n").encode())
-    head = b""
-    while b"\r\n\r\n" not in head:
-        chunk = s.recv(4096)
-        if not chunk:
-            raise RunError(f"connection closed during the handshake after {head[:200]!r}")
-        head += chunk
-    status = head.split(b"\r\n", 1)[0]
-    if b" 101 " not in status + b" ":
-        raise RunError(f"handshake refused: {status!r}")
-    if accept_key(key).encode() not in head:
-        raise RunError("wrong Sec-WebSocket-Accept in the answer")
-    return s
 
 
 def ss_queues(ports):

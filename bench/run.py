@@ -18,11 +18,16 @@ client that is not counted:
 
 1. throughput: BENCH_LINES (200,000) lines of 32 bytes piped into the client, every
    echo counted on stdout (wsdbg `-o payload`, websocat `-t`, the C client): messages/s;
-   1b the same with wsdbg `--json` (websocat plain again; the C client only in 1). A run whose
-   stdout differs from its input (an echo lost, cut or reordered) or that does not exit
-   0 is an error, not a result.
+   1a the same with wsdbg `-o payload --linger 0` (the close at the end of input, as the C
+   client's --close-at-eof; without it wsdbg lingers as the contract says, about 10 ms);
+   1b the same with wsdbg `--json` (websocat plain again; the C client only in 1); 1c the
+   C client's run of 1 while BENCH_IDLE (1,000) other connections to the server are open
+   and idle (IdleClients: handshake done, nothing sent; all must still be open after), on
+   the listen and websocat servers. A run whose stdout differs from its input (an echo
+   lost, cut or reordered) or that does not exit 0 is an error, not a result.
 2. bulk: one 16 MiB text message (a single line) in and back, checked byte for byte:
-   MB/s (10^6 bytes of payload per second of wall time, one direction).
+   MB/s (10^6 bytes of payload per second of wall time, one direction); 2a with wsdbg
+   `--linger 0`.
 3. one-shot: connect, handshake, one message, its echo, close, exit: wall time, median
    of BENCH_ONESHOT_RUNS (20) runs per client.
 4. peak RSS of the client process in 1 and 2 (GNU time's %M: /usr/bin/time, Debian
@@ -52,7 +57,8 @@ Servers (BENCH_SERVERS, comma-separated, default "listen,node,websocat,websocat4
 
 Environment: WSDBG (default target/release/wsdbg), WEBSOCAT (default: websocat on PATH,
 then ~/.cargo/bin/websocat), WEBSOCAT4 (likewise websocat4), BENCH_C_CLIENT (default
-bench/out/c-client), BENCH_REPS, BENCH_ONESHOT_RUNS, BENCH_LINES, BENCH_BULK_MIB,
+bench/out/c-client), BENCH_REPS, BENCH_ONESHOT_RUNS, BENCH_LINES, BENCH_BULK_MIB, BENCH_IDLE
+(idle connections in 1c, default 1000; 0 skips 1c),
 BENCH_SERVERS, BENCH_TIMEOUT (seconds per client run, default 120); for the compressed
 row BENCH_COMPRESS (0 skips it), BENCH_COMPRESS_SERVER (aiohttp), BENCH_COMPRESS_CLIENTS
 (python,node; wsdbg always), BENCH_COMPRESS_CHECK (2000 messages), BENCH_PYTHON (default
@@ -66,6 +72,7 @@ exact command that failed).
 
 import base64
 import datetime
+import hashlib
 import json
 import os
 import platform
@@ -79,6 +86,7 @@ import subprocess
 import sys
 import threading
 import time
+
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -95,6 +103,7 @@ ONESHOT_RUNS = env_int("BENCH_ONESHOT_RUNS", 20)
 LINES = env_int("BENCH_LINES", 200_000)
 LINE_PAYLOAD = 32
 BULK_MIB = env_int("BENCH_BULK_MIB", 16)
+IDLE = env_int("BENCH_IDLE", 1000)
 TIMEOUT = env_int("BENCH_TIMEOUT", 120)
 SERVERS = [s.strip() for s in os.environ.get("BENCH_SERVERS", "listen,node,websocat,websocat4").split(",") if s.strip()]
 WSDBG = os.environ.get("WSDBG") or os.path.join(ROOT, "target", "release", "wsdbg")
@@ -170,7 +179,8 @@ def make_inputs():
     one = os.path.join(OUT, "oneshot.txt")
     with open(one, "wb") as f:
         f.write(b"hello, echo\n")
-    inputs = {"throughput": lines, "throughput_json": lines, "bulk": bulk, "oneshot": one}
+    inputs = {"throughput": lines, "throughput_json": lines, "bulk": bulk, "oneshot": one,
+              "throughput_l0": lines, "bulk_l0": bulk, "throughput_idle": lines}
     if COMPRESS:
         msgs = [m + b"\n" for m in json_messages(LINES)]
         inputs["compressed"] = os.path.join(OUT, "json.txt")
@@ -373,6 +383,10 @@ def client_argv(client, workload, port):
         if workload == "throughput_json":
             # One JSON object per frame and per message, both directions.
             return [WSDBG, "--json", url]
+        if workload in ("throughput_l0", "bulk_l0"):
+            # --linger 0: the close goes at the end of input, as the C client's
+            # --close-at-eof (the server's echoes still come before its close reply).
+            return [WSDBG, "-o", "payload", "--linger", "0", url]
         # -o payload: each received message's payload and a newline, nothing else.
         return [WSDBG, "-o", "payload", url]
     # websocat: -t sends each stdin line as a text message and prints each received
@@ -580,7 +594,79 @@ class Results:
         return self.samples.get(server, {}).get(workload, {}).get(client, [])
 
 
-def run_workload(res, server, clients, workload, inputs, runs):
+def accept_key(key):
+    return base64.b64encode(hashlib.sha1(key.encode() + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest()).decode()
+
+
+def ws_client_socket(port, timeout=10):
+    """A raw socket with the WebSocket opening handshake done (101 checked)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    key = base64.b64encode(os.urandom(16)).decode()
+    s.sendall((f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+               f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+               f"Sec-WebSocket-Version: 13\r\n\r\n").encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = s.recv(4096)
+        if not chunk:
+            raise RunError(f"connection closed during the handshake after {head[:200]!r}")
+        head += chunk
+    status = head.split(b"\r\n", 1)[0]
+    if b" 101 " not in status + b" ":
+        raise RunError(f"handshake refused: {status!r}")
+    if accept_key(key).encode() not in head:
+        raise RunError("wrong Sec-WebSocket-Accept in the answer")
+    return s
+
+
+class IdleClients:
+    """N WebSocket connections to the server, handshake done, then idle (nothing sent)
+    for as long as the block runs; each must still be open at the end."""
+
+    def __init__(self, port, n):
+        self.port, self.n, self.socks = port, n, []
+
+    def __enter__(self):
+        for _ in range(self.n):
+            s = ws_client_socket(self.port)
+            s.setblocking(False)
+            self.socks.append(s)
+        return self
+
+    def check(self):
+        """How many of the idle connections the server closed meanwhile."""
+        gone = 0
+        for s in self.socks:
+            try:
+                if s.recv(1, socket.MSG_PEEK) == b"":
+                    gone += 1
+            except BlockingIOError:
+                pass
+            except OSError:
+                gone += 1
+        return gone
+
+    def __exit__(self, *exc):
+        for s in self.socks:
+            s.close()
+        self.socks = []
+
+
+def run_workload(res, server, clients, workload, inputs, runs, idle=0):
+    if idle:
+        try:
+            with IdleClients(server.port, idle) as held:
+                log(f"  {idle:,} idle clients connected to {server.name}")
+                run_workload(res, server, clients, workload, inputs, runs)
+                gone = held.check()
+                if gone:
+                    res.errors.append((server.name, workload, "idle",
+                                       f"{gone} of the {idle:,} idle clients were disconnected"))
+        except (OSError, RunError) as e:
+            res.errors.append((server.name, workload, "idle", f"idle clients: {e}"))
+            log(f"  ERROR idle clients on {server.name}: {e}")
+        return
     stdin_path = inputs[workload]
     for client in clients:  # warm-up: page cache, binaries, server JIT
         try:
@@ -873,6 +959,9 @@ def targets_report(res, servers, clients, rate_tp, rate_bulk, ms, mib):
         r = q(rate_tp("listen", "throughput", "wsdbg"), rate_tp("listen", "throughput", "c"))
         line("throughput against wsdbg listen: wsdbg `-o payload` ≥ 0.9× the C client",
              f"{r:.2f}×" if r else "—", r >= 0.9 if r else None)
+        r = q(rate_tp("listen", "throughput_l0", "wsdbg"), rate_tp("listen", "throughput", "c"))
+        line("the same, both closing at the end of input (wsdbg `--linger 0`)",
+             f"{r:.2f}×" if r else "—", r >= 0.9 if r else None)
     else:
         line("throughput against wsdbg listen: wsdbg `-o payload` ≥ 0.9× the C client",
              "not measured (needs the listen server and the C client)", None)
@@ -886,9 +975,13 @@ def targets_report(res, servers, clients, rate_tp, rate_bulk, ms, mib):
         if "c" not in clients:
             break
         r = q(rate_bulk(sv, "bulk", "wsdbg"), rate_bulk(sv, "bulk", "c"))
+        r0 = q(rate_bulk(sv, "bulk_l0", "wsdbg"), rate_bulk(sv, "bulk", "c"))
         which = "" if sv == bulk_target else ", not the target's websocat 4 mirror"
         line(f"bulk {BULK_MIB} MiB: wsdbg ≥ 0.8× the C client ({sv}{which})",
              f"{r:.2f}×" if r else "—", (r >= 0.8 if r else None))
+        if r0 is not None:
+            line(f"the same, both closing at the end of input (wsdbg `--linger 0`, {sv})",
+                 f"{r0:.2f}×", r0 >= 0.8)
     limit = BULK_MIB + 8
     for sv in names:
         m = mib(sv, "bulk", "wsdbg")
@@ -900,16 +993,18 @@ def targets_report(res, servers, clients, rate_tp, rate_bulk, ms, mib):
             r = q(ms(sv, "oneshot", "wsdbg"), ms(sv, "oneshot", "websocat"))
             if r is not None:
                 line(f"one-shot ≤ 0.5× websocat's time ({sv})", f"{r:.2f}×", r <= 0.5)
-    cl = rate_tp("listen", "throughput", "c") if "listen" in names else None
-    w4 = rate_tp("websocat4", "throughput", "c") if "websocat4" in names else None
-    w1 = rate_tp("websocat", "throughput", "c") if "websocat" in names else None
-    value = "not measured: the 1,000 idle clients are not in run.py yet"
+    cl = rate_tp("listen", "throughput_idle", "c") if "listen" in names else None
+    w4 = rate_tp("websocat4", "throughput_idle", "c") if "websocat4" in names else None
+    w1 = rate_tp("websocat", "throughput_idle", "c") if "websocat" in names else None
+    target = f"listen as echo ≥ 5× websocat 4's mirror to the C client, {IDLE:,} idle clients connected"
     if cl and w4:
-        value += f"; without them, listen / websocat 4 mirror to the C client: {cl / w4:.2f}×"
+        line(target, f"{cl / w4:.2f}× ({fmt_rate(cl, 'msg/s')} / {fmt_rate(w4, 'msg/s')})", cl / w4 >= 5)
     elif cl and w1:
-        value += (f"; websocat 4 is not installed; without idle clients, listen / websocat "
-                  f"{version([WEBSOCAT, '--version']).split()[-1]} mirror to the C client: {cl / w1:.2f}×")
-    line("listen as echo ≥ 5× websocat 4's mirror to the C client, 1,000 idle clients connected", value, None)
+        line(target, f"websocat 4 is not installed; listen / websocat "
+                     f"{version([WEBSOCAT, '--version']).split()[-1]} mirror: {cl / w1:.2f}×", None)
+    else:
+        line(target, "not measured (needs the C client, the listen server and websocat 4's mirror; "
+                     "BENCH_IDLE=0 skips it)", None)
     L.append("")
     if bulk_target is None:
         L.append("The bulk target names websocat 4's mirror, which is not installed here "
@@ -991,19 +1086,28 @@ def report(res, servers, clients, cserver=None):
     if servers:
         L.append("## Summary: each client against each server (the C client is the yardstick)")
         L.append("")
-        L.append("Medians; in brackets the ratio to the C client on the same server (for wsdbg "
-                 "`--json`: to the C client's row 1). A server that is the bottleneck (Node `ws`) "
-                 "squeezes every client to the same rate; `wsdbg listen` is the fastest echo here, "
-                 "so its column shows what each client costs.")
+        L.append("Medians; in brackets the ratio to the C client on the same server (for rows "
+                 "1a, 1b and 2a: to the C client's row 1 or 2). A server that is the bottleneck "
+                 "(Node `ws`) squeezes every client to the same rate; `wsdbg listen` is the "
+                 "fastest echo here, so its column shows what each client costs. Rows 1 and 2: "
+                 "wsdbg as a user runs it, lingering at the end of input until every message had "
+                 "a reply and 10 ms passed quietly (the contract's rule; about 10 ms of each "
+                 "run); rows 1a and 2a: `--linger 0`, the close sent at the end of input as the "
+                 "C client's `--close-at-eof` does (every echo still arrives before the server's "
+                 "close reply, and is checked). Row 1c: the C client's run of row 1 while "
+                 f"{IDLE:,} other WebSocket connections to the same server are open and idle.")
         L.append("")
         L.append("| workload, client | " + " | ".join(sv.name for sv in servers) + " |")
         L.append("| --- |" + " ---: |" * len(servers))
         lines = [
             ("1. throughput, wsdbg `-o payload`", "throughput", "wsdbg", rate_tp, msgs, "throughput"),
+            ("1a. throughput, wsdbg `-o payload --linger 0`", "throughput_l0", "wsdbg", rate_tp, msgs, "throughput"),
             ("1b. throughput, wsdbg `--json`", "throughput_json", "wsdbg", rate_tp, msgs, "throughput"),
             ("1. throughput, websocat `-t`", "throughput", "websocat", rate_tp, msgs, "throughput"),
             ("1. throughput, C client", "throughput", "c", rate_tp, msgs, None),
+            (f"1c. throughput, C client, {IDLE:,} idle clients connected", "throughput_idle", "c", rate_tp, msgs, None),
             ("2. bulk, wsdbg `-o payload`", "bulk", "wsdbg", rate_bulk, mbs, "bulk"),
+            ("2a. bulk, wsdbg `-o payload --linger 0`", "bulk_l0", "wsdbg", rate_bulk, mbs, "bulk"),
             ("2. bulk, websocat `-t`", "bulk", "websocat", rate_bulk, mbs, "bulk"),
             ("2. bulk, C client", "bulk", "c", rate_bulk, mbs, None),
         ]
@@ -1067,7 +1171,8 @@ def report(res, servers, clients, cserver=None):
     L.append("### Raw samples (wall seconds; min–max)")
     L.append("")
     for server in [sv.name for sv in servers] + (["deflate"] if cserver else []) + ["tcp"]:
-        for w in ("throughput", "throughput_json", "bulk", "oneshot", "compressed"):
+        for w in ("throughput", "throughput_l0", "throughput_json", "throughput_idle", "bulk",
+                  "bulk_l0", "oneshot", "compressed"):
             for c in (["tcp"] if server == "tcp" else COMPRESS_CLIENTS if server == "deflate" else clients):
                 samples = res.get(server, w, c)
                 xs = [x[0] for x in samples]
@@ -1120,9 +1225,13 @@ def main():
         for server in servers:
             log(f"server {server.label} on port {server.port}")
             run_workload(res, server, clients, "throughput", inputs, REPS)
+            run_workload(res, server, ["wsdbg"], "throughput_l0", inputs, REPS)
             run_workload(res, server, json_clients, "throughput_json", inputs, REPS)
             run_workload(res, server, clients, "bulk", inputs, REPS)
+            run_workload(res, server, ["wsdbg"], "bulk_l0", inputs, REPS)
             run_workload(res, server, clients, "oneshot", inputs, ONESHOT_RUNS)
+            if HAVE_C and IDLE and server.name in ("listen", "websocat4", "websocat"):
+                run_workload(res, server, ["c"], "throughput_idle", inputs, REPS, idle=IDLE)
         if COMPRESS:
             cserver = start_compress_server()
             servers.append(cserver)

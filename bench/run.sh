@@ -14,7 +14,7 @@
 # The compressed row (permessage-deflate) runs JSON messages through a Python aiohttp
 # echo, wsdbg --compress against Python websockets' and Node ws' clients; it needs the
 # repo's .venv with aiohttp and websockets, made here when missing (as scripts/test.sh does).
-# Settings (environment): BENCH_REPS (5), BENCH_ONESHOT_RUNS (20), BENCH_SERVERS
+# Settings (environment): BENCH_REPS (5), BENCH_ONESHOT_RUNS (20), BENCH_IDLE (1000), BENCH_SERVERS
 # (listen,node,websocat,websocat4), BENCH_LINES (200000), BENCH_BULK_MIB (16), BENCH_TIMEOUT (120 s per
 # client run), BENCH_COMPRESS (1; 0 skips the compressed row), BENCH_COMPRESS_SERVER
 # (aiohttp or node), BENCH_COMPRESS_CLIENTS (python,node), BENCH_COMPRESS_CHECK (2000),

@@ -15,7 +15,7 @@ use crate::error::Error;
 use crate::event::{ConnState, PromptView};
 use crate::exit;
 use crate::input::{self, LineMode};
-use crate::output::Output;
+use crate::output::{Output, RawStdout};
 use crate::render::{Format, Opts, Printer};
 use crate::repl::{self, PromptState, ReplWriter};
 use crate::session::Session;
@@ -39,11 +39,10 @@ pub fn run(cfg: Config, start: Instant) -> Result<u8, Error> {
             serve(*l, out, start)
         }
         Mode::Probe(p) => {
-            let stdout = io::stdout();
             let printer = Printer::new(
                 out.format,
-                out.opts(stdout.is_terminal()),
-                io::BufWriter::new(stdout),
+                out.opts(io::stdout().is_terminal()),
+                io::BufWriter::new(RawStdout::new()),
                 io::stderr(),
             );
             let mut o = Output::new(printer, start)
@@ -123,11 +122,10 @@ fn serve(mut server: impl Serve, out: OutConfig, start: Instant) -> Result<u8, E
             server.start(o, false)
         });
     }
-    let stdout = io::stdout();
     let printer = Printer::new(
         out.format,
-        out.opts(stdout.is_terminal()),
-        io::BufWriter::with_capacity(64 * 1024, stdout),
+        out.opts(io::stdout().is_terminal()),
+        io::BufWriter::with_capacity(64 * 1024, RawStdout::new()),
         io::stderr(),
     );
     let max = server.max_size();
@@ -161,11 +159,10 @@ fn connect(c: ConnectConfig, out: OutConfig, start: Instant) -> Result<u8, Error
     {
         return repl(opts, out.format, out.opts(true), out, start);
     }
-    let stdout = io::stdout();
     let printer = Printer::new(
         out.format,
-        out.opts(stdout.is_terminal()),
-        io::BufWriter::with_capacity(64 * 1024, stdout.lock()),
+        out.opts(io::stdout().is_terminal()),
+        io::BufWriter::with_capacity(64 * 1024, RawStdout::new()),
         io::stderr(),
     );
     let opts = Options {

@@ -217,7 +217,7 @@ impl Splitter {
         let mut batch = Vec::new();
         let mut buf = buf;
         if self.skipping {
-            let Some(i) = buf.iter().position(|&b| b == b'\n') else {
+            let Some(i) = memchr::memchr(b'\n', buf) else {
                 return batch;
             };
             self.skipping = false;
@@ -226,7 +226,7 @@ impl Splitter {
         if (self.partial + buf.len()) as u64 <= self.max {
             // No line here can be too long (the usual case: one scan from the end).
             self.pending.extend_from_slice(buf);
-            self.partial = match buf.iter().rposition(|&b| b == b'\n') {
+            self.partial = match memchr::memrchr(b'\n', buf) {
                 Some(i) => buf.len() - i - 1,
                 None => self.partial + buf.len(),
             };
@@ -243,10 +243,7 @@ impl Splitter {
         // `start`, and when that is 0 it goes on the `partial` bytes in `pending`.
         let (mut start, mut copied) = (0, 0);
         loop {
-            let nl = buf[start..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map(|i| start + i);
+            let nl = memchr::memchr(b'\n', &buf[start..]).map(|i| start + i);
             let end = nl.unwrap_or(buf.len());
             let carried = if start == 0 { self.partial } else { 0 };
             if (carried + end - start) as u64 > self.max {

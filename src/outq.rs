@@ -22,12 +22,19 @@ impl WriteSome for Vec<u8> {
 /// A payload at least this big is queued as it is rather than copied.
 pub const OWN_FROM: usize = 256 * 1024;
 
+/// Frames are appended to a buffer until it holds this much; then a new one is
+/// started (a chain of buffers rather than one that doubles: growing a big buffer is
+/// a `mremap`, whose TLB shootdowns cost more than the copy on a small VM).
+const SEG: usize = 64 * 1024;
+
 struct Seg {
     buf: Vec<u8>,
     /// Next byte to send.
     pos: usize,
-    /// Owned payload: nothing may be appended after it.
+    /// Owned payload, or a full buffer: nothing may be appended after it.
     sealed: bool,
+    /// An owned payload (not reused as a buffer).
+    owned: bool,
 }
 
 #[derive(Default)]
@@ -39,6 +46,8 @@ pub struct OutQ {
     /// `queued` was N is written once `written` reaches N plus its size.
     queued: u64,
     written: u64,
+    /// A written buffer kept for the next one.
+    spare: Option<Vec<u8>>,
 }
 
 impl OutQ {
@@ -62,11 +71,21 @@ impl OutQ {
 
     /// Append to the open buffer with `f` (a header, a small frame).
     pub fn append(&mut self, f: impl FnOnce(&mut Vec<u8>)) {
+        if let Some(seg) = self.segs.back_mut() {
+            if seg.buf.len() >= SEG {
+                seg.sealed = true;
+            }
+        }
         if self.segs.back().is_none_or(|s| s.sealed) {
+            let buf = self
+                .spare
+                .take()
+                .unwrap_or_else(|| Vec::with_capacity(SEG + 1024));
             self.segs.push_back(Seg {
-                buf: Vec::with_capacity(64 * 1024),
+                buf,
                 pos: 0,
                 sealed: false,
+                owned: false,
             });
         }
         if let Some(seg) = self.segs.back_mut() {
@@ -86,6 +105,7 @@ impl OutQ {
             buf,
             pos: start,
             sealed: true,
+            owned: true,
         });
     }
 
@@ -109,7 +129,12 @@ impl OutQ {
                 seg.pos = 0;
                 return Ok(());
             }
-            self.segs.pop_front();
+            if let Some(mut done) = self.segs.pop_front() {
+                if !done.owned && done.buf.capacity() <= 2 * SEG {
+                    done.buf.clear();
+                    self.spare = Some(done.buf);
+                }
+            }
         }
     }
 
@@ -118,12 +143,70 @@ impl OutQ {
     pub fn shrink_idle(&mut self, size: usize) {
         if self.len == 0 {
             self.segs.retain(|s| s.buf.capacity() <= size);
+            self.spare = None;
         }
     }
 
     /// Give up on everything queued (it is never written).
     pub fn discard(&mut self) {
         self.segs.clear();
+        self.spare = None;
         self.len = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Takes at most `n` bytes a call.
+    struct Trickle(Vec<u8>, usize);
+
+    impl WriteSome for Trickle {
+        fn write_some(&mut self, data: &[u8]) -> Result<usize, Error> {
+            let n = data.len().min(self.1);
+            self.0.extend_from_slice(&data[..n]);
+            Ok(n)
+        }
+    }
+
+    /// Frames past one buffer's worth go into a chain of buffers, written in order,
+    /// with owned payloads between them; counters follow; written buffers are reused.
+    #[test]
+    fn a_chain_of_buffers_is_written_in_order() {
+        let mut q = OutQ::default();
+        let mut want = Vec::new();
+        for i in 0..5000u32 {
+            let frame = format!("frame {i};").into_bytes();
+            want.extend_from_slice(&frame);
+            q.append(|out| out.extend_from_slice(&frame));
+            if i % 1000 == 999 {
+                let owned = vec![b'0' + (i / 1000) as u8; 100];
+                want.extend_from_slice(&owned[10..]);
+                q.push_owned(owned, 10);
+            }
+        }
+        assert!(q.segs.len() > 2, "{} buffers", q.segs.len());
+        assert!(q
+            .segs
+            .iter()
+            .all(|s| s.buf.capacity() <= SEG + 1024 || s.owned));
+        assert_eq!(q.queued(), want.len() as u64);
+        assert_eq!(q.pending(), want.len());
+        let mut t = Trickle(Vec::new(), 7000);
+        while !q.is_empty() {
+            q.write_to(&mut t).unwrap();
+        }
+        assert_eq!(t.0, want);
+        assert_eq!(q.written(), want.len() as u64);
+        // A written buffer is kept for the next frames; an owned payload is not.
+        let spare = q.spare.as_ref().map(|b| b.capacity());
+        assert!(spare.is_some_and(|c| c >= SEG), "{spare:?}");
+        q.append(|out| out.extend_from_slice(b"next"));
+        assert!(q.spare.is_none());
+        q.write_to(&mut t).unwrap();
+        assert!(t.0.ends_with(b"next"));
+        q.shrink_idle(1024);
+        assert!(q.spare.is_none() && q.segs.is_empty());
     }
 }

@@ -49,6 +49,10 @@ pub trait Sink {
     fn client(&mut self, _id: Option<u64>) {}
     /// `relay`: the events that follow are about this leg of the pair (or none).
     fn leg(&mut self, _leg: Option<crate::event::Leg>) {}
+    /// The time of the events that follow, read once by the loop for a batch of them
+    /// (the bytes of one read, the commands of one pass); `None`: read the clock for
+    /// each.
+    fn clock(&mut self, _at: Option<Instant>) {}
 }
 
 const SECOND: Duration = Duration::from_secs(1);
@@ -77,6 +81,9 @@ pub struct Session<S: Sink> {
     now: Seen,
     /// `--cookie`, `--cookie-jar`: what is sent, and what responses set.
     jar: Option<crate::cookies::Jar>,
+    /// When the bytes being processed were read: the time of the messages they hold
+    /// (one clock read per read, not per message).
+    read_at: Instant,
 }
 
 /// Per connection, what the session keeps besides the protocol core.
@@ -247,6 +254,7 @@ impl<S: Sink> Session<S> {
                 keepalives: 0,
                 now: Seen::default(),
                 jar,
+                read_at: Instant::now(),
             },
             tx,
         ))
@@ -541,6 +549,7 @@ impl<S: Sink> Session<S> {
                 return self.conn_over(c);
             }
             let now = Instant::now();
+            self.sink.clock(Some(now));
             if let Some(until) = c.draining {
                 if readable {
                     readable = drain(&mut c);
@@ -586,6 +595,7 @@ impl<S: Sink> Session<S> {
             if timeout != Some(Duration::ZERO) {
                 self.sink.idle();
             }
+            self.sink.clock(None);
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() != std::io::ErrorKind::Interrupted {
                     self.lost(&mut c, &Error::io(format!("poll: {e}")));
@@ -659,6 +669,7 @@ impl<S: Sink> Session<S> {
 
     /// The connection is over: add its counters to the session's, let it go.
     fn conn_over(&mut self, mut c: Link) -> (End, bool) {
+        self.sink.clock(None);
         let _ = self.poll.registry().deregister(&mut c.t.sock);
         self.info = self.info_now(&c);
         self.info.uptime = Duration::ZERO;
@@ -706,6 +717,8 @@ impl<S: Sink> Session<S> {
     /// every complete frame. Returns true when more may be waiting.
     fn read_all(&mut self, c: &mut Link) -> bool {
         let mut budget = 4 * protocol::READ_CHUNK;
+        self.read_at = Instant::now();
+        self.sink.clock(Some(self.read_at));
         loop {
             c.p.process(self);
             if c.p.end().is_some() || c.eof {
@@ -718,6 +731,8 @@ impl<S: Sink> Session<S> {
                 Ok(ReadOutcome::Data(n)) => {
                     c.p.rx.filled(n);
                     budget = budget.saturating_sub(n);
+                    self.read_at = Instant::now();
+                    self.sink.clock(Some(self.read_at));
                 }
                 Ok(ReadOutcome::WouldBlock) => return false,
                 Ok(ReadOutcome::Eof) => {
@@ -813,7 +828,7 @@ impl<S: Sink> Driver for Session<S> {
     }
 
     fn message(&mut self, tx: &mut Tx, m: Msg<'_>) {
-        let now = Instant::now();
+        let now = self.read_at;
         let before = self.engine.delivered();
         let mut w = Self::wire(
             &mut self.sink,

@@ -342,6 +342,11 @@ impl View {
             || self.protos.values().any(|p| *p != Proto::Raw);
     }
 
+    /// Whether frames and messages need a look (else they pass as they are).
+    pub fn is_active(&self) -> bool {
+        self.active
+    }
+
     fn conn(&mut self, client: Option<u64>, leg: Option<Leg>) -> &mut Conn {
         let proto = self
             .protos
@@ -356,7 +361,9 @@ impl View {
     }
 
     pub fn see(&mut self, client: Option<u64>, leg: Option<Leg>, ev: &Event<'_>) -> Seen {
-        let now_ms = self.start.elapsed().as_secs_f64() * 1e3;
+        // The clock is read only for what is decoded (not once per event).
+        let start = self.start;
+        let now_ms = move || start.elapsed().as_secs_f64() * 1e3;
         let show = self.show;
         let judge = |kind: MsgType, payload: &[u8], d: &Decoded| {
             (show.heartbeat && d.heartbeat()) || !show.passes(kind, payload, &d.packets)
@@ -407,7 +414,7 @@ impl View {
                 }
                 let d = Decoded {
                     proto: c.proto,
-                    packets: c.dec.decode(f.dir, kind, f.payload, now_ms),
+                    packets: c.dec.decode(f.dir, kind, f.payload, now_ms()),
                 };
                 let hidden = judge(kind, f.payload, &d);
                 let c = self.conn(client, leg);
@@ -432,7 +439,7 @@ impl View {
                     None => {
                         let d = Decoded {
                             proto: c.proto,
-                            packets: c.dec.decode(dir, kind, payload, now_ms),
+                            packets: c.dec.decode(dir, kind, payload, now_ms()),
                         };
                         let hidden = judge(kind, payload, &d);
                         (d, hidden, false)

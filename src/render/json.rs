@@ -467,7 +467,7 @@ fn frame<W: Write>(
     buf: &mut Vec<u8>,
     out: &mut W,
     f: &FrameEv<'_>,
-    t: f64,
+    us: u64,
     client: Option<u64>,
 ) -> io::Result<()> {
     buf.extend_from_slice(b"{\"event\":\"frame\",\"dir\":\"");
@@ -517,7 +517,7 @@ fn frame<W: Write>(
         buf.extend_from_slice(b",\"reason\":");
         string(buf, &String::from_utf8_lossy(reason));
     }
-    tail(buf, t, client);
+    tail(buf, us, client);
     Ok(())
 }
 
@@ -530,7 +530,7 @@ fn message<W: Write>(
     payload: &[u8],
     frames: u64,
     wire: Option<u64>,
-    t: f64,
+    us: u64,
     client: Option<u64>,
 ) -> io::Result<()> {
     buf.extend_from_slice(b"{\"event\":\"message\",\"dir\":\"");
@@ -558,7 +558,7 @@ fn message<W: Write>(
         }
         None => hex_field(buf, out, payload)?,
     }
-    tail(buf, t, client);
+    tail(buf, us, client);
     Ok(())
 }
 
@@ -566,11 +566,11 @@ fn boolean(buf: &mut Vec<u8>, b: bool) {
     buf.extend_from_slice(if b { b"true" } else { b"false" });
 }
 
-/// `,"t":T[,"client":N]}` and the newline.
-fn tail(buf: &mut Vec<u8>, t: f64, client: Option<u64>) {
+/// `,"t":T[,"client":N]}` and the newline; `us`: T in microseconds.
+fn tail(buf: &mut Vec<u8>, us: u64, client: Option<u64>) {
     buf.extend_from_slice(b",\"t\":");
     // serde_json's float format, so hand-written and derived lines agree.
-    let _ = serde_json::to_writer(&mut *buf, &t);
+    esc::secs_json(buf, us);
     if let Some(n) = client {
         buf.extend_from_slice(b",\"client\":");
         esc::num(buf, n);
@@ -715,6 +715,7 @@ pub(super) fn emit<W: Write, E: Write>(
     let buf = &mut p.line;
     let aux = &mut p.aux;
     buf.clear();
+    let us = ctx.t.as_micros() as u64;
     let t = esc::secs_f64(ctx.t);
     let client = ctx.client;
     match *ev {
@@ -737,7 +738,7 @@ pub(super) fn emit<W: Write, E: Write>(
             },
         )?,
         Event::Frame(f) => {
-            frame(buf, &mut p.out, &f, t, client)?;
+            frame(buf, &mut p.out, &f, us, client)?;
             return {
                 add_ctx(buf, ctx);
                 p.out.write_all(buf)
@@ -750,7 +751,9 @@ pub(super) fn emit<W: Write, E: Write>(
             frames,
             wire,
         } => {
-            message(buf, &mut p.out, dir, kind, payload, frames, wire, t, client)?;
+            message(
+                buf, &mut p.out, dir, kind, payload, frames, wire, us, client,
+            )?;
             if let Some(d) = decoded.filter(|d| !d.packets.is_empty()) {
                 add_proto(buf, d);
             }
@@ -1236,11 +1239,13 @@ mod tests {
         let mut buf = Vec::new();
         for p in payloads() {
             for opcode in [0u8, 1, 2, 3, 8, 9, 10, 15] {
-                for (mask, client, t) in [
-                    (None, None, 0.0),
-                    (Some([0xde, 0xad, 0xbe, 0xef]), Some(7), 12.345678),
-                    (Some([0, 1, 2, 3]), None, 0.000001),
+                for (mask, client, us) in [
+                    (None, None, 0),
+                    (Some([0xde, 0xad, 0xbe, 0xef]), Some(7), 12_345_678),
+                    (Some([0, 1, 2, 3]), None, 1),
+                    (None, Some(2), 3_000_000),
                 ] {
+                    let t = us as f64 / 1e6;
                     let f = FrameEv {
                         dir: if mask.is_some() { Dir::Out } else { Dir::In },
                         fin: opcode != 0,
@@ -1251,7 +1256,7 @@ mod tests {
                     };
                     buf.clear();
                     let mut out = Vec::new();
-                    frame(&mut buf, &mut out, &f, t, client).unwrap();
+                    frame(&mut buf, &mut out, &f, us, client).unwrap();
                     out.extend_from_slice(&buf);
                     assert_eq!(std::str::from_utf8(&out).unwrap(), frame_ref(&f, t, client));
                 }
@@ -1264,13 +1269,15 @@ mod tests {
         let mut buf = Vec::new();
         for p in payloads() {
             for kind in [MsgType::Text, MsgType::Binary] {
-                for (dir, client, t, wire) in [
-                    (Dir::In, None, 1.5, None),
-                    (Dir::Out, Some(1), 0.02, Some(7)),
+                for (dir, client, us, wire) in [
+                    (Dir::In, None, 1_500_000, None),
+                    (Dir::Out, Some(1), 20_000, Some(7)),
+                    (Dir::In, None, 999, None),
                 ] {
+                    let t = us as f64 / 1e6;
                     buf.clear();
                     let mut out = Vec::new();
-                    message(&mut buf, &mut out, dir, kind, &p, 3, wire, t, client).unwrap();
+                    message(&mut buf, &mut out, dir, kind, &p, 3, wire, us, client).unwrap();
                     out.extend_from_slice(&buf);
                     let want = message_ref(dir, kind, &p, 3, wire, t, client);
                     assert_eq!(std::str::from_utf8(&out).unwrap(), want);

@@ -115,6 +115,20 @@ pub struct Printer<W: Write, E: Write> {
 impl<W: Write, E: Write> Printer<W, E> {
     /// Does this event's rendering show its time? Not a payload-mode frame or message
     /// (the hot path of a pipeline), so the time need not be read for those.
+    /// Events this printer writes nothing for, known without rendering them: in
+    /// payload mode every frame and every message sent (the hot path of a pipeline).
+    pub fn ignores(&self, ev: &Event<'_>) -> bool {
+        self.format == Format::Payload
+            && matches!(
+                ev,
+                Event::Frame(_)
+                    | Event::Message {
+                        dir: crate::event::Dir::Out,
+                        ..
+                    }
+            )
+    }
+
     pub fn shows_time(&self, ev: &Event<'_>) -> bool {
         !(self.format == Format::Payload && matches!(ev, Event::Frame(_) | Event::Message { .. }))
     }

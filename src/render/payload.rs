@@ -37,17 +37,9 @@ pub(super) fn emit<W: Write, E: Write>(
                 p.out.write_all(buf)
             }
             MsgType::Text => {
-                // Small messages are joined with their newline into one write; big ones
-                // are not copied.
-                if payload.len() < 4096 {
-                    buf.clear();
-                    buf.extend_from_slice(payload);
-                    buf.push(b'\n');
-                    p.out.write_all(buf)
-                } else {
-                    p.out.write_all(payload)?;
-                    p.out.write_all(b"\n")
-                }
+                // Straight from the event's buffer into the output's (a `BufWriter`).
+                p.out.write_all(payload)?;
+                p.out.write_all(b"\n")
             }
             MsgType::Binary => {
                 buf.clear();
