@@ -540,7 +540,7 @@ impl Script {
                 line_end -= 1;
             }
             let line = &data[pos..line_end];
-            let text = match std::str::from_utf8(line) {
+            let text = match crate::wire::utf8(line) {
                 Ok(t) => t,
                 Err(e) => {
                     self.lineno += 1;

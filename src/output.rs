@@ -158,19 +158,21 @@ impl<W: Write, E: Write> Output<W, E> {
     }
 }
 
-impl<W: Write, E: Write> Sink for Output<W, E> {
-    fn emit(&mut self, ev: &Event<'_>) {
-        if self.broken {
-            return;
-        }
-        // What nothing here records, decodes or prints costs one test.
-        if self.record.is_none()
-            && self.har.is_none()
-            && self.view.as_ref().is_none_or(|v| !v.is_active())
-            && self.printer.ignores(ev)
-        {
-            return;
-        }
+impl<W: Write, E: Write> Output<W, E> {
+    /// What nothing here records, decodes or prints (in `-o payload` every frame and
+    /// every message sent): a few tests, inlined where the session emits (3.7% fewer
+    /// instructions in a 20,000-line echo, callgrind).
+    #[inline]
+    fn ignores(&self, ev: &Event<'_>) -> bool {
+        self.broken
+            || (self.record.is_none()
+                && self.har.is_none()
+                && self.view.as_ref().is_none_or(|v| !v.is_active())
+                && self.printer.ignores(ev))
+    }
+
+    #[inline(never)]
+    fn show(&mut self, ev: &Event<'_>) {
         // The clock is read only when something shows the time (`--record` does).
         let t = if self.record.is_some() || self.printer.shows_time(ev) {
             match self.at {
@@ -207,6 +209,15 @@ impl<W: Write, E: Write> Sink for Output<W, E> {
         }
         let r = self.printer.emit_with(&ctx, ev, decoded);
         self.check(r);
+    }
+}
+
+impl<W: Write, E: Write> Sink for Output<W, E> {
+    #[inline]
+    fn emit(&mut self, ev: &Event<'_>) {
+        if !self.ignores(ev) {
+            self.show(ev);
+        }
     }
 
     fn idle(&mut self) {

@@ -343,6 +343,7 @@ impl View {
     }
 
     /// Whether frames and messages need a look (else they pass as they are).
+    #[inline]
     pub fn is_active(&self) -> bool {
         self.active
     }

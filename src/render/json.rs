@@ -503,7 +503,7 @@ fn frame<W: Write>(
     buf.extend_from_slice(b",\"len\":");
     esc::num(buf, f.payload.len() as u64);
     hex_field(buf, out, f.payload)?;
-    if let Ok(text) = std::str::from_utf8(f.payload) {
+    if let Ok(text) = crate::wire::utf8(f.payload) {
         buf.extend_from_slice(b",\"text\":");
         string_out(buf, out, text)?;
     }
@@ -548,7 +548,7 @@ fn message<W: Write>(
     // A text message is valid UTF-8 (the session checks); should one not be, it is
     // shown as hex rather than altered.
     let text = match kind {
-        MsgType::Text => std::str::from_utf8(payload).ok(),
+        MsgType::Text => crate::wire::utf8(payload).ok(),
         MsgType::Binary => None,
     };
     match text {

@@ -117,6 +117,7 @@ impl<W: Write, E: Write> Printer<W, E> {
     /// (the hot path of a pipeline), so the time need not be read for those.
     /// Events this printer writes nothing for, known without rendering them: in
     /// payload mode every frame and every message sent (the hot path of a pipeline).
+    #[inline]
     pub fn ignores(&self, ev: &Event<'_>) -> bool {
         self.format == Format::Payload
             && matches!(
