@@ -118,6 +118,7 @@ impl Violation {
 /// frames, no mask); the length takes the shortest of the 7/16/64-bit forms (RFC 6455
 /// 5.2). Written byte by byte here, on the hot path of every frame sent; a property
 /// test holds it equal to tungstenite's `FrameHeader::format`.
+#[inline]
 pub fn encode_header(h: &Header, out: &mut Vec<u8>) {
     let mut b = [0u8; MAX_HEADER_LEN];
     b[0] = (u8::from(h.fin) << 7)
@@ -731,6 +732,18 @@ impl Checker {
         self.check_header(h)?;
         // What check_partial already took.
         let fed = std::mem::take(&mut self.fed).min(payload.len());
+        // A whole text message in one frame, valid: nothing else to follow (the full
+        // path below would reset the validator, feed it all and finish).
+        if fed == 0
+            && h.fin
+            && h.opcode == OpCode::Text
+            && self.frag.is_none()
+            && !self.compressed(h)
+            && utf8(payload).is_ok()
+        {
+            self.utf8.reset();
+            return Ok(());
+        }
         match h.opcode {
             OpCode::Close => check_close(payload),
             // Ping and pong: any payload.

@@ -361,7 +361,22 @@ impl View {
         })
     }
 
+    #[inline]
     pub fn see(&mut self, client: Option<u64>, leg: Option<Leg>, ev: &Event<'_>) -> Seen {
+        // The hot path of a raw session: frames and messages pass with no lookup.
+        if !self.active
+            && matches!(
+                ev,
+                Event::Frame(_) | Event::Message { .. } | Event::Pong { .. }
+            )
+        {
+            return Seen::Plain;
+        }
+        self.see_active(client, leg, ev)
+    }
+
+    #[inline(never)]
+    fn see_active(&mut self, client: Option<u64>, leg: Option<Leg>, ev: &Event<'_>) -> Seen {
         // The clock is read only for what is decoded (not once per event).
         let start = self.start;
         let now_ms = move || start.elapsed().as_secs_f64() * 1e3;
@@ -392,9 +407,6 @@ impl View {
                     self.protos.remove(&client);
                 }
                 self.settle();
-                Seen::Plain
-            }
-            Event::Frame(_) | Event::Message { .. } | Event::Pong { .. } if !self.active => {
                 Seen::Plain
             }
             Event::Frame(f) => {
