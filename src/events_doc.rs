@@ -42,7 +42,12 @@ const fn like(key: &'static str, doc: &'static str, event: &'static str) -> Fiel
 
 /// Keys that any event may carry, besides its own.
 pub const COMMON: &[Field] = &[
-    f("t", "seconds since wsdbg started; on every event"),
+    f(
+        "t",
+        "seconds since wsdbg started, to the microsecond (the client stamps what one read \
+         from the socket brought with the time of that read, and what it sends with the \
+         time of that pass of its loop); on every event",
+    ),
     f(
         "time",
         "with `--timestamps wall`: the wall clock, RFC 3339 in UTC with milliseconds; on every event",
