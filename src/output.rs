@@ -167,7 +167,7 @@ impl<W: Write, E: Write> Output<W, E> {
         self.broken
             || (self.record.is_none()
                 && self.har.is_none()
-                && self.view.as_ref().is_none_or(|v| !v.is_active())
+                && self.view.as_ref().is_none_or(|v| v.passes(ev))
                 && self.printer.ignores(ev))
     }
 

@@ -732,18 +732,6 @@ impl Checker {
         self.check_header(h)?;
         // What check_partial already took.
         let fed = std::mem::take(&mut self.fed).min(payload.len());
-        // A whole text message in one frame, valid: nothing else to follow (the full
-        // path below would reset the validator, feed it all and finish).
-        if fed == 0
-            && h.fin
-            && h.opcode == OpCode::Text
-            && self.frag.is_none()
-            && !self.compressed(h)
-            && utf8(payload).is_ok()
-        {
-            self.utf8.reset();
-            return Ok(());
-        }
         match h.opcode {
             OpCode::Close => check_close(payload),
             // Ping and pong: any payload.
@@ -773,6 +761,11 @@ impl Checker {
                 if text && !compressed {
                     if fed == 0 {
                         self.utf8.reset();
+                        // A whole text message in one frame, valid: nothing to carry
+                        // over (an invalid one goes on, to say where the bad byte is).
+                        if h.fin && utf8(payload).is_ok() {
+                            return Ok(());
+                        }
                     }
                     self.text_piece(&payload[fed..], h.fin)?;
                 }

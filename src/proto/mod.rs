@@ -342,10 +342,15 @@ impl View {
             || self.protos.values().any(|p| *p != Proto::Raw);
     }
 
-    /// Whether frames and messages need a look (else they pass as they are).
+    /// The hot path of a raw session: with nothing active, frames, messages and pongs
+    /// pass as they are, with no lookup.
     #[inline]
-    pub fn is_active(&self) -> bool {
-        self.active
+    pub fn passes(&self, ev: &Event<'_>) -> bool {
+        !self.active
+            && matches!(
+                ev,
+                Event::Frame(_) | Event::Message { .. } | Event::Pong { .. }
+            )
     }
 
     fn conn(&mut self, client: Option<u64>, leg: Option<Leg>) -> &mut Conn {
@@ -363,13 +368,7 @@ impl View {
 
     #[inline]
     pub fn see(&mut self, client: Option<u64>, leg: Option<Leg>, ev: &Event<'_>) -> Seen {
-        // The hot path of a raw session: frames and messages pass with no lookup.
-        if !self.active
-            && matches!(
-                ev,
-                Event::Frame(_) | Event::Message { .. } | Event::Pong { .. }
-            )
-        {
+        if self.passes(ev) {
             return Seen::Plain;
         }
         self.see_active(client, leg, ev)
